@@ -1,0 +1,5 @@
+import sys
+
+from metrotwin.cli import main
+
+sys.exit(main())

@@ -1,0 +1,30 @@
+"""Errors that reach the user as one clear message (exit status 2), never as a traceback."""
+
+from __future__ import annotations
+
+
+class MetrotwinError(Exception):
+    """Base of every error metrotwin reports to a user.
+
+    The message names the field or file, the value, and what would be valid.
+    """
+
+
+class ScenarioError(MetrotwinError):
+    """The scenario file (or something it names) is invalid; found before any work starts."""
+
+    def __init__(self, message: str, *, source: str | None = None):
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class DataSourceError(MetrotwinError):
+    """A data file the scenario names is missing, unreadable or does not fit the domain."""
+
+
+class CouplingError(MetrotwinError):
+    """The models of a scenario do not fit together (a read variable nobody writes, units)."""
+
+
+class ModelError(MetrotwinError):
+    """A model failed while running (e.g. a numerical blow-up), with the model named."""

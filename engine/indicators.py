@@ -1,0 +1,73 @@
+"""Indicators: numbers a planner reads, totals and per district, with units."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Indicator:
+    """One indicator of a run.
+
+    value : the total over the domain.
+    units : UDUNITS string.
+    description : one sentence a planner understands.
+    by_district : district name -> value, where the indicator splits by jurisdiction.
+    by_group : population group -> value (mobility exposure).
+    better : "lower" or "higher", which direction is an improvement (for comparisons).
+    """
+
+    value: float
+    units: str
+    description: str
+    by_district: dict[str, float] | None = None
+    by_group: dict[str, float] | None = None
+    better: str = "lower"
+
+    def to_json(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        out["value"] = _finite(self.value)
+        for key in ("by_district", "by_group"):
+            if key in out:
+                out[key] = {k: _finite(v) for k, v in out[key].items()}
+        return out
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def sum_by_district(values: np.ndarray, district: np.ndarray, names: dict[int, str]) -> dict:
+    """Sum of a per-cell quantity within each district, keyed by district name."""
+    sums = np.bincount(district.ravel(), weights=values.ravel(), minlength=max(names) + 1)
+    return {name: float(sums[code]) for code, name in names.items()}
+
+
+def reduce_by_district(values: np.ndarray, district: np.ndarray, names: dict[int, str], how):
+    """``how`` (np.max, np.mean, ...) of a per-cell quantity within each district."""
+    out = {}
+    for code, name in names.items():
+        cells = values[district == code]
+        out[name] = float(how(cells)) if cells.size else float("nan")
+    return out
+
+
+@dataclass
+class IndicatorSeries:
+    """Totals of every indicator at each output time (for time-series plots)."""
+
+    time: list[float] = field(default_factory=list)
+    values: dict[str, list] = field(default_factory=dict)
+
+    def append(self, t: float, indicators: dict[str, dict[str, Indicator]]) -> None:
+        self.time.append(t)
+        for model, inds in indicators.items():
+            for key, ind in inds.items():
+                series = self.values.setdefault(f"{model}.{key}", [None] * (len(self.time) - 1))
+                series.append(_finite(ind.value))
+        for series in self.values.values():
+            if len(series) < len(self.time):
+                series.append(None)

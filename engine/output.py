@@ -1,0 +1,167 @@
+"""The run directory: CF netCDF fields, indicators, the resolved scenario — written atomically.
+
+Layout, per variant: ``OUT/<variant>/fields.nc``, ``indicators.json``,
+``scenario.resolved.yaml`` and ``run.log``. ``open_runs`` opens the variants of a run as one
+dataset with a ``variant`` dimension.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import xarray as xr
+import yaml
+
+from metrotwin.errors import DataSourceError
+from metrotwin.state import CityState
+from metrotwin.variables import VarSpec
+
+FIELDS_FILE = "fields.nc"
+INDICATORS_FILE = "indicators.json"
+RESOLVED_FILE = "scenario.resolved.yaml"
+LOG_FILE = "run.log"
+CF_VERSION = "CF-1.13"
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: Path, data) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def write_yaml(path: Path, data) -> None:
+    write_text_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+class FieldWriter:
+    """Appends the output fields at each output time to a CF netCDF file; the file appears
+    under its final name only when ``close(success=True)`` is called."""
+
+    def __init__(self, path: Path, state: CityState, outputs: dict[str, VarSpec], *,
+                 start: datetime, attrs: dict):  # fmt: skip
+        self.path = Path(path)
+        self._ctx = atomic_path(self.path)
+        self._tmp = self._ctx.__enter__()
+        self.state = state
+        self.outputs = outputs
+        self.nc = netCDF4.Dataset(self._tmp, "w", format="NETCDF4")
+        self._define(start, attrs)
+
+    def _define(self, start: datetime, attrs: dict) -> None:
+        nc, ds = self.nc, self.state.ds
+        nc.setncatts({"Conventions": CF_VERSION, **attrs})
+        nc.createDimension("time", None)
+        for dim, size in ds.sizes.items():
+            nc.createDimension(dim, size)
+        t = nc.createVariable("time", "f8", ("time",))
+        t.setncatts({
+            "units": f"seconds since {start.strftime('%Y-%m-%d %H:%M:%S')}",
+            "calendar": "proleptic_gregorian",
+            "standard_name": "time",
+            "axis": "T",
+        })  # fmt: skip
+        for name in ("x", "y"):
+            var = nc.createVariable(name, "f8", (name,))
+            var[:] = ds[name].values
+            var.setncatts(ds[name].attrs)
+        crs = nc.createVariable("spatial_ref", "i4", ())
+        crs.setncatts({k: _nc_attr(v) for k, v in ds["spatial_ref"].attrs.items()})
+        # static layers (and the network): once, without time
+        for name, da in ds.data_vars.items():
+            if name in self.outputs:
+                continue
+            var = nc.createVariable(name, da.dtype, da.dims, zlib=True, complevel=4)
+            var.setncatts({k: _nc_attr(v) for k, v in da.attrs.items()})
+            var[...] = da.values
+        self._vars = {}
+        for name, spec in self.outputs.items():
+            da = ds[name]
+            dtype = "f4" if np.issubdtype(da.dtype, np.floating) else da.dtype
+            chunks = (1, *da.shape) if da.ndim else None
+            fill = np.float32(np.nan) if dtype == "f4" else None
+            var = nc.createVariable(name, dtype, ("time", *da.dims), zlib=True, complevel=4,
+                                    chunksizes=chunks, fill_value=fill)  # fmt: skip
+            var.setncatts({k: _nc_attr(v) for k, v in da.attrs.items()})
+            self._vars[name] = var
+
+    def append(self, t: float) -> None:
+        """Write the output fields as they are now, at time ``t`` (s since start)."""
+        i = len(self.nc.dimensions["time"])
+        self.nc["time"][i] = t
+        for name, var in self._vars.items():
+            var[i, ...] = self.state[name]
+
+    def close(self, success: bool) -> None:
+        self.nc.close()
+        if success:
+            self._ctx.__exit__(None, None, None)
+        else:
+            self._ctx.__exit__(RuntimeError, RuntimeError("run failed"), None)
+
+
+def _nc_attr(value):
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return np.asarray(value)
+    return value
+
+
+def open_runs(paths, *, variants: list[str] | None = None) -> xr.Dataset:
+    """Open the ``fields.nc`` of several variants as one dataset with a ``variant`` dimension.
+
+    ``paths`` is a run directory holding one folder per variant, or a list of variant folders.
+    The CRS is decoded (``decode_coords="all"``), so ``ds.rio.crs`` works.
+    """
+    if isinstance(paths, (str, Path)):
+        root = Path(paths)
+        if (root / FIELDS_FILE).exists():
+            folders = [root]
+        else:
+            folders = sorted(p.parent for p in root.glob(f"*/{FIELDS_FILE}"))
+    else:
+        folders = [Path(p) for p in paths]
+    if variants is not None:
+        folders = [f for f in folders if f.name in variants]
+    if not folders:
+        raise DataSourceError(f"no {FIELDS_FILE} found under {paths}")
+    for folder in folders:
+        if not (folder / FIELDS_FILE).exists():
+            raise DataSourceError(f"{folder}: no {FIELDS_FILE} (is this a metrotwin run folder?)")
+    folders.sort(key=lambda f: (f.name != "baseline", f.name))
+    datasets = [xr.open_dataset(f / FIELDS_FILE, decode_coords="all") for f in folders]
+    names = [f.name for f in folders]
+    return xr.concat(datasets, dim=xr.Variable("variant", names), join="exact",
+                     coords="minimal", compat="override", combine_attrs="drop_conflicts")  # fmt: skip

@@ -1,0 +1,71 @@
+"""Declarations of the fields a model reads and writes (landlab's ``_info`` in spirit).
+
+Every model lists each variable once, with its intent, units and CF naming; the coupler
+creates the arrays, checks that every read is satisfied, and writes the CF attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Intent = Literal["in", "out", "inout"]
+#: where a variable lives: on the grid (y, x), on road links, on network nodes, or a scalar.
+Mapping = Literal["grid", "link", "node", "scalar"]
+
+DIMS: dict[str, tuple[str, ...]] = {
+    "grid": ("y", "x"),
+    "link": ("link",),
+    "node": ("node",),
+    "scalar": (),
+}
+
+
+@dataclass(frozen=True)
+class VarSpec:
+    """One variable a model reads (``in``), writes (``out``) or both (``inout``).
+
+    Attributes
+    ----------
+    intent : "in", "out" or "inout".
+    units : UDUNITS string (``"m"``, ``"m s-1"``, ``"K"``, ``"degree_C"``, ``"1"``).
+    doc : a CF ``long_name``: what the value is, in words.
+    standard_name : the CF standard name where the table has one.
+    mapping : ``"grid"`` (y, x), ``"link"``, ``"node"`` or ``"scalar"``.
+    dtype : numpy dtype name of the array the coupler allocates for ``out`` variables.
+    optional : a read that may be absent (the model copes without it).
+    output : an ``out``/``inout`` variable written to ``fields.nc`` at every output time.
+    fill : initial value of an ``out`` variable the coupler allocates.
+    attrs : further CF attributes (``flag_values``, ``cell_methods``, ...).
+    """
+
+    intent: Intent
+    units: str
+    doc: str
+    standard_name: str | None = None
+    mapping: Mapping = "grid"
+    dtype: str = "float64"
+    optional: bool = False
+    output: bool = True
+    fill: float = 0.0
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def reads(self) -> bool:
+        return self.intent in ("in", "inout")
+
+    @property
+    def writes(self) -> bool:
+        return self.intent in ("out", "inout")
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return DIMS[self.mapping]
+
+    def cf_attrs(self) -> dict:
+        """The CF attributes this declaration gives its variable."""
+        attrs = {"units": self.units, "long_name": self.doc}
+        if self.standard_name:
+            attrs["standard_name"] = self.standard_name
+        attrs.update(self.attrs)
+        return attrs

@@ -1,0 +1,75 @@
+"""The demo city generator: deterministic from the seed, and a plausible town."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from metrotwin.citygen import DISTRICTS, generate_city
+from metrotwin.landcover import CODE
+from metrotwin.scenario import GeneratedCity
+
+PARAMS = GeneratedCity(size_x=2000, size_y=1600, resolution=20)
+
+
+@pytest.fixture(scope="module")
+def city():
+    return generate_city(PARAMS, seed=3)
+
+
+def test_same_seed_same_city(city):
+    again = generate_city(PARAMS, seed=3)
+    xr.testing.assert_identical(city.ds, again.ds)
+
+
+def test_other_seed_other_city(city):
+    other = generate_city(PARAMS, seed=4)
+    assert not np.array_equal(city["building_height"], other["building_height"])
+    assert not np.array_equal(city["surface_altitude"], other["surface_altitude"])
+
+
+def test_layers_and_classes(city):
+    cover = city["land_cover"]
+    for name in ("water", "roof", "road", "paved", "grass", "trees", "cropland"):
+        assert (cover == CODE[name]).any(), name
+    roofs = cover == CODE["roof"]
+    assert np.array_equal(roofs, city["building_height"] > 0)
+    assert np.array_equal(roofs, city["building_id"] > 0)
+    assert np.array_equal(roofs, city["building_use"] > 0)
+    assert city["building_height"].max() > 18  # a taller centre
+    assert (city["tree_canopy_height"] > 0).any()
+    assert city.district_names == DISTRICTS
+    assert set(np.unique(city["district"])) == set(DISTRICTS)
+
+
+def test_river_valley_and_low_district(city):
+    z = city["surface_altitude"]
+    water = city["land_cover"] == CODE["water"]
+    assert z[water].mean() < z[~water].mean() - 3  # the river runs in a valley
+    # the low-lying old town: its terrain is lower on average than the northern bank's
+    district = city["district"]
+    assert np.median(z[district == 2]) < np.median(z[district == 1])
+
+
+def test_road_network_follows_the_streets(city):
+    ds = city.ds
+    assert ds.sizes["link"] > 100
+    frm, to = ds.link_from.values, ds.link_to.values
+    # every link has its reverse (two-way streets)
+    pairs = set(zip(frm.tolist(), to.tolist()))
+    assert all((b, a) in pairs for a, b in pairs)
+    # the cells the links cross are mostly road (bridges cross water)
+    cells = city["land_cover"].ravel()[ds.link_cell_index.values]
+    assert np.isin(cells, [CODE["road"], CODE["water"]]).mean() > 0.9
+    assert np.allclose(ds.link_length.values, PARAMS.block_size)
+
+
+def test_resolution_changes_sampling_not_the_town():
+    fine = generate_city(GeneratedCity(size_x=2000, size_y=1600, resolution=10), seed=3)
+    coarse = generate_city(PARAMS, seed=3)
+    z_fine = fine["surface_altitude"][::2, ::2]
+    z_coarse = coarse["surface_altitude"]
+    # same terrain function sampled at different centres: differences are a few decimetres
+    assert np.median(np.abs(z_fine - z_coarse)) < 0.5
+    assert coarse.ds.sizes["link"] == fine.ds.sizes["link"]
