@@ -18,7 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from metrotwin.grid import Grid
-from metrotwin.landcover import CODE
+from metrotwin.landcover import CODE, cf_flag_attrs
 from metrotwin.network import add_network
 from metrotwin.scenario import GeneratedCity
 from metrotwin.state import CityState, empty_state
@@ -30,17 +30,36 @@ AVENUE_WIDTH = 20.0  # m
 USE_RESIDENTIAL, USE_COMMERCIAL, USE_INDUSTRIAL, USE_PUBLIC = 1, 2, 3, 4
 
 
-def generate_city(params: GeneratedCity, seed: int) -> CityState:
-    """Build the synthetic city's state (all standard static layers and the road network)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xC17]))
-    nx = int(round(params.size_x / params.resolution))
-    ny = int(round(params.size_y / params.resolution))
-    grid = Grid(ny=ny, nx=nx, resolution=params.resolution, west=params.west,
-                north=params.north, crs=params.crs)  # fmt: skip
-    # local metric coordinates of the cell centres: u east, v north, from the SW corner
-    u = (grid.x - grid.west)[None, :] * np.ones((ny, 1))
-    v = (grid.y - grid.south)[:, None] * np.ones((1, nx))
-    town = _Town(params, rng)
+def city_grid(params: GeneratedCity) -> Grid:
+    """The global grid of a generated city."""
+    return Grid(
+        ny=int(round(params.size_y / params.resolution)),
+        nx=int(round(params.size_x / params.resolution)),
+        resolution=params.resolution,
+        west=params.west,
+        north=params.north,
+        crs=params.crs,
+    )
+
+
+def generate_city(params: GeneratedCity, seed: int, window: tuple[slice, slice] | None = None) -> CityState:
+    """Build the synthetic city's state (all standard static layers and the road network).
+
+    ``window`` (rows, cols of the global grid) builds only that tile, with the same values
+    the whole city has there: every random choice is keyed by the block or the cell it is
+    for, never drawn in sequence, so each MPI rank builds its own tile and nothing of grid
+    size passes between ranks.
+    """
+    full = city_grid(params)
+    rows, cols = window if window is not None else (slice(0, full.ny), slice(0, full.nx))
+    grid = Grid(ny=rows.stop - rows.start, nx=cols.stop - cols.start, resolution=full.resolution,
+                west=full.west + cols.start * full.resolution,
+                north=full.north - rows.start * full.resolution, crs=full.crs)  # fmt: skip
+    row_index, col_index = np.meshgrid(np.arange(rows.start, rows.stop), np.arange(cols.start, cols.stop),
+                                       indexing="ij")  # fmt: skip
+    u = (grid.x - full.west)[None, :] * np.ones((grid.ny, 1))
+    v = (grid.y - full.south)[:, None] * np.ones((1, grid.nx))
+    town = _Town(params, seed, row_index * full.nx + col_index)
 
     river_v = town.river_centre(u)
     dist = np.abs(v - river_v)  # distance to the river's centre line (m)
@@ -57,14 +76,13 @@ def generate_city(params: GeneratedCity, seed: int) -> CityState:
     street, avenue = town.streets(u, v, params.resolution)
     outskirts = town.outskirts(u, v)
     land_cover[outskirts] = CODE["cropland"]
-    town.fill_blocks(u, v, dist, north_bank, street | river, outskirts,
-                     land_cover, building_height, building_id, building_use, canopy, rng)  # fmt: skip
+    town.fill_blocks(u, v, street | river | outskirts,
+                     land_cover, building_height, building_id, building_use, canopy)  # fmt: skip
     land_cover[street & ~river] = CODE["road"]
-    town.street_trees(u, v, street, avenue, land_cover, canopy, building_height, rng)
+    town.street_trees(street, avenue, land_cover, canopy, building_height)
     land_cover[river] = CODE["water"]
     building_height[river] = building_id[river] = building_use[river] = canopy[river] = 0
     elevation[river] = town.river_bed(u)[river]
-    # ponds are already carved by fill_blocks into land_cover; lower their bed
     pond = (land_cover == CODE["water"]) & ~river
     elevation[pond] -= 1.5
 
@@ -84,29 +102,48 @@ def generate_city(params: GeneratedCity, seed: int) -> CityState:
         "drainage_capacity": drainage,
     }.items():
         state.add_layer(name, values)
-    from metrotwin.landcover import cf_flag_attrs
-
     state.ds["land_cover"].attrs.update(cf_flag_attrs())
     state.ds["district"].attrs.update(
         flag_values=np.array(list(DISTRICTS), dtype="int16"),
         flag_meanings=" ".join(DISTRICTS.values()),
     )
-    town.add_roads(state, grid)
+    town.add_roads(state, full)
     return state
 
 
-class _Town:
-    """The generator's shape functions, all in local metres (u east, v north)."""
+def _uniform(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
+    """Uniform [0, 1) numbers keyed by (seed, stream, cell index): splitmix64 of the key, so
+    a cell gets the same number whichever tile it is generated in."""
+    with np.errstate(over="ignore"):
+        z = (np.asarray(index, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+             + np.uint64((seed * 0x2545F4914F6CDD1D + stream * 0xBF58476D1CE4E5B9) % 2**64))  # fmt: skip
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
 
-    def __init__(self, p: GeneratedCity, rng: np.random.Generator):
+
+class _Town:
+    """The generator's shape functions, all in local metres (u east, v north from the
+    south-west corner)."""
+
+    def __init__(self, p: GeneratedCity, seed: int, cell_index: np.ndarray):
         self.p = p
+        self.seed = seed
+        self.cell_index = cell_index
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 0xC17]))
         self.phase = rng.uniform(0, 2 * np.pi)
         self.wavelength = rng.uniform(0.8, 1.3) * p.size_x
         self.amplitude = 0.07 * p.size_y
-        self.bowl = (rng.uniform(0.18, 0.32) * p.size_x, None)  # centre u of the low bowl
+        self.bowl_u = rng.uniform(0.18, 0.32) * p.size_x  # centre of the old town's low bowl
         self.noise = [(rng.uniform(300, 900), rng.uniform(300, 900), rng.uniform(0, 2 * np.pi),
                        rng.uniform(0.2, 0.5)) for _ in range(4)]  # fmt: skip
         self.offset = (rng.uniform(0, p.block_size), rng.uniform(0, p.block_size))
+
+    def cell_random(self, stream: int) -> np.ndarray:
+        return _uniform(self.seed, stream, self.cell_index)
 
     def river_centre(self, u):
         return 0.45 * self.p.size_y + self.amplitude * np.sin(
@@ -126,26 +163,28 @@ class _Town:
         for lu, lv, ph, amp in self.noise:
             z += amp * np.sin(2 * np.pi * u / lu + ph) * np.cos(2 * np.pi * v / lv - ph)
         # the old town's bowl: up to 1.2 m below the terrace, where a cloudburst ponds
-        bowl_u = self.bowl[0]
-        bowl_v = self.river_centre(np.array(bowl_u)) - p.river_width / 2 - 200.0
-        r2 = ((u - bowl_u) ** 2 + (v - bowl_v) ** 2) / 180.0**2
+        bowl_v = self.river_centre(np.array(self.bowl_u)) - p.river_width / 2 - 200.0
+        r2 = ((u - self.bowl_u) ** 2 + (v - bowl_v) ** 2) / 180.0**2
         z -= 1.2 * np.exp(-r2)
         return z
+
+    def half_width(self, line_index):
+        """Half the width (m) of the street on grid line ``line_index``."""
+        return np.where(np.asarray(line_index) % AVENUE_EVERY == 0, AVENUE_WIDTH / 2, STREET_WIDTH / 2)
 
     def streets(self, u, v, resolution):
         """Masks of street and avenue cells."""
         p = self.p
-        half = max(STREET_WIDTH / 2, resolution / 2)
-        half_av = max(AVENUE_WIDTH / 2, resolution / 2)
         iu = np.round((u - self.offset[0]) / p.block_size)
         iv = np.round((v - self.offset[1]) / p.block_size)
         du = np.abs(u - self.offset[0] - iu * p.block_size)
         dv = np.abs(v - self.offset[1] - iv * p.block_size)
-        av_u, av_v = (iu % AVENUE_EVERY == 0), (iv % AVENUE_EVERY == 0)
-        avenue = ((du < half_av) & av_u) | ((dv < half_av) & av_v)
-        street = avenue | (du < half) | (dv < half)
+        half_u = np.maximum(self.half_width(iu), resolution / 2)
+        half_v = np.maximum(self.half_width(iv), resolution / 2)
+        on_u, on_v = du < half_u, dv < half_v
+        avenue = (on_u & (iu % AVENUE_EVERY == 0)) | (on_v & (iv % AVENUE_EVERY == 0))
         town = ~self.outskirts(u, v)
-        return street & town, avenue & town
+        return (on_u | on_v) & town, avenue & town
 
     def outskirts(self, u, v):
         """Fields beyond the built-up area (a margin around the domain)."""
@@ -155,77 +194,73 @@ class _Town:
             | (v < m * self.p.size_y) | (v > (1 - m) * self.p.size_y)
         )  # fmt: skip
 
-    def block_of(self, u, v):
-        p = self.p
-        bu = np.floor((u - self.offset[0]) / p.block_size + 0.5).astype(int)
-        bv = np.floor((v - self.offset[1]) / p.block_size + 0.5).astype(int)
-        return bu, bv
-
-    def fill_blocks(self, u, v, dist, north_bank, street, outskirts,
-                    land_cover, height, bid, use, canopy, rng):  # fmt: skip
-        """Give every block a use: buildings on lots, a park (trees, pond), or a plaza."""
-        p = self.p
-        bu, bv = self.block_of(u, v)
-        keys = bu * 100_003 + bv
-        order = np.argsort(keys, axis=None, kind="stable")
-        sorted_keys = keys.ravel()[order]
-        bounds = np.flatnonzero(np.diff(sorted_keys)) + 1
+    def fill_blocks(self, u, v, taken, land_cover, height, bid, use, canopy):
+        """Give every block between the streets a use: buildings on lots, a park (trees,
+        pond) or a plaza. A block's choices come from a generator keyed by the block."""
+        p, B = self.p, self.p.block_size
+        bu = np.floor((u - self.offset[0]) / B).astype(int)
+        bv = np.floor((v - self.offset[1]) / B).astype(int)
+        nb_u = int(np.ceil(p.size_x / B)) + 2
+        free = ~taken
         centre_u, centre_v = 0.55 * p.size_x, 0.62 * p.size_y
-        next_id = 1
-        for cells in np.split(order, bounds):
-            cells = cells[~street.ravel()[cells] & ~outskirts.ravel()[cells]]
-            if cells.size == 0:
-                continue
-            cu, cv = u.ravel()[cells], v.ravel()[cells]
-            near_river = dist.ravel()[cells].mean() < p.river_width / 2 + 90
+        r_tree, r_tree_h, r_yard = self.cell_random(1), self.cell_random(2), self.cell_random(3)
+        for ku, kv in sorted(set(zip(bu[free].tolist(), bv[free].tolist()))):
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xB10C, ku + 10_000, kv + 10_000]))
+            in_block = free & (bu == ku) & (bv == kv)
+            # the block's buildable interior, from the street lines around it (analytic,
+            # so that a block cut by a tile boundary is laid out as a whole)
+            u0 = self.offset[0] + ku * B + float(self.half_width(ku))
+            u1 = self.offset[0] + (ku + 1) * B - float(self.half_width(ku + 1))
+            v0 = self.offset[1] + kv * B + float(self.half_width(kv))
+            v1 = self.offset[1] + (kv + 1) * B - float(self.half_width(kv + 1))
+            mid_u, mid_v = (u0 + u1) / 2, (v0 + v1) / 2
             kind = rng.random()
-            lc = land_cover.ravel()
+            near_river = abs(mid_v - float(self.river_centre(np.array(mid_u)))) < p.river_width / 2 + 90
+            lc = land_cover
             if near_river or kind < 0.10:  # riverside and town parks
-                lc[cells] = CODE["grass"]
-                trees = rng.random(cells.size) < 0.35
-                canopy.ravel()[cells[trees]] = rng.uniform(8, 20, trees.sum())
-                lc[cells[trees]] = CODE["trees"]
-                if not near_river and cells.size > 60 and rng.random() < 0.5:
-                    r = np.hypot(cu - cu.mean(), cv - cv.mean())
-                    pond = r < 0.25 * p.block_size
-                    lc[cells[pond]] = CODE["water"]
-                    canopy.ravel()[cells[pond]] = 0
+                lc[in_block] = CODE["grass"]
+                trees = in_block & (r_tree < 0.35)
+                canopy[trees] = 8 + 12 * r_tree_h[trees]
+                lc[trees] = CODE["trees"]
+                if not near_river and rng.random() < 0.5:
+                    pond = in_block & (np.hypot(u - mid_u, v - mid_v) < 0.25 * B)
+                    lc[pond] = CODE["water"]
+                    canopy[pond] = 0
                 continue
             if kind < 0.15:  # plaza
-                lc[cells] = CODE["paved"]
+                lc[in_block] = CODE["paved"]
                 continue
-            # built block: sidewalk ring, lots with buildings, yards
-            lc[cells] = CODE["paved"]
-            u0, u1, v0, v1 = cu.min(), cu.max(), cv.min(), cv.max()
-            inset = 6.0
-            r_centre = np.hypot(cu.mean() - centre_u, cv.mean() - centre_v) / p.size_x
-            east_industry = (not north_bank.ravel()[cells[0]]) and cu.mean() > 0.72 * p.size_x
-            n_lots = 1 if east_industry else int(rng.integers(2, 4))
+            # built block: sidewalks, lots with buildings, yards
+            lc[in_block] = CODE["paved"]
+            inset = 4.0
+            r_centre = np.hypot(mid_u - centre_u, mid_v - centre_v) / p.size_x
+            south = mid_v < float(self.river_centre(np.array(mid_u)))
+            industry = south and mid_u > 0.72 * p.size_x
+            n_lots = 1 if industry else int(rng.integers(2, 4))
             edges_u = np.linspace(u0 + inset, u1 - inset, n_lots + 1)
+            lot = 0
             for a, b in zip(edges_u[:-1], edges_u[1:]):
-                for c, d in ((v0 + inset, (v0 + v1) / 2 - 2), ((v0 + v1) / 2 + 2, v1 - inset)):
+                for c, d in ((v0 + inset, mid_v - 2), (mid_v + 2, v1 - inset)):
                     setback = rng.uniform(0, 5)
-                    inside = (cu >= a + setback) & (cu <= b - setback) & (cv >= c) & (cv <= d)
-                    if inside.sum() < 2:
-                        continue
-                    if east_industry:
+                    if industry:
                         h, kind_use = rng.uniform(8, 14), USE_INDUSTRIAL
                     elif r_centre < 0.18:
                         h, kind_use = rng.uniform(18, 45), USE_COMMERCIAL
                     else:
                         h = rng.uniform(6, 18)
-                        kind_use = USE_PUBLIC if rng.random() < 0.05 else (
-                            USE_COMMERCIAL if rng.random() < 0.15 else USE_RESIDENTIAL)  # fmt: skip
-                    sel = cells[inside]
-                    height.ravel()[sel] = round(h, 1)
-                    bid.ravel()[sel] = next_id
-                    use.ravel()[sel] = kind_use
-                    lc[sel] = CODE["roof"]
-                    next_id += 1
-            yard = (lc[cells] == CODE["paved"]) & (rng.random(cells.size) < 0.45)
-            lc[cells[yard]] = CODE["grass"]
+                        draw = rng.random()
+                        kind_use = USE_PUBLIC if draw < 0.05 else (
+                            USE_COMMERCIAL if draw < 0.20 else USE_RESIDENTIAL)  # fmt: skip
+                    lot += 1
+                    inside = in_block & (u >= a + setback) & (u <= b - setback) & (v >= c) & (v <= d)
+                    height[inside] = round(h, 1)
+                    bid[inside] = ((kv + 1) * nb_u + (ku + 1)) * 8 + lot
+                    use[inside] = kind_use
+                    lc[inside] = CODE["roof"]
+            yard = in_block & (lc == CODE["paved"]) & (r_yard < 0.45)
+            lc[yard] = CODE["grass"]
 
-    def street_trees(self, u, v, street, avenue, land_cover, canopy, height, rng):
+    def street_trees(self, street, avenue, land_cover, canopy, height):
         """Trees along avenues, on the sealed ground beside the carriageway."""
         beside = np.zeros_like(street)
         beside[1:, :] |= avenue[:-1, :]
@@ -233,13 +268,14 @@ class _Town:
         beside[:, 1:] |= avenue[:, :-1]
         beside[:, :-1] |= avenue[:, 1:]
         spots = beside & ~street & (land_cover == CODE["paved"]) & (height <= 0)
-        plant = spots & (rng.random(spots.shape) < 0.5)
-        canopy[plant] = rng.uniform(8, 14, plant.sum())
+        plant = spots & (self.cell_random(4) < 0.5)
+        canopy[plant] = 8 + 6 * self.cell_random(5)[plant]
 
     def add_roads(self, state: CityState, grid: Grid):
         """Intersections of the street grid as nodes, street segments as two directed links;
         segments across the river only where an avenue bridges it."""
         p = self.p
+        south = grid.north - grid.ny * grid.resolution
         us = self.offset[0] + p.block_size * np.arange(-1, int(p.size_x / p.block_size) + 2)
         vs = self.offset[1] + p.block_size * np.arange(-1, int(p.size_y / p.block_size) + 2)
         iu_all = np.round((us - self.offset[0]) / p.block_size).astype(int)
@@ -285,7 +321,7 @@ class _Town:
         add_network(
             state,
             grid.west + node_u[used],
-            grid.south + node_v[used],
+            south + node_v[used],
             frm,
             to,
             lanes=np.where(avenue, 2, 1),

@@ -73,3 +73,19 @@ def test_resolution_changes_sampling_not_the_town():
     # same terrain function sampled at different centres: differences are a few decimetres
     assert np.median(np.abs(z_fine - z_coarse)) < 0.5
     assert coarse.ds.sizes["link"] == fine.ds.sizes["link"]
+
+
+def test_tiles_assemble_to_the_whole_city(city):
+    """Each MPI rank builds its own tile; the tiles must equal the city built whole."""
+    ny, nx = city.grid.shape
+    rows = [slice(0, 23), slice(23, 50), slice(50, ny)]
+    cols = [slice(0, 41), slice(41, nx)]
+    for r in rows:
+        for c in cols:
+            tile = generate_city(PARAMS, seed=3, window=(r, c))
+            assert tile.grid.west == city.grid.x[c.start] - city.grid.resolution / 2
+            for name in ("surface_altitude", "building_height", "building_id", "land_cover",
+                         "tree_canopy_height", "district", "drainage_capacity"):  # fmt: skip
+                assert np.array_equal(tile[name], city[name][r, c]), name
+            for name in ("node_x", "link_from", "link_capacity"):
+                assert np.array_equal(tile.ds[name].values, city.ds[name].values)
