@@ -1,18 +1,49 @@
-"""Build a scenario's city state: generated, or from data files."""
+"""Build a scenario's city state: generated, or from data files, for one rank's tile."""
 
 from __future__ import annotations
 
+from metrotwin.grid import Grid
+from metrotwin.hpc.decomposition import Decomposition, serial_decomposition
 from metrotwin.scenario import Scenario
-from metrotwin.state import CityState
+from metrotwin.state import CityState, subset_state
 
 
-def build_city(scenario: Scenario) -> CityState:
-    """The static layers (and road network) of the scenario's domain."""
+def global_grid(scenario: Scenario) -> Grid:
+    """The scenario's whole grid, without building anything."""
     domain = scenario.domain
+    if domain.generated is not None:
+        from metrotwin.citygen import city_grid
+
+        return city_grid(domain.generated)
+    from metrotwin.sources_raster import domain_grid
+
+    return domain_grid(domain.data)
+
+
+def global_shape(scenario: Scenario) -> tuple[int, int]:
+    """(ny, nx) of the scenario's whole grid."""
+    return global_grid(scenario).shape
+
+
+def build_city(scenario: Scenario, decomposition: Decomposition | None = None) -> CityState:
+    """The static layers (and road network) of the scenario's domain on this rank's tile
+    (the whole domain in serial)."""
+    domain = scenario.domain
+    if decomposition is None:
+        decomposition = serial_decomposition(global_shape(scenario))
+    window = decomposition.local_window
     if domain.generated is not None:
         from metrotwin.citygen import generate_city
 
-        return generate_city(domain.generated, scenario.seed)
+        state = generate_city(domain.generated, scenario.seed, window=window)
+        state.decomposition, state.seed = decomposition, scenario.seed
+        return state
     from metrotwin.datasources import build_city_from_data
 
-    return build_city_from_data(domain.data, scenario.seed)
+    # file sources are read whole and cut to the tile (reading only the tile is future work)
+    city = build_city_from_data(domain.data, scenario.seed)
+    city.seed = scenario.seed
+    if not decomposition.is_parallel:
+        city.decomposition = decomposition
+        return city
+    return subset_state(city, window, decomposition)

@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except MetrotwinError as err:
-        print(f"metrotwin: error: {err}", file=sys.stderr)
+        if _is_root():  # under MPI every rank has the same message: say it once
+            print(f"metrotwin: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("metrotwin: interrupted", file=sys.stderr)
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"metrotwin: internal error ({sys.exc_info()[1]!r}); details in {crash}. "
               "Please report it.", file=sys.stderr)  # fmt: skip
         return 1
+
+
+def _is_root() -> bool:
+    from metrotwin.hpc.decomposition import is_root
+
+    return is_root()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,8 +89,9 @@ def _run(args) -> int:
     out = Path(args.out) if args.out else Path("runs") / scenario.name
     results = run_scenario(scenario, out, variants=args.variant,
                            progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
-    for name, folder in results.items():
-        print(f"{name}: {folder}")
+    if _is_root():
+        for name, folder in results.items():
+            print(f"{name}: {folder}")
     return 0
 
 

@@ -103,20 +103,21 @@ class _Reclassify(Intervention):
         eligible = self.where.mask(state) & np.isin(
             cover, [landcover.code_of(c) for c in self.source_classes]
         )
-        chosen = _choose(eligible, self.fraction, rng)
+        chosen = _choose(eligible, self.fraction, state, self.type)
         cover[chosen] = landcover.code_of(self.target_class)
         return int(chosen.sum())
 
 
-def _choose(eligible: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """A deterministic random ``fraction`` of the eligible cells."""
+def _choose(eligible: np.ndarray, fraction: float, state, stream: str) -> np.ndarray:
+    """A random ``fraction`` of the eligible cells, each cell's draw keyed by its global
+    index, the scenario seed and the intervention type: the same cells are chosen whichever
+    rank holds them."""
     if fraction >= 1:
         return eligible
-    chosen = np.zeros_like(eligible)
-    idx = np.flatnonzero(eligible)
-    take = rng.permutation(idx.size)[: int(round(fraction * idx.size))]
-    chosen.flat[idx[take]] = True
-    return chosen
+    from metrotwin.citygen import _uniform
+
+    key = sum(ord(c) * 31**i for i, c in enumerate(stream)) % 2**32
+    return eligible & (_uniform(state.seed, key, state.global_cell_index()) < fraction)
 
 
 @register_intervention
@@ -173,7 +174,7 @@ class Trees(Intervention):
         canopy = state["tree_canopy_height"]
         classes = [landcover.code_of(c) for c in self.on]
         eligible = self.where.mask(state) & np.isin(state["land_cover"], classes) & (canopy <= 0)
-        chosen = _choose(eligible, self.fraction, rng)
+        chosen = _choose(eligible, self.fraction, state, self.type)
         canopy[chosen] = self.height
         return int(chosen.sum())
 
@@ -217,8 +218,10 @@ class RetentionPond(Intervention):
     def apply(self, state, rng):
         cells = self.where.mask(state) & (state["building_height"] <= 0)
         # a flat floor at the area's lowest ground minus depth: a basin, not a copy of the relief
-        if cells.any():
-            state["surface_altitude"][cells] = state["surface_altitude"][cells].min() - self.depth
+        lowest = np.min(state["surface_altitude"][cells], initial=np.inf)
+        lowest = state.decomposition.allreduce_min(float(lowest))
+        if np.isfinite(lowest):
+            state["surface_altitude"][cells] = lowest - self.depth
             state["land_cover"][cells] = landcover.code_of("grass")
         return int(cells.sum())
 

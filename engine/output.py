@@ -28,6 +28,8 @@ INDICATORS_FILE = "indicators.json"
 RESOLVED_FILE = "scenario.resolved.yaml"
 LOG_FILE = "run.log"
 CF_VERSION = "CF-1.13"
+#: state variables not written to fields.nc: index lists that only make sense in memory
+UNWRITTEN = ("link_cell_start", "link_cell_index")
 
 
 @contextmanager
@@ -70,21 +72,31 @@ class FieldWriter:
     under its final name only when ``close(success=True)`` is called."""
 
     def __init__(self, path: Path, state: CityState, outputs: dict[str, VarSpec], *,
-                 start: datetime, attrs: dict):  # fmt: skip
+                 start: datetime, attrs: dict, with_network: bool = True):  # fmt: skip
         self.path = Path(path)
         self._ctx = atomic_path(self.path)
         self._tmp = self._ctx.__enter__()
         self.state = state
         self.outputs = outputs
+        # a rank writes the cells it owns (its halo belongs to its neighbours); the road
+        # network, the same on every rank, is written by one of them
+        self.region = state.decomposition.owned
+        self.with_network = with_network
         self.nc = netCDF4.Dataset(self._tmp, "w", format="NETCDF4")
         self._define(start, attrs)
 
+    def _wanted(self, da) -> bool:
+        if da.name in UNWRITTEN:
+            return False
+        return set(da.dims) <= {"y", "x"} or self.with_network
+
     def _define(self, start: datetime, attrs: dict) -> None:
-        nc, ds = self.nc, self.state.ds
+        nc, ds = self.nc, self.state.ds.isel(y=self.region[0], x=self.region[1])
         nc.setncatts({"Conventions": CF_VERSION, **attrs})
         nc.createDimension("time", None)
         for dim, size in ds.sizes.items():
-            nc.createDimension(dim, size)
+            if dim in ("y", "x") or self.with_network:
+                nc.createDimension(dim, size)
         t = nc.createVariable("time", "f8", ("time",))
         t.setncatts({
             "units": f"seconds since {start.strftime('%Y-%m-%d %H:%M:%S')}",
@@ -97,10 +109,13 @@ class FieldWriter:
             var[:] = ds[name].values
             var.setncatts(ds[name].attrs)
         crs = nc.createVariable("spatial_ref", "i4", ())
-        crs.setncatts({k: _nc_attr(v) for k, v in ds["spatial_ref"].attrs.items()})
+        crs_attrs = dict(ds["spatial_ref"].attrs)
+        x, y, res = ds["x"].values, ds["y"].values, self.state.grid.resolution
+        crs_attrs["GeoTransform"] = f"{x[0] - res / 2} {res} 0 {y[0] + res / 2} 0 {-res}"
+        crs.setncatts({k: _nc_attr(v) for k, v in crs_attrs.items()})
         # static layers (and the network): once, without time
         for name, da in ds.data_vars.items():
-            if name in self.outputs:
+            if name in self.outputs or not self._wanted(da):
                 continue
             var = nc.createVariable(name, da.dtype, da.dims, zlib=True, complevel=4)
             var.setncatts({k: _nc_attr(v) for k, v in da.attrs.items()})
@@ -108,6 +123,8 @@ class FieldWriter:
         self._vars = {}
         for name, spec in self.outputs.items():
             da = ds[name]
+            if not self._wanted(da):
+                continue
             dtype = "f4" if np.issubdtype(da.dtype, np.floating) else da.dtype
             chunks = (1, *da.shape) if da.ndim else None
             fill = np.float32(np.nan) if dtype == "f4" else None
@@ -121,7 +138,8 @@ class FieldWriter:
         i = len(self.nc.dimensions["time"])
         self.nc["time"][i] = t
         for name, var in self._vars.items():
-            var[i, ...] = self.state[name]
+            values = self.state[name]
+            var[i, ...] = values[self.region] if self.state.ds[name].dims == ("y", "x") else values
 
     def close(self, success: bool) -> None:
         self.nc.close()
@@ -157,9 +175,15 @@ def open_runs(paths, *, variants: list[str] | None = None) -> xr.Dataset:
         folders = [f for f in folders if f.name in variants]
     if not folders:
         raise DataSourceError(f"no {FIELDS_FILE} found under {paths}")
+    from metrotwin.hpc.parallel_output import check_tiles
+
     for folder in folders:
         if not (folder / FIELDS_FILE).exists():
             raise DataSourceError(f"{folder}: no {FIELDS_FILE} (is this a metrotwin run folder?)")
+        try:
+            check_tiles(folder / FIELDS_FILE)
+        except FileNotFoundError as err:
+            raise DataSourceError(str(err)) from None
     folders.sort(key=lambda f: (f.name != "baseline", f.name))
     datasets = [xr.open_dataset(f / FIELDS_FILE, decode_coords="all") for f in folders]
     names = [f.name for f in folders]

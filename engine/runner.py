@@ -56,10 +56,15 @@ class PreparedVariant:
     interventions: dict
 
 
+def model_halo(scenario: Scenario) -> int:
+    """Ghost cells the scenario's models need around a tile (the largest of their halos)."""
+    return max((get_model(name).halo for name in scenario.models), default=0)
+
+
 def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None) -> PreparedVariant:
     """Resolve a variant, apply its interventions to a copy of the city, and check coupling."""
     resolved = scenario.resolve_variant(name)
-    state = CityState(city.grid, city.ds.copy(deep=True))
+    state = city.copy()
     rng = np.random.default_rng(np.random.SeedSequence([resolved.seed, 0x1F7]))
     try:
         changed = apply_interventions(state, resolved.interventions, rng)
@@ -69,10 +74,9 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
     period = resolved.period
     clock = Clock(start=period.start, end=period.seconds,
                   coupling_interval=period.coupling_interval, output_interval=period.output_interval)  # fmt: skip
-    halo = max((m.halo for m in models), default=0)
     ctx = RunContext(
         grid=state.grid,
-        decomposition=serial_decomposition(state.grid.shape, halo=halo),
+        decomposition=state.decomposition,
         clock=clock,
         forcing=Forcing(resolved, state.grid),
         scenario=resolved,
@@ -83,57 +87,109 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
     return PreparedVariant(name, resolved, state, coupler, ctx, changed)
 
 
-def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | None = None,
-                 progress: bool = True) -> dict[str, Path]:  # fmt: skip
-    """Run the baseline and the variants (default: all); returns variant -> its folder."""
+def prepare_variants(scenario: Scenario, names: list[str], decomposition=None) -> list[PreparedVariant]:
+    """Build the city (this rank's tile), then every variant's state, models and coupling,
+    and initialize the models: every input error surfaces here, before any output."""
+    city = build_city(scenario, decomposition)
+    prepared = [prepare_variant(scenario, name, city) for name in names]
+    for p in prepared:
+        p.coupler.allocate()
+        p.coupler.initialize()
+    return prepared
+
+
+def check_variant_names(scenario: Scenario, variants: list[str] | None) -> list[str]:
     names = variants or scenario.variant_names
     for name in names:
         if name not in scenario.variant_names:
             raise ScenarioError(
                 f"unknown variant {name!r}; this scenario has: {', '.join(scenario.variant_names)}"
             )
-    city = build_city(scenario)
-    prepared = [prepare_variant(scenario, name, city) for name in names]
-    for p in prepared:
-        p.coupler.allocate()
-        p.coupler.initialize()  # model set-up errors surface here, before any output
+    return names
 
+
+def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | None = None,
+                 progress: bool = True) -> dict[str, Path]:  # fmt: skip
+    """Run the baseline and the variants (default: all); returns variant -> its folder.
+
+    Under ``mpiexec`` with several ranks the variants run as an ensemble over groups of
+    ranks, each group decomposing the grid (``metrotwin.hpc.ensemble``).
+    """
+    names = check_variant_names(scenario, variants)
+    from metrotwin.hpc.decomposition import world
+
+    comm = world()
+    if comm is not None and comm.Get_size() > 1:
+        from metrotwin.hpc.ensemble import run_ensemble
+
+        return run_ensemble(scenario, Path(out_dir), names, progress=progress, comm=comm)
+    prepared = prepare_variants(scenario, names)
     out_dir = Path(out_dir)
-    created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".metrotwin-staging-", dir=out_dir))
-    try:
+    with staged_output(out_dir) as staging:
         for p in prepared:
-            _run_variant(p, staging / p.name, progress=progress)
-        results = {}
-        for p in prepared:
-            final = out_dir / p.name
-            if final.exists():
-                shutil.rmtree(final)
-            (staging / p.name).rename(final)
-            results[p.name] = final
-        return results
-    except BaseException:
-        if created:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            run_variant(p, staging / p.name, progress=progress)
+        return publish(staging, out_dir, [p.name for p in prepared])
 
 
-def _run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
-    folder.mkdir(parents=True)
-    handler = logging.FileHandler(folder / LOG_FILE, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+class staged_output:
+    """A staging folder inside ``out_dir``; on failure it goes, and so does ``out_dir`` if the
+    run created it, so a failed run leaves nothing behind."""
+
+    def __init__(self, out_dir: Path, staging: Path | None = None, created: bool | None = None):
+        self.out_dir = out_dir
+        self.created = (not out_dir.exists()) if created is None else created
+        self.staging = staging
+
+    def __enter__(self) -> Path:
+        if self.staging is None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.staging = Path(tempfile.mkdtemp(prefix=".metrotwin-staging-", dir=self.out_dir))
+        return self.staging
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None and self.created:
+            shutil.rmtree(self.out_dir, ignore_errors=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return False
+
+
+def publish(staging: Path, out_dir: Path, names: list[str]) -> dict[str, Path]:
+    """Move the finished variant folders from the staging folder into place."""
+    results = {}
+    for name in names:
+        final = out_dir / name
+        if final.exists():
+            shutil.rmtree(final)
+        (staging / name).rename(final)
+        results[name] = final
+    return results
+
+
+def run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
+    """Run one prepared variant into ``folder``. In a decomposed run every rank of the group
+    writes its tile; the group's first rank writes the master file, indicators and log."""
+    dec = p.state.decomposition
+    lead = dec.rank == 0
+    folder.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger("metrotwin")
-    root.addHandler(handler)
+    handler = None
+    if lead:
+        handler = logging.FileHandler(folder / LOG_FILE, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
     root.setLevel(logging.INFO)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     try:
         p.ctx.logger.info("variant %s: interventions %s", p.name, p.interventions or "none")
+        if dec.is_parallel:
+            from metrotwin.hpc.parallel_output import tile_name
+
+            fields_path = folder / tile_name(dec.rank)
+        else:
+            fields_path = folder / FIELDS_FILE
         writer = FieldWriter(
-            folder / FIELDS_FILE,
+            fields_path,
             p.state,
             p.coupler.output_variables(),
             start=p.scenario.period.start,
@@ -144,6 +200,7 @@ def _run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
                 "variant": p.name,
                 "history": f"{started.isoformat(timespec='seconds')} metrotwin run",
             },
+            with_network=lead,
         )
         series = IndicatorSeries()
         ok = False
@@ -152,14 +209,18 @@ def _run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
                 writer.append(t)
                 series.append(t, p.coupler.indicators())
 
-            with _progress_bar(p, progress) as on_step:
+            with _progress_bar(p, progress and lead) as on_step:
                 p.coupler.run(on_output, on_step)
             p.coupler.finalize()
             indicators = p.coupler.indicators()
             ok = True
         finally:
             writer.close(success=ok)
+        if dec.is_parallel:
+            _write_master(p, folder)
         wall = time.perf_counter() - t0
+        if not lead:
+            return
         write_json(folder / INDICATORS_FILE, {
             "scenario": p.scenario.name,
             "variant": p.name,
@@ -173,6 +234,8 @@ def _run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
                 "metrotwin_version": __version__,
                 "variant": p.name,
                 "seed": p.scenario.seed,
+                "ranks": dec.size,
+                "layout": list(dec.topology),
                 "started": started.isoformat(timespec="seconds"),
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "wall_time_s": round(wall, 3),
@@ -182,8 +245,25 @@ def _run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
         })  # fmt: skip
         p.ctx.logger.info("variant %s finished in %.2f s", p.name, wall)
     finally:
-        root.removeHandler(handler)
-        handler.close()
+        if handler is not None:
+            root.removeHandler(handler)
+            handler.close()
+
+
+def _write_master(p: PreparedVariant, folder: Path) -> None:
+    """Gather where each rank's tile lies (a few numbers each) and write the master file."""
+    from metrotwin.hpc.parallel_output import tile_name, write_master
+
+    dec = p.state.decomposition
+    rows, cols = dec.glb_slices
+    tiles = dec.gather_object((tile_name(dec.rank), (rows.start, rows.stop), (cols.start, cols.stop)))
+    if dec.rank == 0:
+        from metrotwin.city import global_grid
+
+        grid = global_grid(p.scenario)
+        geotransform = f"{grid.west} {grid.resolution} 0 {grid.north} 0 {-grid.resolution}"
+        write_master(folder / FIELDS_FILE, tiles, grid.x, grid.y, geotransform)
+    dec.barrier()
 
 
 class _progress_bar:

@@ -38,14 +38,15 @@ def _codes(source: LandCoverSource, values, default: str) -> dict:
             name = default
         codes[value] = landcover.code_of(name)
     if unmapped and source.unmapped == "error":
-        shown = ", ".join(str(v) for v in sorted(unmapped, key=str)[:12])
+        shown = ", ".join(_key(v) for v in sorted(unmapped, key=lambda v: _num(_key(v)))[:12])
         raise DataSourceError(
             f"land cover file {source.path}: values {shown} have no class in the mapping "
             f"(mapped: {', '.join(sorted(table, key=_num))}); add them to land_cover.mapping "
             f"(classes: {', '.join(landcover.NAMES)}) or set land_cover.unmapped: default"
         )
     if unmapped:
-        warn(f"land cover file {source.path}: values {unmapped} have no class; used {default!r}")
+        warn(f"land cover file {source.path}: values {', '.join(_key(v) for v in unmapped)} "
+             f"have no class; used {default!r}")  # fmt: skip
     return codes
 
 

@@ -52,9 +52,32 @@ class CityState:
     dataset). ``state.ds`` is the Dataset itself, with CF attributes and the CRS.
     """
 
-    def __init__(self, grid: Grid, ds: xr.Dataset):
+    def __init__(self, grid: Grid, ds: xr.Dataset, decomposition=None, seed: int = 0):
+        from metrotwin.hpc.decomposition import serial_decomposition
+
         self.grid = grid
         self.ds = ds
+        #: the scenario seed (for cell-keyed random choices of interventions)
+        self.seed = seed
+        #: the rank's place in the global grid (serial: the whole grid, no halo)
+        self.decomposition = decomposition or serial_decomposition(grid.shape)
+
+    def copy(self) -> CityState:
+        """A deep copy (a variant's own state, built from the shared city)."""
+        return CityState(self.grid, self.ds.copy(deep=True), self.decomposition, self.seed)
+
+    def global_cell_index(self) -> np.ndarray:
+        """Flat global index (row * global nx + col) of every local cell: a key that is the
+        same for a cell whichever rank holds it (for cell-keyed random choices)."""
+        rows, cols = self.decomposition.local_window
+        nx = self.decomposition.global_shape[1]
+        r, c = np.meshgrid(np.arange(rows.start, rows.stop), np.arange(cols.start, cols.stop),
+                           indexing="ij")  # fmt: skip
+        return (r * nx + c).astype(np.int64)
+
+    def owned(self, values: np.ndarray) -> np.ndarray:
+        """The part of a local grid array that this rank owns (halo cells left out)."""
+        return values[self.decomposition.owned]
 
     # -- access --------------------------------------------------------------------------
     def __getitem__(self, name: str) -> np.ndarray:
@@ -138,3 +161,27 @@ def empty_state(grid: Grid) -> CityState:
     )
     ds = xr.Dataset(coords={"x": x, "y": y, "spatial_ref": xr.Variable((), 0, crs_attrs)})
     return CityState(grid, ds)
+
+
+def subset_state(state: CityState, window: tuple[slice, slice], decomposition) -> CityState:
+    """The part of a whole-city state inside ``window`` (global rows, cols), with the road
+    network's cell lists re-indexed onto the window's grid."""
+    rows, cols = window
+    g = state.grid
+    grid = Grid(ny=rows.stop - rows.start, nx=cols.stop - cols.start, resolution=g.resolution,
+                west=g.west + cols.start * g.resolution, north=g.north - rows.start * g.resolution,
+                crs=g.crs)  # fmt: skip
+    ds = state.ds.isel(y=rows, x=cols)
+    if "link_cell_index" in ds:
+        start = ds["link_cell_start"].values
+        index = ds["link_cell_index"].values
+        r, c = np.divmod(index, g.nx)
+        inside = (r >= rows.start) & (r < rows.stop) & (c >= cols.start) & (c < cols.stop)
+        local = (r - rows.start) * grid.nx + (c - cols.start)
+        counts = np.add.reduceat(inside.astype(np.int64), start[:-1]) if index.size else np.zeros(len(start) - 1, int)
+        counts[start[:-1] == start[1:]] = 0
+        new_start = np.concatenate([[0], np.cumsum(counts)])
+        ds = ds.drop_vars(["link_cell_start", "link_cell_index"])
+        ds["link_cell_start"] = xr.Variable("link_bound", new_start, state.ds["link_cell_start"].attrs)
+        ds["link_cell_index"] = xr.Variable("link_cell", local[inside], state.ds["link_cell_index"].attrs)
+    return CityState(grid, ds.copy(deep=True), decomposition, state.seed)

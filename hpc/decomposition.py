@@ -1,15 +1,54 @@
 """The decomposition of the global grid over ranks, and the questions models ask of it.
 
 A serial run is a one-rank decomposition with the same interface (Devito's Distributor in
-spirit): models ask it for their slice of the global grid, for halo exchange and for global
-reductions, and never import mpi4py themselves.
+spirit): models ask it for their block of the global grid, for halo exchange and for global
+reductions, and never import mpi4py themselves. This module and ``hpc/ensemble.py`` are the
+only places that know MPI.
+
+Local arrays cover the rank's *owned* block plus ``halo`` ghost cells on every side that has
+a neighbouring rank (none on the domain's edges, so a model's boundary conditions apply at the
+array edges exactly as in serial). ``owned`` gives the owned part in local indices.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
+
+SIDES = ("north", "south", "west", "east")
+
+
+def launched_under_mpi() -> bool:
+    """Whether this process was started by an MPI launcher with more than one rank (checked
+    from the launcher's environment, so that a serial run never initialises MPI)."""
+    if os.environ.get("METROTWIN_MPI") == "1":
+        return True
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "PMIX_SIZE", "SLURM_NTASKS"):
+        value = os.environ.get(var)
+        if value and value.isdigit() and int(value) > 1:
+            return True
+    return False
+
+
+def world():
+    """MPI.COMM_WORLD when launched under MPI, else None (mpi4py is not even imported)."""
+    if not launched_under_mpi():
+        return None
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
+
+
+def is_root() -> bool:
+    """Whether this process is rank 0 of the world (always, in a serial run): the one that
+    talks to the user."""
+    comm = world()
+    return comm is None or comm.Get_rank() == 0
 
 
 @dataclass
@@ -21,7 +60,7 @@ class Decomposition:
     global_shape : (ny, nx) of the whole domain.
     topology : (py, px) ranks along y and x.
     coords : this rank's (iy, ix) in the topology.
-    halo : ghost cells on each side of the local block.
+    halo : ghost cells on each side of the local block that has a neighbour.
     """
 
     global_shape: tuple[int, int]
@@ -42,47 +81,249 @@ class Decomposition:
     def size(self) -> int:
         return self.topology[0] * self.topology[1]
 
-    @property
+    @cached_property
     def glb_slices(self) -> tuple[slice, slice]:
         """The global rows and columns this rank owns (without halo)."""
         return tuple(
-            _block(n, p, c) for n, p, c in zip(self.global_shape, self.topology, self.coords)
+            block_slice(n, p, c) for n, p, c in zip(self.global_shape, self.topology, self.coords)
         )
-
-    @property
-    def local_shape(self) -> tuple[int, int]:
-        return tuple(s.stop - s.start for s in self.glb_slices)
 
     def is_boundary(self, side: str) -> bool:
         """Whether this block touches the domain edge ``side`` ('north','south','west','east')."""
         iy, ix = self.coords
         py, px = self.topology
-        return {
-            "north": iy == 0,
-            "south": iy == py - 1,
-            "west": ix == 0,
-            "east": ix == px - 1,
-        }[side]
+        return {"north": iy == 0, "south": iy == py - 1, "west": ix == 0, "east": ix == px - 1}[side]
 
-    # Reductions and exchanges: identities in serial; the MPI subclass overrides them.
+    @cached_property
+    def local_window(self) -> tuple[slice, slice]:
+        """The global rows and columns of the local arrays (owned block plus halo)."""
+        rows, cols = self.glb_slices
+        h = self.halo
+        return (
+            slice(rows.start - (0 if self.is_boundary("north") else h),
+                  rows.stop + (0 if self.is_boundary("south") else h)),
+            slice(cols.start - (0 if self.is_boundary("west") else h),
+                  cols.stop + (0 if self.is_boundary("east") else h)),
+        )  # fmt: skip
+
+    @property
+    def local_shape(self) -> tuple[int, int]:
+        return tuple(s.stop - s.start for s in self.local_window)
+
+    @cached_property
+    def owned(self) -> tuple[slice, slice]:
+        """The owned block in local indices (what this rank writes and counts)."""
+        (gr, gc), (lr, lc) = self.glb_slices, self.local_window
+        return (slice(gr.start - lr.start, gr.stop - lr.start),
+                slice(gc.start - lc.start, gc.stop - lc.start))  # fmt: skip
+
+    def glb_to_loc(self, row, col):
+        """Local indices of global (row, col); may fall outside the local arrays."""
+        return np.asarray(row) - self.local_window[0].start, np.asarray(col) - self.local_window[1].start
+
+    def owns(self, row, col) -> np.ndarray:
+        """Whether global cells (row, col) are in this rank's owned block."""
+        rows, cols = self.glb_slices
+        row, col = np.asarray(row), np.asarray(col)
+        return (row >= rows.start) & (row < rows.stop) & (col >= cols.start) & (col < cols.stop)
+
+    # -- reductions and exchanges: serial versions; MPIDecomposition overrides the transport
     def allreduce_min(self, value: float) -> float:
         return value
 
-    def allreduce_max(self, value: float) -> float:
+    def allreduce_max(self, value):
         return value
 
-    def allreduce_sum(self, value):
-        return value
+    def allreduce_sum(self, values) -> float:
+        """The exactly rounded sum of ``values`` (an array or a number) over all ranks.
+
+        Exact summation makes the result independent of how the cells are split over ranks
+        (and of their order), so a run gives the same indicators on any number of ranks. Pass
+        the per-cell values of the owned cells, not a local sum.
+        """
+        return exact_sum_finish([exact_sum_partial(values)])
 
     def exchange_halos(self, *arrays: np.ndarray) -> None:
         """Fill the halo cells of each local array from the neighbours (serial: nothing)."""
 
+    def gather_object(self, obj):
+        """Every rank's ``obj``, in rank order, on every rank (small objects only)."""
+        return [obj]
 
-def _block(n: int, parts: int, index: int) -> slice:
+    def barrier(self) -> None:
+        """Wait for every rank (serial: nothing)."""
+
+
+def block_slice(n: int, parts: int, index: int) -> slice:
     """The ``index``-th of ``parts`` near-equal contiguous blocks of ``range(n)``."""
-    bounds = np.linspace(0, n, parts + 1).round().astype(int)
-    return slice(int(bounds[index]), int(bounds[index + 1]))
+    bounds = [(n * k) // parts for k in range(parts + 1)]
+    return slice(bounds[index], bounds[index + 1])
 
 
 def serial_decomposition(global_shape: tuple[int, int], halo: int = 0) -> Decomposition:
     return Decomposition(global_shape=tuple(global_shape), halo=halo)
+
+
+# -- exact, order-independent sums ------------------------------------------------------------
+def exact_sum_partial(values) -> dict[int, int]:
+    """Exact integer sums of the mantissas of ``values``, by binary exponent.
+
+    Every float64 is m * 2**e with an integer m of at most 53 bits; summing the m of each e in
+    integers is exact, whatever the order. ``exact_sum_finish`` combines such partials from
+    all ranks into the correctly rounded total.
+    """
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if not np.isfinite(arr).all():
+        return {"nonfinite": float(arr[~np.isfinite(arr)].sum())}
+    arr = arr[arr != 0]
+    if arr.size == 0:
+        return {}
+    mant, exp = np.frexp(arr)  # arr = mant * 2**exp, 0.5 <= |mant| < 1
+    ints = (mant * 2.0**53).astype(np.int64)  # exact: 53-bit integers
+    exp = exp.astype(np.int64) - 53
+    order = np.argsort(exp, kind="stable")
+    exp, ints = exp[order], ints[order]
+    starts = np.flatnonzero(np.r_[True, exp[1:] != exp[:-1]])
+    # split 53-bit integers into two halves so that int64 sums cannot overflow (2**37 terms)
+    hi, lo = ints >> 26, ints & ((1 << 26) - 1)
+    hi_sums = np.add.reduceat(hi, starts)
+    lo_sums = np.add.reduceat(lo, starts)
+    return {int(e): (int(h) << 26) + int(low) for e, h, low in zip(exp[starts], hi_sums, lo_sums)}
+
+
+def exact_sum_finish(partials: list[dict]) -> float:
+    nonfinite = [p["nonfinite"] for p in partials if "nonfinite" in p]
+    if nonfinite:
+        return float(math.fsum(nonfinite))
+    total = Fraction(0)
+    for part in partials:
+        for exp, value in part.items():
+            total += Fraction(value) * (Fraction(2) ** exp)
+    return float(total)
+
+
+# -- MPI -------------------------------------------------------------------------------------
+@dataclass
+class MPIDecomposition(Decomposition):
+    """A decomposition over the ranks of an MPI communicator (a Cartesian topology).
+
+    Build it with ``MPIDecomposition.create(comm, global_shape, halo, layout)``.
+    """
+
+    comm: object = None
+    neighbours: dict = field(default_factory=dict)
+    _exchangers: dict = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, comm, global_shape, halo: int = 0, layout: tuple[int, int] | None = None):
+        from mpi4py import MPI
+
+        size = comm.Get_size()
+        if layout is None:
+            # MPI_Dims_create balances the factors; prefer more ranks along the longer axis
+            dims = sorted(MPI.Compute_dims(size, 2))
+            layout = tuple(dims) if global_shape[0] <= global_shape[1] else tuple(reversed(dims))
+        layout = tuple(int(v) for v in layout)
+        if layout[0] * layout[1] != size:
+            raise ValueError(
+                f"layout {list(layout)} needs {layout[0] * layout[1]} ranks, the run has {size}"
+            )
+        if layout[0] > global_shape[0] or layout[1] > global_shape[1]:
+            raise ValueError(f"layout {list(layout)} has more ranks than cells {list(global_shape)}")
+        cart = comm.Create_cart(dims=list(layout), periods=[False, False], reorder=False)
+        coords = tuple(cart.Get_coords(cart.Get_rank()))
+        north, south = cart.Shift(0, 1)
+        west, east = cart.Shift(1, 1)
+        neighbours = {"north": north, "south": south, "west": west, "east": east}
+        return cls(global_shape=tuple(global_shape), topology=layout, coords=coords, halo=halo,
+                   comm=cart, neighbours=neighbours)  # fmt: skip
+
+    def allreduce_min(self, value: float) -> float:
+        from mpi4py import MPI
+
+        return self.comm.allreduce(value, op=MPI.MIN)
+
+    def allreduce_max(self, value):
+        from mpi4py import MPI
+
+        if isinstance(value, np.ndarray):
+            out = np.empty_like(value)
+            self.comm.Allreduce(np.ascontiguousarray(value), out, op=MPI.MAX)
+            return out
+        return self.comm.allreduce(value, op=MPI.MAX)
+
+    def allreduce_sum(self, values) -> float:
+        return exact_sum_finish(self.comm.allgather(exact_sum_partial(values)))
+
+    def gather_object(self, obj):
+        return self.comm.allgather(obj)
+
+    def barrier(self) -> None:
+        self.comm.Barrier()
+
+    def exchange_halos(self, *arrays: np.ndarray) -> None:
+        if self.halo == 0:
+            return
+        for array in arrays:
+            key = (id(array), array.shape, array.dtype.str)
+            exchanger = self._exchangers.get(key)
+            if exchanger is None or exchanger.array is not array:
+                exchanger = self._exchangers[key] = _HaloExchanger(self, array)
+            exchanger.exchange()
+
+
+class _HaloExchanger:
+    """Persistent send/receive requests that fill one array's halo: first west-east over the
+    owned rows, then north-south over the full width, so that corners come along."""
+
+    def __init__(self, dec: MPIDecomposition, array: np.ndarray):
+        from mpi4py import MPI
+
+        self.array = array
+        h = dec.halo
+        rows, cols = dec.owned
+        ny, nx = array.shape[-2:]
+        self.phases = []
+        for pair in (("west", "east"), ("north", "south")):
+            plan = []
+            for side in pair:
+                peer = dec.neighbours[side]
+                if peer == MPI.PROC_NULL:
+                    continue
+                if side in ("west", "east"):
+                    send = (rows, slice(cols.start, cols.start + h) if side == "west"
+                            else slice(cols.stop - h, cols.stop))  # fmt: skip
+                    recv = (rows, slice(cols.start - h, cols.start) if side == "west"
+                            else slice(cols.stop, cols.stop + h))  # fmt: skip
+                else:
+                    full = slice(0, nx)
+                    send = (slice(rows.start, rows.start + h) if side == "north"
+                            else slice(rows.stop - h, rows.stop), full)  # fmt: skip
+                    recv = (slice(rows.start - h, rows.start) if side == "north"
+                            else slice(rows.stop, rows.stop + h), full)  # fmt: skip
+                send_buf = np.empty(array[send].shape, array.dtype)
+                recv_buf = np.empty(array[recv].shape, array.dtype)
+                tag = {"north": 0, "south": 1, "west": 2, "east": 3}[side]
+                opposite = {"north": 1, "south": 0, "west": 3, "east": 2}[side]
+                requests = [
+                    dec.comm.Send_init(send_buf, dest=peer, tag=tag),
+                    dec.comm.Recv_init(recv_buf, source=peer, tag=opposite),
+                ]
+                plan.append((send, recv, send_buf, recv_buf, requests))
+            self.phases.append(plan)
+        del ny
+
+    def exchange(self) -> None:
+        from mpi4py import MPI
+
+        for plan in self.phases:
+            requests = []
+            for send, _, send_buf, _, reqs in plan:
+                send_buf[...] = self.array[send]
+                requests += reqs
+            if not requests:
+                continue
+            MPI.Prequest.Startall(requests)
+            MPI.Request.Waitall(requests)
+            for _, recv, _, recv_buf, _ in plan:
+                self.array[recv] = recv_buf

@@ -1,0 +1,73 @@
+"""Variants as an ensemble over MPI: the world's ranks split into groups, each group runs its
+variants with the grid decomposed over its ranks.
+
+With P ranks and V variants, P >= V gives variant i to the contiguous group of ranks
+``rank * V // P == i``; P < V gives rank r the variants r, r + P, ... Input errors are agreed
+on collectively (every rank raises the same message, nothing is written); an error while
+running aborts the whole job with its message instead of leaving the other ranks waiting.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from metrotwin.errors import MetrotwinError
+
+
+def group_of(rank: int, size: int, n_variants: int) -> int:
+    """The group (colour) of ``rank``."""
+    return rank * n_variants // size if size >= n_variants else rank
+
+
+def variants_of(group: int, size: int, names: list[str]) -> list[str]:
+    """The variants a group runs."""
+    return [names[group]] if size >= len(names) else names[group::size]
+
+
+def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm) -> dict[str, Path]:
+    from metrotwin.city import global_shape
+    from metrotwin.hpc.decomposition import MPIDecomposition
+    from metrotwin.runner import model_halo, prepare_variants, publish, run_variant, staged_output
+
+    rank, size = comm.Get_rank(), comm.Get_size()
+    colour = group_of(rank, size, len(names))
+    group = comm.Split(colour, rank)
+    mine = variants_of(colour, size, names)
+
+    # every input error is found on every rank before anything is written
+    error = None
+    prepared = []
+    try:
+        layout = scenario.parallel.layout
+        dec = MPIDecomposition.create(group, global_shape(scenario), model_halo(scenario), layout)
+        prepared = prepare_variants(scenario, mine, dec)
+    except MetrotwinError as err:
+        error = err
+    except ValueError as err:  # a layout that does not fit the ranks
+        error = MetrotwinError(f"parallel.layout: {err}")
+    errors = comm.allgather(None if error is None else str(error))
+    failed = [e for e in errors if e is not None]
+    if failed:
+        raise error if error is not None else MetrotwinError(failed[0])
+
+    created = None
+    staging = None
+    if rank == 0:
+        created = not out_dir.exists()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".metrotwin-staging-", dir=out_dir))
+    staging, created = comm.bcast((staging, created), root=0)
+    try:
+        for p in prepared:
+            run_variant(p, staging / p.name, progress=progress)
+    except BaseException as err:  # the other ranks may be waiting on this one: end them all
+        print(f"metrotwin: error on rank {rank}: {err}", file=sys.stderr, flush=True)
+        comm.Abort(2 if isinstance(err, MetrotwinError) else 1)
+    comm.Barrier()
+    results = {}
+    if rank == 0:
+        with staged_output(out_dir, staging, created):
+            results = publish(staging, out_dir, names)
+    return comm.bcast(results, root=0)
