@@ -1,4 +1,4 @@
-"""The ``metrotwin`` command: run, validate, models, inspect.
+"""The ``metrotwin`` command: run, validate, models, inspect, compare, render, animate.
 
 User errors end with one message on stderr and exit status 2, never a traceback.
 """
@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 from metrotwin.errors import MetrotwinError
@@ -19,11 +20,18 @@ EXIT_USAGE = 2
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="metrotwin: %(levelname)s: %(message)s")
+    warnings.showwarning = _show_warning
     for handler in logging.getLogger().handlers:  # the run's INFO goes to run.log, not the screen
         handler.setLevel(logging.WARNING)
+    from metrotwin.errors import Checkpointed
+
     try:
         return args.func(args) or 0
+    except Checkpointed as err:
+        if _is_root():
+            print(f"metrotwin: {err}", file=sys.stderr)
+        return Checkpointed.exit_code
     except MetrotwinError as err:
         if _is_root():  # under MPI every rank has the same message: say it once
             print(f"metrotwin: error: {err}", file=sys.stderr)
@@ -37,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"metrotwin: internal error ({sys.exc_info()[1]!r}); details in {crash}. "
               "Please report it.", file=sys.stderr)  # fmt: skip
         return 1
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings read as one plain line to the user, without the code that raised them."""
+    if _is_root():
+        print(f"metrotwin: warning: {message}", file=sys.stderr)
 
 
 def _is_root() -> bool:
@@ -60,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--out", help="output folder (default: runs/<scenario name>)")
     run.add_argument("--variant", action="append", help="run only this variant (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--restart", action="store_true",
+                     help="continue from the checkpoints in OUT (after a stop or a crash)")
     run.set_defaults(func=_run)
 
     validate = sub.add_parser("validate", help="check a scenario file without running it")
@@ -73,6 +89,38 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("scenario", nargs="?")
     inspect.add_argument("-o", "--out", default="inspect", help="folder for the quick-look PNGs")
     inspect.set_defaults(func=_inspect)
+
+    compare = sub.add_parser(
+        "compare", help="compare the variants of runs: report.html, comparison.nc, indicators.csv")
+    compare.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                         help="a run directory (all its variants) or variant folders")
+    compare.add_argument("-o", "--out", help="output folder (default: RUN_DIR/comparison)")
+    compare.add_argument("--no-3d", action="store_true",
+                         help="leave the 3D views out of the report (faster)")
+    compare.set_defaults(func=_compare)
+
+    render = sub.add_parser("render", help="3D pictures (PNG) of a run's variants")
+    render.add_argument("run", metavar="RUN_DIR", help="a run directory or one variant folder")
+    render.add_argument("--time", default="peak",
+                        help="'peak' (default), 'end', a clock time 08:30, or a time since the "
+                             "start ('90 min')")  # fmt: skip
+    render.add_argument("--view", default="overview",
+                        help="camera: overview (default), top, or a municipality's name")
+    render.add_argument("--theme", default="auto", help="auto (default), city, flood or heat")
+    render.add_argument("--size", default="1024x768", help="image size WIDTHxHEIGHT (pixels)")
+    render.add_argument("-o", "--out", help="output folder (default: each variant's renders/)")
+    render.set_defaults(func=_render)
+
+    animate = sub.add_parser("animate", help="animations (MP4 or GIF) of a run's variants")
+    animate.add_argument("run", metavar="RUN_DIR", help="a run directory or one variant folder")
+    animate.add_argument("--view", default="overview",
+                         help="camera: overview (default), top, or a municipality's name")
+    animate.add_argument("--theme", default="auto", help="auto (default), city, flood or heat")
+    animate.add_argument("--format", default="mp4", choices=["mp4", "gif"], dest="fmt")
+    animate.add_argument("--fps", type=float, default=2.0, help="frames per second (default 2)")
+    animate.add_argument("--size", default="800x600", help="frame size WIDTHxHEIGHT (pixels)")
+    animate.add_argument("-o", "--out", help="output folder (default: each variant's renders/)")
+    animate.set_defaults(func=_animate)
     return parser
 
 
@@ -87,7 +135,7 @@ def _run(args) -> int:
 
     scenario = _load(args.scenario)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
-    results = run_scenario(scenario, out, variants=args.variant,
+    results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
                            progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
     if _is_root():
         for name, folder in results.items():
@@ -121,6 +169,47 @@ def _inspect(args) -> int:
     from metrotwin.inspect import inspect_scenario
 
     print(inspect_scenario(_load(args.scenario), Path(args.out)))
+    return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if not (16 <= w <= 8192 and 16 <= h <= 8192):
+            raise ValueError
+    except ValueError:
+        raise MetrotwinError(
+            f"--size {text!r}: give WIDTHxHEIGHT in pixels, each 16 to 8192 (e.g. 1024x768)"
+        ) from None
+    return w, h
+
+
+def _compare(args) -> int:
+    from metrotwin.compare import compare_runs
+
+    out = Path(args.out) if args.out else None
+    report = compare_runs([Path(p) for p in args.runs], out, render=not args.no_3d)
+    print(f"report: {report}")
+    return 0
+
+
+def _render(args) -> int:
+    from metrotwin.viz.render import render_run
+
+    paths = render_run(args.run, time=args.time, view=args.view, theme=args.theme,
+                       size=_size(args.size), out=Path(args.out) if args.out else None)  # fmt: skip
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _animate(args) -> int:
+    from metrotwin.viz.animate import animate_run
+
+    paths = animate_run(args.run, view=args.view, theme=args.theme, fmt=args.fmt, fps=args.fps,
+                        size=_size(args.size), out=Path(args.out) if args.out else None)  # fmt: skip
+    for path in paths:
+        print(path)
     return 0
 
 

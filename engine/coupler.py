@@ -3,6 +3,7 @@ lock-step to each coupling time. Models exchange data only through the shared st
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from metrotwin.context import RunContext
@@ -91,6 +92,8 @@ class Coupler:
         self.models, self.lagged = check_and_order(models, static)
         self.state = state
         self.ctx = ctx
+        #: wall-clock seconds each model spent in initialize and advance
+        self.wall_time = {m.name: 0.0 for m in self.models}
         for message in self.lagged:
             ctx.logger.info("coupling lag: %s", message)
 
@@ -102,7 +105,9 @@ class Coupler:
 
     def initialize(self) -> None:
         for model in self.models:
+            t0 = time.perf_counter()
             model.initialize(self.state, self.ctx)
+            self.wall_time[model.name] += time.perf_counter() - t0
 
     def output_times(self) -> list[float]:
         clock = self.ctx.clock
@@ -117,8 +122,9 @@ class Coupler:
         (including t = 0) and ``on_step(t)`` after every coupling step."""
         clock = self.ctx.clock
         outputs = self.output_times()
-        next_out = 0
         t = clock.now
+        # outputs before now were written before a checkpoint this run resumes from
+        next_out = sum(1 for o in outputs if o < t - 1e-9)
         while next_out < len(outputs) and outputs[next_out] <= t + 1e-9:
             on_output(outputs[next_out])
             next_out += 1
@@ -129,7 +135,9 @@ class Coupler:
             if next_out < len(outputs):
                 until = min(until, outputs[next_out])
             for model in self.models:
+                t0 = time.perf_counter()
                 model.advance(self.state, until)
+                self.wall_time[model.name] += time.perf_counter() - t0
             t = clock.now = until
             if on_step is not None:
                 on_step(t)

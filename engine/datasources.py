@@ -45,8 +45,9 @@ A ``domain: data:`` section, with every option (only ``crs``, ``resolution`` and
           roof_attribute: null         # roof type column ...
           roof_mapping: {}             # ... value -> roof | green_roof | cool_roof
           default_roof: roof
-        roads:                         # OpenStreetMap (.osm, .osm.bz2, .osm.gz, .osm.pbf)
-          path: city.osm.pbf           # or lines (.geojson, .gpkg, .shp)
+        roads:                         # OpenStreetMap (.osm, .osm.bz2, .osm.gz, .osm.pbf),
+          path: city.osm.pbf           # lines (.geojson, .gpkg, .shp), or TNTP (_net.tntp)
+          nodes: null                  # TNTP: the _node.tntp file (lon/lat are projected)
           highway_types: null          # default: the drivable classes of ROAD_CLASS_DEFAULTS
           class_defaults: {residential: {lanes: 1, speed: 30, lane_capacity: 600}}
           component: strong            # strong | weak | all: which connected part to keep
@@ -200,7 +201,9 @@ class LandCoverSource(FileSource):
                 )
             return value
         if not isinstance(value, dict) or not value:
-            raise ValueError("mapping must be a preset name or a non-empty {file value: class} table")
+            raise ValueError(
+                "mapping must be a preset name or a non-empty {file value: class} table"
+            )
         out = {}
         for key, name in value.items():
             landcover.code_of(str(name))  # ValueError lists the valid classes
@@ -264,7 +267,13 @@ class RoadsSource(FileSource):
     """A road network from an OpenStreetMap extract (read locally, never downloaded) or
     lines; lanes, speed and capacity from tags/attributes, else from the class defaults."""
 
-    path: Annotated[Path, Field(description=".osm/.osm.bz2/.osm.gz/.osm.pbf, or line features")]
+    path: Annotated[
+        Path,
+        Field(
+            description=".osm/.osm.bz2/.osm.gz/.osm.pbf, line features, or a TNTP _net.tntp file"
+        ),
+    ]
+    nodes: Path | None = Field(None, description="TNTP: the _node.tntp coordinates file")
     layer: str | None = None
     highway_types: list[str] | None = Field(
         None, description="road classes kept (default: every class in the defaults table)"
@@ -282,6 +291,11 @@ class RoadsSource(FileSource):
     capacity_attribute: str = "capacity"
     oneway_attribute: str = "oneway"
     snap_tolerance: float = Field(0.5, gt=0, description="line ends closer than this meet (m)")
+
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _nodes_exist(cls, value, info):
+        return None if value is None else _check_file(value, info)
 
     @model_validator(mode="after")
     def _classes(self):
@@ -322,7 +336,9 @@ class DrainageByDistrict(Strict):
     @field_validator("by_district", mode="before")
     @classmethod
     def _names(cls, value):
-        return {_normalise_name(k): v for k, v in value.items()} if isinstance(value, dict) else value
+        return (
+            {_normalise_name(k): v for k, v in value.items()} if isinstance(value, dict) else value
+        )
 
 
 # -- the domain ------------------------------------------------------------------------------
@@ -415,15 +431,28 @@ def _parse_crs(value: str):
 LAND_COVER_PRESETS: dict[str, dict[str, str]] = {
     # UMEP/SOLWEIG land cover (Lindberg et al. 2018, doi:10.1016/j.envsoft.2017.09.020)
     "umep": {
-        "1": "paved", "2": "roof", "3": "trees", "4": "trees",
-        "5": "grass", "6": "bare_soil", "7": "water",
-    },  # fmt: skip
+        "1": "paved",
+        "2": "roof",
+        "3": "trees",
+        "4": "trees",
+        "5": "grass",
+        "6": "bare_soil",
+        "7": "water",
+    },
     # ESA WorldCover 10 m (Zanaga et al. 2022, doi:10.5281/zenodo.7254221), product legend
     "esa_worldcover": {
-        "10": "trees", "20": "grass", "30": "grass", "40": "cropland", "50": "paved",
-        "60": "bare_soil", "70": "bare_soil", "80": "water", "90": "grass", "95": "trees",
+        "10": "trees",
+        "20": "grass",
+        "30": "grass",
+        "40": "cropland",
+        "50": "paved",
+        "60": "bare_soil",
+        "70": "bare_soil",
+        "80": "water",
+        "90": "grass",
+        "95": "trees",
         "100": "grass",
-    },  # fmt: skip
+    },
 }
 
 
@@ -489,9 +518,7 @@ def build_city_from_data(domain: DataDomain, seed: int = 0):
     for name in ("building_height", "building_id", "building_use"):
         attrs[name] = dict(b.info)
     on_building = b.id > 0
-    keep_roof = on_building & np.isin(
-        cover, [landcover.code_of(c) for c in landcover.ROOF_CLASSES]
-    )
+    keep_roof = on_building & np.isin(cover, [landcover.code_of(c) for c in landcover.ROOF_CLASSES])
     cover[on_building & ~keep_roof] = b.roof[on_building & ~keep_roof]
     layers["land_cover"] = cover
 

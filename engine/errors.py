@@ -28,3 +28,10 @@ class CouplingError(MetrotwinError):
 
 class ModelError(MetrotwinError):
     """A model failed while running (e.g. a numerical blow-up), with the model named."""
+
+
+class Checkpointed(MetrotwinError):
+    """The run stopped after saving a checkpoint (on SIGTERM/SIGUSR1, e.g. before a batch
+    job's wall-time limit); ``metrotwin run --restart`` continues it."""
+
+    exit_code = 75  # EX_TEMPFAIL: resubmit

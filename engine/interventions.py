@@ -164,7 +164,7 @@ class Trees(Intervention):
     where: Area = Field(default_factory=Area)
     height: float = Field(10.0, gt=0, le=60, description="canopy top above ground (m)")
     fraction: float = Field(0.3, gt=0, le=1, description="share of eligible cells planted")
-    on: list[str] = Field(
+    ground: list[str] = Field(
         default_factory=lambda: ["paved", "grass", "permeable_paving", "cool_pavement"],
         description="land-cover classes trees may stand on",
     )
@@ -172,7 +172,7 @@ class Trees(Intervention):
 
     def apply(self, state, rng):
         canopy = state["tree_canopy_height"]
-        classes = [landcover.code_of(c) for c in self.on]
+        classes = [landcover.code_of(c) for c in self.ground]
         eligible = self.where.mask(state) & np.isin(state["land_cover"], classes) & (canopy <= 0)
         chosen = _choose(eligible, self.fraction, state, self.type)
         canopy[chosen] = self.height

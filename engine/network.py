@@ -49,6 +49,7 @@ def add_network(
     if length is None:
         length = np.hypot(node_x[link_to] - node_x[link_from], node_y[link_to] - node_y[link_from])
     start, index = cells_along_links(state.grid, node_x, node_y, link_from, link_to)
+    start, index = drop_bridged_water(state, start, index)
     values = {
         "node_x": ("node", node_x),
         "node_y": ("node", node_y),
@@ -63,6 +64,23 @@ def add_network(
     }
     for name, (dim, data) in values.items():
         state.ds[name] = xr.Variable(dim, data, NETWORK_VARIABLES[name])
+
+
+def drop_bridged_water(state: CityState, start: np.ndarray, index: np.ndarray):
+    """Leave open water out of the links' cells: a road that crosses a river does so on a
+    bridge, so the river's depth is no flood on the road (and traffic heat falls on land)."""
+    if "land_cover" not in state or index.size == 0:
+        return start, index
+    from metrotwin.landcover import CODE
+
+    dry = state["land_cover"].ravel()[index] != CODE["water"]
+    return filter_csr(start, index, dry)
+
+
+def filter_csr(start: np.ndarray, index: np.ndarray, keep: np.ndarray):
+    """The CSR lists (start, index) with only the entries where ``keep`` is true."""
+    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    return kept_before[start].astype("int64"), index[keep]
 
 
 def cells_along_links(grid, node_x, node_y, link_from, link_to):

@@ -141,6 +141,20 @@ class FieldWriter:
             values = self.state[name]
             var[i, ...] = values[self.region] if self.state.ds[name].dims == ("y", "x") else values
 
+    @property
+    def records(self) -> int:
+        return len(self.nc.dimensions["time"])
+
+    @contextmanager
+    def closed(self):
+        """Close the file for a moment (to copy it into a checkpoint), yielding its path."""
+        self.nc.close()
+        try:
+            yield self._tmp
+        finally:
+            self.nc = netCDF4.Dataset(self._tmp, "a")
+            self._vars = {name: self.nc[name] for name in self._vars}
+
     def close(self, success: bool) -> None:
         self.nc.close()
         if success:

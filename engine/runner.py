@@ -108,12 +108,19 @@ def check_variant_names(scenario: Scenario, variants: list[str] | None) -> list[
     return names
 
 
+WORK_DIR = ".metrotwin-work"
+DONE_MARKER = ".done"
+
+
 def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | None = None,
-                 progress: bool = True) -> dict[str, Path]:  # fmt: skip
+                 progress: bool = True, restart: bool = False) -> dict[str, Path]:  # fmt: skip
     """Run the baseline and the variants (default: all); returns variant -> its folder.
 
-    Under ``mpiexec`` with several ranks the variants run as an ensemble over groups of
-    ranks, each group decomposing the grid (``metrotwin.hpc.ensemble``).
+    Variants run in ``OUT/.metrotwin-work`` and move into ``OUT`` together when all are done.
+    With ``restart``, a variant that has a checkpoint there continues from it (on any number
+    of ranks) and a finished one is kept. Under ``mpiexec`` with several ranks the variants run
+    as an ensemble over groups of ranks, each group decomposing the grid
+    (``metrotwin.hpc.ensemble``).
     """
     names = check_variant_names(scenario, variants)
     from metrotwin.hpc.decomposition import world
@@ -122,54 +129,108 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     if comm is not None and comm.Get_size() > 1:
         from metrotwin.hpc.ensemble import run_ensemble
 
-        return run_ensemble(scenario, Path(out_dir), names, progress=progress, comm=comm)
+        return run_ensemble(scenario, Path(out_dir), names, progress=progress, comm=comm,
+                            restart=restart)  # fmt: skip
     prepared = prepare_variants(scenario, names)
     out_dir = Path(out_dir)
-    with staged_output(out_dir) as staging:
+    with staged_output(out_dir, restart=restart) as work, stop_signals() as stop:
         for p in prepared:
-            run_variant(p, staging / p.name, progress=progress)
-        return publish(staging, out_dir, [p.name for p in prepared])
+            run_variant(p, work / p.name, progress=progress, restart=restart, stop=stop)
+        return publish(work, out_dir, [p.name for p in prepared])
 
 
 class staged_output:
-    """A staging folder inside ``out_dir``; on failure it goes, and so does ``out_dir`` if the
-    run created it, so a failed run leaves nothing behind."""
+    """The work folder ``OUT/.metrotwin-work``. On success it goes (its variants published);
+    on failure it goes too, and so does ``OUT`` if the run created it — unless it holds a
+    checkpoint to restart from, which is kept."""
 
-    def __init__(self, out_dir: Path, staging: Path | None = None, created: bool | None = None):
+    def __init__(self, out_dir: Path, *, restart: bool = False, lead: bool = True):
         self.out_dir = out_dir
-        self.created = (not out_dir.exists()) if created is None else created
-        self.staging = staging
+        self.work = out_dir / WORK_DIR
+        self.restart, self.lead = restart, lead
+        self.created = not out_dir.exists()
 
     def __enter__(self) -> Path:
-        if self.staging is None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            self.staging = Path(tempfile.mkdtemp(prefix=".metrotwin-staging-", dir=self.out_dir))
-        return self.staging
+        if self.lead:
+            if self.work.exists() and not self.restart:
+                shutil.rmtree(self.work)  # an earlier, interrupted run: start afresh
+            self.work.mkdir(parents=True, exist_ok=True)
+        return self.work
 
     def __exit__(self, kind, value, tb):
+        if not self.lead:
+            return False
+        from metrotwin.checkpoint import has_checkpoint
+
+        keep = kind is not None and any(has_checkpoint(f) for f in self.work.iterdir() if f.is_dir())
+        if keep:
+            return False
         if kind is not None and self.created:
             shutil.rmtree(self.out_dir, ignore_errors=True)
-        shutil.rmtree(self.staging, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+        return False
+
+
+class stop_signals:
+    """SIGTERM and SIGUSR1 (what Slurm sends before the time limit) ask the run to save a
+    checkpoint at the next coupling step and stop."""
+
+    def __enter__(self):
+        import signal
+
+        self.requested = False
+        self._previous = {}
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: no signal handling
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.requested = True
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
         return False
 
 
 def publish(staging: Path, out_dir: Path, names: list[str]) -> dict[str, Path]:
-    """Move the finished variant folders from the staging folder into place."""
+    """Move the finished variant folders from the work folder into place."""
     results = {}
     for name in names:
         final = out_dir / name
         if final.exists():
             shutil.rmtree(final)
+        for leftover in ("checkpoint", DONE_MARKER, "checkpoint.old", "checkpoint.part"):
+            target = staging / name / leftover
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
         (staging / name).rename(final)
         results[name] = final
     return results
 
 
-def run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
+def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bool = False,
+                stop: stop_signals | None = None) -> None:  # fmt: skip
     """Run one prepared variant into ``folder``. In a decomposed run every rank of the group
-    writes its tile; the group's first rank writes the master file, indicators and log."""
+    writes its tile; the group's first rank writes the master file, indicators and log.
+
+    With ``restart`` a finished variant is left as it is, and one with a checkpoint continues
+    from it. A checkpoint is saved every ``parallel.checkpoint_interval`` of simulated time,
+    and when ``stop`` reports a signal (then the run raises Checkpointed).
+    """
+    from metrotwin.checkpoint import copy_output_records, has_checkpoint, read_checkpoint, write_checkpoint
+    from metrotwin.errors import Checkpointed
+
     dec = p.state.decomposition
     lead = dec.rank == 0
+    if restart and (folder / DONE_MARKER).exists():
+        return
+    resume = restart and has_checkpoint(folder)
+    dec.barrier()
     folder.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger("metrotwin")
     handler = None
@@ -203,14 +264,42 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
             with_network=lead,
         )
         series = IndicatorSeries()
+        if resume:
+            meta = read_checkpoint(folder, p)
+            series = meta["series"]
+            copy_output_records(folder, writer, meta["records"])
+            p.ctx.logger.info("variant %s: restarted at t = %g s on %d rank(s)", p.name, meta["t"], dec.size)
+        interval = p.scenario.parallel.checkpoint_interval
+        last_checkpoint = [p.ctx.clock.now]
         ok = False
         try:
             def on_output(t):
                 writer.append(t)
                 series.append(t, p.coupler.indicators())
 
-            with _progress_bar(p, progress and lead) as on_step:
-                p.coupler.run(on_output, on_step)
+            def checkpoint(t):
+                with writer.closed() as tile:
+                    write_checkpoint(folder, p, t=t, records=writer.records, series=series, tile=tile)
+                last_checkpoint[0] = t
+                p.ctx.logger.info("variant %s: checkpoint at t = %g s", p.name, t)
+
+            def after_step(t, show):
+                if show is not None:
+                    show(t)
+                if t >= p.ctx.clock.end - 1e-9:
+                    return
+                asked = stop is not None and stop.requested
+                asked = bool(dec.allreduce_max(int(asked)))  # every rank of the group agrees
+                if asked or (interval and t - last_checkpoint[0] >= interval - 1e-9):
+                    checkpoint(t)
+                if asked:
+                    raise Checkpointed(
+                        f"variant {p.name!r} saved a checkpoint at simulated time {t:g} s and "
+                        f"stopped; continue with: metrotwin run SCENARIO -o {folder.parent.parent} --restart"
+                    )
+
+            with _progress_bar(p, progress and lead) as show:
+                p.coupler.run(on_output, lambda t: after_step(t, show))
             p.coupler.finalize()
             indicators = p.coupler.indicators()
             ok = True
@@ -220,6 +309,7 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
             _write_master(p, folder)
         wall = time.perf_counter() - t0
         if not lead:
+            dec.barrier()
             return
         write_json(folder / INDICATORS_FILE, {
             "scenario": p.scenario.name,
@@ -240,10 +330,13 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool) -> None:
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "wall_time_s": round(wall, 3),
                 "model_order": [m.name for m in p.coupler.models],
+                "model_wall_time_s": {k: round(v, 3) for k, v in p.coupler.wall_time.items()},
                 "interventions_cells_changed": p.interventions,
             },
         })  # fmt: skip
+        (folder / DONE_MARKER).touch()
         p.ctx.logger.info("variant %s finished in %.2f s", p.name, wall)
+        dec.barrier()
     finally:
         if handler is not None:
             root.removeHandler(handler)

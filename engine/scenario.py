@@ -40,7 +40,8 @@ class Strict(BaseModel):
 # -- paths -----------------------------------------------------------------------------------
 def _expand(value: str) -> str:
     env = dict(os.environ)
-    env.setdefault("METROTWIN_REFDATA", DEFAULT_REFDATA)
+    # the default is beside the working copy: ../shared/data seen from the current folder
+    env.setdefault("METROTWIN_REFDATA", os.path.abspath(DEFAULT_REFDATA))
     for key, val in env.items():
         value = value.replace("${" + key + "}", val)
     return os.path.expanduser(value)
@@ -59,7 +60,10 @@ def _check_file(value: Any, info) -> Path:
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
     if not path.exists():
-        raise ValueError(f"file not found: {path}")
+        hint = ""
+        if "${METROTWIN_REFDATA}" in str(value):
+            hint = " (the public reference data: set METROTWIN_REFDATA to its folder)"
+        raise ValueError(f"file not found: {path}{hint}")
     return path
 
 
@@ -242,9 +246,27 @@ class Variant(Strict):
 
 
 class Parallel(Strict):
-    """How the grid is laid out over MPI ranks (default: chosen by MPI_Dims_create)."""
+    """How a run uses a cluster: the grid's layout over MPI ranks (default: chosen by
+    MPI_Dims_create) and how often it saves a checkpoint to restart from."""
 
     layout: tuple[int, int] | None = Field(None, description="[ranks along y, ranks along x]")
+    checkpoint_interval: Duration | None = Field(
+        None, description="simulated time between checkpoints (a multiple of coupling_interval)"
+    )
+
+    @field_validator("layout")
+    @classmethod
+    def _layout(cls, value):
+        if value is not None and min(value) < 1:
+            raise ValueError(f"layout {list(value)} needs at least one rank along each axis")
+        return value
+
+    @field_validator("checkpoint_interval")
+    @classmethod
+    def _positive(cls, value):
+        if value is not None and not value > 0:
+            raise ValueError(f"checkpoint_interval must be > 0 s, got {value:g}")
+        return value
 
 
 class Scenario(Strict):

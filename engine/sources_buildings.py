@@ -36,9 +36,13 @@ class Buildings:
 
 def no_buildings(grid: Grid) -> Buildings:
     zeros = np.zeros(grid.shape)
-    return Buildings(zeros, np.zeros(grid.shape, "int32"), np.zeros(grid.shape, "int8"),
-                     np.zeros(grid.shape, "int16"),
-                     {"source": "default", "nodata_cells": 0, "coverage": 0.0})  # fmt: skip
+    return Buildings(
+        zeros,
+        np.zeros(grid.shape, "int32"),
+        np.zeros(grid.shape, "int8"),
+        np.zeros(grid.shape, "int16"),
+        {"source": "default", "nodata_cells": 0, "coverage": 0.0},
+    )
 
 
 def buildings_from_height(height: np.ndarray, source: DsmSource, dsm_info: dict) -> Buildings:
@@ -74,9 +78,10 @@ def rasterize_buildings(source: BuildingsSource, grid: Grid, *, dsm_height=None)
     has_h = source.height_attribute is not None and source.height_attribute in gdf.columns
     has_s = source.storeys_attribute is not None and source.storeys_attribute in gdf.columns
     if not (has_h or has_s) and dsm_height is None and source.default_height is None:
-        asked = " or ".join(
-            repr(a) for a in (source.height_attribute, source.storeys_attribute) if a
-        ) or "(none named)"
+        asked = (
+            " or ".join(repr(a) for a in (source.height_attribute, source.storeys_attribute) if a)
+            or "(none named)"
+        )
         raise DataSourceError(
             f"building footprints file {source.path} has no height attribute {asked}; its "
             f"attributes are: {columns_hint(gdf)}; set buildings.height_attribute (m) or "
@@ -111,8 +116,10 @@ def rasterize_buildings(source: BuildingsSource, grid: Grid, *, dsm_height=None)
 
     lost = int((cells == 0).sum())
     if lost:
-        warn(f"building footprints file {source.path}: {lost} of {n} footprints over the domain "
-             f"hold no cell centre at {grid.resolution:g} m and are left out")  # fmt: skip
+        warn(
+            f"building footprints file {source.path}: {lost} of {n} footprints over the domain "
+            f"hold no cell centre at {grid.resolution:g} m and are left out"
+        )
     on = ids > 0
     info = {
         "source": str(source.path),
@@ -155,8 +162,10 @@ def _fill_missing(height, ids, cells, source, dsm_height, gdf) -> dict:
     if need.size and source.default_height is not None:
         height[need] = source.default_height
         counts["heights_defaulted"] = int(need.size)
-        warn(f"building footprints file {source.path}: {need.size} footprints have no height; "
-             f"given default_height {source.default_height:g} m")  # fmt: skip
+        warn(
+            f"building footprints file {source.path}: {need.size} footprints have no height; "
+            f"given default_height {source.default_height:g} m"
+        )
         need = need[:0]
     if need.size:
         rows = ", ".join(str(gdf.index[i]) for i in need[:8])

@@ -45,8 +45,10 @@ def _codes(source: LandCoverSource, values, default: str) -> dict:
             f"(classes: {', '.join(landcover.NAMES)}) or set land_cover.unmapped: default"
         )
     if unmapped:
-        warn(f"land cover file {source.path}: values {', '.join(_key(v) for v in unmapped)} "
-             f"have no class; used {default!r}")  # fmt: skip
+        warn(
+            f"land cover file {source.path}: values {', '.join(_key(v) for v in unmapped)} "
+            f"have no class; used {default!r}"
+        )
     return codes
 
 
@@ -70,8 +72,10 @@ def _from_raster(source: LandCoverSource, grid: Grid, fill: int, default: str):
     info["mapping"] = source.mapping if isinstance(source.mapping, str) else "user table"
     info["default_class"] = default
     if info["nodata_cells"]:
-        warn(f"land cover file {source.path}: {share(info['nodata_cells'], grid.size)} have no "
-             f"data; given the default class {default!r}")  # fmt: skip
+        warn(
+            f"land cover file {source.path}: {share(info['nodata_cells'], grid.size)} have no "
+            f"data; given the default class {default!r}"
+        )
     return out, info
 
 
@@ -82,10 +86,13 @@ def _from_polygons(source: LandCoverSource, grid: Grid, fill: int, default: str)
     if source.attribute is None or source.attribute not in gdf.columns:
         raise DataSourceError(
             f"land cover file {source.path}: "
-            + ("give land_cover.attribute, the column holding the class; "
-               if source.attribute is None else f"no attribute {source.attribute!r}; ")
+            + (
+                "give land_cover.attribute, the column holding the class; "
+                if source.attribute is None
+                else f"no attribute {source.attribute!r}; "
+            )
             + f"its attributes are: {columns_hint(gdf)}"
-        )  # fmt: skip
+        )
     raw = gdf[source.attribute]
     codes = _codes(source, [v for v in raw.dropna().unique()], default)
     shapes = [(geom, codes[v]) for geom, v in zip(gdf.geometry, raw) if v in codes]

@@ -2,7 +2,9 @@
 clip it to the domain, reproject and resample it onto the grid, and count its no-data cells.
 
 Elevation and other heights are resampled bilinearly by default, classes by mode (the most
-frequent value); a source may name another method (``resampling:``). Every reader returns
+frequent value); a source may name another method (``resampling:``). GDAL widens the bilinear
+kernel when the grid is coarser than the file, so a downsampled layer is an average of the
+pixels under the kernel (sharp steps, e.g. roof edges, are smoothed over about one cell). Every reader returns
 the values and a provenance dict (``source``, ``resampling``, ``nodata_cells``,
 ``coverage``) that becomes the layer's attributes.
 """
@@ -118,7 +120,7 @@ def open_raster(source: RasterSource, *, what: str):
                 da = da.isel(band=source.band - 1)
     except DataSourceError:
         raise
-    except Exception as err:  # rasterio, GDAL, netCDF: all say the same to a user
+    except Exception as err:  # noqa: BLE001 - rasterio, GDAL, netCDF: all say the same to a user
         raise DataSourceError(f"{what} file {path}: cannot read it as a raster ({err})") from None
     file_crs = da.rio.crs
     if source.crs is not None:
@@ -191,8 +193,9 @@ def to_grid(source: RasterSource, grid: Grid, *, what: str, resampling: str):
     margin = 2.0 * grid.resolution + (2.0 * res_src if src_crs.is_projected else 0.0)
     w, s, e, n = grid.bounds
     try:
-        clipped = da.rio.clip_box(w - margin, s - margin, e + margin, n + margin,
-                                  crs=grid.crs, auto_expand=True)  # fmt: skip
+        clipped = da.rio.clip_box(
+            w - margin, s - margin, e + margin, n + margin, crs=grid.crs, auto_expand=True
+        )
     except (NoDataInBounds, OneDimensionalRaster):
         raise DataSourceError(_no_overlap(source, da, grid, what)) from None
     clipped = clipped.astype("float64")
@@ -231,7 +234,7 @@ def _no_overlap(source, da, grid: Grid, what: str) -> str:
 def _crs_name(crs) -> str:
     try:
         return CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs).to_string()
-    except Exception:  # pragma: no cover - exotic CRS
+    except Exception:  # noqa: BLE001 - pragma: no cover - exotic CRS
         return str(crs)
 
 
@@ -256,11 +259,15 @@ def read_elevation(source: ElevationSource, grid: Grid):
         values = fill_nearest(values, missing)
         if source.nodata == "close":
             closed = missing.astype("uint8")
-            warn(f"elevation file {source.path}: {share(n, grid.size)} have no data; closed "
-                 f"(closed_cell = 1) and filled from the nearest valid cell")  # fmt: skip
+            warn(
+                f"elevation file {source.path}: {share(n, grid.size)} have no data; closed "
+                f"(closed_cell = 1) and filled from the nearest valid cell"
+            )
         else:
-            warn(f"elevation file {source.path}: {share(n, grid.size)} have no data; filled "
-                 f"from the nearest valid cell")  # fmt: skip
+            warn(
+                f"elevation file {source.path}: {share(n, grid.size)} have no data; filled "
+                f"from the nearest valid cell"
+            )
     info["nodata_policy"] = source.nodata
     return values, closed, info
 
@@ -295,9 +302,11 @@ def read_dsm_height(source: DsmSource, grid: Grid, ground: np.ndarray, *, ground
             f"(dsm.max_below_fraction = {source.max_below_fraction:g} is the share allowed)"
         )
     if n_below:
-        warn(f"DSM {source.path}: {share(n_below, n_valid)} lie more than "
-             f"{source.below_dem_tolerance:g} m below the DEM (worst {float(diff.min()):.2f} m); "
-             f"taken as ground")  # fmt: skip
+        warn(
+            f"DSM {source.path}: {share(n_below, n_valid)} lie more than "
+            f"{source.below_dem_tolerance:g} m below the DEM (worst {float(diff.min()):.2f} m); "
+            f"taken as ground"
+        )
     info["cells_below_dem"] = n_below
     return np.maximum(diff, 0.0), info
 

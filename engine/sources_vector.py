@@ -27,8 +27,10 @@ def read_vector(source: VectorSource, grid: Grid, *, what: str, kinds: tuple[str
     path = Path(source.path)
     try:
         gdf = gpd.read_file(path, layer=getattr(source, "layer", None))
-    except Exception as err:  # pyogrio / GDAL errors
-        raise DataSourceError(f"{what} file {path}: cannot read it as vector data ({err})") from None
+    except Exception as err:  # noqa: BLE001 - pyogrio / GDAL errors
+        raise DataSourceError(
+            f"{what} file {path}: cannot read it as vector data ({err})"
+        ) from None
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     if gdf.empty:
         raise DataSourceError(f"{what} file {path}: the file has no features with a geometry")
@@ -80,8 +82,15 @@ def burn(shapes, grid: Grid, *, fill: int = 0, dtype: str = "int32") -> np.ndarr
     if not shapes:
         return out
     transform = Affine(grid.resolution, 0.0, grid.west, 0.0, -grid.resolution, grid.north)
-    return rasterize(shapes, out_shape=grid.shape, transform=transform, fill=fill,
-                     out=out, all_touched=False, dtype=dtype)  # fmt: skip
+    return rasterize(
+        shapes,
+        out_shape=grid.shape,
+        transform=transform,
+        fill=fill,
+        out=out,
+        all_touched=False,
+        dtype=dtype,
+    )
 
 
 def columns_hint(gdf) -> str:

@@ -178,10 +178,10 @@ def subset_state(state: CityState, window: tuple[slice, slice], decomposition) -
         r, c = np.divmod(index, g.nx)
         inside = (r >= rows.start) & (r < rows.stop) & (c >= cols.start) & (c < cols.stop)
         local = (r - rows.start) * grid.nx + (c - cols.start)
-        counts = np.add.reduceat(inside.astype(np.int64), start[:-1]) if index.size else np.zeros(len(start) - 1, int)
-        counts[start[:-1] == start[1:]] = 0
-        new_start = np.concatenate([[0], np.cumsum(counts)])
+        from metrotwin.network import filter_csr
+
+        new_start, kept = filter_csr(start, local, inside)
         ds = ds.drop_vars(["link_cell_start", "link_cell_index"])
         ds["link_cell_start"] = xr.Variable("link_bound", new_start, state.ds["link_cell_start"].attrs)
-        ds["link_cell_index"] = xr.Variable("link_cell", local[inside], state.ds["link_cell_index"].attrs)
+        ds["link_cell_index"] = xr.Variable("link_cell", kept, state.ds["link_cell_index"].attrs)
     return CityState(grid, ds.copy(deep=True), decomposition, state.seed)

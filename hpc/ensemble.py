@@ -10,10 +10,9 @@ running aborts the whole job with its message instead of leaving the other ranks
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-from metrotwin.errors import MetrotwinError
+from metrotwin.errors import Checkpointed, MetrotwinError
 
 
 def group_of(rank: int, size: int, n_variants: int) -> int:
@@ -26,10 +25,18 @@ def variants_of(group: int, size: int, names: list[str]) -> list[str]:
     return [names[group]] if size >= len(names) else names[group::size]
 
 
-def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm) -> dict[str, Path]:
+def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
+                 restart: bool = False) -> dict[str, Path]:  # fmt: skip
     from metrotwin.city import global_shape
     from metrotwin.hpc.decomposition import MPIDecomposition
-    from metrotwin.runner import model_halo, prepare_variants, publish, run_variant, staged_output
+    from metrotwin.runner import (
+        model_halo,
+        prepare_variants,
+        publish,
+        run_variant,
+        staged_output,
+        stop_signals,
+    )
 
     rank, size = comm.Get_rank(), comm.Get_size()
     colour = group_of(rank, size, len(names))
@@ -52,22 +59,33 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
     if failed:
         raise error if error is not None else MetrotwinError(failed[0])
 
-    created = None
-    staging = None
+    output = staged_output(out_dir, restart=restart, lead=rank == 0)
     if rank == 0:
-        created = not out_dir.exists()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".metrotwin-staging-", dir=out_dir))
-    staging, created = comm.bcast((staging, created), root=0)
+        output.__enter__()
+    comm.Barrier()
+    work = output.work
     try:
-        for p in prepared:
-            run_variant(p, staging / p.name, progress=progress)
+        with stop_signals() as stop:
+            for p in prepared:
+                run_variant(p, work / p.name, progress=progress, restart=restart, stop=stop)
+    except Checkpointed as err:
+        stopped = err
     except BaseException as err:  # the other ranks may be waiting on this one: end them all
         print(f"metrotwin: error on rank {rank}: {err}", file=sys.stderr, flush=True)
         comm.Abort(2 if isinstance(err, MetrotwinError) else 1)
-    comm.Barrier()
+    else:
+        stopped = None
+    # a group that stopped for a signal stops the job; the others finished or stopped too
+    messages = [m for m in comm.allgather(None if stopped is None else str(stopped)) if m]
+    if messages:
+        raise Checkpointed("; ".join(messages))
     results = {}
     if rank == 0:
-        with staged_output(out_dir, staging, created):
-            results = publish(staging, out_dir, names)
+        try:
+            results = publish(work, out_dir, names)
+        except BaseException as err:
+            output.__exit__(type(err), err, None)
+            print(f"metrotwin: error on rank 0: {err}", file=sys.stderr, flush=True)
+            comm.Abort(1)
+        output.__exit__(None, None, None)
     return comm.bcast(results, root=0)

@@ -1,0 +1,96 @@
+"""Benchmark: sky view factor of a 1000 x 1000 DSM at 1 m, metrotwin beside Rust SOLWEIG.
+
+Usage:  .venv/bin/python benchmarks/heat_svf.py [--repeats 5] [--peer-repeats 1]
+
+The DSM is UMEP's synthetic city (random blocks 6-30 m, 35 % built; shared/data
+heat/umep_peer_outputs/synthetic_city_400_dsm.npy) tiled to 1000 x 1000. metrotwin integrates
+32 horizon directions (numba, all cores); the peer is the PyPI ``solweig`` package (Rust,
+CPU: ``solweig.disable_gpu()``), ``SurfaceData.compute_svf`` (153 sky patches, no
+vegetation), run in its own venv in a subprocess. The peer's Python is $METROTWIN_PEER_SOLWEIG
+(default /work/peers/solweig/bin/python); install it with
+    python3 -m venv /work/peers/solweig && /work/peers/solweig/bin/pip install solweig
+Target (issue 4): <= 2 s; Rust SOLWEIG measured 17.9 s on this machine class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+PEER = os.environ.get("METROTWIN_PEER_SOLWEIG", "/work/peers/solweig/bin/python")
+
+PEER_SCRIPT = """
+import sys, time, numpy as np, solweig
+solweig.disable_gpu()
+dsm = np.load(sys.argv[1]).astype(np.float32)
+times = []
+for _ in range(int(sys.argv[2])):
+    s = solweig.SurfaceData(dsm=dsm, pixel_size=1.0)
+    t = time.perf_counter(); s.compute_svf(); times.append(time.perf_counter() - t)
+print(" ".join(f"{x:.4f}" for x in times))
+print(f"svf_mean {float(np.mean(s.svf.svf if hasattr(s.svf, 'svf') else s.svf)):.5f}")
+"""
+
+
+def refdata() -> Path:
+    path = Path(os.environ.get("METROTWIN_REFDATA", "../shared/data"))
+    return path if path.is_absolute() else (REPO / path).resolve()
+
+
+def city_dsm(n: int = 1000) -> np.ndarray:
+    base = np.load(refdata() / "heat" / "umep_peer_outputs" / "synthetic_city_400_dsm.npy")
+    reps = -(-n // base.shape[0])
+    return np.ascontiguousarray(np.tile(base, (reps, reps))[:n, :n], dtype=float)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=1000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--peer-repeats", type=int, default=1)
+    ap.add_argument("--azimuths", type=int, default=32)
+    args = ap.parse_args()
+    from metrotwin.models.heat import geometry
+
+    dsm = city_dsm(args.size)
+    geometry.sky_view(dsm[:64, :64].copy(), dsm[:64, :64].copy(), args.azimuths, 1.0)  # compile
+    times = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        svf, _ = geometry.sky_view(dsm, dsm, args.azimuths, 1.0)
+        times.append(time.perf_counter() - t)
+    ours = float(np.median(times))
+    print(f"metrotwin SVF {args.size}x{args.size} ({args.azimuths} directions): median "
+          f"{ours:.3f} s over {args.repeats} ({', '.join(f'{x:.3f}' for x in times)}); "
+          f"mean SVF {svf.mean():.4f}")
+    if not Path(PEER).exists():
+        print(f"peer: {PEER} not found; install: python3 -m venv /work/peers/solweig && "
+              f"/work/peers/solweig/bin/pip install solweig (or set METROTWIN_PEER_SOLWEIG)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "dsm.npy", dsm.astype(np.float32))
+        (Path(tmp) / "peer.py").write_text(PEER_SCRIPT)
+        res = subprocess.run([PEER, str(Path(tmp) / "peer.py"), str(Path(tmp) / "dsm.npy"),
+                              str(args.peer_repeats)], capture_output=True, text=True)
+    if res.returncode:
+        print(f"peer failed:\n{res.stderr[-2000:]}")
+        return
+    lines = res.stdout.strip().splitlines()
+    peer_times = [float(x) for x in lines[-2].split()]
+    peer = float(np.median(peer_times))
+    print(f"Rust SOLWEIG (solweig, CPU) SVF: median {peer:.3f} s over {len(peer_times)}; "
+          f"{lines[-1]}")
+    print(f"speed-up: {peer / ours:.1f}x  (target: <= 2 s and >= 9x)")
+    print(f"machine load average: {os.getloadavg()}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,544 @@
+"""Numerical kernels of the heat model: plain functions on numpy arrays, compiled by numba.
+
+Only numpy and numba are imported here. Arrays are positional; geometry, ``where`` and ``out``
+are keyword-only. Names follow ``<quantity>_at_<location>``. Angles are radians unless a name
+says ``_deg``; temperatures are kelvin unless a name says ``_c``; fluxes are W m-2.
+
+References
+----------
+.. [1] Dozier, J. & Frew, J. (1990) Rapid calculation of terrain parameters for radiation
+   modeling from digital elevation data. IEEE TGRS 28(5):963-969, doi:10.1109/36.58986
+   (horizon angles and sky view factor); the sweep keeps an upper convex hull per line as in
+   Stewart, A.J. (1998) Fast horizon computation at all points of a terrain with visibility
+   and shading applications. IEEE TVCG 4(1):82-93.
+.. [2] Lindberg, F., Holmer, B. & Thorsson, S. (2008) SOLWEIG 1.0 -- modelling spatial variations
+   of 3D radiant fluxes and mean radiant temperature in complex urban settings. Int J
+   Biometeorol 52:697-713, doi:10.1007/s00484-008-0162-7 (six-direction Tmrt, section 2).
+.. [3] Deardorff, J.W. (1978) Efficient prediction of ground surface temperature and moisture,
+   with inclusion of a layer of vegetation. JGR 83(C4):1889-1903, doi:10.1029/JC083iC04p01889
+   (force-restore).
+.. [4] Broede, P. et al. (2012) Deriving the operational procedure for the Universal Thermal
+   Climate Index (UTCI). Int J Biometeorol 56:481-494, doi:10.1007/s00484-011-0454-1
+   (the 6th-order polynomial of UTCI_a002.f90).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+SIGMA = 5.670374419e-8  # Stefan-Boltzmann constant (W m-2 K-4)
+CP_AIR = 1005.0  # specific heat of air (J kg-1 K-1)
+LV = 2.45e6  # latent heat of vaporisation (J kg-1)
+
+
+# -- geometry --------------------------------------------------------------------------------
+@njit(cache=True)
+def _horizon_sweep(obstacle, observer, slope, forward, step, out):
+    """Horizon angles (rad) of all cells for a direction that advances one column per step
+    (``forward``: towards increasing columns) and ``slope`` rows per column (|slope| <= 1).
+
+    Lines are r = line + round(c * slope); each is swept from its far end with an upper convex
+    hull of the obstacle profile ahead (Stewart 1998): a cell first removes the hull points its
+    own obstacle point hides, the tangent from its viewpoint is then the hull's first vertex (a
+    short walk further when the viewpoint is below the obstacle, i.e. under a canopy).
+    """
+    ny, nx = obstacle.shape
+    end = int(math.floor((nx - 1) * slope + 0.5))
+    lo = -max(0, end)
+    hi = ny - 1 - min(0, end)
+    pos = np.empty(nx, np.float64)
+    zh = np.empty(nx, np.float64)
+    for line in range(lo, hi + 1):
+        n = 0
+        for k in range(nx):
+            cc = nx - 1 - k if forward else k
+            r = line + int(math.floor(cc * slope + 0.5))
+            if r < 0 or r >= ny:
+                continue
+            p0 = float(cc) if forward else float(-cc)
+            zo = obstacle[r, cc]
+            while n >= 2:
+                if (zh[n - 1] - zo) * (pos[n - 2] - p0) <= (zh[n - 2] - zo) * (pos[n - 1] - p0):
+                    n -= 1
+                else:
+                    break
+            best = 0.0
+            if n > 0:
+                z0 = observer[r, cc]
+                i = n - 1
+                best = (zh[i] - z0) / (pos[i] - p0)
+                if z0 < zo:
+                    while i > 0:
+                        cand = (zh[i - 1] - z0) / (pos[i - 1] - p0)
+                        if cand < best:
+                            break
+                        best = cand
+                        i -= 1
+            out[r, cc] = math.atan(max(best, 0.0) / step)
+            pos[n] = p0
+            zh[n] = zo
+            n += 1
+
+
+@njit(cache=True, parallel=True)
+def horizon_angles(obstacle, observer, azimuth_deg, *, resolution, out):
+    """Horizon elevation angle (rad, >= 0) of every cell towards each azimuth.
+
+    For each azimuth the grid is cut into parallel digital lines (a cell belongs to exactly
+    one line) swept with a convex hull (Stewart 1998, see [1]_): O(cells) per azimuth,
+    independent of the search distance. Directions nearer north-south than east-west are swept
+    on the transposed grid so that every sweep walks along memory rows.
+
+    Parameters
+    ----------
+    obstacle : (ny, nx) float64, absolute height of what blocks the sky (m).
+    observer : (ny, nx) float64, absolute height of the viewpoint in each cell (m); equal to
+        ``obstacle`` for a plain DSM, lower under tree canopies.
+    azimuth_deg : (na,) float64, directions (degrees clockwise from north).
+    resolution : cell size (m).
+    out : (na, ny, nx) float32, horizon angles (rad).
+    """
+    na = azimuth_deg.shape[0]
+    obstacle_t = np.ascontiguousarray(obstacle.T)
+    observer_t = np.ascontiguousarray(observer.T)
+    for ia in prange(na):
+        _horizon_one(obstacle, observer, obstacle_t, observer_t, azimuth_deg[ia], resolution,
+                     out[ia])
+    return out
+
+
+@njit(cache=True)
+def horizon_angle_towards(obstacle, observer, obstacle_t, observer_t, azimuth_deg, *,
+                          resolution, out):
+    """Horizon angle (rad) of every cell towards one azimuth (degrees); see
+    ``horizon_angles``. ``obstacle_t``/``observer_t`` are C-contiguous transposes."""
+    return _horizon_one(obstacle, observer, obstacle_t, observer_t, azimuth_deg, resolution, out)
+
+
+@njit(cache=True)
+def _horizon_one(obstacle, observer, obstacle_t, observer_t, azimuth_deg, resolution, out):
+    az = math.radians(azimuth_deg)
+    s, c = math.sin(az), math.cos(az)
+    if abs(s) >= abs(c):
+        # one column per step; rows change by -cos/|sin| per step
+        slope = -c / s
+        _horizon_sweep(obstacle, observer, slope, s > 0, math.sqrt(1 + slope * slope)
+                       * resolution, out)
+    else:
+        # on the transposed grid the direction is azimuth 270 - az
+        s2, c2 = -c, -s
+        slope = -c2 / s2
+        tmp = np.empty(obstacle_t.shape, np.float32)
+        _horizon_sweep(obstacle_t, observer_t, slope, s2 > 0, math.sqrt(1 + slope * slope)
+                       * resolution, tmp)
+        out[:, :] = tmp.T
+    return out
+
+
+@njit(cache=True, parallel=True)
+def sky_view_factors(horizon, azimuth_deg, *, out_total, out_side):
+    """Sky view factors of a horizontal surface and of four vertical ones, from horizon angles.
+
+    Horizontal: SVF = (1/2pi) integral cos^2 h(phi) dphi (isotropic sky; exact for the
+    cos-weighted hemisphere, Dozier & Frew 1990, doi:10.1109/36.58986).
+    Vertical surface facing d (N, E, S, W): (1/pi) integral cos(phi-d)+ (pi/4 - h/2 - sin 2h / 4)
+    dphi, divided by its unobstructed value 1/2, so that 1 means an open half-sky.
+
+    Parameters
+    ----------
+    horizon : (na, ny, nx) float32 horizon angles (rad).
+    azimuth_deg : (na,) equally spaced azimuths (degrees).
+    out_total : (ny, nx) float64 SVF (0-1).
+    out_side : (4, ny, nx) float64 normalised SVF of vertical faces towards N, E, S, W.
+    """
+    na, ny, nx = horizon.shape
+    wside = np.zeros((4, na))
+    for ia in range(na):
+        phi = math.radians(azimuth_deg[ia])
+        for d in range(4):
+            wside[d, ia] = max(math.cos(phi - 0.5 * math.pi * d), 0.0)
+    norm = np.zeros(4)
+    for d in range(4):
+        norm[d] = wside[d].sum() * (math.pi / 4.0)
+    for r in prange(ny):
+        for cc in range(nx):
+            tot = 0.0
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for ia in range(na):
+                h = float(horizon[ia, r, cc])
+                ch = math.cos(h)
+                tot += ch * ch
+                g = math.pi / 4.0 - 0.5 * h - 0.25 * math.sin(2.0 * h)
+                s0 += wside[0, ia] * g
+                s1 += wside[1, ia] * g
+                s2 += wside[2, ia] * g
+                s3 += wside[3, ia] * g
+            out_total[r, cc] = tot / na
+            out_side[0, r, cc] = s0 / norm[0]
+            out_side[1, r, cc] = s1 / norm[1]
+            out_side[2, r, cc] = s2 / norm[2]
+            out_side[3, r, cc] = s3 / norm[3]
+    return out_total
+
+
+@njit(cache=True)
+def wall_height_and_aspect(dsm, *, resolution, min_height, out_height, out_aspect):
+    """Height (m) and aspect (degrees from north, the direction the wall faces) of wall cells.
+
+    A wall cell is a cell higher by more than ``min_height`` than one of its 8 neighbours; its
+    height is the largest drop and its aspect the direction of the drop-weighted mean outward
+    normal (the wall rasters of UMEP, Lindberg et al. 2015, Solar Energy 115:369-378, without
+    their line filter).
+    """
+    ny, nx = dsm.shape
+    out_height[:] = 0.0
+    out_aspect[:] = 0.0
+    for r in range(ny):
+        for cc in range(nx):
+            z = dsm[r, cc]
+            drop_max = 0.0
+            ex = 0.0
+            ey = 0.0
+            for dr in range(-1, 2):
+                for dc in range(-1, 2):
+                    if dr == 0 and dc == 0:
+                        continue
+                    rr, c2 = r + dr, cc + dc
+                    if rr < 0 or rr >= ny or c2 < 0 or c2 >= nx:
+                        continue
+                    drop = z - dsm[rr, c2]
+                    if drop > min_height:
+                        w = drop / math.sqrt(dr * dr + dc * dc)
+                        ex += w * dc
+                        ey -= w * dr
+                        drop_max = max(drop_max, drop)
+            if drop_max > 0.0:
+                out_height[r, cc] = drop_max
+                out_aspect[r, cc] = (math.degrees(math.atan2(ex, ey)) + 360.0) % 360.0
+    return out_height
+
+
+@njit(cache=True)
+def sunlit_fraction_at_cell(horizon_building, horizon_canopy, under_canopy, sun_altitude, *,
+                            transmissivity, out):
+    """Share (0-1) of direct sunlight reaching each cell: buildings block, canopies pass
+    ``transmissivity`` (Lindberg & Grimmond 2011, doi:10.1007/s00704-010-0382-8)."""
+    ny, nx = horizon_building.shape
+    for r in range(ny):
+        for cc in range(nx):
+            if sun_altitude <= 0.0 or horizon_building[r, cc] >= sun_altitude:
+                out[r, cc] = 0.0
+            elif under_canopy[r, cc] or horizon_canopy[r, cc] >= sun_altitude:
+                out[r, cc] = transmissivity
+            else:
+                out[r, cc] = 1.0
+    return out
+
+
+# -- radiation -------------------------------------------------------------------------------
+@njit(cache=True)
+def irradiance_at_surface(sunlit, svf, svf_side, direct_normal, diffuse, sin_alt, sky_longwave,
+                          wall_shortwave, wall_longwave, *, wall_albedo, out_shortwave,
+                          out_longwave):
+    """Shortwave and longwave irradiance (W m-2) of the horizontal surface of each cell.
+
+    K_down = I sin(alt) s + D SVF + sum_d w_d alpha_w E_wall,d ; L_down = SVF L_sky +
+    sum_d w_d L_wall,d, where the obstructed part (1 - SVF) is split between the walls seen
+    towards N, E, S, W in proportion to their obstruction 1 - SVF_d ([2]_, with the
+    wall fluxes per orientation instead of one wall temperature).
+
+    Parameters
+    ----------
+    sunlit, svf : (n,) share of direct sun; sky view factor.
+    svf_side : (4, n) normalised SVF of vertical faces towards N, E, S, W.
+    direct_normal, diffuse, sin_alt, sky_longwave : scalars (W m-2, -, W m-2).
+    wall_shortwave : (4,) shortwave irradiance of walls FACING N, E, S, W (W m-2).
+    wall_longwave : (4,) longwave exitance of walls facing N, E, S, W (W m-2).
+    """
+    n = svf.shape[0]
+    direct = direct_normal * max(sin_alt, 0.0)
+    for i in range(n):
+        obs_sum = 0.0
+        for d in range(4):
+            obs_sum += max(1.0 - svf_side[d, i], 0.0)
+        ksum = 0.0
+        lsum = 0.0
+        for d in range(4):
+            w = max(1.0 - svf_side[d, i], 0.0) / obs_sum if obs_sum > 1e-9 else 0.25
+            opp = (d + 2) % 4  # a wall seen towards north faces south
+            ksum += w * wall_albedo * wall_shortwave[opp]
+            lsum += w * wall_longwave[opp]
+        obstructed = 1.0 - svf[i]
+        out_shortwave[i] = direct * sunlit[i] + diffuse * svf[i] + obstructed * ksum
+        out_longwave[i] = svf[i] * sky_longwave + obstructed * lsum
+    return out_shortwave
+
+
+@njit(cache=True)
+def mean_radiant_temperature_at_cell(sunlit, svf_side, k_down, l_down, albedo, emissivity,
+                                     t_surface, direct_normal, diffuse, cos_alt, sky_longwave,
+                                     wall_shortwave, wall_longwave, *, wall_albedo, abs_k, abs_l,
+                                     f_up, f_side, f_cyl, out):
+    """Mean radiant temperature (K) of a standing person, six-direction method ([2]_, section 2).
+
+    S_str = a_k (f_cyl I cos(alt) s + f_up (K_down + K_up) + f_side sum K_d)
+          + a_l (f_up (L_down + L_up) + f_side sum L_d) ;  Tmrt = (S_str / (a_l sigma))^(1/4),
+    with K_up = alpha K_down, L_up = eps sigma Ts^4 + (1 - eps) L_down, and each lateral flux
+    half from the sky/walls seen that way and half from the ground (the cylinder option of
+    SOLWEIG 2015a for the direct beam, f_cyl = 0.28).
+    """
+    n = k_down.shape[0]
+    for i in range(n):
+        k_up = albedo[i] * k_down[i]
+        l_up = emissivity[i] * SIGMA * t_surface[i] ** 4 + (1.0 - emissivity[i]) * l_down[i]
+        ks = 0.0
+        ls = 0.0
+        for d in range(4):
+            sv = min(max(svf_side[d, i], 0.0), 1.0)
+            opp = (d + 2) % 4
+            ks += 0.5 * (diffuse * sv + (1.0 - sv) * wall_albedo * wall_shortwave[opp]) + 0.5 * k_up
+            ls += 0.5 * (sv * sky_longwave + (1.0 - sv) * wall_longwave[opp]) + 0.5 * l_up
+        s_str = abs_k * (f_cyl * direct_normal * max(cos_alt, 0.0) * sunlit[i]
+                         + f_up * (k_down[i] + k_up) + f_side * ks)
+        s_str += abs_l * (f_up * (l_down[i] + l_up) + f_side * ls)
+        out[i] = (s_str / (abs_l * SIGMA)) ** 0.25
+    return out
+
+
+# -- surface energy balance ------------------------------------------------------------------
+@njit(cache=True)
+def saturation_specific_humidity(t, pressure):
+    """Saturation specific humidity (kg kg-1) and its derivative (K-1) over water at t (K),
+    p (Pa); Bolton (1980) doi:10.1175/1520-0493(1980)108<1046:TCOEPT>2.0.CO;2, eq. 10."""
+    tc = t - 273.15
+    es = 611.2 * math.exp(17.67 * tc / (tc + 243.5))
+    des = es * 17.67 * 243.5 / ((tc + 243.5) ** 2)
+    den = pressure - 0.378 * es
+    qs = 0.622 * es / den
+    dqs = 0.622 * pressure * des / (den * den)
+    return qs, dqs
+
+
+@njit(cache=True)
+def surface_temperature_step(t_surface, k_absorbed, l_absorbed, t_air, heat_capacity, emissivity,
+                             evaporation, anthropogenic, t_deep, h_conv, *, q_air, pressure, dt,
+                             omega, theta, out_qh, out_qe, out_qg):
+    """One implicit force-restore step of the surface temperature (K), in place.
+
+    C dTs/dt = K_abs + L_abs - eps sigma Ts^4 - Q_H - Q_E + Q_F - C omega (Ts - T_deep)
+    ([3]_ with C = mu / sqrt(2 omega), mu the thermal admittance, which gives the exact
+    amplitude mu^-1 omega^-1/2 and 3 h lag of a semi-infinite medium under a daily flux wave).
+    Q_H = h (Ts - Ta); Q_E = beta (h L_v / c_p) (q_sat(Ts) - q_a) >= 0 (Lewis analogy,
+    beta the evaporation efficiency). Time stepping: theta-method (theta = 0.5: Crank-Nicolson)
+    on the fluxes linearised about Ts.
+
+    Parameters
+    ----------
+    t_surface : (n,) K, updated in place. k_absorbed, l_absorbed : (n,) absorbed short- and
+        longwave (W m-2) at mid-step. t_air : (n,) K. heat_capacity : (n,) C (J m-2 K-1).
+    emissivity, evaporation : (n,) eps, beta. anthropogenic : (n,) Q_F (W m-2).
+    t_deep : (n,) restoring temperature (K). h_conv : (n,) heat transfer coefficient
+        (W m-2 K-1). q_air (kg kg-1), pressure (Pa), dt (s), omega (s-1): scalars.
+    out_qh, out_qe, out_qg : (n,) step-mean sensible, latent and storage fluxes (W m-2).
+    """
+    n = t_surface.shape[0]
+    for i in range(n):
+        t0 = t_surface[i]
+        c = heat_capacity[i]
+        eps = emissivity[i]
+        h = h_conv[i]
+        qs, dqs = saturation_specific_humidity(t0, pressure)
+        ke = evaporation[i] * h * LV / CP_AIR
+        qe = ke * (qs - q_air)
+        dqe = ke * dqs
+        if qe < 0.0:
+            qe = 0.0
+            dqe = 0.0
+        f0 = (k_absorbed[i] + l_absorbed[i] - eps * SIGMA * t0 ** 4 - h * (t0 - t_air[i]) - qe
+              + anthropogenic[i] - c * omega * (t0 - t_deep[i]))
+        df = -4.0 * eps * SIGMA * t0 ** 3 - h - dqe - c * omega
+        dtemp = f0 / (c / dt - theta * df)
+        t1 = t0 + dtemp
+        tm = t0 + theta * dtemp
+        t_surface[i] = t1
+        out_qh[i] = h * (tm - t_air[i])
+        out_qe[i] = max(qe + dqe * theta * dtemp, 0.0)
+        out_qg[i] = c * dtemp / dt + c * omega * (tm - t_deep[i])
+    return t_surface
+
+
+# -- air temperature -------------------------------------------------------------------------
+@njit(cache=True)
+def block_mean(fine, factor, *, out):
+    """Mean of ``fine`` (ny, nx) over factor x factor blocks into ``out`` (cy, cx); partial
+    blocks at the south and east edges average what they hold."""
+    cy, cx = out.shape
+    ny, nx = fine.shape
+    out[:] = 0.0
+    cnt = np.zeros((cy, cx))
+    for r in range(ny):
+        for cc in range(nx):
+            out[r // factor, cc // factor] += fine[r, cc]
+            cnt[r // factor, cc // factor] += 1.0
+    for i in range(cy):
+        for j in range(cx):
+            out[i, j] /= cnt[i, j]
+    return out
+
+
+@njit(cache=True)
+def bilinear_to_fine(coarse, factor, *, out):
+    """Bilinear interpolation of cell-centred ``coarse`` (cy, cx) to the fine (ny, nx) grid,
+    constant beyond the outermost coarse centres."""
+    cy, cx = coarse.shape
+    ny, nx = out.shape
+    for r in range(ny):
+        y = (r + 0.5) / factor - 0.5
+        i0 = min(max(int(math.floor(y)), 0), cy - 1)
+        i1 = min(i0 + 1, cy - 1)
+        wy = min(max(y - i0, 0.0), 1.0)
+        for cc in range(nx):
+            x = (cc + 0.5) / factor - 0.5
+            j0 = min(max(int(math.floor(x)), 0), cx - 1)
+            j1 = min(j0 + 1, cx - 1)
+            wx = min(max(x - j0, 0.0), 1.0)
+            out[r, cc] = ((1 - wy) * ((1 - wx) * coarse[i0, j0] + wx * coarse[i0, j1])
+                          + wy * ((1 - wx) * coarse[i1, j0] + wx * coarse[i1, j1]))
+    return out
+
+
+@njit(cache=True)
+def air_temperature_step(theta_air, heating, *, u_east, v_north, dx, dt, diffusivity, relax,
+                         out):
+    """One step of the near-surface air-temperature anomaly (K) on the coarse grid.
+
+    d theta/dt + u . grad theta = K lap theta + S - r theta: first-order upwind advection and
+    explicit diffusion (stable for dt <= ``air_time_step_limit``), the exchange with the air
+    above (r = w_e / h) implicit. Inflow edges hold theta = 0 (the undisturbed weather air);
+    outflow edges are zero-gradient. Row 0 is north: a northward wind moves air to lower rows.
+    ``heating`` is S (K s-1) = (Q_H - Q_H,ref + Q_F,traffic) / (rho c_p h).
+    """
+    cy, cx = theta_air.shape
+    for i in range(cy):
+        for j in range(cx):
+            t = theta_air[i, j]
+            tw = theta_air[i, j - 1] if j > 0 else (0.0 if u_east > 0 else t)
+            te = theta_air[i, j + 1] if j < cx - 1 else (0.0 if u_east < 0 else t)
+            tn = theta_air[i - 1, j] if i > 0 else (0.0 if v_north < 0 else t)
+            ts = theta_air[i + 1, j] if i < cy - 1 else (0.0 if v_north > 0 else t)
+            adv = -(u_east * (t - tw) if u_east > 0 else u_east * (te - t)) / dx
+            adv -= (v_north * (t - ts) if v_north > 0 else v_north * (tn - t)) / dx
+            dif = diffusivity * (tw + te + tn + ts - 4.0 * t) / (dx * dx)
+            out[i, j] = (t + dt * (adv + dif + heating[i, j])) / (1.0 + dt * relax)
+    return out
+
+
+# -- thermal comfort -------------------------------------------------------------------------
+@njit(cache=True, fastmath=True)
+def _utci_polynomial(ta, va, dt, pa):
+    return (
+        ((((0.607562052 + ta * (0.9772287657000001 + ta * (0.0008064702490000001 +
+        ta * (-0.00015427137200000002 + ta * (-3.24651735e-06 + ta * (7.32602852e-08 +
+        ta * 1.3595907300000002e-09)))))) + va * ((-2.2583652 + ta * (0.0880326035 +
+        ta * (0.00216844454 + ta * (-1.53347087e-05 + ta * (-5.729837039999999e-07 +
+        ta * -2.55090145e-09))))) + va * ((-0.751269505 + ta * (-0.00408350271 +
+        ta * (-5.2167067500000005e-05 + ta * (1.9454466699999997e-06 +
+        ta * 1.1409953100000001e-08)))) + va * ((0.158137256 + ta * (-6.572631430000001e-05 +
+        ta * (2.2269752399999997e-07 + ta * -4.1611703100000005e-08))) + va * ((-0.0127762753 +
+        ta * (9.66891875e-06 + ta * 2.5278585200000004e-09)) + va * ((0.00045630667200000004 +
+        ta * -1.7420254599999998e-07) + va * -5.91491269e-06)))))) + dt * (((0.398374029 +
+        ta * (0.00018394531400000002 + ta * (-0.00017375451 + ta * (-7.607811589999999e-07 +
+        ta * (3.77830287e-08 + ta * 5.430796730000001e-10))))) + va * ((-0.0200518269 +
+        ta * (0.000892859837 + ta * (3.4543304799999997e-06 + ta * (-3.7792577399999997e-07 +
+        ta * -1.69699377e-09)))) + va * ((0.00016999241500000002 + ta * (-4.99204314e-05 +
+        ta * (2.4741717799999996e-07 + ta * 1.07596466e-08))) + va * ((8.492429320000001e-05 +
+        ta * (1.35191328e-06 + ta * -6.21531254e-09)) + va * ((-4.99410301e-06 +
+        ta * -1.89489258e-08) + va * 8.153001140000001e-08))))) + dt * (((0.00075504309 +
+        ta * (-5.650952150000001e-05 + ta * (-4.52166564e-07 + ta * (2.46688878e-08 +
+        ta * 2.42674348e-10)))) + va * ((0.00015454725 + ta * (5.2411097e-06 +
+        ta * (-8.75874982e-08 + ta * -1.50743064e-09))) + va * ((-1.56236307e-05 +
+        ta * (-1.33895614e-07 + ta * 2.4970982400000004e-09)) + va * ((6.51711721e-07 +
+        ta * 1.94960053e-09) + va * -1.0036111299999999e-08)))) +
+        dt * (((-1.2120667300000002e-05 + ta * (-2.1820366e-07 + ta * (7.512694820000001e-09 +
+        ta * 9.79063848e-11))) + va * ((1.25006734e-06 + ta * (-1.8158473600000001e-09 +
+        ta * -3.5219767100000004e-10)) + va * ((-3.3651463e-08 + ta * 1.3590835900000001e-10) +
+        va * 4.1703262e-10))) + dt * (((-1.3036902500000002e-09 + ta * (4.1390846100000003e-10 +
+        ta * 9.22652254e-12)) + va * ((-5.08220384e-09 + ta * -2.2473096099999998e-11) +
+        va * 1.17139133e-10)) + dt * (((6.62154879e-10 + ta * 4.0386326e-13) +
+        va * 1.95087203e-12) + dt * -4.73602469e-12)))))) + pa * ((((5.12733497 +
+        ta * (-0.312788561 + ta * (-0.0196701861 + ta * (0.0009996908700000001 +
+        ta * (9.51738512e-06 + ta * -4.66426341e-07))))) + va * ((0.548050612 +
+        ta * (-0.00330552823 + ta * (-0.0016411944 + ta * (-5.16670694e-06 +
+        ta * 9.526924319999999e-07)))) + va * ((-0.0429223622 + ta * (0.00500845667 +
+        ta * (1.00601257e-06 + ta * -1.81748644e-06))) + va * ((-0.0012581350200000002 +
+        ta * (-0.000179330391 + ta * 2.3499444099999997e-06)) + va * ((0.00012973580800000001 +
+        ta * 1.2906487e-06) + va * -2.28558686e-06))))) + dt * (((-0.0369476348 +
+        ta * (0.00162325322 + ta * (-3.1427968000000004e-05 + ta * (2.59835559e-06 +
+        ta * -4.77136523e-08)))) + va * ((0.0086420339 + ta * (-0.000687405181 +
+        ta * (-9.138638719999999e-06 + ta * 5.15916806e-07))) + va * ((-3.5921747600000004e-05 +
+        ta * (3.2869651100000006e-05 + ta * -7.10542454e-07)) + va * ((-1.243823e-05 +
+        ta * -7.385844e-09) + va * 2.2060929599999998e-07)))) + dt * (((-0.0007324691800000001 +
+        ta * (-1.8738196400000002e-05 + ta * (4.80925239e-06 + ta * -8.7549204e-08))) +
+        va * ((2.7786293000000003e-05 + ta * (-5.06004592e-06 + ta * 1.14325367e-07)) +
+        va * ((2.53016723e-06 + ta * -1.72857035e-08) + va * -3.9507939799999996e-08))) +
+        dt * (((-3.59413173e-07 + ta * (7.043880459999999e-07 + ta * -1.89309167e-08)) +
+        va * ((-4.797687309999999e-07 + ta * 7.96079978e-09) + va * 1.6289705800000001e-09)) +
+        dt * (((3.94367674e-08 + ta * -1.18566247e-09) + va * 3.3467804100000003e-10) +
+        dt * -1.15606447e-10))))) + pa * ((((-2.80626406 + ta * (0.548712484 +
+        ta * (-0.0039942841 + ta * (-0.000954009191 + ta * 1.93090978e-05)))) +
+        va * ((-0.308806365 + ta * (0.0116952364 + ta * (0.000495271903 +
+        ta * -1.90710882e-05))) + va * ((0.00210787756 + ta * (-0.0006984457380000001 +
+        ta * 2.30109073e-05)) + va * ((0.00041785659 + ta * -1.2704387100000003e-05) +
+        va * -3.04620472e-06)))) + dt * (((0.0514507424 + ta * (-0.00432510997 +
+        ta * (8.99281156e-05 + ta * -7.146639429999999e-07))) + va * ((-0.000266016305 +
+        ta * (0.000263789586 + ta * -7.0119900299999996e-06)) + va * ((-0.00010682330600000001 +
+        ta * 3.61341136e-06) + va * 2.29748967e-07))) + dt * (((0.000304788893 +
+        ta * (-6.42070836e-05 + ta * 1.16257971e-06)) + va * ((7.680233839999999e-06 +
+        ta * -5.47446896e-07) + va * -3.5993791e-08)) + dt * (((-4.36497725e-06 +
+        ta * 1.6873796899999998e-07) + va * 2.67489271e-08) + dt * 3.2392689700000003e-09)))) +
+        pa * ((((-0.0353874123 + ta * (-0.22120119 + ta * (0.0155126038 +
+        ta * -0.000263917279))) + va * ((0.0453433455 + ta * (-0.00432943862 +
+        ta * 0.000145389826)) + va * ((0.00021750861000000002 + ta * -6.66724702e-05) +
+        va * 3.3321714e-05))) + dt * (((-0.00226921615 + ta * (0.000380261982 +
+        ta * -5.45314314e-09)) + va * ((-0.0007963554480000001 + ta * 2.5345803400000005e-05) +
+        va * -6.3122365800000004e-06)) + dt * (((0.000302122035 + ta * -4.77403547e-06) +
+        va * 1.73825715e-06) + dt * -4.09087898e-07))) + pa * ((((0.614155345 +
+        ta * (-0.0616755931 + ta * 0.00133374846)) + va * ((0.00355375387 +
+        ta * -0.0005130278510000001) + va * 0.00010244975700000002)) + dt * (((-0.00148526421 +
+        ta * -4.11469183e-05) + va * -6.80434415e-06) + dt * -9.77675906e-06)) +
+        pa * ((((0.0882773108 + ta * -0.00301859306) + va * 0.00104452989) +
+        dt * 0.000247090539) + pa * 0.00148348065))))))
+    )
+
+
+@njit(cache=True, fastmath=True)
+def utci_at_cell(t_air_c, tmrt_c, wind_10m, relative_humidity, *, out):
+    """Universal Thermal Climate Index (degree_C), the operational polynomial of [4]_.
+
+    Inputs are clipped to the polynomial's domain (Ta -50..50 degC, Tmrt - Ta -30..70 K,
+    wind 0.5..17 m s-1 at 10 m, vapour pressure <= 5 kPa) instead of returning NaN; inside it
+    the result equals pythermalcomfort.models.utci (tests/models/heat/test_comfort.py).
+    Vapour pressure from relative humidity with the saturation formula of UTCI_a002.f90
+    (Hardy 1998, ITS-90).
+    """
+    n = t_air_c.shape[0]
+    pa = np.empty(n)
+    for i in range(n):
+        tk = min(max(t_air_c[i], -50.0), 50.0) + 273.15
+        es = 2.7150305 * math.log(tk)
+        es += -2836.5744 / (tk * tk) - 6028.076559 / tk + 19.54263612 - 0.02737830188 * tk
+        es += 1.6261698e-05 * tk * tk + 7.0229056e-10 * tk ** 3 - 1.8680009e-13 * tk ** 4
+        pa[i] = min(math.exp(es) * 0.01 * relative_humidity[i] / 100.0 / 10.0, 5.0)
+    # arithmetic only, so that the loop vectorises
+    for i in range(n):
+        ta = min(max(t_air_c[i], -50.0), 50.0)
+        dt = min(max(tmrt_c[i] - ta, -30.0), 70.0)
+        va = min(max(wind_10m[i], 0.5), 17.0)
+        out[i] = _utci_polynomial(ta, va, dt, pa[i])
+    return out

@@ -1,0 +1,265 @@
+"""Travel demand: trips with an origin and destination node, a departure time, a mode, a
+population group and a home municipality.
+
+From an OD matrix with a departure-time window (TNTP ``_trips.tntp``, or a CSV of
+time-dependent OD flows as UXsim writes it), or a synthetic population drawn from the
+city's land use (homes in residential floor area, jobs in commercial, industrial and public
+floor area, destination by a gravity model, mode by distance). Deterministic given the
+random generator.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from metrotwin.models.mobility import kernels
+from metrotwin.models.mobility.network import MobilityError, Network
+
+MODES = ("car", "walk", "bike")
+CAR, WALK, BIKE = 0, 1, 2
+
+
+class DemandError(MobilityError):
+    """A demand file or synthetic population that cannot be used."""
+
+
+@dataclass
+class Trips:
+    """One trip per traveller, sorted by departure time (then by the order given).
+
+    origin, dest : node indices. depart : departure time (s since the start of the run).
+    mode : 0 car, 1 walk, 2 bike. group : index into ``group_names``. district : home
+    municipality code (a key of ``district_names``).
+    """
+
+    origin: np.ndarray
+    dest: np.ndarray
+    depart: np.ndarray
+    mode: np.ndarray = None
+    group: np.ndarray = None
+    district: np.ndarray = None
+    group_names: list[str] = field(default_factory=lambda: ["all"])
+    district_names: dict[int, str] = field(default_factory=lambda: {0: "all"})
+
+    def __post_init__(self):
+        n = np.asarray(self.origin).size
+        self.origin = np.asarray(self.origin, "int64")
+        self.dest = np.asarray(self.dest, "int64")
+        self.depart = np.asarray(self.depart, float)
+        self.mode = np.zeros(n, "int8") if self.mode is None else np.asarray(self.mode, "int8")
+        self.group = np.zeros(n, "int16") if self.group is None else np.asarray(self.group, "int16")
+        self.district = (np.full(n, min(self.district_names), "int16") if self.district is None
+                         else np.asarray(self.district, "int16"))
+        order = np.argsort(self.depart, kind="stable")
+        if (order != np.arange(n)).any():
+            for name in ("origin", "dest", "depart", "mode", "group", "district"):
+                setattr(self, name, getattr(self, name)[order])
+
+    def __len__(self) -> int:
+        return self.origin.size
+
+    def subset(self, keep: np.ndarray) -> Trips:
+        return replace(self, origin=self.origin[keep], dest=self.dest[keep],
+                       depart=self.depart[keep], mode=self.mode[keep], group=self.group[keep],
+                       district=self.district[keep])
+
+
+# -- OD demand -------------------------------------------------------------------------------
+def read_od_csv(path) -> np.ndarray:
+    """Rows (orig, dest, t_start (s), t_end (s), flow (veh/s)) of a CSV with those columns."""
+    path = Path(path)
+    rows = []
+    try:
+        with open(path, newline="") as f:
+            for n, r in enumerate(csv.DictReader(f), start=2):
+                try:
+                    rows.append((int(r["orig"]), int(r["dest"]), float(r["t_start_s"]),
+                                 float(r["t_end_s"]), float(r["flow_vehps"])))
+                except (KeyError, TypeError, ValueError):
+                    raise DemandError(
+                        f"{path}, line {n}: cannot parse {dict(r)!r:.80}; expected columns orig, "
+                        "dest, t_start_s, t_end_s, flow_vehps with numbers") from None
+    except OSError as err:
+        raise DemandError(f"cannot read {path}: {err}") from None
+    rows = np.array(rows, float).reshape(-1, 5)
+    bad = (rows[:, 4] < 0) | (rows[:, 3] < rows[:, 2])
+    if bad.any():
+        raise DemandError(f"{path}: row {int(np.flatnonzero(bad)[0]) + 2} has a negative flow or "
+                          "ends before it starts")
+    return rows
+
+
+def read_tntp_trips(path):
+    """(orig ids, dest ids, trips) of a TNTP ``_trips.tntp`` OD matrix; the sum must match
+    its ``<TOTAL OD FLOW>``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        raise DemandError(f"cannot read {path}: {err}") from None
+    meta, _, body = text.partition("<END OF METADATA>")
+    declared = None
+    for line in meta.splitlines():
+        if line.strip().upper().startswith("<TOTAL OD FLOW>"):
+            value = line.split(">", 1)[1].strip()
+            try:
+                declared = float(value)
+            except ValueError:
+                raise DemandError(f"{path}: <TOTAL OD FLOW> {value!r} is not a number") from None
+    if not body:
+        raise DemandError(f"{path}: no <END OF METADATA> line; is this a TNTP trips file?")
+    orig, dest, vol = [], [], []
+    current = None
+    for line in body.splitlines():
+        line = line.strip()
+        if not line or line.startswith("~"):
+            continue
+        if line.lower().startswith("origin"):
+            try:
+                current = int(line.split()[1])
+            except (IndexError, ValueError):
+                raise DemandError(f"{path}: cannot parse {line!r:.60}") from None
+            continue
+        if current is None:
+            raise DemandError(f"{path}: OD values {line!r:.40} before any 'Origin' line")
+        for item in line.split(";"):
+            if not item.strip():
+                continue
+            try:
+                d, v = item.split(":")
+                orig.append(current)
+                dest.append(int(d))
+                vol.append(float(v))
+            except ValueError:
+                raise DemandError(f"{path}: cannot parse OD entry {item.strip()!r:.40} of origin "
+                                  f"{current}; expected 'destination : trips'") from None
+    vol = np.array(vol)
+    if declared is None:
+        raise DemandError(f"{path}: no <TOTAL OD FLOW> in the metadata")
+    if not np.isclose(vol.sum(), declared, rtol=1e-6, atol=1e-6):
+        raise DemandError(f"{path}: the OD values sum to {vol.sum():g}, but <TOTAL OD FLOW> says "
+                          f"{declared:g}")
+    if (vol < 0).any():
+        raise DemandError(f"{path}: negative OD values")
+    return np.array(orig), np.array(dest), vol
+
+
+def trips_from_od(net: Network, orig_ids, dest_ids, volume, *, t_start: float, t_end: float,
+                  scale: float = 1.0, dt: float = 1.0) -> Trips:
+    """Car trips of an OD matrix (volumes x ``scale``) spread evenly over [t_start, t_end)."""
+    span = t_end - t_start
+    if not span > 0:
+        raise DemandError(f"the departure window must be positive, got {t_start:g}..{t_end:g} s")
+    rows = np.column_stack([orig_ids, dest_ids, np.full(len(volume), t_start),
+                            np.full(len(volume), t_end), np.asarray(volume) * scale / span])
+    return trips_from_rows(net, rows, dt=dt)
+
+
+def trips_from_rows(net: Network, rows: np.ndarray, *, dt: float = 1.0) -> Trips:
+    """Car trips of time-dependent OD rows (orig id, dest id, t_start, t_end, flow veh/s)."""
+    rows = np.asarray(rows, float).reshape(-1, 5)
+    o = net.node_index(rows[:, 0].astype(int), what="origin node")
+    d = net.node_index(rows[:, 1].astype(int), what="destination node")
+    origin, dest, depart = [], [], []
+    for k in range(rows.shape[0]):
+        times = kernels.departures_from_flow(rows[k, 2], rows[k, 3], rows[k, 4], dt)
+        origin.append(np.full(times.size, o[k]))
+        dest.append(np.full(times.size, d[k]))
+        depart.append(times)
+    cat = (lambda xs: np.concatenate(xs)) if rows.shape[0] else (lambda xs: np.zeros(0))
+    return Trips(cat(origin), cat(dest), cat(depart))
+
+
+# -- synthetic population --------------------------------------------------------------------
+def synthetic_population(state, net: Network, params, rng: np.random.Generator, *,
+                         start_hour: float, choose_modes=None) -> Trips:
+    """Morning commuters drawn from the city's buildings (see the module docstring).
+
+    Homes: residential buildings (building_use 1), floor area = footprint x storeys
+    (building_height / ``params.storey_height``), one resident per
+    ``params.floor_area_per_resident``; each resident commutes with probability
+    ``params.commuter_share`` x ``params.sample_fraction``. Jobs: buildings of use 2, 3, 4,
+    one job per ``params.floor_area_per_job``. The workplace is drawn with probability
+    proportional to jobs x exp(-distance / ``params.distance_scale``); the mode by
+    ``choose_modes`` (default ``agents.choose_modes``: shares by distance band), the group by ``params.group_shares``; departures are normal around
+    ``params.departure_peak`` (h) with ``params.departure_spread`` (h).
+    """
+    bid = state["building_id"].ravel()
+    use = state["building_use"].ravel()
+    height = state["building_height"].ravel()
+    grid = state.grid
+    has = bid > 0
+    if not has.any():
+        raise DemandError("the city has no buildings (building_id): the synthetic population "
+                          "needs homes and jobs; give an OD demand instead")
+    ids, inverse = np.unique(bid[has], return_inverse=True)
+    cells = np.bincount(inverse).astype(float)
+    flat = np.flatnonzero(has)
+    row, col = np.divmod(flat, grid.nx)
+    cx = np.bincount(inverse, grid.x[col]) / cells
+    cy = np.bincount(inverse, grid.y[row]) / cells
+    mean_h = np.bincount(inverse, height[has]) / cells
+    b_use = np.zeros(ids.size, int)
+    b_use[inverse] = use[has]  # a building has one use; the last cell read wins
+    storeys = np.maximum(1, np.round(mean_h / params.storey_height))
+    floor = cells * grid.cell_area * storeys
+    home = b_use == 1
+    jobs = np.where(np.isin(b_use, (2, 3, 4)), floor / params.floor_area_per_job, 0.0)
+    if not home.any() or jobs.sum() <= 0:
+        raise DemandError("the city has no residential buildings (building_use 1) or no "
+                          "workplaces (building_use 2, 3, 4): the synthetic population needs both")
+    expected = floor[home] / params.floor_area_per_resident * params.commuter_share
+    expected *= params.sample_fraction
+    n_home = np.floor(expected + rng.random(expected.size)).astype(int)
+    hx, hy = np.repeat(cx[home], n_home), np.repeat(cy[home], n_home)
+    n = hx.size
+    if n == 0:
+        raise DemandError("the synthetic population is empty; raise sample_fraction "
+                          f"(now {params.sample_fraction})")
+    # workplace by a gravity model, building by building
+    job_b = np.flatnonzero(jobs > 0)
+    wx, wy = np.empty(n), np.empty(n)
+    k = 0
+    for b, m in zip(np.flatnonzero(home), n_home):
+        if m == 0:
+            continue
+        dist = np.hypot(cx[job_b] - cx[b], cy[job_b] - cy[b])
+        p = jobs[job_b] * np.exp(-dist / params.distance_scale)
+        cum = np.cumsum(p)
+        pick = job_b[np.searchsorted(cum, rng.random(m) * cum[-1], side="right").clip(0, job_b.size - 1)]
+        wx[k:k + m], wy[k:k + m] = cx[pick], cy[pick]
+        k += m
+    dist_km = np.hypot(wx - hx, wy - hy) * params.detour_factor / 1000.0
+    if choose_modes is None:
+        from metrotwin.models.mobility.agents import choose_modes
+    mode = choose_modes(dist_km, params.mode_shares, rng)
+    names = list(params.group_shares)
+    shares = np.array([params.group_shares[g] for g in names], float)
+    group = np.searchsorted(np.cumsum(shares) / shares.sum(), rng.random(n), side="right")
+    depart = rng.normal(params.departure_peak, params.departure_spread, n)
+    depart = np.round((depart - start_hour) * 3600.0)
+    district_layer = state["district"]
+    r, c = grid.index_of(hx, hy)
+    district = district_layer[np.clip(r, 0, grid.ny - 1), np.clip(c, 0, grid.nx - 1)]
+    origin, dest = nearest_nodes(net, hx, hy), nearest_nodes(net, wx, wy)
+    keep = (depart >= 0) & (origin != dest)
+    if (~keep).any():
+        warnings.warn(f"synthetic population: {int((~keep).sum())} of {n} commuters dropped "
+                      "(departure before the start of the run, or home and work at the same "
+                      "street node)", stacklevel=2)
+    group = group.clip(0, len(names) - 1)
+    return Trips(origin[keep], dest[keep], depart[keep], mode[keep], group[keep], district[keep],
+                 group_names=names, district_names=dict(state.district_names))
+
+
+def nearest_nodes(net: Network, x, y) -> np.ndarray:
+    """The network node nearest to each point."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(np.column_stack([net.node_x, net.node_y]))
+    return tree.query(np.column_stack([x, y]))[1].astype("int64")

@@ -1,0 +1,169 @@
+"""The flood kernels against plain numpy references written from the papers' equations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metrotwin.models.flood import kernels
+
+G = 9.81
+
+
+def _cbrt(x):
+    return np.cbrt(x)
+
+
+def reference_step(h, z, fric, active, qx, qy, *, dt, dx, theta, h_min, rain, bc_type, bc_value):
+    """One local-inertial step in three separate numpy passes (momentum, limiter, continuity):
+    de Almeida et al. (2012) eq. 13 with the vector-magnitude friction, the outflow limiter,
+    and Bates et al. (2010) eq. 4."""
+    ny, nx = h.shape
+    eta = z + h
+    qx0, qy0 = qx.copy(), qy.copy()
+    qx1, qy1 = np.zeros_like(qx), np.zeros_like(qy)
+    # interior x faces
+    for i in range(ny):
+        for f in range(1, nx):
+            a, b = (i, f - 1), (i, f)
+            if not (active[a] and active[b]) or (h[a] <= 0 and h[b] <= 0):
+                continue
+            zf = max(z[a], z[b])
+            hf = max(eta[a], eta[b]) - zf
+            if hf <= h_min:
+                continue
+            right = qx0[i, f + 1] if f < nx else qx0[i, f]
+            qt = theta * qx0[i, f] + 0.5 * (1 - theta) * (qx0[i, f - 1] + right)
+            orth = 0.25 * (qy0[i, f - 1] + qy0[i, f] + qy0[i + 1, f - 1] + qy0[i + 1, f])
+            mag = np.hypot(qx0[i, f], orth)
+            fr = 0.5 * (fric[a] + fric[b])
+            qx1[i, f] = (qt - G * hf * dt * (eta[b] - eta[a]) / dx) / (1 + dt * fr * mag / hf ** (7 / 3))
+    for i in range(1, ny):
+        for j in range(nx):
+            a, b = (i - 1, j), (i, j)
+            if not (active[a] and active[b]) or (h[a] <= 0 and h[b] <= 0):
+                continue
+            zf = max(z[a], z[b])
+            hf = max(eta[a], eta[b]) - zf
+            if hf <= h_min:
+                continue
+            qt = theta * qy0[i, j] + 0.5 * (1 - theta) * (qy0[i - 1, j] + qy0[i + 1, j])
+            orth = 0.25 * (qx0[i - 1, j] + qx0[i - 1, j + 1] + qx0[i, j] + qx0[i, j + 1])
+            mag = np.hypot(qy0[i, j], orth)
+            fr = 0.5 * (fric[a] + fric[b])
+            qy1[i, j] = (qt - G * hf * dt * (eta[b] - eta[a]) / dx) / (1 + dt * fr * mag / hf ** (7 / 3))
+    # boundary faces: free outflow (normal depth for the slope) on the east side only
+    assert list(bc_type[:3]) == [0, 0, 0] and bc_type[3] in (0, 1)
+    if bc_type[3] == 1:
+        for i in range(ny):
+            hh = h[i, -1]
+            if active[i, -1] and hh > h_min:
+                q = (qx0[i, nx] + G * hh * dt * bc_value[3]) / (
+                    1 + dt * fric[i, -1] * abs(qx0[i, nx]) / hh ** (7 / 3)
+                )
+                qx1[i, nx] = max(q, 0.0)
+    # limiter: scale the outgoing discharges of a cell that would give more than it holds
+    out = (
+        np.maximum(-qx1[:, :-1], 0) + np.maximum(qx1[:, 1:], 0)
+        + np.maximum(-qy1[:-1], 0) + np.maximum(qy1[1:], 0)
+    ) * dt / dx
+    factor = np.where(out > h, h / np.where(out > 0, out, 1), 1.0)
+    left, right = np.zeros_like(qx1), np.zeros_like(qx1)
+    qx1 = np.where(qx1 > 0, qx1 * np.pad(factor, ((0, 0), (1, 0)), constant_values=1)[:, :],
+                   qx1 * np.pad(factor, ((0, 0), (0, 1)), constant_values=1))
+    qy1 = np.where(qy1 > 0, qy1 * np.pad(factor, ((1, 0), (0, 0)), constant_values=1),
+                   qy1 * np.pad(factor, ((0, 1), (0, 0)), constant_values=1))
+    del left, right
+    hn = h + dt / dx * (qx1[:, :-1] - qx1[:, 1:] + qy1[:-1] - qy1[1:]) + rain * (active > 0)
+    return np.maximum(hn, 0.0), qx1, qy1
+
+
+def _stats(shape):
+    return [np.zeros(shape, np.float32) for _ in range(4)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_step_matches_reference(seed):
+    """The fused, lagged sweep equals the three-pass reference to round-off, on random
+    terrain with buildings, dry cells, closed cells and a free outflow boundary."""
+    rng = np.random.default_rng(seed)
+    ny, nx = rng.integers(3, 9, size=2)
+    z = rng.uniform(0, 2, (ny, nx)) + 5.0 * (rng.random((ny, nx)) < 0.2)  # some 5 m blocks
+    h = np.where(rng.random((ny, nx)) < 0.3, 0.0, rng.uniform(0, 0.5, (ny, nx)))
+    h[rng.random((ny, nx)) < 0.1] = 1e-4  # thin films: the limiter must act somewhere
+    active = (rng.random((ny, nx)) > 0.1).astype(np.uint8)
+    h[active == 0] = 0.0
+    fric = G * rng.uniform(0.01, 0.1, (ny, nx)) ** 2
+    qx = rng.normal(0, 0.05, (ny, nx + 1))
+    qy = rng.normal(0, 0.05, (ny + 1, nx))
+    qx[:, 0] = qx[:, -1] = qy[0] = qy[-1] = 0.0
+    bc_type, bc_value = np.array([0, 0, 0, 1]), np.array([0, 0, 0, 0.01])
+    kw = dict(dt=0.5, dx=2.0, theta=0.7, h_min=1e-6, rain=1e-5)
+    h_ref, qx_ref, qy_ref = reference_step(
+        h, z, fric, active, qx, qy, bc_type=bc_type, bc_value=bc_value, **kw
+    )
+    boundary_out = np.zeros((ny, nx))
+    h_max, limited = kernels.local_inertial_step(
+        h, z, fric, active, qx, qy, *_stats((ny, nx)), np.zeros((1, 1)), np.full((ny, nx), -1, np.int32),
+        *([np.zeros(0)] * 7), boundary_out,
+        g=G, gridded_rain=False, t_end=0.5, duration_threshold=0.1, speed_min_depth=0.01,
+        bc_type=bc_type, bc_value=bc_value, owned=np.array([0, ny, 0, nx]), **kw,
+    )
+    # round-off only: the kernel's cube root differs from numpy's by < 1e-14 relative
+    np.testing.assert_allclose(qx, qx_ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(qy, qy_ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-15)
+    assert h_max == h.max()
+    # the outflow through the east faces, as depths of the edge cells (q dt / dx)
+    np.testing.assert_allclose(boundary_out[:, -1], qx[:, -1] * 0.5 / 2.0, rtol=1e-15, atol=0)
+    assert not boundary_out[:, :-1].any()
+
+
+def test_fast_cbrt_accuracy():
+    x = np.logspace(-12, 6, 100_001)
+    approx = np.array([kernels.fast_cbrt(v) for v in x[::97]])
+    np.testing.assert_allclose(approx, np.cbrt(x[::97]), rtol=1e-14)
+
+
+def test_losses_order_and_green_ampt():
+    """Retention fills first, then Green-Ampt infiltration at the capacity
+    Ks (1 + psi dtheta / F) (Green & Ampt 1911), then the drainage inlets."""
+    h = np.array([[0.010, 0.010, 0.010, 0.0]])
+    cells = np.array([0, 1, 2, 3])
+    ks = np.array([0.0, 1e-5, 1e-5, 1e-5])
+    suction = np.array([0.0, 0.02, 0.02, 0.02])
+    infiltrated = np.array([0.0, 0.0, 0.004, 0.0])
+    drain = np.array([2e-5, 0.0, 1e-5, 0.0])
+    cap = np.array([0.004, 0.0, 0.0, 0.0])
+    stored = np.array([0.001, 0.0, 0.0, 0.0])
+    inf, drained, kept = kernels.apply_losses(
+        h, cells, ks, suction, infiltrated, drain, cap, stored, dt=100.0
+    )
+    # cell 0: 3 mm of room retained, then 2 mm drained of the 7 mm left
+    # cell 1: dry soil (F = 0) takes all the ponded water
+    # cell 2: capacity 1e-5 * 100 * (1 + 0.02 / 0.004) = 6 mm, then 1 mm drained
+    np.testing.assert_allclose(h[0], [0.005, 0.0, 0.003, 0.0], atol=1e-15)
+    np.testing.assert_allclose(stored, [0.004, 0, 0, 0])
+    np.testing.assert_allclose(infiltrated, [0.0, 0.010, 0.010, 0.0], atol=1e-15)
+    assert (inf, drained, kept) == pytest.approx((0.016, 0.003, 0.003))
+
+
+@pytest.mark.parametrize("theta, cfl", [(0.9, 0.6), (0.7, 0.5)])
+def test_checkerboard_decays_at_the_default_courant_number(theta, cfl):
+    """A 2-D checkerboard of depths (the mode that grows in the Bates 2010 scheme) must decay
+    at the model's default (theta, alpha) and the alternative 0.7/0.5; growth appears at
+    alpha ~0.65 (theta 0.9) and ~0.55 (theta 0.7) in this very test, hence the defaults."""
+    n, dx = 16, 2.0
+    h = 0.05 + 1e-4 * (np.add.outer(np.arange(n), np.arange(n)) % 2 * 2 - 1)
+    z, fric, active = np.zeros((n, n)), np.zeros((n, n)), np.ones((n, n), np.uint8)
+    qx, qy = np.zeros((n, n + 1)), np.zeros((n + 1, n))
+    none = np.zeros(0)
+    for _ in range(200):
+        dt = cfl * dx / np.sqrt(G * h.max())
+        kernels.local_inertial_step(
+            h, z, fric, active, qx, qy, *_stats((n, n)), np.zeros((1, 1)),
+            np.full((n, n), -1, np.int32), *([none] * 6), dt=dt, dx=dx, theta=theta, g=G,
+            h_min=1e-9, rain=0.0, gridded_rain=False, t_end=0.0, duration_threshold=0.1,
+            speed_min_depth=0.01, bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
+        )
+    assert h.max() - h.min() < 2e-4 * 0.1  # amplitude down by 10x at least

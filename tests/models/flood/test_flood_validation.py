@@ -1,0 +1,240 @@
+"""Validation of the flood model against analytic solutions and the Environment Agency
+benchmark (Néelz & Pender 2013, Test 4), with the tolerances justified case by case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metrotwin.grid import Grid
+from metrotwin.models.flood import FloodModel, kernels
+from metrotwin.testing import make_context, make_grid, make_state
+
+G = 9.81
+
+
+# -- Hunter et al. (2005) / Bates et al. (2010) moving front ---------------------------------
+def test_moving_front_over_a_flat_plane():
+    """landlab's test_deAlm_analytical set-up: 32 x 240 cells of 25 m, n = 0.01, front speed
+    u = 0.4 m/s, depth h(0, t) = (7/3 n^2 u^3 t)^(3/7) imposed upstream, t = 500 s; the
+    analytic profile is h = (-7/3 n^2 u^2 (x - u t))^(3/7). The upstream depth is imposed as
+    a stage hydrograph one cell beyond the west edge (x = 0 there). Tolerance: RMSE <= 3 mm
+    along the centre row (the issue's figure; landlab's own component gives 4-7 mm)."""
+    n, u, t_end = 0.01, 0.4, 500.0
+    grid = make_grid(32, 240, resolution=25.0)
+    state = make_state(grid)
+    ctx = make_context(grid, duration=t_end, coupling_interval=t_end)
+    times = np.linspace(0.0, 600.0, 1201)
+    stage = ((7 / 3) * n**2 * u**3 * times) ** (3 / 7)
+    model = FloodModel(FloodModel.Params(
+        infiltration=False, manning_uniform=n,
+        boundaries={"west": {"type": "stage_hydrograph", "hydrograph": np.c_[times, stage].tolist()}},
+    ))
+    model.initialize(state, ctx)
+    model.advance(state, t_end)
+    x = 25.0 * (np.arange(240) + 1)
+    exact = np.clip(-(7 / 3) * n**2 * u**2 * (x - u * t_end), 0, None) ** (3 / 7)
+    h = state["flood_water_thickness"][16]
+    rmse = np.sqrt(np.mean((h - exact) ** 2))
+    assert rmse <= 3e-3, rmse
+    wet = x < u * t_end
+    assert np.sqrt(np.mean((h[wet] - exact[wet]) ** 2)) <= 1.5e-3  # behind the front: 1.0 mm measured
+
+
+# -- MacDonald (1997) long channels (SWASHES, rasters from itzi) -----------------------------
+def _asc(path):
+    return np.loadtxt(path, skiprows=5)
+
+
+@pytest.mark.parametrize(
+    "case, csv, q0, rain, tolerance",
+    [
+        # itzi (also a local-inertial solver) asserts MAE < 0.03 m and < 0.035 m on these
+        # same cases; the local-inertial equations lack the advective term, which matters at
+        # the Froude numbers ~1 of these channels, so an exact steady state is not expected.
+        ("McDonald_long_channel_wo_rain", "mcdo_norain.csv", 2.0, 0.0, 0.03),
+        ("McDonald_long_channel_rain", "mcdo_rain.csv", 1.0, 0.001, 0.035),
+    ],
+)
+def test_macdonald_long_channel(refdata, case, csv, q0, rain, tolerance):
+    folder = refdata / "flood" / "macdonald_1d" / case
+    dem = _asc(folder / "dem.asc")
+    ref = np.genfromtxt(folder / csv, delimiter=",", names=True)
+    ny, nx = dem.shape
+    grid = make_grid(ny, nx, resolution=5.0)
+    state = make_state(grid, surface_altitude=dem)
+    duration = 3600.0  # steady after ~20 min (the travel time is ~8 min)
+    forcing = {"rainfall": {"hyetograph": [[0, rain * 3.6e6]]}} if rain else {}
+    ctx = make_context(grid, duration=duration, coupling_interval=duration, forcing=forcing)
+    x0 = float(grid.x[0])
+    model = FloodModel(FloodModel.Params(
+        infiltration=False, manning_uniform=0.033,
+        inflows=[{"name": "upstream", "line": [[x0, grid.y[0]], [x0, grid.y[-1]]],
+                  "hydrograph": [[0, q0 * 5.0 * ny]]}],
+        # the analytic outlet depth 0.748324 m (SWASHES header) beyond the last cell
+        boundaries={"east": {"type": "stage", "stage": float(dem[0, -1] + 0.748324)}},
+    ))
+    model.initialize(state, ctx)
+    model.advance(state, duration)
+    wse = state["flood_water_thickness"][1] + dem[1]
+    mae = np.mean(np.abs(wse - ref["wse"]))
+    assert mae < tolerance, mae
+    assert model.volume_balance()["relative_error"] <= 1e-12
+
+
+# -- SWASHES frictionless benchmarks ----------------------------------------------------------
+def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5):
+    """Frictionless, closed-box runs straight on the kernel (n = 0 is refused by the model's
+    parameters, rightly: a zero roughness is a user error for a city)."""
+    ny, nx = h.shape
+    fric = np.zeros_like(h)
+    active = np.ones(h.shape, np.uint8)
+    qx, qy = np.zeros((ny, nx + 1)), np.zeros((ny + 1, nx))
+    if qy0 is not None:
+        qy[...] = qy0
+    stats = [np.zeros(h.shape, np.float32) for _ in range(4)]
+    none = np.zeros(0)
+    loss_index = np.full(h.shape, -1, np.int32)
+    t, h_max = 0.0, h.max()
+    while t < t_end:
+        dt = min(cfl * dx / np.sqrt(G * h_max), t_end - t)
+        h_max, *_ = kernels.local_inertial_step(
+            h, z, fric, active, qx, qy, *stats, np.zeros((1, 1)), loss_index, *([none] * 6),
+            dt=dt, dx=dx, theta=theta, g=G, h_min=1e-9, rain=0.0, gridded_rain=False,
+            t_end=t + dt, duration_threshold=0.1, speed_min_depth=0.01,
+            bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
+        )
+        t += dt
+        assert h.min() >= 0 and np.isfinite(h).all()
+    return h
+
+
+def _dambreak_errors(refdata, name, h_right):
+    ref = np.loadtxt(refdata / "flood" / "swashes_reference" / name, comments="#", usecols=(0, 1))
+    errors = []
+    for n in (100, 200, 400):
+        dx = 10.0 / n
+        x = (np.arange(n) + 0.5) * dx
+        h = np.tile(np.where(x < 5.0, 0.005, h_right), (3, 1))
+        h = _run_kernel(h, np.zeros_like(h), dx, 6.0)[1]
+        errors.append(np.mean(np.abs(h - np.interp(x, ref[:, 0], ref[:, 1]))))
+    return np.array(errors)
+
+
+@pytest.mark.parametrize("name, h_right", [("ritter_dambreak_dry_1d_N1000.txt", 0.0),
+                                          ("stoker_dambreak_wet_1d_N1000.txt", 0.001)])
+def test_dambreak_error_is_bounded(refdata, name, h_right):
+    """Ritter (dry) and Stoker (wet) dam breaks, h0 = 5 mm, t = 6 s: mean absolute error below
+    6 % of the initial depth at every resolution (measured: 5.1-5.5 % Ritter, 3.8 % Stoker),
+    no negative depth."""
+    errors = _dambreak_errors(refdata, name, h_right)
+    assert (errors < 0.06 * 0.005).all(), errors
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the local-inertial equations omit advective acceleration, so they converge to their own "
+    "solution of a dam break, not Ritter's/Stoker's (de Almeida & Bates 2013, WRR 49, "
+    "doi:10.1002/wrcr.20366): the error does not shrink under refinement"))
+@pytest.mark.parametrize("name, h_right", [("ritter_dambreak_dry_1d_N1000.txt", 0.0),
+                                          ("stoker_dambreak_wet_1d_N1000.txt", 0.001)])
+def test_dambreak_error_shrinks_under_refinement(refdata, name, h_right):
+    errors = _dambreak_errors(refdata, name, h_right)
+    assert errors[2] < 0.7 * errors[0], errors  # first order: halving dx twice -> 1/4
+
+
+def _thacker(n, t):
+    h0, a, L, eta = 0.1, 1.0, 4.0, 0.5
+    omega = np.sqrt(2 * G * h0) / a
+    c = (np.arange(n) + 0.5) * L / n
+    X, Y = np.meshgrid(c, c)
+    z = h0 * (((X - L / 2) ** 2 + (Y - L / 2) ** 2) / a**2 - 1)
+    h = eta * h0 / a**2 * (2 * (X - L / 2) * np.cos(omega * t) + 2 * (Y - L / 2) * np.sin(omega * t) - eta) - z
+    return np.maximum(h, 0.0), z, eta * omega
+
+
+def _thacker_errors(refdata, sizes):
+    ref = np.loadtxt(refdata / "flood" / "swashes_reference" / "thacker_paraboloid_planar_2d_100x100.txt",
+                     comments="#")
+    t_end = 13.4571  # three periods (SWASHES header)
+    exact_ref, _, _ = _thacker(100, t_end)
+    # our analytic expression reproduces the SWASHES file (x outer, y inner) to 1e-6 m
+    assert np.abs(exact_ref.T.ravel() - ref[:, 2]).max() < 1e-5
+    errors = []
+    for n in sizes:
+        h, z, v0 = _thacker(n, 0.0)
+        hp = np.pad(h, ((1, 1), (0, 0)))
+        qy0 = v0 * 0.5 * (hp[1:] + hp[:-1])  # initial velocity (0, eta omega): rows run +y here
+        qy0[0] = qy0[-1] = 0.0
+        h = _run_kernel(h, z, 4.0 / n, t_end, qy0=qy0)
+        errors.append(np.mean(np.abs(h - _thacker(n, t_end)[0])))
+    return np.array(errors)
+
+
+def test_thacker_planar_surface_error_is_bounded(refdata):
+    """Thacker's planar surface in a paraboloid after three periods, 50 x 50 cells: mean
+    absolute depth error below 10 % of h0 = 0.1 m (measured ~6-7 %), no negative depth."""
+    errors = _thacker_errors(refdata, (50,))
+    assert errors[0] < 0.01, errors
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the velocity of Thacker's planar solution is uniform in space, but the advective term of "
+    "the momentum in conservative form (u.grad(h) u) is not zero, and the local-inertial "
+    "equations omit it: the error does not shrink under refinement"))
+def test_thacker_planar_surface_error_shrinks_under_refinement(refdata):
+    errors = _thacker_errors(refdata, (25, 50, 100))
+    assert errors[2] < 0.7 * errors[0], errors
+
+
+# -- Environment Agency Test 4 ----------------------------------------------------------------
+def _bilinear(h, grid, x, y):
+    c = (x - grid.west) / grid.resolution - 0.5
+    r = (grid.north - y) / grid.resolution - 0.5
+    c0, r0 = int(np.floor(c)), int(np.floor(r))
+    fc, fr = c - c0, r - r0
+    return (h[r0, c0] * (1 - fc) * (1 - fr) + h[r0, c0 + 1] * fc * (1 - fr)
+            + h[r0 + 1, c0] * (1 - fc) * fr + h[r0 + 1, c0 + 1] * fc * fr)
+
+
+def _arrival(times, depths, threshold):
+    k = int(np.argmax(depths > threshold))
+    if depths[k] <= threshold:
+        return np.nan
+    return float(np.interp(threshold, [depths[k - 1], depths[k]], [times[k - 1], times[k]]))
+
+
+def test_ea_test4_flood_propagation_over_a_floodplain(refdata):
+    """EA Test 4 (flat 1000 m x 2000 m floodplain, n = 0.05, 20 m³/s through a 20 m line on
+    the west edge, 5 h) at 20 m against the LISFLOOD-FP 8.0 ACC run at 1 m (Shaw et al. 2021,
+    CC-BY-4.0). Tolerances from the issue: depths within 0.05 m at the six points at every
+    reference time; arrival of the front within 10 %. Arrival is taken at 0.05 m: the
+    reference series is sampled every ~100 s, so at a 1 cm threshold its arrival at point 1
+    (between 600 s and 700 s) is itself uncertain by ~15 %, and the 1 cm toe of a diffusive
+    front moves with the grid size (measured at 20 m: -17 % to -2 % at 1 cm)."""
+    folder = refdata / "flood" / "ea_test4"
+    ref = np.loadtxt(folder / "reference_lisfloodfp8" / "ea4-1m-acc.stage", skiprows=12)
+    points = np.loadtxt(folder / "ea4.stage", skiprows=1)
+    res = 20.0
+    grid = Grid(ny=100, nx=50, resolution=res, west=0.0, north=2000.0, crs="EPSG:27700")
+    state = make_state(grid)
+    t_end, every = 18000.0, 100.0
+    ctx = make_context(grid, duration=t_end, coupling_interval=every)
+    # ea4.bdy: unit discharge 0 (0-300 s) -> 1 m²/s (3600-14400 s) -> 0 (18000 s), on 20 m
+    hydrograph = [[0, 0.0], [300, 0.0], [3600, 20.0], [14400, 20.0], [18000, 0.0]]
+    model = FloodModel(FloodModel.Params(
+        infiltration=False, manning_uniform=0.05,
+        inflows=[{"name": "ea4", "line": [[res / 2, 990.0], [res / 2, 1010.0]], "hydrograph": hydrograph}],
+    ))
+    model.initialize(state, ctx)
+    times = np.arange(every, t_end + 1, every)
+    series = []
+    for t in times:
+        model.advance(state, t)
+        series.append([_bilinear(state["flood_water_thickness"], grid, x, y) for x, y in points])
+    series = np.array(series)
+    reference = np.array([np.interp(times, ref[:, 0], ref[:, k + 1]) for k in range(6)]).T
+    assert np.abs(series - reference).max() < 0.05, np.abs(series - reference).max(0)
+    for k in range(6):
+        ours, theirs = _arrival(times, series[:, k], 0.05), _arrival(ref[:, 0], ref[:, k + 1], 0.05)
+        assert abs(ours - theirs) <= 0.10 * theirs, (k + 1, ours, theirs)
+    assert model.volume_balance()["relative_error"] <= 1e-12

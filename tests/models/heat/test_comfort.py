@@ -1,0 +1,79 @@
+"""UTCI and the Tmrt flux step against their references."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from metrotwin.models.heat import kernels
+
+
+def _utci(ta, tr, v, rh):
+    ta, tr, v, rh = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (ta, tr, v, rh))
+    out = np.empty(ta.shape)
+    kernels.utci_at_cell(ta, tr, v, rh, out=out)
+    return out
+
+
+def test_utci_reference_table(refdata):
+    # validation-data-comfort-models ts_utci.json: 13 cases, tolerance 0.1 degC (the table's);
+    # cases in IP units are converted, list cases are checked element by element, cases whose
+    # reference is null lie outside the polynomial's domain (we clip instead of failing).
+    cases = json.loads((refdata / "heat" / "utci_reference" / "ts_utci.json").read_text())
+    checked = 0
+    for case in cases["data"]:
+        inp, expected = case["inputs"], case["outputs"].get("utci")
+        ta, tr, v, rh = (np.atleast_1d(np.asarray(inp[k], dtype=float))
+                         for k in ("tdb", "tr", "v", "rh"))
+        expected = np.atleast_1d(np.asarray(expected, dtype=object))
+        ip = inp.get("units", "si").lower() == "ip"
+        if ip:  # degF, ft/s
+            ta, tr, v = (ta - 32) / 1.8, (tr - 32) / 1.8, v * 0.3048
+        got = _utci(*np.broadcast_arrays(ta, tr, v, rh))
+        for g, e in zip(got, expected):
+            if e is None:
+                continue
+            e = (float(e) - 32) / 1.8 if ip else float(e)
+            assert g == pytest.approx(e, abs=0.1), inp
+            checked += 1
+    assert checked >= 15
+
+
+def test_utci_matches_pythermalcomfort_to_001(refdata):
+    # 2000 random points generated with pythermalcomfort 4.8.1 (unrounded): the compiled
+    # polynomial must agree to 0.01 degC (the issue's bound for a compiled version)
+    import pandas as pd
+
+    table = pd.read_csv(refdata / "heat" / "utci_reference" / "pythermalcomfort_4.8.1_utci_random2000.csv")
+    table = table.dropna(subset=["utci_C"])
+    assert len(table) > 1500
+    got = _utci(table["tdb_C"], table["tr_C"], table["v10_ms"], table["rh_pct"])
+    assert np.abs(got - table["utci_C"].to_numpy()).max() < 0.01
+
+
+def test_utci_matches_installed_pythermalcomfort():
+    from pythermalcomfort.models import utci
+
+    rng = np.random.default_rng(3)
+    ta = rng.uniform(0, 45, 500)
+    tr = ta + rng.uniform(-5, 40, 500)
+    v = rng.uniform(0.5, 10, 500)
+    rh = rng.uniform(10, 60, 500)
+    ref = utci(ta, tr, v, rh, round_output=False).utci
+    ok = np.isfinite(ref)
+    assert np.abs(_utci(ta, tr, v, rh)[ok] - ref[ok]).max() < 0.01
+
+
+def test_tmrt_of_an_isotropic_enclosure_is_its_temperature():
+    # a person surrounded by black surfaces at T and no sunshine has Tmrt = T (S = a_l sigma T^4)
+    n = 3
+    t = 300.0
+    lw = kernels.SIGMA * t**4
+    out = np.empty(n)
+    kernels.mean_radiant_temperature_at_cell(
+        np.zeros(n), np.ones((4, n)), np.zeros(n), np.full(n, lw), np.zeros(n), np.ones(n),
+        np.full(n, t), 0.0, 0.0, 1.0, lw, np.zeros(4), np.full(4, lw), wall_albedo=0.2,
+        abs_k=0.7, abs_l=0.97, f_up=0.06, f_side=0.22, f_cyl=0.28, out=out)
+    np.testing.assert_allclose(out, t, rtol=1e-12)

@@ -1,0 +1,122 @@
+"""The heat model in a city: declarations, interventions, day/night statistics, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metrotwin.landcover import CODE
+from metrotwin.models.heat import HeatModel, HeatModelError
+from metrotwin.testing import make_context, make_grid, make_state
+
+from .cities import block_city, run_heat
+
+REQUIRED = {"intent", "units", "doc", "mapping", "dtype", "optional"}
+
+
+def test_variables_are_declared_with_cf_attributes():
+    for name, spec in HeatModel.variables.items():
+        assert spec.units and spec.doc, name
+    writes = HeatModel.writes()
+    for name, std in [("universal_thermal_comfort_index", "universal_thermal_comfort_index"),
+                      ("air_temperature", "air_temperature"),
+                      ("surface_temperature", "surface_temperature")]:
+        assert writes[name].standard_name == std
+    assert writes["universal_thermal_comfort_index"].units == "degree_C"
+    assert writes["mean_radiant_temperature"].units == "K"
+    assert HeatModel.reads()["traffic_heat_flux"].optional
+
+
+@pytest.fixture(scope="module")
+def noon_runs():
+    """Baseline, cool roofs and street trees on a 60x60 block city, 10:00-14:00."""
+    bh, cover = block_city(60, 60)
+    base = run_heat(bh, cover, start="2026-07-01T10:00:00", duration=4 * 3600.0)
+    cool = cover.copy()
+    cool[cover == CODE["roof"]] = CODE["cool_roof"]
+    cooled = run_heat(bh, cool, start="2026-07-01T10:00:00", duration=4 * 3600.0)
+    canopy = np.zeros_like(bh)
+    streets = (cover == CODE["road"])
+    canopy[streets & (np.arange(60)[None, :] % 9 == 1)] = 12.0
+    treed = run_heat(bh, cover, canopy=canopy, start="2026-07-01T10:00:00", duration=4 * 3600.0)
+    return bh, cover, canopy, base, cooled, treed
+
+
+def test_cool_roofs_lower_surface_and_air_temperature(noon_runs):
+    bh, cover, _, (_, s0), (_, s1), _ = noon_runs
+    roof = cover == CODE["roof"]
+    d_surface = s0["surface_temperature"][roof].mean() - s1["surface_temperature"][roof].mean()
+    d_air = s0["air_temperature"].mean() - s1["air_temperature"].mean()
+    # albedo 0.15 -> 0.65 takes ~400 W m-2 off the roofs' absorbed sunshine at noon: they
+    # must be cooler by many kelvin, and the air above the city by a measurable amount.
+    assert d_surface > 5.0
+    assert d_air > 0.05
+
+
+def test_trees_lower_tmrt_in_their_shade(noon_runs):
+    _, cover, canopy, (_, s0), _, (_, s2) = noon_runs
+    shade = canopy > 0
+    d = s0["mean_radiant_temperature"][shade] - s2["mean_radiant_temperature"][shade]
+    # a crown passes 3 % of the beam: Tmrt under it drops by well over 10 K at noon
+    assert d.mean() > 10.0
+    assert (s2["universal_thermal_comfort_index"][shade].mean()
+            < s0["universal_thermal_comfort_index"][shade].mean())
+
+
+def test_statistics_split_day_and_night():
+    bh, cover = block_city(30, 30)
+    model, state = run_heat(bh, cover, start="2026-07-01T18:00:00", duration=6 * 3600.0,
+                            coupling=1800.0, params={"time_step": 900.0})
+    day = state["utci_hours_above_32_day"]
+    night = state["utci_hours_above_32_night"]
+    assert day.max() <= 3.5 + 1e-9 and night.max() <= 2.5 + 1e-9  # sunset ~20:15 local
+    assert np.all(state["utci_daily_max"] >= state["universal_thermal_comfort_index"] - 1e-12)
+    ind = model.indicators(state)
+    assert np.isfinite(ind["air_temperature_night"].value)
+    assert set(ind["strong_heat_stress_area"].by_district) == {"all"}
+
+
+def _model_on(**layers):
+    grid = make_grid(10, 10, resolution=2.0)
+    state = make_state(grid, **layers)
+    ctx = make_context(grid, duration=600.0, forcing={"weather": {"design_day": {}}})
+    model = HeatModel()
+    for name, spec in model.variables.items():
+        if spec.writes:
+            state.add_variable(name, spec)
+    return model, state, ctx
+
+
+def test_dsm_below_dem_is_refused():
+    bh = np.zeros((10, 10))
+    bh[3, 3] = -2.0
+    model, state, ctx = _model_on(building_height=bh)
+    with pytest.raises(HeatModelError, match="DSM lower than DEM"):
+        model.initialize(state, ctx)
+
+
+def test_land_cover_without_parameters_is_refused():
+    cover = np.full((10, 10), CODE["grass"], dtype="int16")
+    cover[0, 0] = 42
+    model, state, ctx = _model_on(land_cover=cover)
+    with pytest.raises(HeatModelError, match="code 42"):
+        model.initialize(state, ctx)
+
+
+def test_bad_parameters_are_refused_at_load():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown land-cover class"):
+        HeatModel.Params(surface={"lava": {"albedo": 0.1}})
+    with pytest.raises(ValidationError, match="outside"):
+        HeatModel.Params(surface={"roof": {"albedo": 1.5}})
+    with pytest.raises(ValidationError):
+        HeatModel.Params(time_stepp=10)
+
+
+def test_missing_weather_is_refused():
+    grid = make_grid(10, 10)
+    state = make_state(grid)
+    ctx = make_context(grid)
+    with pytest.raises(HeatModelError, match="forcing.weather"):
+        HeatModel().initialize(state, ctx)
