@@ -50,6 +50,7 @@ def write_checkpoint(folder: Path, p, *, t: float, records: int, series, tile: P
             f.attrs["tile"] = tile.name
     if tile is not None:
         shutil.copyfile(tile, part / f"outputs.{dec.rank:05d}.nc")
+    dec.barrier()  # every rank's part is on disk before the checkpoint replaces the last one
     if dec.rank == 0:
         meta = {
             "t": t,

@@ -278,8 +278,9 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
                 series.append(t, p.coupler.indicators())
 
             def checkpoint(t):
+                records = writer.records
                 with writer.closed() as tile:
-                    write_checkpoint(folder, p, t=t, records=writer.records, series=series, tile=tile)
+                    write_checkpoint(folder, p, t=t, records=records, series=series, tile=tile)
                 last_checkpoint[0] = t
                 p.ctx.logger.info("variant %s: checkpoint at t = %g s", p.name, t)
 

@@ -64,6 +64,7 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
         output.__enter__()
     comm.Barrier()
     work = output.work
+    stopped = None
     try:
         with stop_signals() as stop:
             for p in prepared:
@@ -73,8 +74,6 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
     except BaseException as err:  # the other ranks may be waiting on this one: end them all
         print(f"metrotwin: error on rank {rank}: {err}", file=sys.stderr, flush=True)
         comm.Abort(2 if isinstance(err, MetrotwinError) else 1)
-    else:
-        stopped = None
     # a group that stopped for a signal stops the job; the others finished or stopped too
     messages = [m for m in comm.allgather(None if stopped is None else str(stopped)) if m]
     if messages:

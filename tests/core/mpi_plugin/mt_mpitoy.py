@@ -4,8 +4,6 @@ owned cells only. Used by the MPI tests (registered through the entry point besi
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
@@ -17,6 +15,7 @@ class Params(BaseModel):
     diffusivity: float = 5.0  # m2/s
     below: float = 103.0  # m: cells lower than this start with tracer 1
     fail_on_rank: int = -1  # raise in advance on this rank (to test job abort)
+    sleep_per_step: float = 0.0  # wall seconds per coupling step (to catch a run mid-way)
 
 
 class Diffuse(Model):
@@ -38,6 +37,10 @@ class Diffuse(Model):
     def advance(self, state, until):
         if self.ctx.decomposition.rank == self.params.fail_on_rank and until > 600:
             raise RuntimeError(f"deliberate failure on rank {self.ctx.decomposition.rank}")
+        if self.params.sleep_per_step:
+            import time
+
+            time.sleep(self.params.sleep_per_step)
         c = state["tracer"]
         dx = self.ctx.grid.resolution
         dt_stable = 0.2 * dx * dx / self.params.diffusivity
@@ -62,3 +65,9 @@ class Diffuse(Model):
             "tracer_max": Indicator(self.ctx.global_max(float(owned.max())), "1", "peak tracer"),
             "ranks": Indicator(float(self.ctx.decomposition.size), "1", "ranks (not compared)"),
         }
+
+    def checkpoint(self):
+        return {"t": self.t}
+
+    def restore(self, saved):
+        self.t = saved["t"]

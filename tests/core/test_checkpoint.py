@@ -1,0 +1,87 @@
+"""Checkpoint and restart: a run killed (SIGKILL) after a checkpoint and restarted on another
+number of ranks ends with the outputs of an uninterrupted run, bit for bit; SIGTERM (what
+Slurm sends before the time limit) makes a run save a checkpoint and stop with status 75."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from .test_mpi import MPIEXEC, PLUGIN, SCENARIO, _assert_same_run
+
+pytestmark = pytest.mark.mpi
+
+
+def _start(args, ranks, cwd):
+    env = dict(os.environ, PYTHONPATH=str(PLUGIN), NUMBA_NUM_THREADS="1")
+    if ranks == 1:
+        cmd = [sys.executable, "-m", "metrotwin", *args]
+    else:
+        cmd = [str(MPIEXEC), "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "metrotwin", *args]
+    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)  # fmt: skip
+
+
+def _wait_for(path, proc, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, f"the run ended before {path} appeared: {proc.communicate()}"
+        assert time.monotonic() < deadline, f"no {path} after {timeout} s"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def slow_scenario(tmp_path):
+    if not MPIEXEC.exists():
+        pytest.skip(f"no mpiexec beside {sys.executable} (pip install mpich)")
+    data = dict(SCENARIO)
+    data["models"] = {"diffuse": {"sleep_per_step": 0.4}}
+    data["variants"] = {}
+    data["parallel"] = {"checkpoint_interval": "10 min"}
+    path = tmp_path / "slow.yaml"
+    path.write_text(yaml.safe_dump(data))
+    reference = tmp_path / "reference"
+    proc = _start(["run", str(path), "-o", str(reference), "--no-progress"], 1, tmp_path)
+    assert proc.wait(timeout=240) == 0, proc.communicate()
+    return path, reference
+
+
+@pytest.mark.parametrize("first, second", [(2, 3), (3, 1)])
+def test_killed_run_restarts_on_other_ranks_bit_for_bit(slow_scenario, tmp_path, first, second):
+    path, reference = slow_scenario
+    out = tmp_path / f"out{first}{second}"
+    proc = _start(["run", str(path), "-o", str(out), "--no-progress"], first, tmp_path)
+    _wait_for(out / ".metrotwin-work" / "baseline" / "checkpoint" / "meta.pkl", proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not (out / "baseline").exists()  # nothing published by the killed run
+    again = _start(["run", str(path), "-o", str(out), "--restart", "--no-progress"], second, tmp_path)
+    stdout, stderr = again.communicate(timeout=240)
+    assert again.returncode == 0, stderr
+    _assert_same_run(reference, out)
+    log = (out / "baseline" / "run.log").read_text()
+    assert "restarted at t = 600 s" in log or "restarted at t = 1200 s" in log
+    assert not (out / ".metrotwin-work").exists()
+
+
+def test_sigterm_saves_a_checkpoint_and_stops_with_75(slow_scenario, tmp_path):
+    path, reference = slow_scenario
+    out = tmp_path / "out"
+    proc = _start(["run", str(path), "-o", str(out), "--no-progress"], 2, tmp_path)
+    _wait_for(out / ".metrotwin-work" / "baseline", proc)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGTERM)  # as a batch system does: every rank gets it
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 75, stderr
+    assert "saved a checkpoint" in stderr and "--restart" in stderr
+    assert (out / ".metrotwin-work" / "baseline" / "checkpoint" / "meta.pkl").exists()
+    again = _start(["run", str(path), "-o", str(out), "--restart", "--no-progress"], 2, tmp_path)
+    _, stderr = again.communicate(timeout=240)
+    assert again.returncode == 0, stderr
+    _assert_same_run(reference, out)
