@@ -121,7 +121,37 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument("--size", default="800x600", help="frame size WIDTHxHEIGHT (pixels)")
     animate.add_argument("-o", "--out", help="output folder (default: each variant's renders/)")
     animate.set_defaults(func=_animate)
+    slurm = sub.add_parser("slurm", help="write a Slurm job script that runs a scenario and chains itself")
+    slurm.add_argument("scenario")
+    slurm.add_argument("--nodes", type=int, required=True)
+    slurm.add_argument("--time", required=True, help="wall time per job, HH:MM:SS or D-HH:MM:SS")
+    slurm.add_argument("--partition")
+    slurm.add_argument("--account")
+    slurm.add_argument("--tasks-per-node", type=int, default=32, help="MPI ranks per node (default 32)")
+    slurm.add_argument("-o", "--out", help="output folder (default: runs/<scenario name>)")
+    slurm.set_defaults(func=_slurm)
     return parser
+
+
+def _slurm(args) -> int:
+    from metrotwin.errors import ScenarioError
+    from metrotwin.hpc.slurm import job_script
+    from metrotwin.output import write_text_atomic
+
+    scenario = _load(args.scenario)
+    out = Path(args.out or Path("runs") / scenario.name).resolve()
+    name = f"metrotwin-{scenario.name}"
+    try:
+        text = job_script(Path(args.scenario).resolve(), out, name=name, nodes=args.nodes,
+                          time=args.time, tasks_per_node=args.tasks_per_node,
+                          partition=args.partition, account=args.account)  # fmt: skip
+    except ValueError as err:
+        raise ScenarioError(str(err), source="metrotwin slurm") from None
+    path = out / f"{name}.sbatch"
+    write_text_atomic(path, text)
+    path.chmod(0o755)
+    print(f"{path}\nsubmit with: sbatch {path}")
+    return 0
 
 
 def _load(path):

@@ -101,7 +101,8 @@ class Coupler:
         """Create every variable the models write (before any model initializes)."""
         for model in self.models:
             for name, spec in model.writes().items():
-                self.state.add_variable(name, spec)
+                if all(d in self.state.ds.sizes for d in spec.dims):  # no roads: no link fields
+                    self.state.add_variable(name, spec)
 
     def initialize(self) -> None:
         for model in self.models:
@@ -157,6 +158,6 @@ class Coupler:
         out = {}
         for model in self.models:
             for name, spec in model.writes().items():
-                if spec.output:
+                if spec.output and name in self.state.ds:
                     out[name] = spec
         return out

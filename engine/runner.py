@@ -332,6 +332,7 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
                 "wall_time_s": round(wall, 3),
                 "model_order": [m.name for m in p.coupler.models],
                 "model_wall_time_s": {k: round(v, 3) for k, v in p.coupler.wall_time.items()},
+                "halo_exchange_s": round(getattr(dec, "halo_seconds", 0.0), 3),
                 "interventions_cells_changed": p.interventions,
             },
         })  # fmt: skip

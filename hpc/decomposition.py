@@ -213,6 +213,8 @@ class MPIDecomposition(Decomposition):
     comm: object = None
     neighbours: dict = field(default_factory=dict)
     _exchangers: dict = field(default_factory=dict)
+    #: wall seconds spent in halo exchange (for the scaling benchmark)
+    halo_seconds: float = 0.0
 
     @classmethod
     def create(cls, comm, global_shape, halo: int = 0, layout: tuple[int, int] | None = None):
@@ -264,12 +266,16 @@ class MPIDecomposition(Decomposition):
     def exchange_halos(self, *arrays: np.ndarray) -> None:
         if self.halo == 0:
             return
+        import time
+
+        t0 = time.perf_counter()
         for array in arrays:
             key = (id(array), array.shape, array.dtype.str)
             exchanger = self._exchangers.get(key)
             if exchanger is None or exchanger.array is not array:
                 exchanger = self._exchangers[key] = _HaloExchanger(self, array)
             exchanger.exchange()
+        self.halo_seconds += time.perf_counter() - t0
 
 
 class _HaloExchanger:

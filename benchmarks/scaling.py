@@ -1,0 +1,107 @@
+"""Weak and strong scaling of metrotwin under MPI: the flood solver alone and the coupled demo.
+
+Runs ``mpiexec -n N python -m mpi4py -m metrotwin run`` for each N and prints, per run: wall
+time of the models, cells per second per rank, the share of time in halo exchange, and the
+parallel efficiency against one rank (strong: same grid; weak: the grid grows with N).
+
+    python benchmarks/scaling.py                    # 1 and 2 ranks, here
+    python benchmarks/scaling.py --ranks 1 2 4 8 16 # on a cluster node (or under srun with --launcher)
+
+Use ``--launcher "srun -n {n}"`` on a cluster. Medians of ``--repeats`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+FLOOD = {
+    "name": "scaling_flood",
+    "seed": 3,
+    "domain": {"generated": {"size_x": 3000, "size_y": 2400, "resolution": 10}},
+    "period": {"start": "2026-07-15T06:00:00", "duration": "20 min",
+               "coupling_interval": "5 min", "output_interval": "20 min"},
+    "forcing": {"rainfall": {"hyetograph": [[0, 60]]}},
+    "models": {"flood": {"buildings": "raised", "fixed_time_step": 1.0}},
+}  # fmt: skip
+
+
+def demo() -> dict:
+    from metrotwin.scenario import demo_scenario_path
+
+    data = yaml.safe_load(demo_scenario_path().read_text())
+    data["variants"] = {}
+    return data
+
+
+def scaled(base: dict, factor: int, weak: bool) -> dict:
+    """The scenario with its domain widened ``factor`` times (weak scaling)."""
+    data = copy.deepcopy(base)
+    if weak:
+        data["domain"]["generated"]["size_x"] = data["domain"]["generated"].get("size_x", 3000) * factor
+    return data
+
+
+def run_once(data: dict, ranks: int, launcher: str, folder: Path) -> dict:
+    path = folder / f"{data['name']}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = folder / f"out{ranks}"
+    cmd = shlex.split(launcher.format(n=ranks)) + [sys.executable, "-m", "mpi4py", "-m", "metrotwin",
+                                                   "run", str(path), "-o", str(out), "--no-progress"]  # fmt: skip
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={"NUMBA_NUM_THREADS": "1",
+                                                                    **__import__("os").environ})
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"run failed on {ranks} ranks:\n{proc.stderr}")
+    run = yaml.safe_load((out / "baseline" / "scenario.resolved.yaml").read_text())["run"]
+    return {"process": wall, "models": sum(run["model_wall_time_s"].values()),
+            "halo": run.get("halo_exchange_s", 0.0)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--launcher", default=str(Path(sys.executable).parent / "mpiexec") + " -n {n}")
+    parser.add_argument("--cases", nargs="+", default=["flood", "demo"], choices=["flood", "demo"])
+    args = parser.parse_args()
+    bases = {"flood": FLOOD, "demo": demo()}
+    print("flood: cell-updates per second per rank; demo: cell-hours simulated per second per rank")
+    print(f"{'case':6} {'mode':6} {'ranks':>5} {'cells':>9} {'models s':>9} {'per s per rank':>14} "
+          f"{'halo %':>7} {'efficiency':>10}")  # fmt: skip
+    for case in args.cases:
+        for weak in (False, True):
+            reference = None
+            for n in args.ranks:
+                data = scaled(bases[case], n, weak)
+                g = data["domain"]["generated"]
+                cells = round(g.get("size_x", 3000) / g.get("resolution", 10)) * round(
+                    g.get("size_y", 2400) / g.get("resolution", 10))
+                with tempfile.TemporaryDirectory() as tmp:
+                    runs = [run_once(data, n, args.launcher, Path(tmp)) for _ in range(args.repeats)]
+                models = statistics.median(r["models"] for r in runs)
+                halo = statistics.median(r["halo"] for r in runs)
+                if case == "flood":  # fixed 1 s step: cell-updates
+                    work = cells * 20 * 60 / data["models"]["flood"]["fixed_time_step"]
+                else:  # coupled models: cell-hours simulated
+                    work = cells * 6.0
+                per_rank = work / models / n
+                if reference is None:
+                    reference = models
+                efficiency = reference / models if weak else reference / (models * n)
+                print(f"{case:6} {'weak' if weak else 'strong':6} {n:5d} {cells:9d} {models:9.2f} "
+                      f"{per_rank:14.3g} {100 * halo / models:7.1f} {100 * efficiency:9.0f}%")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
