@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--out", help="output folder (default: runs/<scenario name>)")
     run.add_argument("--variant", action="append", help="run only this variant (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--no-report", action="store_true",
+                     help="skip the comparison report of the variants (metrotwin compare makes it later)")
+    run.add_argument("--paraview", action="store_true",
+                     help="also write a ParaView time series (paraview/fields.pvd) per variant")
     run.add_argument("--restart", action="store_true",
                      help="continue from the checkpoints in OUT (after a stop or a crash)")
     run.set_defaults(func=_run)
@@ -166,10 +170,14 @@ def _run(args) -> int:
     scenario = _load(args.scenario)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
     results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
+                           report=not args.no_report, paraview=args.paraview,
                            progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
     if _is_root():
         for name, folder in results.items():
             print(f"{name}: {folder}")
+        report = out / "comparison" / "report.html"
+        if len(results) > 1 and report.exists():
+            print(f"comparison: {report}")
     return 0
 
 

@@ -113,12 +113,15 @@ DONE_MARKER = ".done"
 
 
 def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | None = None,
-                 progress: bool = True, restart: bool = False) -> dict[str, Path]:  # fmt: skip
+                 progress: bool = True, restart: bool = False, report: bool = True,
+                 paraview: bool = False) -> dict[str, Path]:  # fmt: skip
     """Run the baseline and the variants (default: all); returns variant -> its folder.
 
     Variants run in ``OUT/.metrotwin-work`` and move into ``OUT`` together when all are done.
     With ``restart``, a variant that has a checkpoint there continues from it (on any number
-    of ranks) and a finished one is kept. Under ``mpiexec`` with several ranks the variants run
+    of ranks) and a finished one is kept. With several variants and ``report``, the
+    comparison (``OUT/comparison/report.html``) is written at the end; ``paraview`` adds a
+    ParaView time series to each variant's folder. Under ``mpiexec`` with several ranks the variants run
     as an ensemble over groups of ranks, each group decomposing the grid
     (``metrotwin.hpc.ensemble``).
     """
@@ -130,13 +133,35 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
         from metrotwin.hpc.ensemble import run_ensemble
 
         return run_ensemble(scenario, Path(out_dir), names, progress=progress, comm=comm,
-                            restart=restart)  # fmt: skip
+                            restart=restart, report=report, paraview=paraview)  # fmt: skip
     prepared = prepare_variants(scenario, names)
     out_dir = Path(out_dir)
     with staged_output(out_dir, restart=restart) as work, stop_signals() as stop:
         for p in prepared:
             run_variant(p, work / p.name, progress=progress, restart=restart, stop=stop)
-        return publish(work, out_dir, [p.name for p in prepared])
+        results = publish(work, out_dir, [p.name for p in prepared])
+    if paraview:
+        from metrotwin.viz.paraview import write_paraview
+
+        for folder in results.values():
+            write_paraview(folder)
+    if report:
+        write_comparison(results, out_dir)
+    return results
+
+
+def write_comparison(results: dict[str, Path], out_dir: Path) -> Path | None:
+    """The comparison report of a run with variants. The run's outputs are complete by
+    then: a report that fails is a warning (retry with `metrotwin compare`), not an error."""
+    if len(results) < 2:
+        return None
+    from metrotwin.compare import compare_runs
+
+    try:
+        return compare_runs(list(results.values()), out_dir / "comparison")
+    except Exception as err:  # noqa: BLE001 - the report must never cost the user the run
+        log.warning("the comparison report failed (%s); retry with: metrotwin compare %s", err, out_dir)
+        return None
 
 
 class staged_output:

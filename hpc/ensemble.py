@@ -26,7 +26,7 @@ def variants_of(group: int, size: int, names: list[str]) -> list[str]:
 
 
 def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
-                 restart: bool = False) -> dict[str, Path]:  # fmt: skip
+                 restart: bool = False, report: bool = True, paraview: bool = False) -> dict[str, Path]:  # fmt: skip
     from metrotwin.city import global_shape
     from metrotwin.hpc.decomposition import MPIDecomposition
     from metrotwin.runner import (
@@ -35,6 +35,7 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
         publish,
         run_variant,
         staged_output,
+        write_comparison,
         stop_signals,
     )
 
@@ -87,4 +88,15 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
             print(f"metrotwin: error on rank 0: {err}", file=sys.stderr, flush=True)
             comm.Abort(1)
         output.__exit__(None, None, None)
-    return comm.bcast(results, root=0)
+    results = comm.bcast(results, root=0)
+    if paraview:  # each rank of a group writes its own piece of its group's variants
+        from metrotwin.viz.paraview import write_paraview
+
+        for p in prepared:
+            dec = p.state.decomposition
+            write_paraview(results[p.name], topology=dec.topology, rank=dec.rank)
+    comm.Barrier()
+    if report and rank == 0:
+        write_comparison(results, out_dir)
+    comm.Barrier()
+    return results

@@ -24,3 +24,14 @@ def refdata() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference data not found at {path} (set METROTWIN_REFDATA)")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_run_dir(tmp_path_factory) -> Path:
+    """`metrotwin run` of the built-in demo (all variants, with its comparison report), once
+    for the whole test session: several test files look at it."""
+    from metrotwin.cli import main
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    assert main(["run", "-o", str(out), "--no-progress"]) == 0
+    return out

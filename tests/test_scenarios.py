@@ -55,10 +55,8 @@ def test_reference_scenario_runs_end_to_end(path, refdata_env, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "runs"
-    scenario = load_scenario()
-    return run_scenario(scenario, out, progress=False)
+def demo_run(demo_run_dir):
+    return {name: demo_run_dir / name for name in load_scenario().variant_names}
 
 
 def _indicators(folder: Path) -> dict:
@@ -103,7 +101,8 @@ def test_demo_variants_change_what_they_should(demo_run):
 
 
 def test_demo_is_reproducible(demo_run, tmp_path):
-    again = run_scenario(load_scenario(), tmp_path / "again", variants=["cool_city"], progress=False)
+    again = run_scenario(load_scenario(), tmp_path / "again", variants=["cool_city"],
+                         progress=False, report=False)  # fmt: skip
     a = xr.open_dataset(demo_run["cool_city"] / "fields.nc")
     b = xr.open_dataset(again["cool_city"] / "fields.nc")
     for name in a.data_vars:

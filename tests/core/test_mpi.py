@@ -97,7 +97,8 @@ def test_ensemble_of_three_variants_on_four_ranks(scenario_file, serial_run, tmp
     out = tmp_path / "ens"
     proc = _run(["run", str(scenario_file), "-o", str(out), "--no-progress"], 4, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["baseline", "greener", "wetter"]
+    assert sorted(p.name for p in out.iterdir()) == ["baseline", "comparison", "greener", "wetter"]
+    assert (out / "comparison" / "report.html").stat().st_size > 10_000
     # 4 ranks over 3 variants: the baseline got two ranks, the others one each
     assert yaml.safe_load((out / "baseline" / "scenario.resolved.yaml").read_text())["run"]["ranks"] == 2
     assert proc.stdout.count("baseline:") == 1  # the result is reported once, not per rank

@@ -25,7 +25,7 @@ def small_file(tmp_path, small_scenario_data):
 
 def test_run_directory_layout(toy_registry, small_file, tmp_path):
     out = tmp_path / "out"
-    assert main(["run", str(small_file), "-o", str(out), "--no-progress"]) == 0
+    assert main(["run", str(small_file), "-o", str(out), "--no-progress", "--no-report"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["baseline", "more"]
     for variant in ("baseline", "more"):
         folder = out / variant
@@ -51,7 +51,7 @@ def test_fields_are_cf_and_the_crs_is_recognised(toy_registry, small_file, tmp_p
     import rioxarray  # noqa: F401
 
     out = tmp_path / "out"
-    assert main(["run", str(small_file), "-o", str(out), "--no-progress"]) == 0
+    assert main(["run", str(small_file), "-o", str(out), "--no-progress", "--no-report"]) == 0
     ds = xr.open_dataset(out / "baseline" / "fields.nc", decode_coords="all")
     assert ds.attrs["Conventions"] == "CF-1.13"
     assert ds.rio.crs.to_epsg() == 32632
@@ -75,7 +75,7 @@ def test_fields_are_cf_and_the_crs_is_recognised(toy_registry, small_file, tmp_p
 
 def test_open_runs_gives_a_variant_dimension(toy_registry, small_file, tmp_path):
     out = tmp_path / "out"
-    assert main(["run", str(small_file), "-o", str(out), "--no-progress"]) == 0
+    assert main(["run", str(small_file), "-o", str(out), "--no-progress", "--no-report"]) == 0
     ds = open_runs(out)
     assert list(ds.variant.values) == ["baseline", "more"]
     final = ds.tracer.isel(time=-1).sum(["y", "x"])
@@ -85,7 +85,7 @@ def test_open_runs_gives_a_variant_dimension(toy_registry, small_file, tmp_path)
 
 def test_same_seed_same_numbers(toy_registry, small_file, tmp_path):
     for run in ("a", "b"):
-        assert main(["run", str(small_file), "-o", str(tmp_path / run), "--no-progress"]) == 0
+        assert main(["run", str(small_file), "-o", str(tmp_path / run), "--no-progress", "--no-report"]) == 0
     a = xr.open_dataset(tmp_path / "a" / "more" / "fields.nc")
     b = xr.open_dataset(tmp_path / "b" / "more" / "fields.nc")
     xr.testing.assert_identical(a, b.assign_attrs(history=a.attrs["history"]))

@@ -1,0 +1,91 @@
+"""End to end on the demo: `metrotwin run`, then the comparison report; the page opens in
+headless Chromium (installed from Debian when missing and possible) and is not blank; every
+image in it is a real picture of the expected size."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+from .pictures import inlined_images, is_real_picture
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_run_dir):
+    report = demo_run_dir / "comparison" / "report.html"
+    assert report.is_file(), "`metrotwin run` of a scenario with variants wrote no report"
+    return report
+
+
+@pytest.mark.slow
+def test_demo_report_images_are_real_pictures(demo_report):
+    html = demo_report.read_text(encoding="utf-8")
+    for name in ("baseline", "green_blue", "cool_city", "Northbank", "Oldtown", "Eastfield"):
+        assert name in html
+    pics = list(inlined_images(html))
+    assert pics
+    renders = [img for mime, img in pics if mime == "image/jpeg"]
+    assert len(renders) >= 3  # a 3D view of every variant
+    for img in renders:
+        assert img.shape == (768, 1024, 3)
+    for _, img in pics:
+        assert is_real_picture(img)
+    assert (demo_report.parent / "comparison.nc").is_file()
+    assert (demo_report.parent / "indicators.csv").is_file()
+
+
+def chromium() -> str:
+    """Debian's chromium: found, or installed with apt-get when running as root, else skip."""
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip(
+            "chromium is not installed and cannot be installed here (needs root and apt-get)"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run("apt-get update -qq && apt-get install -y -qq chromium", shell=True,
+                          env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+    if done.returncode != 0 or not Path("/usr/bin/chromium").exists():
+        pytest.skip(f"installing chromium failed: {(done.stderr or done.stdout)[-300:]}")
+    return "/usr/bin/chromium"
+
+
+def screenshot(browser: str, page: Path, png: Path, width: int, height: int, tmp: Path):
+    cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / f'profile{width}'}",
+           f"--screenshot={png}", f"--window-size={width},{height}", page.as_uri()]  # fmt: skip
+    subprocess.run(cmd, capture_output=True, timeout=180, check=False)
+    assert png.is_file(), "chromium wrote no screenshot"
+    from PIL import Image
+
+    return np.asarray(Image.open(png).convert("RGB"))
+
+
+@pytest.mark.slow
+def test_demo_report_opens_in_headless_chromium(demo_report, tmp_path):
+    browser = chromium()
+    for width, height in ((1280, 2000), (390, 1600)):  # a desktop, and a phone's width
+        img = screenshot(
+            browser, demo_report, tmp_path / f"page{width}.png", width, height, tmp_path
+        )
+        assert img.shape[:2] == (height, width)
+        assert img.std() > 20, "the page rendered blank"
+        # text in the top part: many dark pixels on the white page
+        top = img[: height // 4]
+        assert (top.sum(axis=2) < 200).mean() > 0.005
+    dom = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'dom'}",
+                          "--dump-dom", demo_report.as_uri()], capture_output=True, text=True,
+                         timeout=180)  # fmt: skip
+    assert "Per municipality" in dom.stdout and dom.stdout.count("<img") >= 3
