@@ -174,6 +174,8 @@ class Trees(Intervention):
         canopy = state["tree_canopy_height"]
         classes = [landcover.code_of(c) for c in self.ground]
         eligible = self.where.mask(state) & np.isin(state["land_cover"], classes) & (canopy <= 0)
+        if "link_cell_index" in state:  # never in a carriageway, whatever its surface
+            eligible.flat[state["link_cell_index"]] = False
         chosen = _choose(eligible, self.fraction, state, self.type)
         canopy[chosen] = self.height
         return int(chosen.sum())
