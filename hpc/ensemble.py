@@ -10,6 +10,7 @@ running aborts the whole job with its message instead of leaving the other ranks
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from metrotwin.errors import Checkpointed, MetrotwinError
@@ -23,6 +24,13 @@ def group_of(rank: int, size: int, n_variants: int) -> int:
 def variants_of(group: int, size: int, names: list[str]) -> list[str]:
     """The variants a group runs."""
     return [names[group]] if size >= len(names) else names[group::size]
+
+
+def abort(comm, rank: int, err: BaseException) -> None:
+    """Say what went wrong, give the launcher a moment to forward it, and end every rank."""
+    print(f"metrotwin: error on rank {rank}: {err}", file=sys.stderr, flush=True)
+    time.sleep(1.0)  # MPI_Abort can kill the launcher before it has forwarded our stderr
+    comm.Abort(2 if isinstance(err, MetrotwinError) else 1)
 
 
 def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
@@ -73,8 +81,7 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
     except Checkpointed as err:
         stopped = err
     except BaseException as err:  # the other ranks may be waiting on this one: end them all
-        print(f"metrotwin: error on rank {rank}: {err}", file=sys.stderr, flush=True)
-        comm.Abort(2 if isinstance(err, MetrotwinError) else 1)
+        abort(comm, rank, err)
     # a group that stopped for a signal stops the job; the others finished or stopped too
     messages = [m for m in comm.allgather(None if stopped is None else str(stopped)) if m]
     if messages:
@@ -85,8 +92,7 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
             results = publish(work, out_dir, names)
         except BaseException as err:
             output.__exit__(type(err), err, None)
-            print(f"metrotwin: error on rank 0: {err}", file=sys.stderr, flush=True)
-            comm.Abort(1)
+            abort(comm, rank, err)
         output.__exit__(None, None, None)
     results = comm.bcast(results, root=0)
     if paraview:  # each rank of a group writes its own piece of its group's variants
