@@ -1,6 +1,11 @@
 """metrotwin: an urban digital-twin simulation engine (coupled flood, heat and mobility)."""
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# numba's OpenMP threads busy-wait by default, which on a shared or oversubscribed machine
+# (MPI ranks, a laptop) makes two threads slower than one; let idle threads sleep.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     __version__ = version("metrotwin")

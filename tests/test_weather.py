@@ -26,7 +26,7 @@ def test_design_day_has_its_extremes_and_a_clear_sky():
     assert noon.shortwave_diffuse < 0.25 * noon.shortwave_global
 
 
-def test_epw_is_read_with_pvlib(refdata):
+def test_epw_is_read(refdata):
     path = refdata / "heat" / "solweig_demo_rasters" / "athens_1m" / "athens_2023.epw"
     w = load_weather(Weather(file=path), Period(start="2023-07-21T00:00:00", duration="24 h"), GRID)
     assert w.latitude == pytest.approx(38.0)
@@ -91,3 +91,22 @@ def test_latitude_outside_90_is_refused(tmp_path):
     epw.write_text("LOCATION,X,NA,NA,src,NA,95.00,23.75,2.0,175.0\n")
     with pytest.raises(WeatherError, match="latitude 95"):
         load_weather(Weather(file=epw), Period(start="2023-07-21T00:00:00", duration="1 h"), GRID)
+
+
+def test_epw_reader_matches_pvlib(refdata):
+    # the fast reader must give the records and stamps of pvlib.iotools.read_epw
+    import numpy as np
+    import pvlib
+
+    from metrotwin.scenario import Period
+    from metrotwin.weather import _read_epw
+
+    path = refdata / "heat" / "solweig_demo_rasters" / "athens_1m" / "athens_2023.epw"
+    period = Period(start="2023-07-21T00:00:00", duration="24 h")
+    (frame, _), lat, lon, tz = _read_epw(path, period)
+    data, meta = pvlib.iotools.read_epw(str(path), coerce_year=2023)
+    assert (lat, lon, tz) == (float(meta["latitude"]), float(meta["longitude"]), float(meta["TZ"]))
+    assert (frame.index == data.index).all()
+    np.testing.assert_array_equal(frame["shortwave_global"], data["ghi"].astype(float))
+    np.testing.assert_array_equal(frame["air_temperature"], data["temp_air"].astype(float) + 273.15)
+    np.testing.assert_array_equal(frame["wind_direction"], data["wind_direction"].astype(float))

@@ -24,7 +24,8 @@ class Geometry:
     under_canopy : cells whose own tree crown shades a person (bool).
     svf : effective sky view factor (buildings, and canopies passing ``transmissivity``).
     svf_side : (4, ny, nx) effective SVF of vertical faces towards N, E, S, W (0-1 of half sky).
-    svf_buildings : SVF of the buildings alone. wall_height (m), wall_aspect (degrees).
+    svf_buildings, svf_side_buildings : SVFs of the buildings alone (the sky and the crowns);
+    wall_height (m), wall_aspect (degrees).
     """
 
     dsm: np.ndarray
@@ -33,6 +34,7 @@ class Geometry:
     svf: np.ndarray
     svf_side: np.ndarray
     svf_buildings: np.ndarray
+    svf_side_buildings: np.ndarray
     wall_height: np.ndarray
     wall_aspect: np.ndarray
     resolution: float
@@ -72,12 +74,11 @@ def azimuths(n: int) -> np.ndarray:
 
 def sky_view(obstacle, observer, n_azimuth: int, resolution: float):
     """SVF (ny, nx) and side SVFs (4, ny, nx) from a horizon stack of ``n_azimuth`` directions."""
-    az = azimuths(n_azimuth)
-    hor = np.empty((n_azimuth, *obstacle.shape), np.float32)
-    kernels.horizon_angles(obstacle, observer, az, resolution=resolution, out=hor)
     svf = np.empty(obstacle.shape)
     side = np.empty((4, *obstacle.shape))
-    kernels.sky_view_factors(hor, az, out_total=svf, out_side=side)
+    kernels.sky_view_factors(np.ascontiguousarray(obstacle, dtype=float),
+                             np.ascontiguousarray(observer, dtype=float), azimuths(n_azimuth),
+                             resolution=float(resolution), out_total=svf, out_side=side)
     return svf, side
 
 
@@ -102,7 +103,8 @@ def build_geometry(ground, building_height, canopy_height, *, resolution: float,
                                    out_height=wall_h, out_aspect=wall_a)
     return Geometry(
         dsm=dsm, canopy_top=np.ascontiguousarray(canopy_top), under_canopy=trees, svf=svf,
-        svf_side=np.ascontiguousarray(side), svf_buildings=svf_b, wall_height=wall_h,
+        svf_side=np.ascontiguousarray(side), svf_buildings=svf_b,
+        svf_side_buildings=np.ascontiguousarray(side_b), wall_height=wall_h,
         wall_aspect=wall_a, resolution=resolution, transmissivity=transmissivity,
         has_trees=bool(trees.any()),
     )

@@ -35,23 +35,44 @@ LV = 2.45e6  # latent heat of vaporisation (J kg-1)
 
 
 # -- geometry --------------------------------------------------------------------------------
+@njit(cache=True, fastmath=True)
+def _atan(t):
+    """arctan(t) (rad) for t >= 0, |error| < 1.2e-5 rad: the minimax odd polynomial on [0, 1]
+    (Abramowitz & Stegun 1964, 4.4.49) and atan(t) = pi/2 - atan(1/t) above 1."""
+    x = t if t <= 1.0 else 1.0 / t
+    x2 = x * x
+    a = x * (0.9998660 + x2 * (-0.3302995 + x2 * (0.1801410 + x2 * (-0.0851330
+                                                                   + x2 * 0.0208351))))
+    return a if t <= 1.0 else 0.5 * math.pi - a
+
+
 @njit(cache=True)
-def _horizon_sweep(obstacle, observer, slope, forward, step, out):
-    """Horizon angles (rad) of all cells for a direction that advances one column per step
-    (``forward``: towards increasing columns) and ``slope`` rows per column (|slope| <= 1).
+def _horizon_sweep(obstacle, observer, slope, forward, step, weights, store, out, acc, chunk,
+                   n_chunks):
+    """Sweep all lines of one direction that advances one column per step (``forward``:
+    towards increasing columns) and ``slope`` rows per column (|slope| <= 1).
 
     Lines are r = line + round(c * slope); each is swept from its far end with an upper convex
     hull of the obstacle profile ahead (Stewart 1998): a cell first removes the hull points its
     own obstacle point hides, the tangent from its viewpoint is then the hull's first vertex (a
     short walk further when the viewpoint is below the obstacle, i.e. under a canopy).
+    Every cell lies on exactly one line, so chunks of lines can run in parallel without races:
+    this sweeps chunk ``chunk`` of ``n_chunks`` (``_horizon_sweep_all`` runs them all).
+
+    ``store``: write the horizon angle h (rad) into ``out``; otherwise add the sky-view
+    integrands of this direction to ``acc``: acc[0] += cos^2 h, acc[1 + d] += weights[d] *
+    (pi/4 - h/2 - sin(2h)/4), with cos^2 h = 1/(1 + t^2), sin 2h = 2t/(1 + t^2), t = tan h.
     """
     ny, nx = obstacle.shape
     end = int(math.floor((nx - 1) * slope + 0.5))
     lo = -max(0, end)
     hi = ny - 1 - min(0, end)
+    n_lines = hi - lo + 1
     pos = np.empty(nx, np.float64)
     zh = np.empty(nx, np.float64)
-    for line in range(lo, hi + 1):
+    l0 = lo + chunk * n_lines // n_chunks
+    l1 = lo + (chunk + 1) * n_lines // n_chunks
+    for line in range(l0, l1):
         n = 0
         for k in range(nx):
             cc = nx - 1 - k if forward else k
@@ -77,20 +98,53 @@ def _horizon_sweep(obstacle, observer, slope, forward, step, out):
                             break
                         best = cand
                         i -= 1
-            out[r, cc] = math.atan(max(best, 0.0) / step)
+            t = max(best, 0.0) / step
+            h = math.atan(t) if store else _atan(t)
+            if store:
+                out[r, cc] = h
+            else:
+                q = 1.0 / (1.0 + t * t)
+                acc[0, r, cc] += q
+                g = 0.25 * math.pi - 0.5 * h - 0.5 * t * q
+                for d in range(4):
+                    if weights[d] > 0.0:
+                        acc[1 + d, r, cc] += weights[d] * g
             pos[n] = p0
             zh[n] = zo
             n += 1
 
 
 @njit(cache=True, parallel=True)
+def _horizon_sweep_all(obstacle, observer, slope, forward, step, weights, out, acc):
+    """All lines of one direction into the sky-view accumulators, chunks of lines in
+    parallel (numba threads)."""
+    n_chunks = 64
+    for chunk in prange(n_chunks):
+        _horizon_sweep(obstacle, observer, slope, forward, step, weights, False, out, acc, chunk,
+                       n_chunks)
+
+
+@njit(cache=True)
+def _direction(azimuth_deg, resolution):
+    """(transposed, slope, forward, step) of the sweep of one azimuth: directions nearer
+    north-south than east-west are swept on the transposed grid (azimuth 270 - az there) so
+    that every sweep walks along memory rows."""
+    az = math.radians(azimuth_deg)
+    s, c = math.sin(az), math.cos(az)
+    transposed = abs(s) < abs(c)
+    if transposed:
+        s, c = -c, -s
+    slope = -c / s
+    return transposed, slope, s > 0, math.sqrt(1 + slope * slope) * resolution
+
+
+@njit(cache=True)
 def horizon_angles(obstacle, observer, azimuth_deg, *, resolution, out):
     """Horizon elevation angle (rad, >= 0) of every cell towards each azimuth.
 
     For each azimuth the grid is cut into parallel digital lines (a cell belongs to exactly
     one line) swept with a convex hull (Stewart 1998, see [1]_): O(cells) per azimuth,
-    independent of the search distance. Directions nearer north-south than east-west are swept
-    on the transposed grid so that every sweep walks along memory rows.
+    independent of the search distance.
 
     Parameters
     ----------
@@ -101,12 +155,11 @@ def horizon_angles(obstacle, observer, azimuth_deg, *, resolution, out):
     resolution : cell size (m).
     out : (na, ny, nx) float32, horizon angles (rad).
     """
-    na = azimuth_deg.shape[0]
     obstacle_t = np.ascontiguousarray(obstacle.T)
     observer_t = np.ascontiguousarray(observer.T)
-    for ia in prange(na):
-        _horizon_one(obstacle, observer, obstacle_t, observer_t, azimuth_deg[ia], resolution,
-                     out[ia])
+    for ia in range(azimuth_deg.shape[0]):
+        _horizon_towards(obstacle, observer, obstacle_t, observer_t, azimuth_deg[ia],
+                         resolution, out[ia])
     return out
 
 
@@ -115,32 +168,28 @@ def horizon_angle_towards(obstacle, observer, obstacle_t, observer_t, azimuth_de
                           resolution, out):
     """Horizon angle (rad) of every cell towards one azimuth (degrees); see
     ``horizon_angles``. ``obstacle_t``/``observer_t`` are C-contiguous transposes."""
-    return _horizon_one(obstacle, observer, obstacle_t, observer_t, azimuth_deg, resolution, out)
+    return _horizon_towards(obstacle, observer, obstacle_t, observer_t, azimuth_deg, resolution,
+                            out)
 
 
 @njit(cache=True)
-def _horizon_one(obstacle, observer, obstacle_t, observer_t, azimuth_deg, resolution, out):
-    az = math.radians(azimuth_deg)
-    s, c = math.sin(az), math.cos(az)
-    if abs(s) >= abs(c):
-        # one column per step; rows change by -cos/|sin| per step
-        slope = -c / s
-        _horizon_sweep(obstacle, observer, slope, s > 0, math.sqrt(1 + slope * slope)
-                       * resolution, out)
-    else:
-        # on the transposed grid the direction is azimuth 270 - az
-        s2, c2 = -c, -s
-        slope = -c2 / s2
+def _horizon_towards(obstacle, observer, obstacle_t, observer_t, azimuth_deg, resolution, out):
+    transposed, slope, forward, step = _direction(azimuth_deg, resolution)
+    w = np.zeros(4)
+    dummy = np.zeros((1, 1, 1))
+    if transposed:
         tmp = np.empty(obstacle_t.shape, np.float32)
-        _horizon_sweep(obstacle_t, observer_t, slope, s2 > 0, math.sqrt(1 + slope * slope)
-                       * resolution, tmp)
+        _horizon_sweep(obstacle_t, observer_t, slope, forward, step, w, True, tmp, dummy, 0, 1)
         out[:, :] = tmp.T
+    else:
+        _horizon_sweep(obstacle, observer, slope, forward, step, w, True, out, dummy, 0, 1)
     return out
 
 
-@njit(cache=True, parallel=True)
-def sky_view_factors(horizon, azimuth_deg, *, out_total, out_side):
-    """Sky view factors of a horizontal surface and of four vertical ones, from horizon angles.
+@njit(cache=True)
+def sky_view_factors(obstacle, observer, azimuth_deg, *, resolution, out_total, out_side):
+    """Sky view factors of a horizontal surface and of four vertical ones, from the horizon
+    angles of ``azimuth_deg`` (equally spaced, degrees), integrated during the sweeps.
 
     Horizontal: SVF = (1/2pi) integral cos^2 h(phi) dphi (isotropic sky; exact for the
     cos-weighted hemisphere, Dozier & Frew 1990, doi:10.1109/36.58986).
@@ -149,41 +198,36 @@ def sky_view_factors(horizon, azimuth_deg, *, out_total, out_side):
 
     Parameters
     ----------
-    horizon : (na, ny, nx) float32 horizon angles (rad).
+    obstacle, observer : (ny, nx) float64 heights (m), as in ``horizon_angles``.
     azimuth_deg : (na,) equally spaced azimuths (degrees).
+    resolution : cell size (m).
     out_total : (ny, nx) float64 SVF (0-1).
     out_side : (4, ny, nx) float64 normalised SVF of vertical faces towards N, E, S, W.
     """
-    na, ny, nx = horizon.shape
-    wside = np.zeros((4, na))
+    na = azimuth_deg.shape[0]
+    ny, nx = obstacle.shape
+    obstacle_t = np.ascontiguousarray(obstacle.T)
+    observer_t = np.ascontiguousarray(observer.T)
+    acc = np.zeros((5, ny, nx))
+    acc_t = np.zeros((5, nx, ny))
+    norm = np.zeros(4)
+    w = np.zeros(4)
+    dummy = np.zeros((1, 1), np.float32)
     for ia in range(na):
         phi = math.radians(azimuth_deg[ia])
         for d in range(4):
-            wside[d, ia] = max(math.cos(phi - 0.5 * math.pi * d), 0.0)
-    norm = np.zeros(4)
-    for d in range(4):
-        norm[d] = wside[d].sum() * (math.pi / 4.0)
-    for r in prange(ny):
+            w[d] = max(math.cos(phi - 0.5 * math.pi * d), 0.0)
+            norm[d] += w[d] * (math.pi / 4.0)
+        transposed, slope, forward, step = _direction(azimuth_deg[ia], resolution)
+        if transposed:
+            _horizon_sweep_all(obstacle_t, observer_t, slope, forward, step, w, dummy, acc_t)
+        else:
+            _horizon_sweep_all(obstacle, observer, slope, forward, step, w, dummy, acc)
+    for r in range(ny):
         for cc in range(nx):
-            tot = 0.0
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            for ia in range(na):
-                h = float(horizon[ia, r, cc])
-                ch = math.cos(h)
-                tot += ch * ch
-                g = math.pi / 4.0 - 0.5 * h - 0.25 * math.sin(2.0 * h)
-                s0 += wside[0, ia] * g
-                s1 += wside[1, ia] * g
-                s2 += wside[2, ia] * g
-                s3 += wside[3, ia] * g
-            out_total[r, cc] = tot / na
-            out_side[0, r, cc] = s0 / norm[0]
-            out_side[1, r, cc] = s1 / norm[1]
-            out_side[2, r, cc] = s2 / norm[2]
-            out_side[3, r, cc] = s3 / norm[3]
+            out_total[r, cc] = (acc[0, r, cc] + acc_t[0, cc, r]) / na
+            for d in range(4):
+                out_side[d, r, cc] = (acc[1 + d, r, cc] + acc_t[1 + d, cc, r]) / norm[d]
     return out_total
 
 
@@ -243,23 +287,28 @@ def sunlit_fraction_at_cell(horizon_building, horizon_canopy, under_canopy, sun_
 
 # -- radiation -------------------------------------------------------------------------------
 @njit(cache=True)
-def irradiance_at_surface(sunlit, svf, svf_side, direct_normal, diffuse, sin_alt, sky_longwave,
-                          wall_shortwave, wall_longwave, *, wall_albedo, out_shortwave,
-                          out_longwave):
+def irradiance_at_surface(sunlit, svf, svf_side, svf_building, direct_normal, diffuse, sin_alt,
+                          sky_longwave, wall_shortwave, wall_longwave, leaf_longwave, *,
+                          wall_albedo, out_shortwave, out_longwave):
     """Shortwave and longwave irradiance (W m-2) of the horizontal surface of each cell.
 
-    K_down = I sin(alt) s + D SVF + sum_d w_d alpha_w E_wall,d ; L_down = SVF L_sky +
-    sum_d w_d L_wall,d, where the obstructed part (1 - SVF) is split between the walls seen
-    towards N, E, S, W in proportion to their obstruction 1 - SVF_d ([2]_, with the
-    wall fluxes per orientation instead of one wall temperature).
+    K_down = I sin(alt) s + D SVF + (1 - SVF) sum_d w_d alpha_w E_wall,d ; L_down = SVF L_sky
+    + (1 - SVF_b) sum_d w_d L_wall,d + (SVF_b - SVF) L_leaf, where the obstructed part is split
+    between the walls seen towards N, E, S, W in proportion to their obstruction 1 - SVF_d
+    ([2]_, with the wall fluxes per orientation instead of one wall temperature); the part
+    hidden by crowns only (SVF_b - SVF, SVF_b of the buildings alone) emits as leaves at air
+    temperature, as in SOLWEIG (Lindberg & Grimmond 2011, doi:10.1007/s00704-010-0382-8);
+    crowns reflect shortwave like walls, as there.
 
     Parameters
     ----------
     sunlit, svf : (n,) share of direct sun; sky view factor.
     svf_side : (4, n) normalised SVF of vertical faces towards N, E, S, W.
+    svf_building : (n,) SVF of the buildings alone (>= svf).
     direct_normal, diffuse, sin_alt, sky_longwave : scalars (W m-2, -, W m-2).
     wall_shortwave : (4,) shortwave irradiance of walls FACING N, E, S, W (W m-2).
     wall_longwave : (4,) longwave exitance of walls facing N, E, S, W (W m-2).
+    leaf_longwave : scalar longwave exitance of crowns (W m-2).
     """
     n = svf.shape[0]
     direct = direct_normal * max(sin_alt, 0.0)
@@ -275,38 +324,106 @@ def irradiance_at_surface(sunlit, svf, svf_side, direct_normal, diffuse, sin_alt
             ksum += w * wall_albedo * wall_shortwave[opp]
             lsum += w * wall_longwave[opp]
         obstructed = 1.0 - svf[i]
+        walls = 1.0 - svf_building[i]
         out_shortwave[i] = direct * sunlit[i] + diffuse * svf[i] + obstructed * ksum
-        out_longwave[i] = svf[i] * sky_longwave + obstructed * lsum
+        out_longwave[i] = (svf[i] * sky_longwave + walls * lsum
+                           + (obstructed - walls) * leaf_longwave)
     return out_shortwave
 
 
 @njit(cache=True)
-def mean_radiant_temperature_at_cell(sunlit, svf_side, k_down, l_down, albedo, emissivity,
-                                     t_surface, direct_normal, diffuse, cos_alt, sky_longwave,
-                                     wall_shortwave, wall_longwave, *, wall_albedo, abs_k, abs_l,
-                                     f_up, f_side, f_cyl, out):
+def ground_exitance_at_cell(albedo, emissivity, t_surface, k_down, l_down, *, out_k, out_l):
+    """Reflected shortwave alpha K_down and emitted + reflected longwave
+    eps sigma Ts^4 + (1 - eps) L_down (W m-2) of each cell's surface."""
+    for i in range(k_down.shape[0]):
+        out_k[i] = albedo[i] * k_down[i]
+        t2 = t_surface[i] * t_surface[i]
+        out_l[i] = emissivity[i] * SIGMA * t2 * t2 + (1.0 - emissivity[i]) * l_down[i]
+    return out_l
+
+
+@njit(cache=True)
+def ground_view_mean(values, ground, *, radius, out):
+    """Mean of ``values`` over the ground cells (``ground`` true) of the (2 radius + 1)^2 box
+    around each cell: what a person's downward-looking half sees of the ground (W m-2).
+
+    A horizontal sensor at height h sees a ground disc of radius r with view factor
+    r^2 / (r^2 + h^2) (Howell's catalogue of configuration factors, case B-12): at the
+    SOLWEIG centre of gravity h = 1.1 m a disc of 2.5-3 m radius gives 0.84-0.88 of the
+    view, so ``radius`` ~ 3 m / cell size; SOLWEIG's ground view factor plays this role
+    (Lindberg et al. 2008, doi:10.1007/s00484-008-0162-7, section 2.4). Roofs are not
+    ground; a cell with no ground in its box keeps its own value. Separable box sums: O(n).
+    """
+    ny, nx = values.shape
+    k = radius
+    tmp_v = np.zeros((ny, nx))
+    tmp_n = np.zeros((ny, nx))
+    for r in range(ny):
+        sv = 0.0
+        sn = 0.0
+        for c in range(min(k, nx)):
+            if ground[r, c]:
+                sv += values[r, c]
+                sn += 1.0
+        for c in range(nx):
+            ca = c + k
+            if ca < nx and ground[r, ca]:
+                sv += values[r, ca]
+                sn += 1.0
+            cr = c - k - 1
+            if cr >= 0 and ground[r, cr]:
+                sv -= values[r, cr]
+                sn -= 1.0
+            tmp_v[r, c] = sv
+            tmp_n[r, c] = sn
+    for c in range(nx):
+        sv = 0.0
+        sn = 0.0
+        for r in range(min(k, ny)):
+            sv += tmp_v[r, c]
+            sn += tmp_n[r, c]
+        for r in range(ny):
+            ra = r + k
+            if ra < ny:
+                sv += tmp_v[ra, c]
+                sn += tmp_n[ra, c]
+            rr = r - k - 1
+            if rr >= 0:
+                sv -= tmp_v[rr, c]
+                sn -= tmp_n[rr, c]
+            out[r, c] = sv / sn if sn > 0.5 else values[r, c]
+    return out
+
+
+@njit(cache=True)
+def mean_radiant_temperature_at_cell(sunlit, svf_side, side_building, k_down, l_down, k_up,
+                                     l_up, direct_normal, diffuse, cos_alt, sky_longwave,
+                                     wall_shortwave, wall_longwave, leaf_longwave, *, wall_albedo,
+                                     abs_k, abs_l, f_up, f_side, f_cyl, out):
     """Mean radiant temperature (K) of a standing person, six-direction method ([2]_, section 2).
 
     S_str = a_k (f_cyl I cos(alt) s + f_up (K_down + K_up) + f_side sum K_d)
           + a_l (f_up (L_down + L_up) + f_side sum L_d) ;  Tmrt = (S_str / (a_l sigma))^(1/4),
-    with K_up = alpha K_down, L_up = eps sigma Ts^4 + (1 - eps) L_down, and each lateral flux
-    half from the sky/walls seen that way and half from the ground (the cylinder option of
-    SOLWEIG 2015a for the direct beam, f_cyl = 0.28).
+    with K_up, L_up the reflected and emitted radiation of the ground the person sees
+    (``ground_view_mean`` of alpha K_down and eps sigma Ts^4 + (1 - eps) L_down), and each
+    lateral flux half from the sky/walls/crowns seen that way (crowns, the part of the view
+    hidden by them only, 1 - side_building of it by walls, at ``leaf_longwave``) and half from
+    the ground (the cylinder option of SOLWEIG 2015a for the direct beam, f_cyl = 0.28).
     """
     n = k_down.shape[0]
     for i in range(n):
-        k_up = albedo[i] * k_down[i]
-        l_up = emissivity[i] * SIGMA * t_surface[i] ** 4 + (1.0 - emissivity[i]) * l_down[i]
         ks = 0.0
         ls = 0.0
         for d in range(4):
             sv = min(max(svf_side[d, i], 0.0), 1.0)
             opp = (d + 2) % 4
-            ks += 0.5 * (diffuse * sv + (1.0 - sv) * wall_albedo * wall_shortwave[opp]) + 0.5 * k_up
-            ls += 0.5 * (sv * sky_longwave + (1.0 - sv) * wall_longwave[opp]) + 0.5 * l_up
+            ks += 0.5 * (diffuse * sv + (1.0 - sv) * wall_albedo * wall_shortwave[opp]) + 0.5 * k_up[i]
+            sb = min(max(side_building[d, i], sv), 1.0)
+            ls += (0.5 * (sv * sky_longwave + (1.0 - sb) * wall_longwave[opp]
+                          + (sb - sv) * leaf_longwave) + 0.5 * l_up[i])
         s_str = abs_k * (f_cyl * direct_normal * max(cos_alt, 0.0) * sunlit[i]
-                         + f_up * (k_down[i] + k_up) + f_side * ks)
-        s_str += abs_l * (f_up * (l_down[i] + l_up) + f_side * ls)
+                         + f_up * (k_down[i] + k_up[i]) + f_side * ks)
+        s_str += abs_l * (f_up * (l_down[i] + l_up[i]) + f_side * ls)
         out[i] = (s_str / (abs_l * SIGMA)) ** 0.25
     return out
 
@@ -353,13 +470,16 @@ def surface_temperature_step(t_surface, k_absorbed, l_absorbed, t_air, heat_capa
         c = heat_capacity[i]
         eps = emissivity[i]
         h = h_conv[i]
-        qs, dqs = saturation_specific_humidity(t0, pressure)
-        ke = evaporation[i] * h * LV / CP_AIR
-        qe = ke * (qs - q_air)
-        dqe = ke * dqs
-        if qe < 0.0:
-            qe = 0.0
-            dqe = 0.0
+        qe = 0.0
+        dqe = 0.0
+        if evaporation[i] > 0.0:  # sealed surfaces (beta = 0) skip the saturation humidity
+            qs, dqs = saturation_specific_humidity(t0, pressure)
+            ke = evaporation[i] * h * LV / CP_AIR
+            qe = ke * (qs - q_air)
+            dqe = ke * dqs
+            if qe < 0.0:
+                qe = 0.0
+                dqe = 0.0
         f0 = (k_absorbed[i] + l_absorbed[i] - eps * SIGMA * t0 ** 4 - h * (t0 - t_air[i]) - qe
               + anthropogenic[i] - c * omega * (t0 - t_deep[i]))
         df = -4.0 * eps * SIGMA * t0 ** 3 - h - dqe - c * omega
@@ -518,27 +638,55 @@ def _utci_polynomial(ta, va, dt, pa):
 
 
 @njit(cache=True, fastmath=True)
-def utci_at_cell(t_air_c, tmrt_c, wind_10m, relative_humidity, *, out):
+def utci_at_cell(t_air_c, tmrt_c, wind_10m, relative_humidity, *, where, out):
     """Universal Thermal Climate Index (degree_C), the operational polynomial of [4]_.
 
     Inputs are clipped to the polynomial's domain (Ta -50..50 degC, Tmrt - Ta -30..70 K,
     wind 0.5..17 m s-1 at 10 m, vapour pressure <= 5 kPa) instead of returning NaN; inside it
     the result equals pythermalcomfort.models.utci (tests/models/heat/test_comfort.py).
     Vapour pressure from relative humidity with the saturation formula of UTCI_a002.f90
-    (Hardy 1998, ITS-90).
+    (Hardy 1998, ITS-90). Cells where ``where`` is false get NaN.
     """
     n = t_air_c.shape[0]
-    pa = np.empty(n)
     for i in range(n):
-        tk = min(max(t_air_c[i], -50.0), 50.0) + 273.15
-        es = 2.7150305 * math.log(tk)
-        es += -2836.5744 / (tk * tk) - 6028.076559 / tk + 19.54263612 - 0.02737830188 * tk
-        es += 1.6261698e-05 * tk * tk + 7.0229056e-10 * tk ** 3 - 1.8680009e-13 * tk ** 4
-        pa[i] = min(math.exp(es) * 0.01 * relative_humidity[i] / 100.0 / 10.0, 5.0)
-    # arithmetic only, so that the loop vectorises
-    for i in range(n):
+        if not where[i]:
+            out[i] = np.nan
+            continue
+        es = saturation_vapour_pressure_kpa(min(max(t_air_c[i], -50.0), 50.0))
+        out[i] = es * relative_humidity[i] / 100.0
+    return _utci_from_vapour(t_air_c, tmrt_c, wind_10m, out, where, out)
+
+
+@njit(cache=True)
+def saturation_vapour_pressure_kpa(t_c):
+    """Saturation vapour pressure over water (kPa) at t_c (degC): Hardy (1998, ITS-90), the
+    formula of UTCI_a002.f90 and pythermalcomfort."""
+    tk = t_c + 273.15
+    es = 2.7150305 * math.log(tk)
+    es += -2836.5744 / (tk * tk) - 6028.076559 / tk + 19.54263612 - 0.02737830188 * tk
+    es += 1.6261698e-05 * tk * tk + 7.0229056e-10 * tk ** 3 - 1.8680009e-13 * tk ** 4
+    return math.exp(es) * 0.001
+
+
+@njit(cache=True, fastmath=True)
+def utci_from_vapour_pressure(t_air_c, tmrt_c, wind_10m, vapour_pressure_kpa, *, where, out):
+    """UTCI (degree_C) as ``utci_at_cell`` from the air's vapour pressure (kPa, <= 5) instead
+    of its relative humidity: the heat model's path, as warming the air in the streets keeps
+    its vapour pressure (no saturation formula per cell). ``out`` may be the vapour-pressure
+    array. Serial on purpose: on a shared, loaded machine a per-step parallel region waits
+    for descheduled threads (benchmarks/heat_day.py measured 2 threads slower than 1).
+    """
+    return _utci_from_vapour(t_air_c, tmrt_c, wind_10m, vapour_pressure_kpa, where, out)
+
+
+@njit(cache=True, fastmath=True)
+def _utci_from_vapour(t_air_c, tmrt_c, wind_10m, vapour_pressure_kpa, where, out):
+    for i in range(t_air_c.shape[0]):
+        if not where[i]:
+            out[i] = np.nan
+            continue
         ta = min(max(t_air_c[i], -50.0), 50.0)
         dt = min(max(tmrt_c[i] - ta, -30.0), 70.0)
         va = min(max(wind_10m[i], 0.5), 17.0)
-        out[i] = _utci_polynomial(ta, va, dt, pa[i])
+        out[i] = _utci_polynomial(ta, va, dt, min(vapour_pressure_kpa[i], 5.0))
     return out

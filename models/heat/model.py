@@ -65,6 +65,9 @@ class Params(BaseModel):
     street_wind_factor: float = Field(
         0.5, gt=0, le=1, description="wind near surfaces / wind at 10 m (for heat transfer)"
     )
+    ground_view_radius: float = Field(
+        3.0, ge=0, le=50, description="radius of the ground a person's K_up/L_up come from (m): "
+        "a disc of 3 m gives 0.88 of the view at 1.1 m height")
     wall_albedo: float = Field(0.20, ge=0, le=1, description="SOLWEIG default (Lindberg 2008)")
     wall_emissivity: float = Field(0.90, ge=0.5, le=1, description="SOLWEIG default")
     wall_admittance: float = Field(1500.0, gt=0, description="brick/concrete (J m-2 s-1/2 K-1)")
@@ -106,7 +109,7 @@ class HeatModel(Model):
         "district": VarSpec("in", "1", "district code", dtype="int16"),
         "traffic_heat_flux": VarSpec("in", "W m-2", "heat released by traffic", optional=True),
         "universal_thermal_comfort_index": _grid(
-            "degree_C", "universal thermal climate index of a pedestrian",
+            "degree_C", "universal thermal climate index of a pedestrian (NaN on buildings)",
             "universal_thermal_comfort_index", fill=np.nan),
         "mean_radiant_temperature": _grid(
             "K", "mean radiant temperature of a standing person", fill=np.nan),
@@ -165,6 +168,10 @@ class HeatModel(Model):
         self.anthropogenic = surf["anthropogenic_heat"].ravel()
         self.svf = self.geometry.svf.ravel()
         self.svf_side = self.geometry.svf_side.reshape(4, n)
+        self.svf_building = self.geometry.svf_buildings.ravel()
+        self.side_building = self.geometry.svf_side_buildings.reshape(4, n)
+        self._leaf_emissivity = float(surface_arrays(np.array([CODE["trees"]]), p.surface)
+                                      ["emissivity"][0])
         state["sky_view_factor"][...] = self.geometry.svf
         self.building = height > 0
         self.outdoor = (~self.building) & (np.asarray(state["land_cover"]) != CODE["water"])
@@ -182,7 +189,11 @@ class HeatModel(Model):
         self.t_reference = np.full(1, w.air_temperature)
         self.time = 0.0
         self._grass = surface_arrays(np.array([CODE["grass"]]))
-        self._buf = {k: np.empty(n) for k in ("sun", "kd", "ld", "qh", "qe", "qg", "tmrt", "utci", "ta")}
+        self._buf = {k: np.empty(n) for k in ("sun", "kd", "ld", "qh", "qe", "qg", "tmrt", "utci",
+                                               "ta", "kup", "lup")}
+        self._view_cells = int(round(p.ground_view_radius / grid.resolution))
+        self._ground = np.ascontiguousarray(~self.building)
+        self._pedestrian = self._ground.ravel()  # UTCI is evaluated off the buildings only
         # statistics
         self.utci_sum = np.zeros(len(state.district_names) + 1)
         self.utci_time = 0.0
@@ -190,13 +201,14 @@ class HeatModel(Model):
         self.night_time = 0.0
         self.tmrt_noon = float("nan")
         self._noon_gap = float("inf")
-        self._diagnose(state, w)
+        self._diagnose(_Views(state), w)
 
     # -- time stepping --------------------------------------------------------------------------
     def max_time_step(self, state) -> float:
         return self.params.time_step
 
     def advance(self, state, until: float) -> None:
+        state = _Views(state)
         while self.time < until - 1e-9:
             dt = min(self.params.time_step, until - self.time)
             self._step(state, dt)
@@ -259,12 +271,16 @@ class HeatModel(Model):
             )
         wall_l = (p.wall_emissivity * kernels.SIGMA * self.t_wall**4
                   + (1 - p.wall_emissivity) * sky_air)
+        eps_leaf = self._leaf_emissivity
+        leaf_l = (eps_leaf * kernels.SIGMA * w.air_temperature**4
+                  + (1 - eps_leaf) * w.longwave_down)  # crowns at air temperature (SOLWEIG)
         kernels.irradiance_at_surface(
-            sun, self.svf, self.svf_side, dni, diffuse, sin_alt, w.longwave_down, wall_k, wall_l,
-            wall_albedo=p.wall_albedo, out_shortwave=self._buf["kd"], out_longwave=self._buf["ld"],
+            sun, self.svf, self.svf_side, self.svf_building, dni, diffuse, sin_alt,
+            w.longwave_down, wall_k, wall_l, leaf_l, wall_albedo=p.wall_albedo,
+            out_shortwave=self._buf["kd"], out_longwave=self._buf["ld"],
         )
         return {"dni": dni, "diffuse": diffuse, "sin_alt": sin_alt, "cos_alt": cos_alt,
-                "wall_k": wall_k, "wall_l": wall_l}
+                "wall_k": wall_k, "wall_l": wall_l, "leaf_l": leaf_l}
 
     def _reference_flux(self, w, rad, q_air, h_conv, dt) -> float:
         """Sensible heat of open grass under the same weather (the weather station's site)."""
@@ -319,24 +335,46 @@ class HeatModel(Model):
         state["air_temperature"][...] = t_air
         state["surface_temperature"][...] = self.t_surface.reshape(shape)
         tmrt = self._buf["tmrt"]
+        k_up, l_up = self._ground_seen(shape)
         kernels.mean_radiant_temperature_at_cell(
-            self._buf["sun"], self.svf_side, self._buf["kd"], self._buf["ld"], self.albedo,
-            self.emissivity, self.t_surface, rad["dni"], rad["diffuse"], rad["cos_alt"],
-            w.longwave_down, rad["wall_k"], rad["wall_l"], wall_albedo=p.wall_albedo,
+            self._buf["sun"], self.svf_side, self.side_building, self._buf["kd"],
+            self._buf["ld"], k_up, l_up, rad["dni"], rad["diffuse"], rad["cos_alt"],
+            w.longwave_down, rad["wall_k"], rad["wall_l"], rad["leaf_l"], wall_albedo=p.wall_albedo,
             abs_k=p.absorption_shortwave, abs_l=p.absorption_longwave, f_up=0.06, f_side=0.22,
             f_cyl=0.28, out=tmrt,
         )
         state["mean_radiant_temperature"][...] = tmrt.reshape(shape)
         ta_c = t_air.ravel() - 273.15
-        vapour = w.relative_humidity / 100 * _es(w.air_temperature)
-        rh = np.minimum(100.0 * vapour / _es(t_air.ravel()), 100.0)
+        # the weather air's vapour pressure (kPa; UTCI's own saturation formula, so that at the
+        # weather's temperature UTCI is that of pythermalcomfort for its RH), kept as the
+        # streets warm the air, capped at saturation where they are cooler
+        vapour = w.relative_humidity / 100.0 * kernels.saturation_vapour_pressure_kpa(
+            w.air_temperature - 273.15)
+        if self.theta.min() < 0.0:
+            pa = np.minimum(vapour, _es(t_air.ravel()) / 1000.0)
+        else:
+            pa = np.full(ta_c.shape, vapour)
         wind = np.full(ta_c.shape, w.wind_speed)
-        kernels.utci_at_cell(ta_c, tmrt - 273.15, wind, rh, out=self._buf["utci"])
+        kernels.utci_from_vapour_pressure(ta_c, tmrt - 273.15, wind, pa, where=self._pedestrian,
+                                          out=self._buf["utci"])
         state["universal_thermal_comfort_index"][...] = self._buf["utci"].reshape(shape)
         np.fmax(state["utci_daily_max"], state["universal_thermal_comfort_index"],
                 out=state["utci_daily_max"])
         np.fmax(state["mean_radiant_temperature_daily_max"], state["mean_radiant_temperature"],
                 out=state["mean_radiant_temperature_daily_max"])
+
+    def _ground_seen(self, shape):
+        """Reflected shortwave and emitted + reflected longwave of the ground a person sees
+        (W m-2): own-cell values averaged over the ground within ``ground_view_radius``."""
+        k_up = self._buf["kup"]
+        l_up = self._buf["lup"]
+        kernels.ground_exitance_at_cell(self.albedo, self.emissivity, self.t_surface,
+                                        self._buf["kd"], self._buf["ld"], out_k=k_up, out_l=l_up)
+        if self._view_cells > 0:
+            for arr in (k_up, l_up):
+                kernels.ground_view_mean(arr.reshape(shape), self._ground, radius=self._view_cells,
+                                         out=arr.reshape(shape))
+        return k_up, l_up
 
     def _accumulate(self, state, w, dt) -> None:
         utci = state["universal_thermal_comfort_index"]
@@ -413,6 +451,24 @@ class HeatModel(Model):
         self.time = float(saved["time"])
         for key in ("t_surface", "t_wall", "t_reference", "theta"):
             getattr(self, key)[...] = saved[key]
+
+
+class _Views:
+    """The state's arrays looked up once per ``advance`` (each xarray lookup costs ~0.3 ms)."""
+
+    def __init__(self, state):
+        self._state = state
+        self._cache: dict[str, np.ndarray] = {}
+        self.grid = state.grid
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        view = self._cache.get(name)
+        if view is None:
+            view = self._cache[name] = self._state[name]
+        return view
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._state
 
 
 def _mean(ctx, values, mask) -> float:

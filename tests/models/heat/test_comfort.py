@@ -13,7 +13,7 @@ from metrotwin.models.heat import kernels
 def _utci(ta, tr, v, rh):
     ta, tr, v, rh = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (ta, tr, v, rh))
     out = np.empty(ta.shape)
-    kernels.utci_at_cell(ta, tr, v, rh, out=out)
+    kernels.utci_at_cell(ta, tr, v, rh, where=np.ones(ta.shape, bool), out=out)
     return out
 
 
@@ -73,7 +73,32 @@ def test_tmrt_of_an_isotropic_enclosure_is_its_temperature():
     lw = kernels.SIGMA * t**4
     out = np.empty(n)
     kernels.mean_radiant_temperature_at_cell(
-        np.zeros(n), np.ones((4, n)), np.zeros(n), np.full(n, lw), np.zeros(n), np.ones(n),
-        np.full(n, t), 0.0, 0.0, 1.0, lw, np.zeros(4), np.full(4, lw), wall_albedo=0.2,
+        np.zeros(n), np.full((4, n), 0.3), np.full((4, n), 0.6), np.zeros(n), np.full(n, lw),
+        np.zeros(n), np.full(n, lw), 0.0, 0.0, 1.0, lw, np.zeros(4), np.full(4, lw), lw,
+        wall_albedo=0.2,
         abs_k=0.7, abs_l=0.97, f_up=0.06, f_side=0.22, f_cyl=0.28, out=out)
     np.testing.assert_allclose(out, t, rtol=1e-12)
+
+
+def test_ground_view_mean_against_numpy_box_mean():
+    # the separable box sums must equal a direct (2k+1)^2 mean over ground cells, roofs left out
+    rng = np.random.default_rng(5)
+    values = rng.uniform(300, 600, (23, 17))
+    ground = rng.uniform(size=values.shape) > 0.3
+    out = np.empty_like(values)
+    k = 2
+    kernels.ground_view_mean(values, ground, radius=k, out=out)
+    for r in range(values.shape[0]):
+        for c in range(values.shape[1]):
+            sl = (slice(max(r - k, 0), r + k + 1), slice(max(c - k, 0), c + k + 1))
+            g = ground[sl]
+            ref = values[sl][g].mean() if g.any() else values[r, c]
+            assert out[r, c] == pytest.approx(ref, rel=1e-12)
+
+
+def test_utci_is_nan_where_not_asked():
+    ta = np.full(4, 30.0)
+    out = np.empty(4)
+    where = np.array([True, False, True, False])
+    kernels.utci_at_cell(ta, ta + 20, np.full(4, 2.0), np.full(4, 50.0), where=where, out=out)
+    assert np.isfinite(out[where]).all() and np.isnan(out[~where]).all()
