@@ -81,9 +81,15 @@ def _assert_same_run(a: Path, b: Path):
 @pytest.mark.parametrize("ranks", [2, 3, 4])
 def test_one_variant_on_n_ranks_is_bit_identical_to_serial(scenario_file, serial_run, tmp_path, ranks):
     out = tmp_path / f"n{ranks}"
-    proc = _run(["run", str(scenario_file), "-o", str(out), "--variant", "greener", "--no-progress"],
-                ranks, tmp_path)  # fmt: skip
+    proc = _run(["run", str(scenario_file), "-o", str(out), "--variant", "greener", "--no-progress",
+                 "--paraview"], ranks, tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    # ParaView: one piece per rank and output time, every piece named by the collection
+    from metrotwin.viz.paraview import read_pvd
+
+    pieces = read_pvd(out / "greener" / "paraview" / "fields.pvd")
+    assert {part for _, part, _ in pieces} == set(range(ranks))
+    assert len(pieces) == 4 * ranks and all(path.exists() for _, _, path in pieces)
     resolved = yaml.safe_load((out / "greener" / "scenario.resolved.yaml").read_text())
     assert resolved["run"]["ranks"] == ranks
     assert len(list((out / "greener" / "tiles").iterdir())) == ranks
