@@ -31,8 +31,8 @@ import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
 #: bytes the fused sweep streams per cell update (float64 h r/w, z, g n^2, q_x r/w, q_y r/w,
-#: uint8 mask, int32 loss index, float32 statistics read, duration read/write)
-BYTES_PER_CELL = 16 + 8 + 8 + 16 + 16 + 1 + 4 + 8 + 8
+#: uint8 mask, float32 statistics read, duration read/write; the lossy cells are a list)
+BYTES_PER_CELL = 16 + 8 + 8 + 16 + 16 + 1 + 8 + 8
 LANDLAB_PYTHON = os.environ.get("METROTWIN_LANDLAB_PYTHON", "/work/peers/landlab/bin/python")
 
 

@@ -8,6 +8,7 @@ time and its last value after the last one.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Literal
 
 import numpy as np
@@ -125,19 +126,31 @@ def parse_boundaries(value) -> dict[str, Boundary]:
     return out
 
 
+def _interp(times, values, t: float) -> float:
+    """np.interp for one point, in plain Python (the solver calls it every step on short
+    series, where numpy's call overhead dominates)."""
+    if t <= times[0]:
+        return float(values[0])
+    if t >= times[-1]:
+        return float(values[-1])
+    k = bisect_right(times, t)
+    t_a, t_b, v_a, v_b = times[k - 1], times[k], values[k - 1], values[k]
+    return float(v_a + (v_b - v_a) * ((t - t_a) / (t_b - t_a)))
+
+
 def series_at(series, t: float) -> float:
     """Value of a piecewise-linear series at time ``t`` (s)."""
-    times = np.array([p[0] for p in series], dtype=float)
-    values = np.array([p[1] for p in series], dtype=float)
-    return float(np.interp(t, times, values))
+    return _interp([float(p[0]) for p in series], [float(p[1]) for p in series], t)
 
 
 def series_integral(series, t0: float, t1: float) -> float:
     """Exact integral of a piecewise-linear series from ``t0`` to ``t1`` (value x s), constant
     beyond its ends."""
-    times = np.array([p[0] for p in series], dtype=float)
-    values = np.array([p[1] for p in series], dtype=float)
-    inner = times[(times > t0) & (times < t1)]
-    knots = np.concatenate(([t0], inner, [t1]))
-    v = np.interp(knots, times, values)
-    return float(np.sum(0.5 * (v[1:] + v[:-1]) * np.diff(knots)))
+    times = [float(p[0]) for p in series]
+    values = [float(p[1]) for p in series]
+    knots = [t0, *(t for t in times if t0 < t < t1), t1]
+    v = [_interp(times, values, t) for t in knots]
+    total = 0.0
+    for k in range(len(knots) - 1):
+        total += 0.5 * (v[k] + v[k + 1]) * (knots[k + 1] - knots[k])
+    return total

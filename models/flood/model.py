@@ -177,7 +177,10 @@ class FloodModel(Model):
     """
 
     name: ClassVar[str] = "flood"
-    halo: ClassVar[int] = 2  # theta-weighting reads the faces of neighbours: 2 cells
+    # A cell's new depth needs its faces after the limiter of the neighbour, which needs that
+    # neighbour's far face, whose theta-weighting reads the face beyond: 2 cells of halo, with
+    # every face of the tile exchanged (see ``exchanged`` in ``initialize``).
+    halo: ClassVar[int] = 2
     Params: ClassVar[type[BaseModel]] = FloodParams
     variables: ClassVar[dict[str, VarSpec]] = {
         "surface_altitude": VarSpec("in", "m", "ground elevation", "surface_altitude"),
@@ -291,8 +294,6 @@ class FloodModel(Model):
         self.cell_sums = {k: state[f"flood_{k}_depth"] for k in _CELL_ACCOUNTS}
         for arr in self.cell_sums.values():
             arr[...] = 0.0
-        self.loss_index = np.full(grid.shape, -1, dtype=np.int32)
-        self.loss_index.ravel()[self.loss_cells] = np.arange(self.loss_cells.size, dtype=np.int32)
 
         self.inflow_cells = [self._inflow_cells(inflow, grid, dec) for inflow in p.inflows]
         self._setup_boundaries(grid)
@@ -333,8 +334,9 @@ class FloodModel(Model):
         self._write_coupling(state)
 
     def _inflow_cells(self, inflow: Inflow, grid, dec) -> tuple[np.ndarray, int]:
-        """Local flat indices of the owned cells an inflow feeds, and how many cells it feeds
-        in the whole domain (checked against the global grid, not this rank's tile)."""
+        """Local flat indices of the cells of this rank's window (owned and halo) an inflow
+        feeds, and how many cells it feeds in the whole domain (its points are checked
+        against the global grid, not this rank's tile)."""
         rows, cols = dec.local_window
         res = grid.resolution
         whole = Grid(ny=dec.global_shape[0], nx=dec.global_shape[1], resolution=res,
@@ -362,10 +364,11 @@ class FloodModel(Model):
                 row, col = np.clip(row, 0, whole.ny - 1), np.clip(col, 0, whole.nx - 1)
                 parts.append(row * whole.nx + col)
             cells = np.unique(np.concatenate(parts))
-        row, col = np.divmod(cells, whole.nx)
-        mine = dec.owns(row, col)
-        lr, lc = dec.glb_to_loc(row[mine], col[mine])
-        local = (lr * grid.nx + lc).astype(np.int64)
+        # the water goes into every copy of the cells on this rank, halo included, so that
+        # the step sees the same depths on the owner and on its neighbours
+        lr, lc = dec.glb_to_loc(*np.divmod(cells, whole.nx))
+        here = (lr >= 0) & (lr < grid.ny) & (lc >= 0) & (lc < grid.nx)
+        local = (lr[here] * grid.nx + lc[here]).astype(np.int64)
         closed = self.ctx.global_max(int(not self.active.ravel()[local].all()))
         if closed:
             raise FloodError(f"inflow {inflow.name!r} falls on cells closed to flow (buildings or no-data)")
@@ -444,9 +447,8 @@ class FloodModel(Model):
         if "link_cell_start" in state and "link_max_flood_depth" in state:
             start, index = state["link_cell_start"], state["link_cell_index"]
             keep = own.ravel()[index]
-            counts = np.add.reduceat(keep.astype(np.int64), start[:-1]) if index.size else np.zeros(len(start) - 1, int)
-            counts[start[:-1] == start[1:]] = 0
-            self.link_csr = (np.concatenate([[0], np.cumsum(counts)]), index[keep])
+            kept = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+            self.link_csr = (kept[start], index[keep])  # each link's owned cells only
 
     # -- time stepping --------------------------------------------------------------------
     def max_time_step(self, state=None) -> float:
@@ -477,7 +479,7 @@ class FloodModel(Model):
                 self.h, self.z, self.fric, self.active, self.qx, self.qy,
                 self.stats["flood_depth_max"], self.stats["time_of_maximum_flood_depth"],
                 self.stats["flood_duration_above_threshold"], self.stats["flood_speed_max"],
-                rain if gridded else self.no_rain, self.loss_index, self.ks, self.suction,
+                rain if gridded else self.no_rain, self.loss_cells, self.ks, self.suction,
                 self.infiltrated, self.drain, self.store_cap, self.stored, self.drained,
                 self.cell_sums["boundary_out"],
                 dt=t1 - t0, dx=self.dx, theta=p.theta, g=G, h_min=p.min_flow_depth,

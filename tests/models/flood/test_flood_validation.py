@@ -94,15 +94,16 @@ def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5):
         qy[...] = qy0
     stats = [np.zeros(h.shape, np.float32) for _ in range(4)]
     none = np.zeros(0)
-    loss_index = np.full(h.shape, -1, np.int32)
+    loss_cells = np.zeros(0, np.int64)
     t, h_max = 0.0, h.max()
     while t < t_end:
         dt = min(cfl * dx / np.sqrt(G * h_max), t_end - t)
         h_max, *_ = kernels.local_inertial_step(
-            h, z, fric, active, qx, qy, *stats, np.zeros((1, 1)), loss_index, *([none] * 6),
-            dt=dt, dx=dx, theta=theta, g=G, h_min=1e-9, rain=0.0, gridded_rain=False,
+            h, z, fric, active, qx, qy, *stats, np.zeros((1, 1)), loss_cells, *([none] * 7),
+            np.zeros(h.shape), dt=dt, dx=dx, theta=theta, g=G, h_min=1e-9, rain=0.0, gridded_rain=False,
             t_end=t + dt, duration_threshold=0.1, speed_min_depth=0.01,
             bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
+            owned=np.array([0, h.shape[0], 0, h.shape[1]]),
         )
         t += dt
         assert h.min() >= 0 and np.isfinite(h).all()
