@@ -36,6 +36,8 @@ class Model:
     name : the key of the model in a scenario's ``models:`` section.
     variables : name -> VarSpec, every field read or written.
     halo : ghost cells the model's stencil needs around a subdomain (0 for agents).
+    decomposable : False for a model that cannot yet run on a decomposed grid; the run then
+        refuses to give one variant more than one rank.
     Params : pydantic model of the parameters (use ``extra="forbid"`` so that a misspelt
         parameter is an error).
     """
@@ -44,6 +46,8 @@ class Model:
     variables: ClassVar[Mapping[str, VarSpec]] = {}
     halo: ClassVar[int] = 0
     Params: ClassVar[type[BaseModel]] = NoParams
+    #: whether the model runs on a grid decomposed over several ranks (tiles with halos)
+    decomposable: ClassVar[bool] = True
 
     def __init__(self, params: BaseModel | None = None):
         self.params = params if params is not None else self.Params()

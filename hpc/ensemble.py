@@ -36,6 +36,7 @@ def abort(comm, rank: int, err: BaseException) -> None:
 def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
                  restart: bool = False, report: bool = True, paraview: bool = False) -> dict[str, Path]:  # fmt: skip
     from metrotwin.city import global_shape
+    from metrotwin.registry import get_model
     from metrotwin.hpc.decomposition import MPIDecomposition
     from metrotwin.runner import (
         model_halo,
@@ -57,6 +58,12 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
     prepared = []
     try:
         layout = scenario.parallel.layout
+        whole = [m for m in scenario.models if not get_model(m).decomposable]
+        if whole and group.Get_size() > 1:
+            raise MetrotwinError(
+                f"model(s) {', '.join(whole)} cannot run on a grid split over ranks yet; run "
+                f"this scenario on at most {len(names)} rank(s), one per variant"
+            )
         dec = MPIDecomposition.create(group, global_shape(scenario), model_halo(scenario), layout)
         prepared = prepare_variants(scenario, mine, dec)
     except MetrotwinError as err:

@@ -100,6 +100,8 @@ class HeatModel(Model):
 
     name: ClassVar[str] = "heat"
     halo: ClassVar[int] = 1  # air stencil: one coarse air cell; shadows/SVF need a horizon halo
+    # shadows and sky view need the horizon far beyond a tile's halo: not yet decomposed
+    decomposable: ClassVar[bool] = False
     Params: ClassVar[type[BaseModel]] = Params
     variables: ClassVar[dict[str, VarSpec]] = {
         "surface_altitude": VarSpec("in", "m", "ground elevation", standard_name="surface_altitude"),

@@ -219,6 +219,7 @@ class MobilityModel(Model):
 
     name = "mobility"
     halo = 0
+    decomposable = False  # every rank would hold every agent: not yet spread over ranks
     Params = MobilityParams
     variables = {
         "link_max_flood_depth": _var("in", "m", "maximum flood depth along the link", "link",

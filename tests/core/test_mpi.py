@@ -142,3 +142,16 @@ def test_missing_tile_is_refused(scenario_file, tmp_path):
     next((out / "baseline" / "tiles").iterdir()).unlink()
     with pytest.raises(DataSourceError, match="tile file.* missing"):
         open_runs(out)
+
+
+def test_a_model_that_cannot_be_decomposed_is_refused_more_ranks(scenario_file, tmp_path):
+    data = yaml.safe_load(scenario_file.read_text())
+    data["models"] = {"whole": {}}
+    data["variants"] = {}
+    path = tmp_path / "whole.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    proc = _run(["run", str(path), "-o", str(out), "--variant", "baseline"], 2, tmp_path, timeout=120)
+    assert proc.returncode == 2
+    assert "whole cannot run on a grid split over ranks" in proc.stderr
+    assert not out.exists()

@@ -71,3 +71,10 @@ class Diffuse(Model):
 
     def restore(self, saved):
         self.t = saved["t"]
+
+
+class Whole(Diffuse):
+    """The same model, declared as unable to run on a decomposed grid."""
+
+    name = "whole"
+    decomposable = False
