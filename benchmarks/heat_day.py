@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from solweig_peer import run_peer
 
 REPO = Path(__file__).resolve().parents[1]
-PEER = os.environ.get("METROTWIN_PEER_SOLWEIG", "/work/peers/solweig/bin/python")
 
 PEER_SCRIPT = """
 import sys, time, tempfile, numpy as np, solweig
@@ -110,23 +108,11 @@ def main() -> None:
               f"({', '.join(f'{x:.3f}' for x in times)}); Tmrt max "
               f"{np.nanmax(state['mean_radiant_temperature_daily_max']) - 273.15:.1f} C, UTCI max "
               f"{np.nanmax(state['utci_daily_max']):.1f} C; load {os.getloadavg()[0]:.1f}")
-    ours = min(medians.values())
-    if not Path(PEER).exists():
-        print(f"peer: {PEER} not found; install: python3 -m venv /work/peers/solweig && "
-              f"/work/peers/solweig/bin/pip install solweig (or set METROTWIN_PEER_SOLWEIG)")
+    result = run_peer(PEER_SCRIPT, {"dsm": dsm, "dem": dem}, str(epw), str(args.peer_repeats))
+    if result is None:
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        np.save(Path(tmp) / "dsm.npy", dsm)
-        np.save(Path(tmp) / "dem.npy", dem)
-        (Path(tmp) / "peer.py").write_text(PEER_SCRIPT)
-        res = subprocess.run([PEER, str(Path(tmp) / "peer.py"), str(Path(tmp) / "dsm.npy"),
-                              str(Path(tmp) / "dem.npy"), str(epw), str(args.peer_repeats)],
-                             capture_output=True, text=True)
-    if res.returncode:
-        print(f"peer failed:\n{res.stderr[-3000:]}")
-        return
-    lines = res.stdout.strip().splitlines()
-    peer = float(np.median([float(x) for x in lines[-2].split()]))
+    peer = float(np.median(result[0]))
+    lines = ["", result[1]]
     print(f"Rust SOLWEIG (solweig, CPU, SVF included): median {peer:.3f} s; {lines[-1]}")
     for threads, med in medians.items():
         print(f"speed-up with {threads} thread(s): {peer / med:.1f}x  (target: <= 2 s and "

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from solweig_peer import run_peer
 
 REPO = Path(__file__).resolve().parents[1]
-PEER = os.environ.get("METROTWIN_PEER_SOLWEIG", "/work/peers/solweig/bin/python")
 
 PEER_SCRIPT = """
 import sys, time, numpy as np, solweig
@@ -79,22 +77,12 @@ def main() -> None:
               f"thread(s): median {medians[threads]:.3f} s over {args.repeats} "
               f"({', '.join(f'{x:.3f}' for x in times)}); mean SVF {svf.mean():.4f}; "
               f"load {os.getloadavg()[0]:.1f}")
-    ours = min(medians.values())
-    if not Path(PEER).exists():
-        print(f"peer: {PEER} not found; install: python3 -m venv /work/peers/solweig && "
-              f"/work/peers/solweig/bin/pip install solweig (or set METROTWIN_PEER_SOLWEIG)")
+    result = run_peer(PEER_SCRIPT, {"dsm": dsm.astype(np.float32)}, str(args.peer_repeats))
+    if result is None:
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        np.save(Path(tmp) / "dsm.npy", dsm.astype(np.float32))
-        (Path(tmp) / "peer.py").write_text(PEER_SCRIPT)
-        res = subprocess.run([PEER, str(Path(tmp) / "peer.py"), str(Path(tmp) / "dsm.npy"),
-                              str(args.peer_repeats)], capture_output=True, text=True)
-    if res.returncode:
-        print(f"peer failed:\n{res.stderr[-2000:]}")
-        return
-    lines = res.stdout.strip().splitlines()
-    peer_times = [float(x) for x in lines[-2].split()]
+    peer_times = result[0]
     peer = float(np.median(peer_times))
+    lines = ["", result[1]]
     print(f"Rust SOLWEIG (solweig, CPU) SVF: median {peer:.3f} s over {len(peer_times)}; "
           f"{lines[-1]}")
     for threads, med in medians.items():

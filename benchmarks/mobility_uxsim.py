@@ -18,7 +18,6 @@ Install the peer into the venv you run this with: ``pip install uxsim`` (1.15.1 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import sys

@@ -7,24 +7,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import yaml
 
-from .test_mpi import MPIEXEC, PLUGIN, SCENARIO, _assert_same_run
+from ..mpi import metrotwin_command, mpi_env, require_mpiexec
+from .test_mpi import PLUGIN, SCENARIO, _assert_same_run
 
 pytestmark = pytest.mark.mpi
 
 
 def _start(args, ranks, cwd):
-    env = dict(os.environ, PYTHONPATH=str(PLUGIN), NUMBA_NUM_THREADS="1")
-    if ranks == 1:
-        cmd = [sys.executable, "-m", "metrotwin", *args]
-    else:
-        cmd = [str(MPIEXEC), "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "metrotwin", *args]
-    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen(metrotwin_command(args, ranks), env=mpi_env(PLUGIN), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)  # fmt: skip
 
 
@@ -38,8 +33,7 @@ def _wait_for(path, proc, timeout=120):
 
 @pytest.fixture
 def slow_scenario(tmp_path):
-    if not MPIEXEC.exists():
-        pytest.skip(f"no mpiexec beside {sys.executable} (pip install mpich)")
+    require_mpiexec()
     data = dict(SCENARIO)
     data["models"] = {"diffuse": {"sleep_per_step": 0.4}}
     data["variants"] = {}

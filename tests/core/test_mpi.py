@@ -5,10 +5,8 @@ ranks gives the same run directories as serial runs; a failing rank ends the who
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +17,11 @@ import yaml
 from metrotwin.errors import DataSourceError
 from metrotwin.output import open_runs
 
+from ..mpi import metrotwin_command, mpi_env, require_mpiexec
+
 pytestmark = pytest.mark.mpi
 
 PLUGIN = Path(__file__).parent / "mpi_plugin"
-MPIEXEC = Path(sys.executable).parent / "mpiexec"
 
 SCENARIO = {
     "name": "mpitoy",
@@ -42,15 +41,13 @@ SCENARIO = {
 
 
 def _run(args, ranks, tmp_path, timeout=240):
-    env = dict(os.environ, PYTHONPATH=str(PLUGIN), NUMBA_NUM_THREADS="1")
-    cmd = [str(MPIEXEC), "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "metrotwin", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=timeout)
+    return subprocess.run(metrotwin_command(args, ranks), capture_output=True, text=True,
+                          env=mpi_env(PLUGIN), cwd=tmp_path, timeout=timeout)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def scenario_file(tmp_path_factory):
-    if not MPIEXEC.exists():
-        pytest.skip(f"no mpiexec beside {sys.executable} (pip install mpich)")
+    require_mpiexec()
     path = tmp_path_factory.mktemp("mpi") / "mpitoy.yaml"
     path.write_text(yaml.safe_dump(SCENARIO))
     return path
@@ -59,9 +56,8 @@ def scenario_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def serial_run(scenario_file):
     out = scenario_file.parent / "serial"
-    env = dict(os.environ, PYTHONPATH=str(PLUGIN))
-    proc = subprocess.run([sys.executable, "-m", "metrotwin", "run", str(scenario_file), "-o", str(out),
-                           "--no-progress"], capture_output=True, text=True, env=env)  # fmt: skip
+    proc = subprocess.run(metrotwin_command(["run", str(scenario_file), "-o", str(out), "--no-progress"], 1),
+                          capture_output=True, text=True, env=mpi_env(PLUGIN))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return out
 

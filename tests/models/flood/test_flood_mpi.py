@@ -11,9 +11,7 @@ and free outflow on two sides (so that boundary faces run across tile edges).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +20,10 @@ import yaml
 
 from metrotwin.output import open_runs
 
+from ...mpi import metrotwin_command, mpi_env, require_mpiexec
+
 pytestmark = pytest.mark.mpi
 
-MPIEXEC = Path(sys.executable).parent / "mpiexec"
 
 SCENARIO = {
     "name": "floodmpi",
@@ -69,8 +68,7 @@ class Stopper(Model):
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    if not MPIEXEC.exists():
-        pytest.skip(f"no mpiexec beside {sys.executable} (pip install mpich)")
+    require_mpiexec()
     root = tmp_path_factory.mktemp("flood_mpi")
     plugin = root / "plugin"
     (plugin / "mt_floodstop-0.1.dist-info").mkdir(parents=True)
@@ -88,13 +86,11 @@ def setup(tmp_path_factory):
 
 def _run(setup, ranks, out, *extra, stop_at=None, timeout=120):
     root, scenario, plugin = setup
-    env = dict(os.environ, PYTHONPATH=str(plugin), NUMBA_NUM_THREADS="1")
+    env = mpi_env(plugin)
     env.pop("MT_STOP_AT", None)
     if stop_at is not None:
         env["MT_STOP_AT"] = str(stop_at)
-    cmd = [sys.executable, "-m", "metrotwin", "run", str(scenario), "-o", str(out), "--no-progress", *extra]
-    if ranks > 1:
-        cmd = [str(MPIEXEC), "-n", str(ranks), sys.executable, "-m", "mpi4py", *cmd[1:]]
+    cmd = metrotwin_command(["run", str(scenario), "-o", str(out), "--no-progress", *extra], ranks)
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, timeout=timeout)
 
 
