@@ -3,7 +3,7 @@ generated river town, 6 h, a cloudburst) with only the flood model, every varian
 core. Prints the flood's wall time per variant (the coupler's model_wall_time_s) and the
 whole run's.
 
-Usage: python benchmarks/flood_demo_budget.py [--resolution 10] [--repeats 1]
+Usage: python benchmarks/flood_demo_budget.py [--resolution 10] [--repeats 1] [--advection]
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import yaml  # noqa: E402
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
 
 
-def flood_only(resolution: float) -> dict:
+def flood_only(resolution: float, advection: bool = False) -> dict:
     data = yaml.safe_load(DEMO.read_text())
     data["models"] = {"flood": data["models"]["flood"]}
+    if advection:
+        data["models"]["flood"] = {**(data["models"]["flood"] or {}), "advection": True}
     data["domain"]["generated"]["resolution"] = resolution
     for variant in data.get("variants", {}).values():
         variant.get("models", {}).pop("heat", None)
@@ -35,14 +37,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resolution", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--advection", action="store_true", help="flood with advection: true")
     args = parser.parse_args(argv)
     from metrotwin.runner import run_scenario
     from metrotwin.scenario import parse_scenario
 
-    scenario = parse_scenario(flood_only(args.resolution))
+    scenario = parse_scenario(flood_only(args.resolution, args.advection))
     g = scenario.domain.generated
     print(f"demo, flood only: {g.size_x / g.resolution:.0f} x {g.size_y / g.resolution:.0f} cells "
-          f"at {g.resolution:g} m, {scenario.period.seconds / 3600:g} h")
+          f"at {g.resolution:g} m, {scenario.period.seconds / 3600:g} h"
+          f"{', advection on' if args.advection else ''}")
     for rep in range(args.repeats + 1):  # the first run also compiles / loads the kernels
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()

@@ -12,6 +12,7 @@ landlab runs in its own venv, in a subprocess (never a dependency of metrotwin):
 Its interpreter is $METROTWIN_LANDLAB_PYTHON (default /work/peers/landlab/bin/python).
 
 Usage: python benchmarks/flood_throughput.py [--size 1000] [--steps 600] [--repeats 3]
+       [--advection] (metrotwin with the optional advection term; landlab has none)
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def urban_terrain(n: int, res: float):
     return ground, height
 
 
-def run_metrotwin(n, steps, repeats, res=2.0):
+def run_metrotwin(n, steps, repeats, res=2.0, advection=False):
     from metrotwin.landcover import CODE
     from metrotwin.models.flood import FloodModel
     from metrotwin.testing import make_context, make_grid, make_state
@@ -63,7 +64,7 @@ def run_metrotwin(n, steps, repeats, res=2.0):
                            forcing={"rainfall": {"hyetograph": [[0, 50.0]]}})
         model = FloodModel(FloodModel.Params(
             fixed_time_step=1.0, infiltration=False, drainage=False,
-            boundaries={"east": "free", "south": "free"},
+            boundaries={"east": "free", "south": "free"}, advection=advection,
         ))
         model.initialize(state, ctx)
         t0 = time.perf_counter()
@@ -143,14 +144,17 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--landlab-steps", type=int, default=None,
                         help="steps for landlab (default: --steps); its rate is per cell-update")
+    parser.add_argument("--advection", action="store_true",
+                        help="metrotwin with the advection term (advection: true)")
     args = parser.parse_args(argv)
     bandwidth = triad_bandwidth()
-    ours, balance = run_metrotwin(args.size, args.steps, args.repeats)
+    ours, balance = run_metrotwin(args.size, args.steps, args.repeats, advection=args.advection)
     theirs = run_landlab(args.size, args.landlab_steps or args.steps, args.repeats)
     ceiling = bandwidth * 1e9 / BYTES_PER_CELL / 1e6
     print(f"grid {args.size}x{args.size} at 2 m, {args.steps} steps of 1 s, 50 mm/h, "
           f"median of {args.repeats}")
-    print(f"metrotwin flood      : {ours:8.1f} M cell-updates/s (volume error {balance:.1e})")
+    label = "metrotwin flood+adv  " if args.advection else "metrotwin flood      "
+    print(f"{label}: {ours:8.1f} M cell-updates/s (volume error {balance:.1e})")
     print(f"landlab OverlandFlow : {theirs:8.1f} M cell-updates/s (steep_slopes=True)")
     print(f"ratio                : {ours / theirs:8.1f} x")
     print(f"triad bandwidth      : {bandwidth:8.1f} GB/s -> ceiling {ceiling:.0f} M cell-updates/s "

@@ -40,10 +40,10 @@ def build_city(scenario: Scenario, decomposition: Decomposition | None = None) -
         return state
     from metrotwin.datasources import build_city_from_data
 
-    # file sources are read whole and cut to the tile (reading only the tile is future work)
-    city = build_city_from_data(domain.data, scenario.seed)
+    # each rank reads its own window of the files (a DSM domain reads whole, then cuts)
+    city = build_city_from_data(domain.data, scenario.seed, decomposition)
     city.seed = scenario.seed
-    if not decomposition.is_parallel:
+    if city.grid.shape == decomposition.local_shape:
         city.decomposition = decomposition
         return city
     return subset_state(city, window, decomposition)

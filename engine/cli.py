@@ -12,7 +12,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from metrotwin.errors import MetrotwinError
+from metrotwin.errors import MetrotwinError, ScenarioError
 
 EXIT_USAGE = 2
 
@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="also write a ParaView time series (paraview/fields.pvd) per variant")
     run.add_argument("--restart", action="store_true",
                      help="continue from the checkpoints in OUT (after a stop or a crash)")
+    run.add_argument("--layout", nargs=2, type=int, metavar=("PY", "PX"),
+                     help="ranks along y and x of each variant's grid under MPI (overrides the "
+                          "scenario's parallel.layout)")
     run.set_defaults(func=_run)
 
     validate = sub.add_parser("validate", help="check a scenario file without running it")
@@ -168,6 +171,8 @@ def _run(args) -> int:
     from metrotwin.runner import run_scenario
 
     scenario = _load(args.scenario)
+    if args.layout:
+        scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
     results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
                            report=not args.no_report, paraview=args.paraview,
@@ -179,6 +184,19 @@ def _run(args) -> int:
         if len(results) > 1 and report.exists():
             print(f"comparison: {report}")
     return 0
+
+
+def _with_layout(scenario, layout):
+    from pydantic import ValidationError
+
+    from metrotwin.scenario import Parallel
+
+    try:
+        parallel = Parallel.model_validate({**scenario.parallel.model_dump(), "layout": layout})
+    except ValidationError as err:
+        reason = err.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ScenarioError(reason, source=f"--layout {layout[0]} {layout[1]}") from None
+    return scenario.model_copy(update={"parallel": parallel})
 
 
 def _validate(args) -> int:

@@ -69,5 +69,8 @@ class RunContext:
     def global_sum(self, value):
         return self.decomposition.allreduce_sum(value)
 
+    def allgather_concat(self, array: np.ndarray) -> np.ndarray:
+        return self.decomposition.allgather_concat(array)
+
     def exchange_halos(self, *arrays: np.ndarray) -> None:
         self.decomposition.exchange_halos(*arrays)

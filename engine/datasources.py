@@ -457,24 +457,37 @@ LAND_COVER_PRESETS: dict[str, dict[str, str]] = {
 
 
 # -- building the city -----------------------------------------------------------------------
-def build_city_from_data(domain: DataDomain, seed: int = 0):
+def build_city_from_data(domain: DataDomain, seed: int = 0, decomposition=None):
     """The city state of a data domain: every standard static layer on
     ``Grid(crs=domain.crs, resolution, extent)``, plus the road network when ``roads`` is
     given and ``closed_cell`` when elevation no-data cells are closed.
+
+    With a ``decomposition`` split over ranks, the state of this rank's window only: each
+    rank reads its own window of the rasters (see ``metrotwin.tiling``); a DSM is still read
+    whole, since its buildings (connected patches, footprint medians) span the tiles.
 
     Raises :class:`~metrotwin.errors.DataSourceError` naming the file, the value and what
     would be valid when a source cannot be read or does not fit the domain. ``seed`` is
     accepted for symmetry with the generator; loading data draws no random numbers.
     """
-    from metrotwin import (
-        sources_buildings,
-        sources_districts,
-        sources_landcover,
-        sources_raster,
-    )
+    from metrotwin import sources_raster, tiling
+
+    domain_grid = sources_raster.domain_grid(domain)
+    tile = None
+    if decomposition is not None and decomposition.is_parallel and domain.dsm is None:
+        tile = tiling.Tile(domain_grid, decomposition.local_window, decomposition)
+    with tiling.reading_tile(tile):
+        state = _read_layers(domain, domain_grid if tile is None else domain_grid.window(*tile.window))
+        if domain.roads is not None:
+            _add_roads(state, domain, domain_grid, tile)
+    return state
+
+
+def _read_layers(domain: DataDomain, grid):
+    """Every static layer of the data domain on ``grid`` (the domain, or a tile of it)."""
+    from metrotwin import sources_buildings, sources_districts, sources_landcover, sources_raster
     from metrotwin.state import empty_state
 
-    grid = sources_raster.domain_grid(domain)
     state = empty_state(grid)
     layers: dict[str, np.ndarray] = {}
     attrs: dict[str, dict] = {}
@@ -542,12 +555,30 @@ def build_city_from_data(domain: DataDomain, seed: int = 0):
     state.ds["district"].attrs.update(
         flag_values=np.array(list(names), dtype="int16"), flag_meanings=" ".join(names.values())
     )
-
-    if domain.roads is not None:
-        from metrotwin import sources_roads
-
-        sources_roads.add_roads(state, domain.roads)
     return state
+
+
+def _add_roads(state, domain: DataDomain, domain_grid, tile) -> None:
+    """The road network (small: every rank holds all of it), its cells cut to the tile."""
+    from metrotwin import sources_roads
+
+    if tile is None:
+        sources_roads.add_roads(state, domain.roads)
+        return
+    from metrotwin.network import drop_bridged_water
+    from metrotwin.state import empty_state, subset_state
+
+    whole = empty_state(domain_grid)  # coordinates only: the links' cells on the domain
+    sources_roads.add_roads(whole, domain.roads)
+    cut = subset_state(whole, tile.window, tile.decomposition).ds
+    for name, var in cut.data_vars.items():
+        state.ds[name] = var.variable
+    if "link_cell_index" in state.ds:  # bridges: the same per-cell rule, on this tile's cover
+        start, index = drop_bridged_water(state, state["link_cell_start"], state["link_cell_index"])
+        attrs = {k: state.ds[k].attrs for k in ("link_cell_start", "link_cell_index")}
+        state.ds = state.ds.drop_vars(["link_cell_start", "link_cell_index"])
+        state.ds["link_cell_start"] = ("link_bound", start, attrs["link_cell_start"])
+        state.ds["link_cell_index"] = ("link_cell", index, attrs["link_cell_index"])
 
 
 def _name(source) -> str:
@@ -578,8 +609,11 @@ def _drainage(spec, district, names, grid):
 
 
 def warn(message: str) -> None:
-    """Report a repair made to the data (a count of cells, features...)."""
-    warnings.warn(message, DataSourceWarning, stacklevel=3)
+    """Report a repair made to the data (a count of cells, features...), once per domain."""
+    from metrotwin import tiling
+
+    if tiling.reporting():
+        warnings.warn(message, DataSourceWarning, stacklevel=3)
 
 
 def fmt_bounds(bounds) -> str:

@@ -24,9 +24,11 @@ class Forcing:
     exact depth (m) fallen between two times, so that mass balances close to round-off.
     """
 
-    def __init__(self, scenario: Scenario, grid: Grid):
+    def __init__(self, scenario: Scenario, grid: Grid, global_grid: Grid | None = None):
         self.scenario = scenario
         self.grid = grid
+        #: the whole domain (a rank's ``grid`` is its tile): its centre places the sun
+        self.global_grid = global_grid or grid
         self.spec = scenario.forcing
         self._gridded = None
         rain = self.spec.rainfall
@@ -76,7 +78,7 @@ class Forcing:
             return None
         from metrotwin.weather import load_weather
 
-        return load_weather(self.spec.weather, self.scenario.period, self.grid)
+        return load_weather(self.spec.weather, self.scenario.period, self.global_grid)
 
 
 def _step_integral(times: np.ndarray, rates: np.ndarray, t0: float, t1: float):

@@ -78,6 +78,13 @@ class Grid:
         """Cell-centre northings (m), north to south."""
         return self.north - (np.arange(self.ny) + 0.5) * self.resolution
 
+    def window(self, rows: slice, cols: slice) -> Grid:
+        """The grid of the cells ``rows`` x ``cols`` of this one."""
+        res = self.resolution
+        return Grid(ny=rows.stop - rows.start, nx=cols.stop - cols.start, resolution=res,
+                    west=self.west + cols.start * res, north=self.north - rows.start * res,
+                    crs=self.crs)
+
     def index_of(self, x, y):
         """(row, col) of the cells holding points (x, y); may fall outside the grid."""
         col = np.floor((np.asarray(x, dtype=float) - self.west) / self.resolution).astype(int)

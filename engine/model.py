@@ -53,6 +53,13 @@ class Model:
         self.params = params if params is not None else self.Params()
 
     @classmethod
+    def tiling(cls, params: BaseModel, resolution: float) -> tuple[int, int]:
+        """(halo cells, block multiple) this model needs of a grid of ``resolution`` (m) split
+        over ranks: tile edges then fall on multiples of ``block multiple`` cells (where the
+        model keeps a coarser grid of its own)."""
+        return cls.halo, 1
+
+    @classmethod
     def reads(cls) -> dict[str, VarSpec]:
         return {n: v for n, v in cls.variables.items() if v.reads}
 

@@ -8,10 +8,9 @@ no half-written output.
 
 from __future__ import annotations
 
-import copy
 import logging
+import math
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,14 +24,13 @@ from metrotwin.context import Clock, RunContext
 from metrotwin.coupler import Coupler
 from metrotwin.errors import MetrotwinError, ScenarioError
 from metrotwin.forcing import Forcing
-from metrotwin.hpc.decomposition import serial_decomposition
 from metrotwin.indicators import IndicatorSeries
 from metrotwin.interventions import apply_interventions
 from metrotwin.output import (
+    FIELDS_FILE,
     INDICATORS_FILE,
     LOG_FILE,
     RESOLVED_FILE,
-    FIELDS_FILE,
     FieldWriter,
     write_json,
     write_yaml,
@@ -56,9 +54,19 @@ class PreparedVariant:
     interventions: dict
 
 
-def model_halo(scenario: Scenario) -> int:
-    """Ghost cells the scenario's models need around a tile (the largest of their halos)."""
-    return max((get_model(name).halo for name in scenario.models), default=0)
+def model_tiling(scenario: Scenario) -> tuple[int, int]:
+    """(halo, block multiple) the scenario's models need of a tile: the largest halo and the
+    least common multiple of the block sizes (over the variants too, which may change them)."""
+    from metrotwin.city import global_grid
+
+    resolution = global_grid(scenario).resolution
+    halo, multiple = 0, 1
+    for variant in [None, *scenario.variants]:
+        models = scenario.resolve_variant(variant).models if variant else scenario.models
+        for name, params in models.items():
+            h, m = get_model(name).tiling(params, resolution)
+            halo, multiple = max(halo, h), math.lcm(multiple, m)
+    return halo, multiple
 
 
 def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None) -> PreparedVariant:
@@ -78,7 +86,7 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
         grid=state.grid,
         decomposition=state.decomposition,
         clock=clock,
-        forcing=Forcing(resolved, state.grid),
+        forcing=Forcing(resolved, state.grid, state.global_grid),
         scenario=resolved,
         seed=resolved.seed,
         logger=(logger or log).getChild(name),
@@ -247,7 +255,12 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
     from it. A checkpoint is saved every ``parallel.checkpoint_interval`` of simulated time,
     and when ``stop`` reports a signal (then the run raises Checkpointed).
     """
-    from metrotwin.checkpoint import copy_output_records, has_checkpoint, read_checkpoint, write_checkpoint
+    from metrotwin.checkpoint import (
+        copy_output_records,
+        has_checkpoint,
+        read_checkpoint,
+        write_checkpoint,
+    )
     from metrotwin.errors import Checkpointed
 
     dec = p.state.decomposition
@@ -395,7 +408,13 @@ class _progress_bar:
     def __enter__(self):
         if not self.enabled:
             return None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(
             TextColumn("[bold]{task.description}"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metrotwin import landcover
+from metrotwin import landcover, tiling
 from metrotwin.datasources import BUILDING_USES, BuildingsSource, DsmSource, _key, warn
 from metrotwin.errors import DataSourceError
 from metrotwin.grid import Grid
@@ -105,7 +105,8 @@ def rasterize_buildings(source: BuildingsSource, grid: Grid, *, dsm_height=None)
     # burn ids, shortest first so that the tallest footprint wins where they overlap
     order = np.argsort(np.nan_to_num(height, nan=-1.0), kind="stable")
     ids = burn(((gdf.geometry.iloc[i], i + 1) for i in order), grid, dtype="int32")
-    cells = np.bincount(ids.ravel(), minlength=n + 1)[1:]
+    # which footprints hold a cell anywhere in the domain (a tile sees only its own)
+    cells = tiling.overall_max(np.bincount(ids.ravel(), minlength=n + 1)[1:])
 
     filled = _fill_missing(height, ids, cells, source, dsm_height, gdf)
     use = _classes(gdf, source.use_attribute, source.use_mapping, source.default_use, source)
@@ -125,7 +126,7 @@ def rasterize_buildings(source: BuildingsSource, grid: Grid, *, dsm_height=None)
         "source": str(source.path),
         "resampling": "footprint holds the cell centre; tallest wins",
         "nodata_cells": 0,
-        "coverage": float(on.mean()),
+        "coverage": float(tiling.count(on) / tiling.domain_of(grid).size),
         "buildings": int((cells > 0).sum()),
         "footprints_without_cells": lost,
         **filled,

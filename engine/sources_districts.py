@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from metrotwin import tiling
 from metrotwin.datasources import DistrictsSource, _normalise_name, share, warn
 from metrotwin.errors import DataSourceError
 from metrotwin.grid import Grid
@@ -53,23 +54,24 @@ def read_districts(source: DistrictsSource | None, grid: Grid):
     if len(names) > 32000:
         raise DataSourceError(f"districts file {source.path}: {len(names)} districts (max 32000)")
     district = burn(zip(gdf.geometry, codes), grid, dtype="int32").astype("int16")
-    present = np.unique(district)
+    present = tiling.union(district)
+    domain = tiling.domain_of(grid)
     table = {int(c): (names[c - 1] if c > 0 else source.outside_name) for c in present}
     if not any(c > 0 for c in table):
         raise DataSourceError(
             f"districts file {source.path}: no district holds a cell centre of the domain "
-            f"{grid.bounds}; check the extent and the CRS"
+            f"{domain.bounds}; check the extent and the CRS"
         )
-    outside = int((district == 0).sum())
+    outside = tiling.count(district == 0)
     if outside:
         warn(
-            f"districts file {source.path}: {share(outside, grid.size)} lie in no district; "
+            f"districts file {source.path}: {share(outside, domain.size)} lie in no district; "
             f"named {source.outside_name!r}"
         )
     info = {
         "source": str(source.path),
         "resampling": "polygon holds the cell centre",
         "nodata_cells": outside,
-        "coverage": float(1.0 - outside / grid.size),
+        "coverage": float(1.0 - outside / domain.size),
     }
     return district, dict(sorted(table.items())), info

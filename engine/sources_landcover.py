@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin import landcover
+from metrotwin import landcover, tiling
 from metrotwin.datasources import LandCoverSource, _key, share, warn
 from metrotwin.errors import DataSourceError
 from metrotwin.grid import Grid
@@ -65,7 +65,7 @@ def _from_raster(source: LandCoverSource, grid: Grid, fill: int, default: str):
     values, info = to_grid(source, grid, what="land cover", resampling="mode")
     valid = np.isfinite(values)
     out = np.full(grid.shape, fill, dtype="int16")
-    present = np.unique(values[valid])
+    present = tiling.union(values[valid])  # the domain's values: one mapping, one message
     codes = _codes(source, [float(v) for v in present], default)
     for value, code in codes.items():
         out[values == value] = code
@@ -73,7 +73,8 @@ def _from_raster(source: LandCoverSource, grid: Grid, fill: int, default: str):
     info["default_class"] = default
     if info["nodata_cells"]:
         warn(
-            f"land cover file {source.path}: {share(info['nodata_cells'], grid.size)} have no "
+            f"land cover file {source.path}: "
+            f"{share(info['nodata_cells'], tiling.domain_of(grid).size)} have no "
             f"data; given the default class {default!r}"
         )
     return out, info
@@ -99,12 +100,12 @@ def _from_polygons(source: LandCoverSource, grid: Grid, fill: int, default: str)
     out = burn(shapes, grid, fill=-1, dtype="int32")
     missing = out < 0
     out[missing] = fill
-    n = int(missing.sum())
+    n = tiling.count(missing)
     info = {
         "source": str(source.path),
         "resampling": "polygon holds the cell centre",
         "nodata_cells": n,
-        "coverage": float(1.0 - n / grid.size),
+        "coverage": float(1.0 - n / tiling.domain_of(grid).size),
         "mapping": source.mapping if isinstance(source.mapping, str) else "user table",
         "default_class": default,
     }

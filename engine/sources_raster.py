@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import CRS
 
+from metrotwin import tiling
 from metrotwin.datasources import (
     ConstantElevation,
     DataDomain,
@@ -197,7 +198,16 @@ def to_grid(source: RasterSource, grid: Grid, *, what: str, resampling: str):
             w - margin, s - margin, e + margin, n + margin, crs=grid.crs, auto_expand=True
         )
     except (NoDataInBounds, OneDimensionalRaster):
-        raise DataSourceError(_no_overlap(source, da, grid, what)) from None
+        if tiling.current() is None:
+            raise DataSourceError(_no_overlap(source, da, grid, what)) from None
+        # a tile outside the raster: no data here, which may be fine for the domain
+        values = np.full(grid.shape, np.nan)
+        n_missing, size = tiling.count(np.ones(grid.shape, bool)), tiling.domain_of(grid).size
+        if n_missing == size:
+            raise DataSourceError(_no_overlap(source, da, grid, what)) from None
+        return values, {"source": str(source.path), "source_crs": _crs_name(da.rio.crs),
+                        "resampling": method, "nodata_cells": n_missing,
+                        "coverage": float(1.0 - n_missing / size)}
     clipped = clipped.astype("float64")
     clipped = clipped.rio.write_nodata(np.nan, encoded=False)
     out = clipped.rio.reproject(
@@ -209,20 +219,22 @@ def to_grid(source: RasterSource, grid: Grid, *, what: str, resampling: str):
     )
     values = np.array(out.values, dtype="float64")
     missing = ~np.isfinite(values)
-    if missing.all():
+    n_missing, size = tiling.count(missing), tiling.domain_of(grid).size
+    if n_missing == size:
         raise DataSourceError(_no_overlap(source, da, grid, what))
     values[missing] = np.nan
     info = {
         "source": str(source.path),
         "source_crs": _crs_name(da.rio.crs),
         "resampling": method,
-        "nodata_cells": int(missing.sum()),
-        "coverage": float(1.0 - missing.mean()),
+        "nodata_cells": n_missing,
+        "coverage": float(1.0 - n_missing / size),
     }
     return values, info
 
 
 def _no_overlap(source, da, grid: Grid, what: str) -> str:
+    grid = tiling.domain_of(grid)
     return (
         f"{what} file {source.path} does not overlap the domain: the file covers "
         f"{fmt_bounds(da.rio.bounds())} in {_crs_name(da.rio.crs)}, the domain is "
@@ -246,26 +258,32 @@ def read_elevation(source: ElevationSource, grid: Grid):
     valid cell's value; ``close`` fills the same way and marks the cells closed (flood)."""
     values, info = to_grid(source, grid, what="elevation", resampling="bilinear")
     missing = np.isnan(values)
-    n = int(missing.sum())
+    n, domain = info["nodata_cells"], tiling.domain_of(grid)
     closed = None
     if n:
         if source.nodata == "error":
             raise DataSourceError(
-                f"elevation file {source.path}: {share(n, grid.size)} of the domain have no "
-                f"data (no-data values, or outside the file {fmt_bounds(grid.bounds)}); set "
+                f"elevation file {source.path}: {share(n, domain.size)} of the domain have no "
+                f"data (no-data values, or outside the file {fmt_bounds(domain.bounds)}); set "
                 f"elevation.nodata: fill (nearest valid value) or close (exclude the cells from "
                 f"flow), or narrow the extent"
             )
-        values = fill_nearest(values, missing)
+        tile = tiling.current()
+        if tile is None:
+            values = fill_nearest(values, missing)
+        else:  # the nearest valid cell may lie on another tile: fill the whole, keep ours
+            with tiling.whole():
+                whole, _ = to_grid(source, domain, what="elevation", resampling="bilinear")
+            values = fill_nearest(whole, np.isnan(whole))[tile.window]
         if source.nodata == "close":
             closed = missing.astype("uint8")
             warn(
-                f"elevation file {source.path}: {share(n, grid.size)} have no data; closed "
+                f"elevation file {source.path}: {share(n, domain.size)} have no data; closed "
                 f"(closed_cell = 1) and filled from the nearest valid cell"
             )
         else:
             warn(
-                f"elevation file {source.path}: {share(n, grid.size)} have no data; filled "
+                f"elevation file {source.path}: {share(n, domain.size)} have no data; filled "
                 f"from the nearest valid cell"
             )
     info["nodata_policy"] = source.nodata
@@ -315,9 +333,10 @@ def read_canopy(source: RasterSource, grid: Grid):
     """Tree canopy height above ground (m); no-data and negative values are 0 (no tree)."""
     values, info = to_grid(source, grid, what="tree canopy", resampling="bilinear")
     values = np.where(np.isfinite(values), np.maximum(values, 0.0), 0.0)
-    if float(values.max(initial=0.0)) > 150.0:
+    top = float(tiling.overall_max(float(values.max(initial=0.0))))
+    if top > 150.0:
         raise DataSourceError(
-            f"tree canopy file {source.path}: heights up to {float(values.max()):.1f} m; a canopy "
+            f"tree canopy file {source.path}: heights up to {top:.1f} m; a canopy "
             f"height is above ground (0-150 m); is it an absolute surface (subtract the DEM)?"
         )
     return values, info

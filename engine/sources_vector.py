@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import CRS
 
+from metrotwin import tiling
 from metrotwin.datasources import VectorSource, fmt_bounds
 from metrotwin.errors import DataSourceError
 from metrotwin.grid import Grid
@@ -53,6 +54,7 @@ def read_vector(source: VectorSource, grid: Grid, *, what: str, kinds: tuple[str
             f"{' or '.join(kinds)}"
         )
     gdf = gdf[gdf.geom_type.isin(kinds)]
+    grid = tiling.domain_of(grid)  # a tile keeps the domain's features, in the file's order
     file_crs, file_bounds = gdf.crs.to_string(), gdf.total_bounds
     gdf = gdf.to_crs(grid.crs)
     inside = gdf[gdf.intersects(box(*grid.bounds))]

@@ -75,6 +75,11 @@ class CityState:
                            indexing="ij")  # fmt: skip
         return (r * nx + c).astype(np.int64)
 
+    @property
+    def global_grid(self) -> Grid:
+        """The whole domain's grid (this rank's ``grid`` is its window of it)."""
+        return self.decomposition.global_grid(self.grid)
+
     def owned(self, values: np.ndarray) -> np.ndarray:
         """The part of a local grid array that this rank owns (halo cells left out)."""
         return values[self.decomposition.owned]
@@ -168,9 +173,7 @@ def subset_state(state: CityState, window: tuple[slice, slice], decomposition) -
     network's cell lists re-indexed onto the window's grid."""
     rows, cols = window
     g = state.grid
-    grid = Grid(ny=rows.stop - rows.start, nx=cols.stop - cols.start, resolution=g.resolution,
-                west=g.west + cols.start * g.resolution, north=g.north - rows.start * g.resolution,
-                crs=g.crs)  # fmt: skip
+    grid = g.window(rows, cols)
     ds = state.ds.isel(y=rows, x=cols)
     if "link_cell_index" in ds:
         start = ds["link_cell_start"].values

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 
@@ -61,12 +61,15 @@ class Decomposition:
     topology : (py, px) ranks along y and x.
     coords : this rank's (iy, ix) in the topology.
     halo : ghost cells on each side of the local block that has a neighbour.
+    multiple : block edges fall on multiples of this many cells (a coarser model grid, e.g.
+        the heat model's air cells, then splits along the same edges).
     """
 
     global_shape: tuple[int, int]
     topology: tuple[int, int] = (1, 1)
     coords: tuple[int, int] = (0, 0)
     halo: int = 0
+    multiple: int = 1
 
     @property
     def is_parallel(self) -> bool:
@@ -84,9 +87,22 @@ class Decomposition:
     @cached_property
     def glb_slices(self) -> tuple[slice, slice]:
         """The global rows and columns this rank owns (without halo)."""
-        return tuple(
-            block_slice(n, p, c) for n, p, c in zip(self.global_shape, self.topology, self.coords)
-        )
+        return self.block_of(self.coords)
+
+    def global_grid(self, local):
+        """The whole domain's grid, from the grid ``local`` of this rank's window."""
+        from metrotwin.grid import Grid
+
+        rows, cols = self.local_window
+        res = local.resolution
+        return Grid(ny=self.global_shape[0], nx=self.global_shape[1], resolution=res,
+                    west=local.west - cols.start * res, north=local.north + rows.start * res,
+                    crs=local.crs)  # the inverse of Grid.window
+
+    def block_of(self, coords) -> tuple[slice, slice]:
+        """The global rows and columns owned by the rank at ``coords`` (any rank's block)."""
+        return tuple(block_slice(n, p, c, self.multiple)
+                     for n, p, c in zip(self.global_shape, self.topology, coords))
 
     def is_boundary(self, side: str) -> bool:
         """Whether this block touches the domain edge ``side`` ('north','south','west','east')."""
@@ -150,13 +166,57 @@ class Decomposition:
         """Every rank's ``obj``, in rank order, on every rank (small objects only)."""
         return [obj]
 
+    def coarsened(self, factor: int, halo: int) -> Decomposition:
+        """The same split of the grid coarsened ``factor`` times (cells of factor x factor
+        fine cells; partial cells at the south and east edges), with its own ``halo``.
+        Split over ranks, ``multiple`` must be a multiple of ``factor`` so the blocks agree."""
+        if self.multiple % factor and self.is_parallel:
+            raise ValueError(f"blocks fall on multiples of {self.multiple} cells, not of {factor}")
+        fresh = {"_exchangers": {}} if hasattr(self, "_exchangers") else {}
+        return replace(self, global_shape=tuple(-(-n // factor) for n in self.global_shape),
+                       halo=halo, multiple=max(1, self.multiple // factor), **fresh)
+
+    def fetch_window(self, owned: np.ndarray, window: tuple[slice, slice], fill=np.nan):
+        """The global ``window`` (rows, cols) of a field, from the ranks that own its parts.
+
+        ``owned`` is this rank's owned block of the field. Cells outside the domain get
+        ``fill``. Unlike a halo exchange, the window may reach past the neighbours (a
+        horizon hundreds of metres wide); only the window, never the grid, is moved.
+        """
+        rows, cols = window
+        out = np.full((rows.stop - rows.start, cols.stop - cols.start), fill,
+                      dtype=np.result_type(owned.dtype, np.asarray(fill).dtype))
+        for (src_rows, src_cols), (dst_rows, dst_cols), part in self._window_parts(owned, window):
+            out[dst_rows, dst_cols] = part
+        return out
+
+    def _window_parts(self, owned, window):
+        rows, cols = window
+        (gr, gc) = self.glb_slices
+        r0, r1 = max(rows.start, gr.start), min(rows.stop, gr.stop)
+        c0, c1 = max(cols.start, gc.start), min(cols.stop, gc.stop)
+        if r0 < r1 and c0 < c1:
+            yield ((slice(r0, r1), slice(c0, c1)),
+                   (slice(r0 - rows.start, r1 - rows.start), slice(c0 - cols.start, c1 - cols.start)),
+                   owned[r0 - gr.start:r1 - gr.start, c0 - gc.start:c1 - gc.start])
+
+    def allgather_concat(self, array: np.ndarray) -> np.ndarray:
+        """Every rank's 1-D (or record) ``array`` concatenated in rank order, on every rank.
+
+        For per-agent or per-link records (not grid-sized fields). The order depends on the
+        number of ranks: sort by a global key (e.g. a trip id) before using the result.
+        """
+        return np.asarray(array).copy()
+
     def barrier(self) -> None:
         """Wait for every rank (serial: nothing)."""
 
 
-def block_slice(n: int, parts: int, index: int) -> slice:
-    """The ``index``-th of ``parts`` near-equal contiguous blocks of ``range(n)``."""
-    bounds = [(n * k) // parts for k in range(parts + 1)]
+def block_slice(n: int, parts: int, index: int, multiple: int = 1) -> slice:
+    """The ``index``-th of ``parts`` near-equal contiguous blocks of ``range(n)``, with inner
+    edges on multiples of ``multiple``."""
+    units = -(-n // multiple)
+    bounds = [min(n, multiple * ((units * k) // parts)) for k in range(parts + 1)]
     return slice(bounds[index], bounds[index + 1])
 
 
@@ -217,7 +277,8 @@ class MPIDecomposition(Decomposition):
     halo_seconds: float = 0.0
 
     @classmethod
-    def create(cls, comm, global_shape, halo: int = 0, layout: tuple[int, int] | None = None):
+    def create(cls, comm, global_shape, halo: int = 0, layout: tuple[int, int] | None = None,
+               multiple: int = 1):
         from mpi4py import MPI
 
         size = comm.Get_size()
@@ -230,14 +291,17 @@ class MPIDecomposition(Decomposition):
             raise ValueError(
                 f"layout {list(layout)} needs {layout[0] * layout[1]} ranks, the run has {size}"
             )
-        if layout[0] > global_shape[0] or layout[1] > global_shape[1]:
-            raise ValueError(f"layout {list(layout)} has more ranks than cells {list(global_shape)}")
+        units = [-(-n // multiple) for n in global_shape]
+        if layout[0] > units[0] or layout[1] > units[1]:
+            what = "cells" if multiple == 1 else f"blocks of {multiple} cells (a model's coarse grid)"
+            raise ValueError(f"layout {list(layout)} has more ranks than {what} {units}")
         cart = comm.Create_cart(dims=list(layout), periods=[False, False], reorder=False)
         coords = tuple(cart.Get_coords(cart.Get_rank()))
         north, south = cart.Shift(0, 1)
         west, east = cart.Shift(1, 1)
         neighbours = {"north": north, "south": south, "west": west, "east": east}
         return cls(global_shape=tuple(global_shape), topology=layout, coords=coords, halo=halo,
+                   multiple=int(multiple),
                    comm=cart, neighbours=neighbours)  # fmt: skip
 
     def allreduce_min(self, value: float) -> float:
@@ -259,6 +323,27 @@ class MPIDecomposition(Decomposition):
 
     def gather_object(self, obj):
         return self.comm.allgather(obj)
+
+    def fetch_window(self, owned: np.ndarray, window: tuple[slice, slice], fill=np.nan):
+        # every rank knows every block and every window: each sends the overlaps it owns
+        windows = self.comm.allgather(((window[0].start, window[0].stop),
+                                       (window[1].start, window[1].stop)))
+        sends = []
+        for (rs, cs) in windows:
+            parts = list(Decomposition._window_parts(self, owned, (slice(*rs), slice(*cs))))
+            sends.append([(dst, np.ascontiguousarray(part)) for _, dst, part in parts])
+        received = self.comm.alltoall(sends)
+        rows, cols = window
+        out = np.full((rows.stop - rows.start, cols.stop - cols.start), fill,
+                      dtype=np.result_type(owned.dtype, np.asarray(fill).dtype))
+        for pieces in received:
+            for (dst_rows, dst_cols), part in pieces:
+                out[dst_rows, dst_cols] = part
+        return out
+
+    def allgather_concat(self, array: np.ndarray) -> np.ndarray:
+        parts = self.comm.allgather(np.asarray(array))
+        return np.concatenate(parts) if parts else np.asarray(array)
 
     def barrier(self) -> None:
         self.comm.Barrier()

@@ -9,6 +9,7 @@ running aborts the whole job with its message instead of leaving the other ranks
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,19 +34,36 @@ def abort(comm, rank: int, err: BaseException) -> None:
     comm.Abort(2 if isinstance(err, MetrotwinError) else 1)
 
 
+#: seconds a rank with an input error waits for the others before ending the job: they may be
+#: blocked in a collective of the set-up (a halo fetch) that the failing rank never joins
+ERROR_GRACE_S = float(os.environ.get("METROTWIN_ERROR_GRACE_S", "20"))
+
+
+def meet_or_abort(comm, rank: int, error: BaseException | None) -> None:
+    """Wait until every rank has finished preparing. A rank that failed waits at most
+    ``ERROR_GRACE_S``: if the others do not arrive (an error found on one tile only leaves
+    the other tiles waiting for it in a collective), it ends the job with its message."""
+    request = comm.Ibarrier()
+    start = time.monotonic()
+    while not request.Test():
+        if error is not None and time.monotonic() - start > ERROR_GRACE_S:
+            abort(comm, rank, error)
+        time.sleep(0.005)
+
+
 def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
                  restart: bool = False, report: bool = True, paraview: bool = False) -> dict[str, Path]:  # fmt: skip
     from metrotwin.city import global_shape
-    from metrotwin.registry import get_model
     from metrotwin.hpc.decomposition import MPIDecomposition
+    from metrotwin.registry import get_model
     from metrotwin.runner import (
-        model_halo,
+        model_tiling,
         prepare_variants,
         publish,
         run_variant,
         staged_output,
-        write_comparison,
         stop_signals,
+        write_comparison,
     )
 
     rank, size = comm.Get_rank(), comm.Get_size()
@@ -64,12 +82,16 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
                 f"model(s) {', '.join(whole)} cannot run on a grid split over ranks yet; run "
                 f"this scenario on at most {len(names)} rank(s), one per variant"
             )
-        dec = MPIDecomposition.create(group, global_shape(scenario), model_halo(scenario), layout)
+        halo, multiple = model_tiling(scenario)
+        dec = MPIDecomposition.create(group, global_shape(scenario), halo, layout, multiple)
         prepared = prepare_variants(scenario, mine, dec)
     except MetrotwinError as err:
         error = err
     except ValueError as err:  # a layout that does not fit the ranks
         error = MetrotwinError(f"parallel.layout: {err}")
+    except BaseException as err:  # a bug: the others may wait in a collective, end them all
+        abort(comm, rank, err)
+    meet_or_abort(comm, rank, error)
     errors = comm.allgather(None if error is None else str(error))
     failed = [e for e in errors if e is not None]
     if failed:

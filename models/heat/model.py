@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metrotwin.errors import ModelError
-from metrotwin.indicators import Indicator, reduce_by_district, sum_by_district
+from metrotwin.indicators import Indicator
 from metrotwin.landcover import CODE
 from metrotwin.model import Model
 from metrotwin.models.heat import kernels
@@ -52,6 +52,10 @@ class Params(BaseModel):
 
     time_step: float = Field(300.0, gt=0, le=3600, description="energy-balance step (s)")
     azimuths: int = Field(32, ge=8, le=360, description="horizon directions for the sky view")
+    horizon_distance: float = Field(
+        500.0, gt=0, description="horizons are searched at least this far, at most twice (m): "
+        "a 50 m tower 500 m away rises 5.7 degrees; a decomposed run fetches twice this around "
+        "each tile")
     leaf_transmissivity: float = Field(
         0.03, ge=0, le=1, description="share of sun through a crown (SOLWEIG default)"
     )
@@ -96,12 +100,21 @@ class HeatModel(Model):
     doi:10.1007/s00484-008-0162-7 (SOLWEIG: shadows, SVF, six-direction Tmrt).
     Deardorff (1978) JGR 83:1889-1903, doi:10.1029/JC083iC04p01889 (force-restore).
     Broede et al. (2012) Int J Biometeorol 56:481-494, doi:10.1007/s00484-011-0454-1 (UTCI).
+    Hay & Davies (1980) Proc. First Canadian Solar Radiation Data Workshop, 59-72 (the
+    circumsolar share of the diffuse, I / I0, follows the sun; Duffie & Beckman 2013, Solar
+    Engineering of Thermal Processes, 4th ed., sect. 2.16): the anisotropic diffuse that
+    SOLWEIG models with the Perez sky (Wallenberg et al. 2020, Urban Clim 31:100589,
+    doi:10.1016/j.uclim.2020.100589) reduced to its circumsolar and isotropic parts.
+
+    On a grid split over ranks every number is the serial one: horizons are searched over
+    fixed global segments (``horizon_distance``), so a rank fetches the surface model two
+    segments around its tile and sweeps only that; tiles are cut in whole air cells, whose
+    grid exchanges a halo of two air cells every sub-step; totals are exact sums over the
+    owned cells, and per-cell time integrals live in the state (checkpointed by tile).
     """
 
     name: ClassVar[str] = "heat"
-    halo: ClassVar[int] = 1  # air stencil: one coarse air cell; shadows/SVF need a horizon halo
-    # shadows and sky view need the horizon far beyond a tile's halo: not yet decomposed
-    decomposable: ClassVar[bool] = False
+    halo: ClassVar[int] = 0  # see tiling(): the ground a person sees; horizons fetch their own
     Params: ClassVar[type[BaseModel]] = Params
     variables: ClassVar[dict[str, VarSpec]] = {
         "surface_altitude": VarSpec("in", "m", "ground elevation", standard_name="surface_altitude"),
@@ -127,7 +140,20 @@ class HeatModel(Model):
         "utci_hours_above_38_day": _grid("h", "daytime hours with UTCI above 38 degC (very strong heat stress)"),
         "utci_hours_above_38_night": _grid("h", "night hours with UTCI above 38 degC"),
         "sky_view_factor": _grid("1", "sky view factor (buildings and tree crowns)", output=False),
+        # per-cell state kept in the state so that checkpoints do not depend on the ranks
+        "heat_utci_time_integral": _grid("degree_C s", "time integral of UTCI", output=False),
+        "heat_night_air_time_integral": _grid("K s", "time integral of night air temperature",
+                                              output=False),
+        "heat_air_anomaly": _grid("K", "air-temperature anomaly of the coarse air cell the cell "
+                                  "lies in", output=False),
     }
+
+    @classmethod
+    def tiling(cls, params, resolution: float) -> tuple[int, int]:
+        """The ground a person sees (``ground_view_radius``) as halo; tiles made of whole
+        air cells, so that the air grid splits along the same edges."""
+        return (int(round(params.ground_view_radius / resolution)),
+                max(1, int(round(params.air_cell_size / resolution))))
 
     # -- set-up -------------------------------------------------------------------------------
     def initialize(self, state, ctx) -> None:
@@ -158,9 +184,15 @@ class HeatModel(Model):
             surf = surface_arrays(np.asarray(state["land_cover"]), p.surface)
         except ValueError as err:
             raise HeatModelError(str(err)) from None
+        dec = ctx.decomposition
+        segment = int(math.ceil(p.horizon_distance / grid.resolution - 1e-9))
+        window, crop = _horizon_window(dec, 2 * segment)
+        ground_w, height_w, canopy_w = (
+            dec.fetch_window(np.ascontiguousarray(a[dec.owned]), window) for a in (ground, height, canopy))
         self.geometry: Geometry = build_geometry(
-            ground, height, canopy, resolution=grid.resolution, n_azimuth=p.azimuths,
-            transmissivity=p.leaf_transmissivity,
+            ground_w, height_w, canopy_w, resolution=grid.resolution, n_azimuth=p.azimuths,
+            transmissivity=p.leaf_transmissivity, row0=window[0].start, col0=window[1].start,
+            segment=segment, crop=crop,
         )
         n = grid.size
         self.albedo = surf["albedo"].ravel()
@@ -177,12 +209,30 @@ class HeatModel(Model):
         state["sky_view_factor"][...] = self.geometry.svf
         self.building = height > 0
         self.outdoor = (~self.building) & (np.asarray(state["land_cover"]) != CODE["water"])
-        # air grid
+        self.owned = np.zeros(grid.shape, bool)
+        self.owned[dec.owned] = True
+        self.counted = self.outdoor & self.owned  # cells this rank adds to totals
+        self.owned_slices = dec.owned
+        self.n_counted = ctx.global_sum(float(self.counted.sum()))
+        self._district = np.asarray(state["district"])
+        self.district_names = state.district_names
+        self.state = state
+        # air grid: whole air cells per tile, halo of two (the bilinear map reaches one further)
         self.factor = max(1, int(round(p.air_cell_size / grid.resolution)))
-        shape_c = (-(-grid.ny // self.factor), -(-grid.nx // self.factor))
-        self.theta = np.zeros(shape_c)
-        self._heat_c = np.zeros(shape_c)
+        try:
+            self.air_dec = dec.coarsened(self.factor, halo=2 + -(-dec.halo // self.factor))
+        except ValueError as err:
+            raise HeatModelError(
+                f"heat.air_cell_size {p.air_cell_size:g} m is {self.factor} cells, but the tiles "
+                f"of this run are cut for another air grid ({err}); give every variant the same "
+                f"air_cell_size") from None
+        self.theta = np.zeros(self.air_dec.local_shape)
+        self._heat_c = np.zeros(self.air_dec.local_shape)
         self._theta_fine = np.zeros(grid.shape)
+        fine_w, coarse_w = dec.local_window, self.air_dec.local_window
+        self._air_cell_of = np.ix_(  # local coarse cell of each local fine cell
+            (np.arange(fine_w[0].start, fine_w[0].stop) // self.factor) - coarse_w[0].start,
+            (np.arange(fine_w[1].start, fine_w[1].stop) // self.factor) - coarse_w[1].start)
         # prognostic surface temperatures, started at the air temperature
         w = weather.at(0.0)
         self.t_deep = weather.mean_air_temperature
@@ -197,9 +247,7 @@ class HeatModel(Model):
         self._ground = np.ascontiguousarray(~self.building)
         self._pedestrian = self._ground.ravel()  # UTCI is evaluated off the buildings only
         # statistics
-        self.utci_sum = np.zeros(len(state.district_names) + 1)
         self.utci_time = 0.0
-        self.night_air_sum = 0.0
         self.night_time = 0.0
         self.tmrt_noon = float("nan")
         self._noon_gap = float("inf")
@@ -214,6 +262,7 @@ class HeatModel(Model):
         while self.time < until - 1e-9:
             dt = min(self.params.time_step, until - self.time)
             self._step(state, dt)
+        state["heat_air_anomaly"][...] = self.theta[self._air_cell_of]
 
     def _step(self, state, dt: float) -> None:
         p = self.params
@@ -224,10 +273,13 @@ class HeatModel(Model):
         ta[:] = state["air_temperature"].ravel()
         q_air = _specific_humidity(w)
         h_conv = 5.7 + 3.8 * p.street_wind_factor * w.wind_speed  # Juerges, W m-2 K-1
-        hc = np.full(ta.shape, h_conv)
-        k_abs = (1.0 - self.albedo) * self._buf["kd"]
-        l_abs = self.emissivity * self._buf["ld"]
-        t_deep = np.full(ta.shape, self.t_deep)
+        hc = self._scratch("hc")
+        hc.fill(h_conv)
+        k_abs = np.multiply(self._scratch("absorptivity", 1.0 - self.albedo), self._buf["kd"],
+                            out=self._scratch("k_abs"))
+        l_abs = np.multiply(self.emissivity, self._buf["ld"], out=self._scratch("l_abs"))
+        t_deep = self._scratch("t_deep")
+        t_deep.fill(self.t_deep)
         kernels.surface_temperature_step(
             self.t_surface, k_abs, l_abs, ta, self.heat_capacity, self.emissivity,
             self.evaporation, self.anthropogenic, t_deep, hc, q_air=q_air,
@@ -246,12 +298,17 @@ class HeatModel(Model):
         p = self.params
         geo = self.geometry
         sun = self._buf["sun"]
-        geo.sunlit(w.sun_altitude, w.sun_azimuth, out=sun.reshape(geo.dsm.shape))
+        geo.sunlit(w.sun_altitude, w.sun_azimuth, out=sun.reshape(geo.shape))
         alt = math.radians(max(w.sun_altitude, 0.0))
         sin_alt, cos_alt = math.sin(alt), math.cos(alt)
         dni = w.shortwave_direct_normal if w.sun_altitude > 0 else 0.0
         diffuse = w.shortwave_diffuse
-        open_sun = float(sun[self.outdoor.ravel()].mean()) if self.outdoor.any() else 1.0
+        if dni > 0.0 and sin_alt > 0.0:
+            # Hay & Davies (1980): the circumsolar share A = I / I0 of the diffuse comes from
+            # the sun's direction (and is shaded with the beam), the rest from the whole sky
+            a = min(dni / _extraterrestrial(w.time), 1.0)
+            dni, diffuse = dni + a * diffuse / sin_alt, (1.0 - a) * diffuse
+        open_sun = self._open_sun_share(sun)
         # walls facing N, E, S, W: beam on a vertical plane, half sky, half ground
         ground_refl = 0.15 * (dni * sin_alt + diffuse)
         azr = math.radians(w.sun_azimuth)
@@ -306,7 +363,10 @@ class HeatModel(Model):
         heat = self._buf["qh"] - qh_ref
         if "traffic_heat_flux" in state:
             heat = heat + np.nan_to_num(state["traffic_heat_flux"].ravel())
-        kernels.block_mean(heat.reshape(grid.shape), self.factor, out=self._heat_c)
+        rows, cols = self.owned_slices
+        crows, ccols = self.air_dec.owned
+        kernels.block_mean(heat.reshape(grid.shape)[rows, cols], self.factor,
+                           out=self._heat_c[crows, ccols])
         self._heat_c /= RHO_CP * p.air_layer_depth
         dx = self.factor * grid.resolution
         wd = math.radians(w.wind_direction)
@@ -323,8 +383,23 @@ class HeatModel(Model):
                 diffusivity=p.horizontal_diffusivity, relax=exch / p.air_layer_depth, out=tmp,
             )
             self.theta[...] = tmp
-        self.ctx.exchange_halos(self.theta)
-        kernels.bilinear_to_fine(self.theta, self.factor, out=self._theta_fine)
+            self.air_dec.exchange_halos(self.theta)
+        self._theta_to_fine()
+
+    def _theta_to_fine(self) -> None:
+        fine, coarse = self.ctx.decomposition.local_window, self.air_dec.local_window
+        kernels.bilinear_to_fine(
+            self.theta, self.factor, out=self._theta_fine, row0=fine[0].start,
+            col0=fine[1].start, coarse_row0=coarse[0].start, coarse_col0=coarse[1].start,
+            coarse_ny=self.air_dec.global_shape[0], coarse_nx=self.air_dec.global_shape[1])
+
+    def _open_sun_share(self, sun) -> float:
+        """Sunlit share of the open ground of the whole domain, summed in fixed point (2^-20)
+        so that the total is exact whatever the split over ranks, and cheap every step."""
+        if self.n_counted == 0:
+            return 1.0
+        fixed = np.rint(sun[self.counted.ravel()] * 2.0**20).astype(np.int64).sum()
+        return self.ctx.global_sum(float(fixed)) / 2.0**20 / self.n_counted
 
     # -- diagnostics ---------------------------------------------------------------------------
     def _diagnose(self, state, w, rad=None) -> None:
@@ -333,8 +408,8 @@ class HeatModel(Model):
         if rad is None:
             rad = self._radiation(w)
         shape = state.grid.shape
-        t_air = w.air_temperature + self._theta_fine
-        state["air_temperature"][...] = t_air
+        t_air = state["air_temperature"]
+        np.add(self._theta_fine, w.air_temperature, out=t_air)
         state["surface_temperature"][...] = self.t_surface.reshape(shape)
         tmrt = self._buf["tmrt"]
         k_up, l_up = self._ground_seen(shape)
@@ -346,24 +421,37 @@ class HeatModel(Model):
             f_cyl=0.28, out=tmrt,
         )
         state["mean_radiant_temperature"][...] = tmrt.reshape(shape)
-        ta_c = t_air.ravel() - 273.15
+        ta_c = np.subtract(t_air.ravel(), 273.15, out=self._scratch("ta_c"))
+        tmrt_c = np.subtract(tmrt, 273.15, out=self._scratch("tmrt_c"))
         # the weather air's vapour pressure (kPa; UTCI's own saturation formula, so that at the
         # weather's temperature UTCI is that of pythermalcomfort for its RH), kept as the
         # streets warm the air, capped at saturation where they are cooler
         vapour = w.relative_humidity / 100.0 * kernels.saturation_vapour_pressure_kpa(
             w.air_temperature - 273.15)
-        if self.theta.min() < 0.0:
+        if self.theta.min() < 0.0 and t_air.min() <= _dew_point(1000.0 * vapour) + 1e-6:
             pa = np.minimum(vapour, _es(t_air.ravel()) / 1000.0)
-        else:
-            pa = np.full(ta_c.shape, vapour)
-        wind = np.full(ta_c.shape, w.wind_speed)
-        kernels.utci_from_vapour_pressure(ta_c, tmrt - 273.15, wind, pa, where=self._pedestrian,
-                                          out=self._buf["utci"])
+            wind = np.full(ta_c.shape, w.wind_speed)
+            kernels.utci_from_vapour_pressure(ta_c, tmrt_c, wind, pa, where=self._pedestrian,
+                                              out=self._buf["utci"])
+        else:  # one wind and one vapour pressure for all cells: the collapsed polynomial
+            kernels.utci_uniform_at_cell(ta_c, tmrt_c, w.wind_speed, vapour,
+                                         where=self._pedestrian, out=self._buf["utci"])
         state["universal_thermal_comfort_index"][...] = self._buf["utci"].reshape(shape)
         np.fmax(state["utci_daily_max"], state["universal_thermal_comfort_index"],
                 out=state["utci_daily_max"])
         np.fmax(state["mean_radiant_temperature_daily_max"], state["mean_radiant_temperature"],
                 out=state["mean_radiant_temperature_daily_max"])
+
+    def _scratch(self, name: str, init=None) -> np.ndarray:
+        """A work array of one value per cell kept between steps (``init``: its fixed value),
+        so that the per-step path allocates nothing of the grid's size."""
+        arr = self._work.get(name) if hasattr(self, "_work") else None
+        if arr is None:
+            if not hasattr(self, "_work"):
+                self._work = {}
+            arr = self._work[name] = (np.empty(self.t_surface.shape) if init is None
+                                      else np.array(init, dtype=float))
+        return arr
 
     def _ground_seen(self, shape):
         """Reflected shortwave and emitted + reflected longwave of the ground a person sees
@@ -385,74 +473,99 @@ class HeatModel(Model):
         for thr in (32, 38):
             state[f"utci_hours_above_{thr}_{part}"][utci > thr] += hours
         out = self.outdoor
-        if out.any():
-            dist = state["district"]
-            self.utci_sum += dt * np.bincount(dist[out], weights=utci[out],
-                                              minlength=self.utci_sum.size)[: self.utci_sum.size]
-            self.utci_time += dt
-            if not w.is_day:
-                self.night_air_sum += dt * float(state["air_temperature"][out].mean())
-                self.night_time += dt
-            local = w.time
-            gap = abs(local.hour * 3600 + local.minute * 60 + local.second - 43200)
-            if gap < self._noon_gap and gap <= 1800:
-                self._noon_gap = gap
-                self.tmrt_noon = float(state["mean_radiant_temperature"][out].mean()) - 273.15
+        state["heat_utci_time_integral"][out] += dt * utci[out]
+        self.utci_time += dt
+        if not w.is_day:
+            state["heat_night_air_time_integral"][out] += dt * state["air_temperature"][out]
+            self.night_time += dt
+        local = w.time
+        gap = abs(local.hour * 3600 + local.minute * 60 + local.second - 43200)
+        if gap < self._noon_gap and gap <= 1800:
+            self._noon_gap = gap
+            self.tmrt_noon = self._reduce(state["mean_radiant_temperature"], "mean")[0] - 273.15
+
+    def _reduce(self, values, how: str, cells=None) -> tuple[float, dict[str, float]]:
+        """Total and per-district ``how`` ("sum", "mean" or "max") of ``values`` over the
+        outdoor cells (and ``cells``) of the whole domain: this rank's owned cells reduced over
+        the ranks with exact sums, so any split gives the same numbers."""
+        ctx = self.ctx
+        cells = self.counted if cells is None else cells & self.counted
+
+        def one(sel):
+            if how == "max":
+                v = values[sel]
+                top = ctx.global_max(float(v.max()) if v.size else -math.inf)
+                return top if top > -math.inf else float("nan")
+            total = ctx.global_sum(values[sel])
+            if how == "sum":
+                return total
+            n = ctx.global_sum(float(sel.sum()))
+            return total / n if n else float("nan")
+
+        by = {name: one(cells & (self._district == code))
+              for code, name in self.district_names.items()}
+        return one(cells), by
 
     # -- indicators ------------------------------------------------------------------------------
     def indicators(self, state) -> dict[str, Indicator]:
-        ctx = self.ctx
-        names = state.district_names
-        dist = np.asarray(state["district"])
-        out = self.outdoor
         area = state.grid.cell_area / 1e6
         umax = state["utci_daily_max"]
+        ones = np.ones(state.grid.shape)
         res: dict[str, Indicator] = {}
         for thr, label in ((STRONG, "strong"), (VERY_STRONG, "very_strong")):
-            cells = out & (umax > thr)
-            by = {k: v * area for k, v in sum_by_district(cells.astype(float), dist, names).items()}
+            total, by = self._reduce(ones, "sum", umax > thr)
             res[f"{label}_heat_stress_area"] = Indicator(
-                ctx.global_sum(float(cells.sum()) * area), "km2",
+                total * area, "km2",
                 f"outdoor area where UTCI exceeded {thr:g} degC ({label.replace('_', ' ')} heat stress)",
-                by_district=by)
+                by_district={k: v * area for k, v in by.items()})
             hours = sum(state[f"utci_hours_above_{int(thr)}_{d}"] for d in ("day", "night"))
             for part in ("day", "night"):
-                hp = state[f"utci_hours_above_{int(thr)}_{part}"]
+                total, by = self._reduce(state[f"utci_hours_above_{int(thr)}_{part}"], "mean")
                 res[f"{label}_heat_stress_hours_{part}"] = Indicator(
-                    _mean(ctx, hp, out), "h",
-                    f"mean {part}time hours per outdoor cell with UTCI above {thr:g} degC",
-                    by_district=reduce_by_district(np.where(out, hp, np.nan), dist, names, np.nanmean))
+                    total, "h", f"mean {part}time hours per outdoor cell with UTCI above {thr:g} degC",
+                    by_district=by)
+            total, by = self._reduce(hours, "mean")
             res[f"{label}_heat_stress_hours"] = Indicator(
-                _mean(ctx, hours, out), "h",
-                f"mean hours per outdoor cell with UTCI above {thr:g} degC",
-                by_district=reduce_by_district(np.where(out, hours, np.nan), dist, names, np.nanmean))
-        total_cells = np.bincount(dist[out], minlength=self.utci_sum.size)[: self.utci_sum.size]
-        mean_utci = (self.utci_sum.sum() / max(total_cells.sum(), 1) / self.utci_time
-                     if self.utci_time > 0 else float("nan"))
+                total, "h", f"mean hours per outdoor cell with UTCI above {thr:g} degC",
+                by_district=by)
+        span = self.utci_time if self.utci_time > 0 else float("nan")
+        total, by = self._reduce(state["heat_utci_time_integral"], "mean")
         res["utci_mean"] = Indicator(
-            mean_utci, "degree_C", "time and area mean UTCI of outdoor cells",
-            by_district={nm: (self.utci_sum[c] / total_cells[c] / self.utci_time
-                              if total_cells[c] and self.utci_time else float("nan"))
-                         for c, nm in names.items()})
-        res["utci_peak"] = Indicator(
-            ctx.global_max(float(np.nanmax(np.where(out, umax, -np.inf)))), "degree_C",
-            "highest UTCI on any outdoor cell", by_district=reduce_by_district(
-                np.where(out, umax, np.nan), dist, names, np.nanmax))
+            total / span, "degree_C", "time and area mean UTCI of outdoor cells",
+            by_district={k: v / span for k, v in by.items()})
+        total, by = self._reduce(umax, "max")
+        res["utci_peak"] = Indicator(total, "degree_C", "highest UTCI on any outdoor cell",
+                                     by_district=by)
         res["tmrt_noon"] = Indicator(
             self.tmrt_noon, "degree_C", "mean radiant temperature of outdoor cells at 12:00")
+        night = self.night_time if self.night_time > 0 else float("nan")
+        total, _ = self._reduce(state["heat_night_air_time_integral"], "mean")
         res["air_temperature_night"] = Indicator(
-            self.night_air_sum / self.night_time - 273.15 if self.night_time else float("nan"),
-            "degree_C", "mean night-time near-surface air temperature of outdoor cells")
+            total / night - 273.15, "degree_C",
+            "mean night-time near-surface air temperature of outdoor cells")
         return res
 
     def checkpoint(self) -> dict:
-        return {"time": self.time, "t_surface": self.t_surface.copy(), "t_wall": self.t_wall.copy(),
-                "t_reference": self.t_reference.copy(), "theta": self.theta.copy()}
+        """The global part of the state; per-cell temperatures, the air anomaly and the time
+        integrals are state variables (saved by tile, so restarts may change the ranks)."""
+        return {"time": self.time, "t_wall": self.t_wall.copy(),
+                "t_reference": self.t_reference.copy(), "utci_time": self.utci_time,
+                "night_time": self.night_time, "tmrt_noon": self.tmrt_noon,
+                "noon_gap": self._noon_gap}
 
     def restore(self, saved: dict) -> None:
         self.time = float(saved["time"])
-        for key in ("t_surface", "t_wall", "t_reference", "theta"):
+        for key in ("t_wall", "t_reference"):
             getattr(self, key)[...] = saved[key]
+        self.utci_time, self.night_time = float(saved["utci_time"]), float(saved["night_time"])
+        self.tmrt_noon, self._noon_gap = float(saved["tmrt_noon"]), float(saved["noon_gap"])
+        state = self.state
+        self.t_surface[...] = state["surface_temperature"].ravel()
+        rows, cols = self.owned_slices
+        crows, ccols = self.air_dec.owned
+        self.theta[crows, ccols] = state["heat_air_anomaly"][rows, cols][::self.factor, ::self.factor]
+        self.air_dec.exchange_halos(self.theta)
+        self._theta_to_fine()
 
 
 class _Views:
@@ -473,9 +586,28 @@ class _Views:
         return name in self._state
 
 
-def _mean(ctx, values, mask) -> float:
-    n = ctx.global_sum(float(mask.sum()))
-    return ctx.global_sum(float(values[mask].sum())) / n if n else float("nan")
+def _horizon_window(dec, margin: int):
+    """The global window (rows, cols) of the local arrays widened by ``margin`` cells (clipped
+    to the domain), and where the local arrays lie in it."""
+    window = tuple(slice(max(0, s.start - margin), min(n, s.stop + margin))
+                   for s, n in zip(dec.local_window, dec.global_shape))
+    crop = tuple(slice(s.start - w.start, s.stop - w.start)
+                 for s, w in zip(dec.local_window, window))
+    return window, crop
+
+
+def _extraterrestrial(time) -> float:
+    """Solar irradiance at the top of the atmosphere on a plane facing the sun (W m-2): the
+    solar constant 1361 W m-2 (Kopp & Lean 2011, doi:10.1029/2010GL045777) times the
+    Earth-Sun distance factor 1 + 0.033 cos(2 pi doy / 365) (Duffie & Beckman 2013, eq. 1.4.1a)."""
+    doy = time.timetuple().tm_yday
+    return 1361.0 * (1.0 + 0.033 * math.cos(2.0 * math.pi * doy / 365.0))
+
+
+def _dew_point(vapour_pa: float) -> float:
+    """Temperature (K) at which ``_es`` equals ``vapour_pa`` (Pa): Bolton (1980) inverted."""
+    x = math.log(max(vapour_pa, 1e-3) / 611.2)
+    return 273.15 + 243.5 * x / (17.67 - x)
 
 
 def _es(t_kelvin):

@@ -177,7 +177,7 @@ def trips_from_rows(net: Network, rows: np.ndarray, *, dt: float = 1.0) -> Trips
 
 # -- synthetic population --------------------------------------------------------------------
 def synthetic_population(state, net: Network, params, rng: np.random.Generator, *,
-                         start_hour: float, choose_modes=None) -> Trips:
+                         start_hour: float, choose_modes=None, grid=None) -> Trips:
     """Morning commuters drawn from the city's buildings (see the module docstring).
 
     Homes: residential buildings (building_use 1), floor area = footprint x storeys
@@ -188,24 +188,16 @@ def synthetic_population(state, net: Network, params, rng: np.random.Generator, 
     proportional to jobs x exp(-distance / ``params.distance_scale``); the mode by
     ``choose_modes`` (default ``agents.choose_modes``: shares by distance band), the group by ``params.group_shares``; departures are normal around
     ``params.departure_peak`` (h) with ``params.departure_spread`` (h).
+
+    On a decomposed grid ``grid`` is the whole grid (``state.grid`` is the rank's tile): the
+    buildings are summarised by ``building_table`` over all ranks and the home districts read
+    where their cells are owned, so every rank draws the same population.
     """
-    bid = state["building_id"].ravel()
-    use = state["building_use"].ravel()
-    height = state["building_height"].ravel()
-    grid = state.grid
-    has = bid > 0
-    if not has.any():
+    grid = state.grid if grid is None else grid
+    ids, cells, cx, cy, mean_h, b_use = building_table(state, grid)
+    if ids.size == 0:
         raise DemandError("the city has no buildings (building_id): the synthetic population "
                           "needs homes and jobs; give an OD demand instead")
-    ids, inverse = np.unique(bid[has], return_inverse=True)
-    cells = np.bincount(inverse).astype(float)
-    flat = np.flatnonzero(has)
-    row, col = np.divmod(flat, grid.nx)
-    cx = np.bincount(inverse, grid.x[col]) / cells
-    cy = np.bincount(inverse, grid.y[row]) / cells
-    mean_h = np.bincount(inverse, height[has]) / cells
-    b_use = np.zeros(ids.size, int)
-    b_use[inverse] = use[has]  # a building has one use; the last cell read wins
     storeys = np.maximum(1, np.round(mean_h / params.storey_height))
     floor = cells * grid.cell_area * storeys
     home = b_use == 1
@@ -243,9 +235,10 @@ def synthetic_population(state, net: Network, params, rng: np.random.Generator, 
     group = np.searchsorted(np.cumsum(shares) / shares.sum(), rng.random(n), side="right")
     depart = rng.normal(params.departure_peak, params.departure_spread, n)
     depart = np.round((depart - start_hour) * 3600.0)
-    district_layer = state["district"]
-    r, c = grid.index_of(hx, hy)
-    district = district_layer[np.clip(r, 0, grid.ny - 1), np.clip(c, 0, grid.nx - 1)]
+    from metrotwin.models.mobility.parallel import global_cells, values_at
+
+    r, c, _ = global_cells(grid, hx, hy)
+    district = values_at(state, state["district"], r, c).astype("int16")
     origin, dest = nearest_nodes(net, hx, hy), nearest_nodes(net, wx, wy)
     keep = (depart >= 0) & (origin != dest)
     if (~keep).any():
@@ -255,6 +248,54 @@ def synthetic_population(state, net: Network, params, rng: np.random.Generator, 
     group = group.clip(0, len(names) - 1)
     return Trips(origin[keep], dest[keep], depart[keep], mode[keep], group[keep], district[keep],
                  group_names=names, district_names=dict(state.district_names))
+
+
+def building_table(state, grid):
+    """(ids, cells, centre x, centre y, mean height, use) of every building of the whole city,
+    sorted by id, the same on every rank and bit for bit independent of the decomposition.
+
+    Each rank summarises the buildings' cells it owns (cell count, sums of global row and
+    column in integers, the exact partial sum of the heights, the use of the building's last
+    cell in global row-major order); these per-building records (not grid-sized) are
+    gathered and combined. Centres are cell centres of the mean row and column; the mean
+    height is the correctly rounded sum over cells / cells (``exact_sum_partial``).
+    """
+    from metrotwin.hpc.decomposition import exact_sum_finish, exact_sum_partial
+
+    dec = state.decomposition
+    bid = np.asarray(state.owned(state["building_id"]))
+    rows, cols = dec.glb_slices
+    has = bid > 0
+    r, c = np.nonzero(has)
+    r, c = r.astype("int64") + rows.start, c.astype("int64") + cols.start
+    b = bid[has].astype("int64")
+    height = np.asarray(state.owned(state["building_height"]), float)[has]
+    use = np.asarray(state.owned(state["building_use"]))[has]
+    flat = r * grid.nx + c
+    order = np.lexsort((flat, b))
+    b, r, c, height, use, flat = b[order], r[order], c[order], height[order], use[order], flat[order]
+    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]]) if b.size else np.zeros(0, int)
+    ends = np.r_[starts[1:], b.size].astype(int)
+    records = [(int(b[i]), int(j - i), int(r[i:j].sum()), int(c[i:j].sum()),
+                exact_sum_partial(height[i:j]), int(flat[j - 1]), int(use[j - 1]))
+               for i, j in zip(starts, ends)]
+    merged = {}
+    for part in dec.gather_object(records):
+        for key, n, sr, sc, hp, last, u in part:
+            m = merged.setdefault(key, [0, 0, 0, [], -1, 0])
+            m[0], m[1], m[2] = m[0] + n, m[1] + sr, m[2] + sc
+            m[3].append(hp)
+            if last > m[4]:
+                m[4], m[5] = last, u
+    ids = np.array(sorted(merged), "int64")
+    cells = np.array([merged[k][0] for k in ids], float)
+    mean_row = np.array([merged[k][1] / merged[k][0] for k in ids], float)
+    mean_col = np.array([merged[k][2] / merged[k][0] for k in ids], float)
+    mean_h = np.array([exact_sum_finish(merged[k][3]) for k in ids], float) / np.maximum(cells, 1)
+    b_use = np.array([merged[k][5] for k in ids], int)
+    cx = grid.west + (mean_col + 0.5) * grid.resolution
+    cy = grid.north - (mean_row + 0.5) * grid.resolution
+    return ids, cells, cx, cy, mean_h, b_use
 
 
 def nearest_nodes(net: Network, x, y) -> np.ndarray:

@@ -34,8 +34,15 @@ def select_links(state, where: Area | None, links: list[int] | None) -> np.ndarr
         my = 0.5 * (state["node_y"][a] + state["node_y"][b])
         row, col = state.grid.index_of(mx, my)
         inside = state.grid.contains(mx, my)
+        # on a decomposed grid the rank owning the midpoint's cell decides (the link
+        # variables are the same on every rank, so the choice must be too)
+        dec = state.decomposition
+        rows, cols = dec.local_window
+        mine = inside & dec.owns(row + rows.start, col + cols.start)
         mask = where.mask(state)
-        chosen[inside] |= mask[row[inside], col[inside]]
+        hit = np.zeros(n, "int8")
+        hit[mine] = mask[row[mine], col[mine]]
+        chosen |= np.asarray(dec.allreduce_max(hit)) > 0
     return chosen
 
 

@@ -8,6 +8,12 @@ closed from 0.3 m) is avoided as soon as it closes. Walkers and cyclists stop be
 that is dangerous to people (hazard rating of Defra/EA FD2320) and are exposed to the UTCI
 of the cells they pass. Traffic heat (Sailor & Lu 2004) goes back onto the grid.
 
+On a grid split over MPI ranks (``decomposable``) every rank runs the same link queues of
+all the cars, with per-link flood and heat inputs combined over the ranks; the agents, the
+walkers' and cyclists' movement and exposure, and the indicator sums are spread over the
+ranks by the owner of each trip's origin cell. Results are bit-identical on any number of
+ranks; ``parallel.py`` explains the design.
+
 One step on a tiny grid (two streets in a row, one car):
 
 >>> import numpy as np
@@ -42,10 +48,25 @@ from metrotwin.indicators import Indicator
 from metrotwin.model import Model
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.agents import Cyclist, Driver, Pedestrian
-from metrotwin.models.mobility.demand import (CAR, Trips, read_od_csv, read_tntp_trips,
-                                              synthetic_population, trips_from_od,
-                                              trips_from_rows)
+from metrotwin.models.mobility.demand import (
+    CAR,
+    Trips,
+    read_od_csv,
+    read_tntp_trips,
+    synthetic_population,
+    trips_from_od,
+    trips_from_rows,
+)
 from metrotwin.models.mobility.network import JAM_DENSITY, Network
+from metrotwin.models.mobility.parallel import (
+    ACTIVE_ARRAYS,
+    LinkCells,
+    TripOwnership,
+    gather_active,
+    global_cells,
+    global_grid_of,
+    values_at,
+)
 from metrotwin.models.mobility.simulation import REASONS, TrafficSim
 from metrotwin.variables import VarSpec
 
@@ -67,17 +88,21 @@ class TrafficModel(mesa.Model):
     """
 
     def __init__(self, network: Network, trips: Trips, *, step_length: float = 60.0,
-                 rng=None, agent_classes: dict | None = None, **options):
+                 rng=None, agent_classes: dict | None = None, own: np.ndarray | None = None,
+                 **options):
         super().__init__(rng=rng)
         self.step_length = float(step_length)
-        self.sim = TrafficSim(network, trips, seed=int(self.rng.integers(2**31)), **options)
+        #: the trips this rank holds as agents (all in serial; see ``parallel.py``)
+        self.own = np.ones(len(trips), bool) if own is None else np.asarray(own, bool)
+        self.sim = TrafficSim(network, trips, seed=int(self.rng.integers(2**31)), own=self.own,
+                              **options)
         classes = {"car": Driver, "walk": Pedestrian, "bike": Cyclist, **(agent_classes or {})}
         sim = self.sim
         self.agent_of = np.empty(len(trips), object)
-        if sim.car.size:
-            made = classes["car"].create_agents(self, sim.car.size, index=sim.car,
-                                                row=np.arange(sim.car.size))
-            self.agent_of[sim.car] = list(made)
+        rows = np.flatnonzero(self.own[sim.car])
+        if rows.size:
+            made = classes["car"].create_agents(self, rows.size, index=sim.car[rows], row=rows)
+            self.agent_of[sim.car[rows]] = list(made)
         for code, name in ((1, "walk"), (2, "bike")):
             rows = np.flatnonzero(trips.mode[sim.active] == code)
             if rows.size:
@@ -111,6 +136,8 @@ class TrafficModel(mesa.Model):
         reasons = self.sim.reasons()
         for i in changed:
             agent = self.agent_of[i]
+            if agent is None:  # a trip of another rank (its car runs here too)
+                continue
             if status[i] == kernels.ARRIVED:
                 agent.on_arrival()
             elif status[i] in (kernels.STRANDED, kernels.STOPPED):
@@ -219,7 +246,7 @@ class MobilityModel(Model):
 
     name = "mobility"
     halo = 0
-    decomposable = False  # every rank would hold every agent: not yet spread over ranks
+    decomposable = True  # link state replicated, agents spread over ranks: see parallel.py
     Params = MobilityParams
     variables = {
         "link_max_flood_depth": _var("in", "m", "maximum flood depth along the link", "link",
@@ -246,22 +273,31 @@ class MobilityModel(Model):
     def initialize(self, state, ctx) -> None:
         p = self.params
         self.ctx = ctx
+        self.dec = state.decomposition
         scale = p.sample_fraction if (p.demand == "synthetic" and p.scale_capacity) else 1.0
         net = Network.from_state(state, jam_density=p.jam_density * scale)
         net.capacity = net.capacity * scale  # a sample sees a network scaled alike (MATSim)
+        grid = global_grid_of(state, ctx)
+        # the cells of the links in the global (serial) order; the network refers to entries
+        # of that list, so per-cell values along links are arrays over its entries
+        self.cells = LinkCells(state, ctx, grid)
+        net.cell_start = self.cells.start
+        net.cell_index = np.arange(self.cells.n_entries, dtype="int64")
         rng = ctx.rng(self.name)
         start = ctx.clock.start
-        trips = self._demand(state, net, rng, start.hour + start.minute / 60 + start.second / 3600)
-        trips = _apply_demand_layers(state, net, trips, rng)
+        trips = self._demand(state, net, rng, start.hour + start.minute / 60 + start.second / 3600,
+                             grid)
+        trips = _apply_demand_layers(state, grid, net, trips, rng)
         shaded = np.zeros(net.n_links)
-        if net.cell_index.size and "tree_canopy_height" in state:
-            shade = (state["tree_canopy_height"].ravel() > 0).astype(float)
-            counts = np.diff(net.cell_start)
-            sums = np.add.reduceat(shade[net.cell_index], net.cell_start[:-1]) if \
-                net.cell_index.size else np.zeros(net.n_links)
+        if self.cells.n_entries and "tree_canopy_height" in state:
+            shade = (self.cells.entry_values(state["tree_canopy_height"], fill=0.0) > 0)
+            counts = self.cells.counts
+            link_of_entry = np.repeat(np.arange(net.n_links), counts)
+            sums = np.bincount(link_of_entry, weights=shade.astype(float), minlength=net.n_links)
             shaded = np.where(counts > 0, sums * (counts > 0) / np.maximum(counts, 1), 0.0)
+        self.owner = TripOwnership(state, grid, net)
         self.traffic = TrafficModel(
-            net, trips, step_length=p.step_length, rng=rng, dt=p.dt,
+            net, trips, step_length=p.step_length, rng=rng, own=self.owner.of(trips), dt=p.dt,
             route_interval=p.route_interval, route_weight=p.route_weight,
             walk_speed=p.walk_speed, bike_speed=p.bike_speed, hazard_limit=p.hazard_limit,
             shade_preference=p.shade_preference, shaded_at_link=shaded,
@@ -276,10 +312,10 @@ class MobilityModel(Model):
         self._update_inputs(state)
         self._write(state, 0.0)
 
-    def _demand(self, state, net, rng, start_hour) -> Trips:
+    def _demand(self, state, net, rng, start_hour, grid) -> Trips:
         p = self.params
         if p.demand == "synthetic":
-            return synthetic_population(state, net, p, rng, start_hour=start_hour)
+            return synthetic_population(state, net, p, rng, start_hour=start_hour, grid=grid)
         if p.demand == "od":
             rows = np.array(p.od, float).reshape(-1, 5)
             rows[:, 4] *= p.demand_scale
@@ -294,15 +330,16 @@ class MobilityModel(Model):
 
     # -- stepping --------------------------------------------------------------------------
     def _update_inputs(self, state) -> None:
-        """Flood -> link speeds, closures and hazard; heat -> UTCI for the exposure."""
-        net, p, sim = self.net, self.params, self.traffic.sim
+        """Flood -> link speeds, closures and hazard; heat -> UTCI for the exposure. Per-link
+        maxima are taken over the owned cells and combined over the ranks (exact)."""
+        net, p, sim, ctx = self.net, self.params, self.traffic.sim, self.ctx
+        start, local = self.cells.owned_csr()
         depth = None
         if "link_max_flood_depth" in state:
-            depth = np.asarray(state["link_max_flood_depth"], float)
-        elif "flood_water_thickness" in state and net.cell_index.size:
-            depth = kernels.max_at_link(np.ascontiguousarray(state["flood_water_thickness"],
-                                                             float).ravel(),
-                                        net.cell_start, net.cell_index)
+            depth = np.asarray(state["link_max_flood_depth"], float)  # global already
+        elif "flood_water_thickness" in state and self.cells.n_entries:
+            d = np.ascontiguousarray(state["flood_water_thickness"], float).ravel()
+            depth = np.asarray(ctx.global_max(kernels.max_at_link(d, start, local)), float)
         speed = net.free_speed.copy()
         if depth is not None:
             kernels.speed_in_flood(depth, net.free_speed, p.closed_depth, speed)
@@ -310,14 +347,15 @@ class MobilityModel(Model):
         if (closed != (sim.closed != 0)).any() or not np.allclose(speed, self._speed):
             sim.set_speeds(speed, closed)
             self._speed = speed
-        if "flood_water_thickness" in state and net.cell_index.size:
+        if "flood_water_thickness" in state and self.cells.n_entries:
             d = np.ascontiguousarray(state["flood_water_thickness"], float).ravel()
             v = (np.ascontiguousarray(state["flood_water_speed"], float).ravel()
                  if "flood_water_speed" in state else np.zeros_like(d))
-            sim.set_hazard(kernels.hazard_rating_at_link(d, v, net.cell_start, net.cell_index,
-                                                         p.debris_depth))
+            sim.set_hazard(np.asarray(ctx.global_max(kernels.hazard_rating_at_link(
+                d, v, start, local, p.debris_depth)), float))
         if "universal_thermal_comfort_index" in state:
-            sim.set_utci(state["universal_thermal_comfort_index"])
+            # UTCI at every entry of the links' cell list (cells of no rank: -inf, skipped)
+            sim.set_utci(self.cells.entry_values(state["universal_thermal_comfort_index"]))
 
     def advance(self, state, until: float) -> None:
         self._update_inputs(state)
@@ -342,21 +380,28 @@ class MobilityModel(Model):
         if interval > 0:
             if "link_flow" in state:
                 state["link_flow"][:] = left * 3600.0 / interval
-            if "traffic_heat_flux" in state and net.cell_index.size:
+            if "traffic_heat_flux" in state and self.cells.n_entries:
                 flux = state["traffic_heat_flux"]
                 flux[...] = 0.0
                 power = left * net.length * VEHICLE_HEAT_PER_METRE / interval  # W
-                kernels.spread_on_cells(power.astype(float), net.cell_start, net.cell_index,
-                                        state.grid.cell_area, flux.reshape(-1))
+                self.cells.spread(power.astype(float), state.grid.cell_area, flux.reshape(-1))
+                self.ctx.exchange_halos(flux)
+        # the walkers' and cyclists' state of every rank, by trip id, for checkpoint()
+        self._active = gather_active(self.dec, sim, len(sim.trips))
 
     # -- results ---------------------------------------------------------------------------
     def indicators(self, state) -> dict[str, Indicator]:
+        """Totals and means over the trips; each rank counts its own trips (``own``) and the
+        totals go through ``ctx.global_sum`` of per-trip values (exact), so that they are
+        the same on any number of ranks."""
         sim = self.traffic.sim
         trips = sim.trips
+        own = self.traffic.own
+        gsum = self.ctx.global_sum
         status = sim.status()
-        departed = trips.depart < sim.time
-        arrived = status == kernels.ARRIVED
-        stranded = (status == kernels.STRANDED) | (status == kernels.STOPPED)
+        departed = (trips.depart < sim.time) & own
+        arrived = (status == kernels.ARRIVED) & own
+        stranded = ((status == kernels.STRANDED) | (status == kernels.STOPPED)) & own
         tt, free = sim.travel_times()
         reasons = sim.reasons()
         districts = {c: n for c, n in trips.district_names.items() if (trips.district == c).any()}
@@ -368,10 +413,12 @@ class MobilityModel(Model):
             return how(values[mask]), by_d, by_g
 
         def count(x):
-            return float(np.sum(x))
+            return float(gsum(np.ones(x.size)))
 
         def mean(x):
-            return float(np.mean(x)) if x.size else float("nan")
+            n = gsum(np.ones(x.size))
+            total = gsum(x)
+            return float(total / n) if n else float("nan")
 
         ones = np.ones(len(trips))
         out = {}
@@ -384,14 +431,14 @@ class MobilityModel(Model):
             out[key] = Indicator(v, "1", desc, by_district=d, by_group=g, better=better)
         for code, reason in REASONS.items():
             out[f"trips_stranded_{reason}"] = Indicator(
-                count(stranded & (reasons == code)), "1", f"trips stranded: {reason}")
+                count(ones[stranded & (reasons == code)]), "1", f"trips stranded: {reason}")
         v, d, g = split(tt, arrived, mean)
         out["mean_travel_time"] = Indicator(v, "s", "mean door-to-door time of completed trips",
                                             by_district=d, by_group=g)
         v, d, g = split(tt - free, arrived, mean)
         out["mean_delay"] = Indicator(v, "s", "mean travel time above free flow, completed trips",
                                       by_district=d, by_group=g)
-        out["vehicle_km"] = Indicator(self.ctx.global_sum(float(sim.c_distance.sum())) / 1000.0,
+        out["vehicle_km"] = Indicator(gsum(sim.c_distance[own[sim.car]]) / 1000.0,
                                       "km", "distance driven by cars", better="lower")
         active = np.zeros(len(trips), bool)
         active[sim.active] = True
@@ -411,41 +458,47 @@ class MobilityModel(Model):
         return out
 
     def checkpoint(self) -> dict:
+        """The whole state, independent of the decomposition: link and car arrays (the same
+        on every rank) and the walkers' and cyclists' arrays of all ranks by trip id."""
         saved = self.traffic.sim.checkpoint()
+        for name in ACTIVE_ARRAYS:
+            saved[name] = self._active[name].copy()
         saved["model"] = {"exits": self._exits.copy(), "time": self._time,
                           "speed": self._speed.copy(),
-                          "last_status": self.traffic._last_status.copy(),
                           "rng": self.traffic.rng.bit_generator.state}
         return saved
 
     def restore(self, saved: dict) -> None:
-        self.traffic.sim.restore(saved)
+        sim = self.traffic.sim
+        mine = dict(saved)
+        for name in ACTIVE_ARRAYS:  # this rank's own walkers and cyclists
+            mine[name] = np.asarray(saved[name])[sim.active]
+        sim.restore(mine)
         m = saved["model"]
         self._exits, self._time = np.asarray(m["exits"]).copy(), float(m["time"])
         self._speed = np.asarray(m["speed"]).copy()
-        self.traffic._last_status = np.asarray(m["last_status"]).copy()
+        self.traffic._last_status = sim.status()
         self.traffic.rng.bit_generator.state = m["rng"]
+        self._active = {name: np.asarray(saved[name]).copy() for name in ACTIVE_ARRAYS}
 
 
-def _apply_demand_layers(state, net: Network, trips: Trips, rng) -> Trips:
+def _apply_demand_layers(state, grid, net: Network, trips: Trips, rng) -> Trips:
     """Apply the demand interventions (layers written by ``demand_change`` and
     ``mode_shift``) at each trip's origin: drop the share working from home, move a share
-    of car trips to walking or cycling."""
+    of car trips to walking or cycling. ``grid`` is the whole grid; the layers are read at
+    the nodes' cells by the ranks owning them."""
     if len(trips) == 0:
         return trips
-    grid = state.grid
-    r, c = grid.index_of(net.node_x[trips.origin], net.node_y[trips.origin])
-    inside = (r >= 0) & (r < grid.ny) & (c >= 0) & (c < grid.nx)
-    r, c = np.clip(r, 0, grid.ny - 1), np.clip(c, 0, grid.nx - 1)
+    r, c, inside = global_cells(grid, net.node_x, net.node_y)
+
+    def share_at_origins(name):
+        at_node = np.where(inside, values_at(state, state[name], r, c), 0.0)
+        return at_node[trips.origin]
+
     if "mobility_work_from_home" in state:
-        share = np.where(inside, state["mobility_work_from_home"][r, c], 0.0)
-        trips = trips.subset(rng.random(len(trips)) >= share)
-        rr, cc = grid.index_of(net.node_x[trips.origin], net.node_y[trips.origin])
-        inside = (rr >= 0) & (rr < grid.ny) & (cc >= 0) & (cc < grid.nx)
-        r, c = np.clip(rr, 0, grid.ny - 1), np.clip(cc, 0, grid.nx - 1)
+        trips = trips.subset(rng.random(len(trips)) >= share_at_origins("mobility_work_from_home"))
     for name, code in (("mobility_shift_to_walk", 1), ("mobility_shift_to_bike", 2)):
         if name in state:
-            share = np.where(inside, state[name][r, c], 0.0)
-            move = (trips.mode == CAR) & (rng.random(len(trips)) < share)
+            move = (trips.mode == CAR) & (rng.random(len(trips)) < share_at_origins(name))
             trips.mode[move] = code
     return trips

@@ -40,6 +40,9 @@ class TrafficSim:
     shaded_at_link : share of each link's cells under shade (0-1), for the walking routes.
     exposure_interval : heat exposure is sampled this often (s).
     seed : seed of the trip-level route choice.
+    own : which trips this simulation holds as walkers or cyclists (bool per trip; default
+        all). On a decomposed grid each rank advances only its own walkers and cyclists,
+        while every rank runs the queues of all the cars (see ``parallel.py``).
     """
 
     def __init__(self, network: Network, trips: Trips, *, dt: float = 1.0,
@@ -47,7 +50,7 @@ class TrafficSim:
                  route_weight: float = 0.5, walk_speed: float = 1.3, bike_speed: float = 4.5,
                  hazard_limit: float = 0.75, shade_preference: float = 0.0,
                  shaded_at_link: np.ndarray | None = None, exposure_interval: float = 60.0,
-                 thresholds=(32.0, 38.0), seed: int = 0):
+                 thresholds=(32.0, 38.0), seed: int = 0, own: np.ndarray | None = None):
         self.net, self.trips = network, trips
         self.dt, self.route_interval = float(dt), float(route_interval)
         self.exposure_interval = float(exposure_interval)
@@ -109,7 +112,8 @@ class TrafficSim:
                 f"{int(self.unreachable.sum())} car trip(s) will be stranded with reason "
                 "no_route", stacklevel=2)
         # walkers and cyclists
-        self.active = np.flatnonzero(trips.mode != CAR)
+        held = np.ones(len(trips), bool) if own is None else np.asarray(own, bool)
+        self.active = np.flatnonzero((trips.mode != CAR) & held)
         na = self.active.size
         self.a_depart = trips.depart[self.active]
         self.a_speed = np.where(trips.mode[self.active] == 1, walk_speed, bike_speed).astype(float)

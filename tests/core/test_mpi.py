@@ -40,9 +40,9 @@ SCENARIO = {
 }  # fmt: skip
 
 
-def _run(args, ranks, tmp_path, timeout=240):
+def _run(args, ranks, tmp_path, timeout=240, **env):
     return subprocess.run(metrotwin_command(args, ranks), capture_output=True, text=True,
-                          env=mpi_env(PLUGIN), cwd=tmp_path, timeout=timeout)  # fmt: skip
+                          env=mpi_env(PLUGIN, **env), cwd=tmp_path, timeout=timeout)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,20 @@ def test_a_failing_rank_ends_the_job_with_its_message(scenario_file, tmp_path):
                 2, tmp_path, timeout=120)  # fmt: skip
     assert proc.returncode != 0
     assert "deliberate failure on rank 1" in proc.stderr
+
+
+def test_an_input_error_on_one_tile_ends_the_job_instead_of_hanging(scenario_file, tmp_path):
+    """An error only one rank finds while the others wait in a collective of the set-up:
+    after the grace period the failing rank ends the job with its message (exit 2)."""
+    data = yaml.safe_load(scenario_file.read_text())
+    data["models"]["diffuse"]["bad_tile_on_rank"] = 1
+    path = tmp_path / "badtile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    proc = _run(["run", str(path), "-o", str(tmp_path / "out"), "--variant", "baseline", "--no-progress"],
+                2, tmp_path, timeout=120, METROTWIN_ERROR_GRACE_S="2")  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "bad data on the tile of rank 1" in proc.stderr
+    assert not (tmp_path / "out" / "baseline").exists()
 
 
 def test_input_error_under_mpi_exits_2_once_and_writes_nothing(scenario_file, tmp_path):

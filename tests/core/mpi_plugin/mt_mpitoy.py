@@ -15,6 +15,7 @@ class Params(BaseModel):
     diffusivity: float = 5.0  # m2/s
     below: float = 103.0  # m: cells lower than this start with tracer 1
     fail_on_rank: int = -1  # raise in advance on this rank (to test job abort)
+    bad_tile_on_rank: int = -1  # an input error in initialize on this rank only
     sleep_per_step: float = 0.0  # wall seconds per coupling step (to catch a run mid-way)
 
 
@@ -29,6 +30,11 @@ class Diffuse(Model):
 
     def initialize(self, state, ctx):
         self.ctx = ctx
+        if ctx.decomposition.rank == self.params.bad_tile_on_rank:
+            from metrotwin.errors import ModelError
+
+            raise ModelError(f"diffuse: bad data on the tile of rank {ctx.decomposition.rank}")
+        ctx.global_sum(1.0)  # a collective of the set-up, which the failing rank never joins
         self.t = 0.0
         tracer = state["tracer"]
         tracer[...] = (state["surface_altitude"] < self.params.below).astype(float)

@@ -52,10 +52,12 @@ def _advance(model, state, until, every):
     return depths
 
 
-def test_mass_balance_long_run_with_every_source_and_sink():
+@pytest.mark.parametrize("advection", [False, True])
+def test_mass_balance_long_run_with_every_source_and_sink(advection):
     """Rain, a point inflow, infiltration, drainage, green-roof retention, a free and a stage
     boundary: the volume balance closes to <= 1e-12 at every coupling time (the issue's
-    requirement; float64 round-off over ~1e4 steps and 2000 cells is ~1e-14)."""
+    requirement; float64 round-off over ~1e4 steps and 2000 cells is ~1e-14), with and
+    without the advection term (it changes the discharges, never the continuity update)."""
     grid, state = _city()
     rain = [[0, 0.0], [600, 60.0], [1200, 150.0], [1800, 20.0], [3000, 0.0], [4000, 80.0], [4300, 0.0]]
     ctx = make_context(grid, duration=7200, coupling_interval=300, forcing={"rainfall": {"hyetograph": rain}})
@@ -63,6 +65,7 @@ def test_mass_balance_long_run_with_every_source_and_sink():
     params = FloodModel.Params(
         inflows=[{"name": "culvert", "point": [x0, y0], "hydrograph": [[0, 0], [900, 0.5], [2400, 0.0]]}],
         boundaries={"east": "free", "west": {"type": "stage", "stage": 20.05}},
+        advection=advection,
     )
     model = FloodModel(params)
     model.initialize(state, ctx)
@@ -77,13 +80,16 @@ def test_mass_balance_long_run_with_every_source_and_sink():
     assert ind["volume_balance_error"].value <= 1e-12
 
 
-def test_cloudburst_on_raised_blocks_stays_positive_and_finite():
+@pytest.mark.parametrize("advection", [False, True])
+def test_cloudburst_on_raised_blocks_stays_positive_and_finite(advection):
     """A thin film draining over 5 m walls under 200 mm/h, with the step forced to 2 s (far
-    above what the walls' gradients would allow without the outflow limiter)."""
+    above what the walls' gradients would allow without the outflow limiter); with and
+    without the advection term."""
     grid, state = _city(slope=0.0)
     ctx = make_context(grid, duration=1800, coupling_interval=300,
                        forcing={"rainfall": {"hyetograph": [[0, 200.0]]}})
-    model = FloodModel(FloodModel.Params(fixed_time_step=2.0, infiltration=False, drainage=False))
+    model = FloodModel(FloodModel.Params(fixed_time_step=2.0, infiltration=False, drainage=False,
+                                         advection=advection))
     model.initialize(state, ctx)
     _advance(model, state, 1800, 300)
     assert model.limited > 0  # the limiter did act
@@ -161,11 +167,12 @@ def test_link_depths_written_for_mobility():
     assert state["link_max_flood_depth"].max() > 0
 
 
-def test_restart_from_checkpoint_is_bitwise_identical():
+@pytest.mark.parametrize("advection", [False, True])
+def test_restart_from_checkpoint_is_bitwise_identical(advection):
     grid, state = _city()
     forcing = {"rainfall": {"hyetograph": [[0, 80.0], [900, 10.0]]}}
     ctx = make_context(grid, duration=1800, coupling_interval=300, forcing=forcing)
-    params = FloodModel.Params(boundaries={"east": "free"})
+    params = FloodModel.Params(boundaries={"east": "free"}, advection=advection)
     a = FloodModel(params)
     a.initialize(state, ctx)
     a.advance(state, 600)

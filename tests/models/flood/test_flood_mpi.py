@@ -1,7 +1,9 @@
 """The flood model under MPI (issue 6), with the venv's own mpiexec (oversubscribed on this
-machine's cores): a flood-only scenario gives bit-identical fields and indicators on 1, 2, 3
-and 4 ranks (3 gives an uneven layout of the 41 x 61 grid), and a run stopped by a signal
-after a checkpoint on 2 ranks, restarted on 3, ends bit-identical to the serial run.
+machine's cores): a flood-only scenario gives bit-identical fields and indicators on 1 and 4
+ranks, and a run stopped by a signal after a checkpoint on 2 ranks, restarted on 3 (an uneven
+layout of the 41 x 61 grid), ends bit-identical to the serial run. The same
+with the advection term on (``advection: true``, whose wider stencil sets the halo), on 4
+ranks (a 2 x 2 layout: tile corners) and across a restart.
 
 The scenario puts a point inflow on the first owned column of the second rank of a 2-rank
 layout (so the inflow lands next to a tile edge), a line inflow across the west edge, rain,
@@ -11,7 +13,6 @@ and free outflow on two sides (so that boundary faces run across tile edges).
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import yaml
 
 from metrotwin.output import open_runs
 
-from ...mpi import metrotwin_command, mpi_env, require_mpiexec
+from ...mpi import assert_same_run, require_mpiexec, run_scenario, stopper_plugin
 
 pytestmark = pytest.mark.mpi
 
@@ -47,51 +48,26 @@ SCENARIO = {
     "parallel": {"checkpoint_interval": "2 min"},
 }  # fmt: skip
 
-# A model that does nothing but send its own process SIGUSR1 (what Slurm sends before the
-# time limit) once the run passes MT_STOP_AT seconds: the runner then saves a checkpoint at
-# the next coupling time and stops. Without MT_STOP_AT it is inert.
-STOPPER = '''
-import os, signal
-from metrotwin import Model
-
-class Stopper(Model):
-    name = "stopper"
-    def initialize(self, state, ctx):
-        self.sent = False
-    def advance(self, state, until):
-        at = os.environ.get("MT_STOP_AT")
-        if at is not None and until >= float(at) and not self.sent:
-            self.sent = True
-            os.kill(os.getpid(), signal.SIGUSR1)
-'''
+SCENARIO_ADVECTION = {**SCENARIO, "name": "floodmpiadv",
+                      "models": {**SCENARIO["models"],
+                                 "flood": {**SCENARIO["models"]["flood"], "advection": True}}}
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     require_mpiexec()
     root = tmp_path_factory.mktemp("flood_mpi")
-    plugin = root / "plugin"
-    (plugin / "mt_floodstop-0.1.dist-info").mkdir(parents=True)
-    (plugin / "mt_floodstop.py").write_text(STOPPER)
-    (plugin / "mt_floodstop-0.1.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: mt-floodstop\nVersion: 0.1\n"
-    )
-    (plugin / "mt_floodstop-0.1.dist-info" / "entry_points.txt").write_text(
-        "[metrotwin.models]\nstopper = mt_floodstop:Stopper\n"
-    )
     scenario = root / "flood.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO))
-    return root, scenario, plugin
+    (root / "flood_advection.yaml").write_text(yaml.safe_dump(SCENARIO_ADVECTION))
+    return root, scenario, stopper_plugin(root)
 
 
-def _run(setup, ranks, out, *extra, stop_at=None, timeout=120):
+def _run(setup, ranks, out, *extra, stop_at=None, advection=False):
     root, scenario, plugin = setup
-    env = mpi_env(plugin)
-    env.pop("MT_STOP_AT", None)
-    if stop_at is not None:
-        env["MT_STOP_AT"] = str(stop_at)
-    cmd = metrotwin_command(["run", str(scenario), "-o", str(out), "--no-progress", *extra], ranks)
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, timeout=timeout)
+    if advection:
+        scenario = root / "flood_advection.yaml"
+    return run_scenario(scenario, out, ranks, plugin, *extra, stop_at=stop_at, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -102,16 +78,18 @@ def serial_run(setup):
     return out
 
 
+@pytest.fixture(scope="module")
+def serial_run_advection(setup):
+    out = setup[0] / "serial_advection"
+    proc = _run(setup, 1, out, advection=True)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
 def _assert_same_run(a: Path, b: Path):
-    da, db = open_runs(a), open_runs(b)
-    assert sorted(da.data_vars) == sorted(db.data_vars)
-    assert da.sizes == db.sizes
-    for name in da.data_vars:
-        assert np.array_equal(da[name].values, db[name].values, equal_nan=True), name
-    ia = json.loads((a / "baseline" / "indicators.json").read_text())
-    ib = json.loads((b / "baseline" / "indicators.json").read_text())
-    assert ia["models"] == ib["models"]
-    assert ia["time_series"] == ib["time_series"]
+    assert_same_run(a, b)
+    ind = json.loads((a / "baseline" / "indicators.json").read_text())["models"]["flood"]
+    assert ind["volume_balance_error"]["value"] <= 1e-12
 
 
 def test_serial_run_closes_the_volume_balance(serial_run):
@@ -146,3 +124,29 @@ def test_restart_on_another_number_of_ranks_is_bit_identical(setup, serial_run):
     log = (out / "baseline" / "run.log").read_text()
     assert "restarted at t = 180 s on 3 rank(s)" in log
     _assert_same_run(serial_run, out)
+
+
+def test_advection_on_4_ranks_is_bit_identical_to_serial(setup, serial_run,
+                                                         serial_run_advection):
+    """The advection term needs the velocity of the face beyond the neighbour's far face (3
+    cells of halo); on a 2 x 2 layout every tile edge and corner is crossed by the flow. The
+    term does act here: the depths differ from the run without it."""
+    out = setup[0] / "advection_n4"
+    proc = _run(setup, 4, out, advection=True)
+    assert proc.returncode == 0, proc.stderr
+    _assert_same_run(serial_run_advection, out)
+    depth = "flood_water_thickness"
+    assert not np.array_equal(open_runs(serial_run)[depth].values,
+                              open_runs(serial_run_advection)[depth].values)
+
+
+def test_restart_with_advection_on_another_number_of_ranks_is_bit_identical(
+        setup, serial_run_advection):
+    """As the restart test above, with the advection term (its Courant condition is rebuilt
+    from the restored discharges)."""
+    out = setup[0] / "restart_advection"
+    proc = _run(setup, 2, out, stop_at=180, advection=True)
+    assert proc.returncode != 0 and "checkpoint" in proc.stderr, proc.stderr
+    proc = _run(setup, 3, out, "--restart", advection=True)
+    assert proc.returncode == 0, proc.stderr
+    _assert_same_run(serial_run_advection, out)

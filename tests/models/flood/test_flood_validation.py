@@ -47,16 +47,23 @@ def _asc(path):
 
 
 @pytest.mark.parametrize(
-    "case, csv, q0, rain, tolerance",
+    "case, csv, q0, rain, advection, tolerance",
     [
         # itzi (also a local-inertial solver) asserts MAE < 0.03 m and < 0.035 m on these
         # same cases; the local-inertial equations lack the advective term, which matters at
-        # the Froude numbers ~1 of these channels, so an exact steady state is not expected.
-        ("McDonald_long_channel_wo_rain", "mcdo_norain.csv", 2.0, 0.0, 0.03),
-        ("McDonald_long_channel_rain", "mcdo_rain.csv", 1.0, 0.001, 0.035),
+        # the Froude numbers ~1 of these channels, so an exact steady state is not expected
+        # (measured 0.022 m and 0.034 m).
+        ("McDonald_long_channel_wo_rain", "mcdo_norain.csv", 2.0, 0.0, False, 0.03),
+        ("McDonald_long_channel_rain", "mcdo_rain.csv", 1.0, 0.001, False, 0.035),
+        # With the advection term the rain case comes within 5 mm (measured 4.8 mm; 10 mm
+        # asked); the case without rain stays at 21 mm (not investigated further: possibly
+        # the inflow, which enters as a volume without momentum, or the diffusion of the
+        # first-order upwind advection at 5 m cells), so it keeps itzi's tolerance.
+        ("McDonald_long_channel_wo_rain", "mcdo_norain.csv", 2.0, 0.0, True, 0.03),
+        ("McDonald_long_channel_rain", "mcdo_rain.csv", 1.0, 0.001, True, 0.01),
     ],
 )
-def test_macdonald_long_channel(refdata, case, csv, q0, rain, tolerance):
+def test_macdonald_long_channel(refdata, case, csv, q0, rain, advection, tolerance):
     folder = refdata / "flood" / "macdonald_1d" / case
     dem = _asc(folder / "dem.asc")
     ref = np.genfromtxt(folder / csv, delimiter=",", names=True)
@@ -73,6 +80,7 @@ def test_macdonald_long_channel(refdata, case, csv, q0, rain, tolerance):
                   "hydrograph": [[0, q0 * 5.0 * ny]]}],
         # the analytic outlet depth 0.748324 m (SWASHES header) beyond the last cell
         boundaries={"east": {"type": "stage", "stage": float(dem[0, -1] + 0.748324)}},
+        advection=advection,
     ))
     model.initialize(state, ctx)
     model.advance(state, duration)
@@ -83,9 +91,11 @@ def test_macdonald_long_channel(refdata, case, csv, q0, rain, tolerance):
 
 
 # -- SWASHES frictionless benchmarks ----------------------------------------------------------
-def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5):
+def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5, advection_min_depth=None):
     """Frictionless, closed-box runs straight on the kernel (n = 0 is refused by the model's
-    parameters, rightly: a zero roughness is a user error for a city)."""
+    parameters, rightly: a zero roughness is a user error for a city). With
+    ``advection_min_depth`` (m) the advection term is on, as the model does it with
+    ``advection: true`` (accelerations before each step, Courant number on |u| + sqrt(g h))."""
     ny, nx = h.shape
     fric = np.zeros_like(h)
     active = np.ones(h.shape, np.uint8)
@@ -95,29 +105,38 @@ def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5):
     stats = [np.zeros(h.shape, np.float32) for _ in range(4)]
     none = np.zeros(0)
     loss_cells = np.zeros(0, np.int64)
+    owned = np.array([0, ny, 0, nx])
+    adv = advection_min_depth is not None
+    adv_x, adv_y = (np.zeros_like(qx), np.zeros_like(qy)) if adv else (None, None)
+    u, v = np.zeros_like(qx), np.zeros_like(qy)
     t, h_max = 0.0, h.max()
     while t < t_end:
-        dt = min(cfl * dx / np.sqrt(G * h_max), t_end - t)
+        if adv:
+            speed = kernels.advection_at_faces(h, z, qx, qy, u, v, adv_x, adv_y, owned, dx=dx,
+                                               g=G, h_min=advection_min_depth)
+        else:
+            speed = np.sqrt(G * h_max)
+        dt = min(cfl * dx / speed, t_end - t)
         h_max, *_ = kernels.local_inertial_step(
             h, z, fric, active, qx, qy, *stats, np.zeros((1, 1)), loss_cells, *([none] * 7),
             np.zeros(h.shape), dt=dt, dx=dx, theta=theta, g=G, h_min=1e-9, rain=0.0, gridded_rain=False,
             t_end=t + dt, duration_threshold=0.1, speed_min_depth=0.01,
             bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
-            owned=np.array([0, h.shape[0], 0, h.shape[1]]),
+            owned=owned, adv_x=adv_x, adv_y=adv_y,
         )
         t += dt
         assert h.min() >= 0 and np.isfinite(h).all()
     return h
 
 
-def _dambreak_errors(refdata, name, h_right):
+def _dambreak_errors(refdata, name, h_right, advection_min_depth=None):
     ref = np.loadtxt(refdata / "flood" / "swashes_reference" / name, comments="#", usecols=(0, 1))
     errors = []
     for n in (100, 200, 400):
         dx = 10.0 / n
         x = (np.arange(n) + 0.5) * dx
         h = np.tile(np.where(x < 5.0, 0.005, h_right), (3, 1))
-        h = _run_kernel(h, np.zeros_like(h), dx, 6.0)[1]
+        h = _run_kernel(h, np.zeros_like(h), dx, 6.0, advection_min_depth=advection_min_depth)[1]
         errors.append(np.mean(np.abs(h - np.interp(x, ref[:, 0], ref[:, 1]))))
     return np.array(errors)
 
@@ -132,15 +151,34 @@ def test_dambreak_error_is_bounded(refdata, name, h_right):
     assert (errors < 0.06 * 0.005).all(), errors
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the local-inertial equations omit advective acceleration, so they converge to their own "
-    "solution of a dam break, not Ritter's/Stoker's (de Almeida & Bates 2013, WRR 49, "
-    "doi:10.1002/wrcr.20366): the error does not shrink under refinement"))
-@pytest.mark.parametrize("name, h_right", [("ritter_dambreak_dry_1d_N1000.txt", 0.0),
-                                          ("stoker_dambreak_wet_1d_N1000.txt", 0.001)])
-def test_dambreak_error_shrinks_under_refinement(refdata, name, h_right):
-    errors = _dambreak_errors(refdata, name, h_right)
-    assert errors[2] < 0.7 * errors[0], errors  # first order: halving dx twice -> 1/4
+@pytest.mark.parametrize("name, h_right, min_order", [
+    ("ritter_dambreak_dry_1d_N1000.txt", 0.0, 0.3),
+    ("stoker_dambreak_wet_1d_N1000.txt", 0.001, 0.5),
+])
+def test_dambreak_error_shrinks_under_refinement_with_advection(refdata, name, h_right,
+                                                                min_order):
+    """With the advection term (``advection: true``) the scheme solves the full shallow-water
+    momentum equation, so it converges to Ritter's and Stoker's solutions; without it the
+    local-inertial equations converge to a solution of their own (de Almeida & Bates 2013,
+    WRR 49, doi:10.1002/wrcr.20366), their error stalls at 5 % (measured ratios 0.97-0.99
+    per halving of dx).
+
+    Dx = 0.1, 0.05, 0.025 m (100-400 cells on the 10 m channel: enough for the asymptotic
+    regime, a fraction of a second each). Advection on faces deeper than 1 % of h0 = 5 mm
+    (the model's 1 mm default is for metre-deep urban flows). Measured L1 errors (m):
+    Ritter 7.03e-5, 5.45e-5, 4.06e-5 (order 0.40), Stoker 4.05e-5, 2.21e-5, 1.28e-5 (order
+    0.83). Expected order: the scheme is first order, and in L1 a monotone first-order scheme
+    converges at no less than O(dx^1/2) across a shock (Kuznetsov 1976, USSR Comput. Math.
+    Math. Phys. 16(6):105) and near O(dx) in practice (LeVeque 2002, Finite Volume Methods
+    for Hyperbolic Problems, Cambridge University Press): hence order
+    >= 0.5 for Stoker (shock, rarefaction); Ritter's dry front (the depth vanishes, so does
+    the face depth of the velocity q/h) lowers it, >= 0.3 asked (measured 0.40). Errors
+    must also fall at each refinement and stay below 2 % of h0 at every resolution."""
+    errors = _dambreak_errors(refdata, name, h_right, advection_min_depth=0.01 * 0.005)
+    assert errors[1] < errors[0] and errors[2] < errors[1], errors
+    order = np.log2(errors[0] / errors[2]) / 2
+    assert order >= min_order, (order, errors)
+    assert (errors < 0.02 * 0.005).all(), errors
 
 
 def _thacker(n, t):
@@ -153,7 +191,7 @@ def _thacker(n, t):
     return np.maximum(h, 0.0), z, eta * omega
 
 
-def _thacker_errors(refdata, sizes):
+def _thacker_errors(refdata, sizes, advection_min_depth=None):
     ref = np.loadtxt(refdata / "flood" / "swashes_reference" / "thacker_paraboloid_planar_2d_100x100.txt",
                      comments="#")
     t_end = 13.4571  # three periods (SWASHES header)
@@ -166,7 +204,7 @@ def _thacker_errors(refdata, sizes):
         hp = np.pad(h, ((1, 1), (0, 0)))
         qy0 = v0 * 0.5 * (hp[1:] + hp[:-1])  # initial velocity (0, eta omega): rows run +y here
         qy0[0] = qy0[-1] = 0.0
-        h = _run_kernel(h, z, 4.0 / n, t_end, qy0=qy0)
+        h = _run_kernel(h, z, 4.0 / n, t_end, qy0=qy0, advection_min_depth=advection_min_depth)
         errors.append(np.mean(np.abs(h - _thacker(n, t_end)[0])))
     return np.array(errors)
 
@@ -178,13 +216,21 @@ def test_thacker_planar_surface_error_is_bounded(refdata):
     assert errors[0] < 0.01, errors
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the velocity of Thacker's planar solution is uniform in space, but the advective term of "
-    "the momentum in conservative form (u.grad(h) u) is not zero, and the local-inertial "
-    "equations omit it: the error does not shrink under refinement"))
-def test_thacker_planar_surface_error_shrinks_under_refinement(refdata):
-    errors = _thacker_errors(refdata, (25, 50, 100))
-    assert errors[2] < 0.7 * errors[0], errors
+def test_thacker_planar_surface_error_shrinks_under_refinement_with_advection(refdata):
+    """The velocity of Thacker's planar solution is uniform in space, but the advective term
+    of the momentum in conservative form (u.grad(h) u) is not zero: without it the error
+    stalls (measured 6.7e-3, 6.4e-3, 6.3e-3 m on 25, 50, 100 cells); with it the scheme
+    converges. 25, 50, 100 cells (dx = 0.16-0.04 m, the 100 x 100 of SWASHES the finest: a
+    few seconds in all). Advection on faces deeper than 1 % of h0 = 0.1 m: thinner films at
+    the moving shoreline get no advective acceleration (with 0.1 % they do, and their
+    q/h velocities stall the error at 5.8e-3 m and shrink the step). Measured mean absolute
+    errors 7.69e-3, 5.42e-3, 3.19e-3 m (order 0.63). A first-order scheme with a moving
+    wet/dry shoreline converges below order 1 (the shoreline cell is only partly wet);
+    order >= 0.4 asked, errors falling at each refinement."""
+    errors = _thacker_errors(refdata, (25, 50, 100), advection_min_depth=0.01 * 0.1)
+    assert errors[1] < errors[0] and errors[2] < errors[1], errors
+    order = np.log2(errors[0] / errors[2]) / 2
+    assert order >= 0.4, (order, errors)
 
 
 # -- Environment Agency Test 4 ----------------------------------------------------------------

@@ -102,3 +102,30 @@ def test_utci_is_nan_where_not_asked():
     where = np.array([True, False, True, False])
     kernels.utci_at_cell(ta, ta + 20, np.full(4, 2.0), np.full(4, 50.0), where=where, out=out)
     assert np.isfinite(out[where]).all() and np.isnan(out[~where]).all()
+
+
+@pytest.mark.parametrize("v, pa", [(0.5, 0.8), (2.0, 1.5), (6.5, 3.0), (12.0, 4.0)])
+def test_uniform_wind_utci_matches_the_full_polynomial_and_pythermalcomfort(v, pa):
+    # the heat model's path for one wind and one vapour pressure collapses the polynomial to
+    # 28 coefficients in (Ta, Tmrt - Ta): the same polynomial, so equal to rounding (1e-9 degC)
+    # to the 210-term kernel, and to pythermalcomfort to its 0.01 degC (the bound)
+    from pythermalcomfort.models import utci
+
+    rng = np.random.default_rng(11)
+    n = 400
+    ta = rng.uniform(-10, 46, n)
+    tr = ta + rng.uniform(-10, 60, n)
+    where = rng.uniform(size=n) > 0.2
+    fast = np.empty(n)
+    kernels.utci_uniform_at_cell(ta, tr, v, pa, where=where, out=fast)
+    full = np.empty(n)
+    kernels.utci_from_vapour_pressure(ta, tr, np.full(n, v), np.full(n, pa), where=where, out=full)
+    assert np.array_equal(np.isnan(fast), ~where)
+    assert np.abs(fast[where] - full[where]).max() < 1e-9
+    es = np.array([kernels.saturation_vapour_pressure_kpa(t) for t in ta])
+    rh = 100.0 * pa / es
+    ok = where & (rh <= 100.0)
+    ref = utci(ta[ok], tr[ok], v, rh[ok], round_output=False, limit_inputs=False).utci
+    fin = np.isfinite(ref)
+    assert fin.sum() > 50
+    assert np.abs(fast[ok][fin] - ref[fin]).max() < 0.01

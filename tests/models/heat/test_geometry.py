@@ -73,7 +73,7 @@ def test_horizon_of_a_wall_under_a_canopy_observer_is_lower():
     from metrotwin.models.heat import kernels
 
     out = np.empty((1, 5, 30), np.float32)
-    kernels.horizon_angles(obstacle, obstacle, np.array([90.0]), resolution=1.0, out=out)
+    kernels.horizon_angles(obstacle, obstacle, np.array([90.0]), resolution=1.0, out=out, row0=0, col0=0, segment=0)
     assert out[0, 2, 10] == pytest.approx(math.atan(10 / 10), abs=1e-6)
     assert out[0, 2, 25] == 0.0
 

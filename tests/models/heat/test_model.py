@@ -123,3 +123,28 @@ def test_missing_weather_is_refused():
     ctx = make_context(grid)
     with pytest.raises(HeatModelError, match="forcing.weather"):
         HeatModel().initialize(state, ctx)
+
+
+def test_circumsolar_diffuse_is_conserved_in_the_open_and_shaded_with_the_sun():
+    # Hay & Davies (1980): the circumsolar share A = I / I0 of the diffuse comes from the
+    # sun's direction. On open flat ground K_down must still be the weather's global
+    # radiation (the split conserves it, to rounding); in a building's shade that share goes
+    # with the beam: on a clear noon A > 0.5, so K_down there stays below 0.7 D SVF plus what
+    # the walls reflect (isotropic diffuse alone would give D SVF).
+    bh = np.zeros((30, 30))
+    bh[12:18, 12:18] = 20.0
+    cover = np.where(bh > 0, CODE["roof"], CODE["paved"]).astype("int16")
+    model, _ = run_heat(bh, cover, resolution=2.0, start="2026-07-01T11:00:00",
+                        duration=1800.0)
+    w = model.weather.at(model.time)
+    assert w.shortwave_diffuse > 50.0 and w.sun_altitude > 50.0
+    flat, _ = run_heat(np.zeros_like(bh), np.full_like(cover, CODE["paved"]), resolution=2.0,
+                       start="2026-07-01T11:00:00", duration=1800.0)
+    np.testing.assert_allclose(flat._buf["kd"], w.shortwave_global, rtol=1e-9)
+    kd = model._buf["kd"].reshape(bh.shape)
+    sun = model._buf["sun"].reshape(bh.shape)
+    svf = model.geometry.svf
+    rows, cols = np.nonzero((sun == 0.0) & (bh == 0.0) & (svf > 0.6))
+    assert rows.size > 5
+    walls = (1.0 - svf[rows, cols]) * model.params.wall_albedo * w.shortwave_global
+    assert (kd[rows, cols] < 0.7 * w.shortwave_diffuse * svf[rows, cols] + walls).all()
