@@ -376,6 +376,17 @@ def ground_exitance_at_cell(albedo, emissivity, t_surface, k_down, l_down, *, ou
 
 
 @njit(cache=True)
+def fixed_point_sum(values, mask, *, scale):
+    """Sum of round(``values`` x ``scale``) over the cells where ``mask`` (1-D arrays), as an
+    integer: exact, so that the parts of a domain add up to the same total in any order."""
+    total = 0
+    for i in range(values.size):
+        if mask[i]:
+            total += np.int64(np.rint(values[i] * scale))
+    return total
+
+
+@njit(cache=True)
 def ground_view_mean(values, ground, *, radius, out):
     """Mean of ``values`` over the ground cells (``ground`` true) of the (2 radius + 1)^2 box
     around each cell: what a person's downward-looking half sees of the ground (W m-2).

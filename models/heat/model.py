@@ -212,6 +212,7 @@ class HeatModel(Model):
         self.owned = np.zeros(grid.shape, bool)
         self.owned[dec.owned] = True
         self.counted = self.outdoor & self.owned  # cells this rank adds to totals
+        self._counted_flat = np.ascontiguousarray(self.counted.ravel())
         self.owned_slices = dec.owned
         self.n_counted = ctx.global_sum(float(self.counted.sum()))
         self._district = np.asarray(state["district"])
@@ -398,7 +399,7 @@ class HeatModel(Model):
         so that the total is exact whatever the split over ranks, and cheap every step."""
         if self.n_counted == 0:
             return 1.0
-        fixed = np.rint(sun[self.counted.ravel()] * 2.0**20).astype(np.int64).sum()
+        fixed = kernels.fixed_point_sum(sun, self._counted_flat, scale=2.0**20)
         return self.ctx.global_sum(float(fixed)) / 2.0**20 / self.n_counted
 
     # -- diagnostics ---------------------------------------------------------------------------
@@ -473,10 +474,12 @@ class HeatModel(Model):
         for thr in (32, 38):
             state[f"utci_hours_above_{thr}_{part}"][utci > thr] += hours
         out = self.outdoor
-        state["heat_utci_time_integral"][out] += dt * utci[out]
+        integral = state["heat_utci_time_integral"]
+        np.add(integral, dt * utci, out=integral, where=out)
         self.utci_time += dt
         if not w.is_day:
-            state["heat_night_air_time_integral"][out] += dt * state["air_temperature"][out]
+            integral = state["heat_night_air_time_integral"]
+            np.add(integral, dt * state["air_temperature"], out=integral, where=out)
             self.night_time += dt
         local = w.time
         gap = abs(local.hour * 3600 + local.minute * 60 + local.second - 43200)
