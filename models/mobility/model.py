@@ -64,7 +64,6 @@ from metrotwin.models.mobility.parallel import (
     TripOwnership,
     gather_active,
     global_cells,
-    global_grid_of,
     values_at,
 )
 from metrotwin.models.mobility.simulation import REASONS, TrafficSim
@@ -277,7 +276,7 @@ class MobilityModel(Model):
         scale = p.sample_fraction if (p.demand == "synthetic" and p.scale_capacity) else 1.0
         net = Network.from_state(state, jam_density=p.jam_density * scale)
         net.capacity = net.capacity * scale  # a sample sees a network scaled alike (MATSim)
-        grid = global_grid_of(state, ctx)
+        grid = state.global_grid
         # the cells of the links in the global (serial) order; the network refers to entries
         # of that list, so per-cell values along links are arrays over its entries
         self.cells = LinkCells(state, ctx, grid)

@@ -66,15 +66,6 @@ import numpy as np
 from metrotwin.network import filter_csr
 
 
-def global_grid_of(state, ctx):
-    """The whole grid of the run (the state's own grid in a serial run)."""
-    if not state.decomposition.is_parallel:
-        return state.grid
-    from metrotwin.city import global_grid
-
-    return global_grid(ctx.scenario)
-
-
 def global_cells(grid, x, y):
     """Global (row, col) of the cells holding points (x, y), clipped to the grid, and
     whether each point is inside it."""
