@@ -21,7 +21,7 @@ import yaml
 
 from metrotwin.errors import DataSourceError
 from metrotwin.state import CityState
-from metrotwin.variables import VarSpec
+from metrotwin.variables import INTERNAL_ATTR, VarSpec
 
 FIELDS_FILE = "fields.nc"
 INDICATORS_FILE = "indicators.json"
@@ -86,7 +86,7 @@ class FieldWriter:
         self._define(start, attrs)
 
     def _wanted(self, da) -> bool:
-        if da.name in UNWRITTEN:
+        if da.name in UNWRITTEN or da.attrs.get(INTERNAL_ATTR):
             return False
         return set(da.dims) <= {"y", "x"} or self.with_network
 

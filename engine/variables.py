@@ -21,6 +21,10 @@ DIMS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: attribute marking a variable as a model's internal state (see ``VarSpec.internal``)
+INTERNAL_ATTR = "metrotwin_internal"
+
+
 @dataclass(frozen=True)
 class VarSpec:
     """One variable a model reads (``in``), writes (``out``) or both (``inout``).
@@ -37,6 +41,8 @@ class VarSpec:
     output : an ``out``/``inout`` variable written to ``fields.nc`` at every output time.
     fill : initial value of an ``out`` variable the coupler allocates.
     attrs : further CF attributes (``flag_values``, ``cell_methods``, ...).
+    internal : a model's own per-cell state, kept in the state so that checkpoints save it by
+        tile; never written to ``fields.nc``.
     """
 
     intent: Intent
@@ -49,6 +55,7 @@ class VarSpec:
     output: bool = True
     fill: float = 0.0
     attrs: dict = field(default_factory=dict)
+    internal: bool = False
 
     @property
     def reads(self) -> bool:
@@ -68,4 +75,6 @@ class VarSpec:
         if self.standard_name:
             attrs["standard_name"] = self.standard_name
         attrs.update(self.attrs)
+        if self.internal:
+            attrs[INTERNAL_ATTR] = 1
         return attrs

@@ -87,8 +87,9 @@ class Params(BaseModel):
         return check_overrides(value)
 
 
-def _grid(units, doc, standard_name=None, output=True, fill=0.0):
-    return VarSpec("out", units, doc, standard_name=standard_name, output=output, fill=fill)
+def _grid(units, doc, standard_name=None, output=True, fill=0.0, internal=False):
+    return VarSpec("out", units, doc, standard_name=standard_name, output=output, fill=fill,
+                   internal=internal)
 
 
 class HeatModel(Model):
@@ -141,11 +142,12 @@ class HeatModel(Model):
         "utci_hours_above_38_night": _grid("h", "night hours with UTCI above 38 degC"),
         "sky_view_factor": _grid("1", "sky view factor (buildings and tree crowns)", output=False),
         # per-cell state kept in the state so that checkpoints do not depend on the ranks
-        "heat_utci_time_integral": _grid("degree_C s", "time integral of UTCI", output=False),
+        "heat_utci_time_integral": _grid("degree_C s", "time integral of UTCI", output=False,
+                                         internal=True),
         "heat_night_air_time_integral": _grid("K s", "time integral of night air temperature",
-                                              output=False),
+                                              output=False, internal=True),
         "heat_air_anomaly": _grid("K", "air-temperature anomaly of the coarse air cell the cell "
-                                  "lies in", output=False),
+                                  "lies in", output=False, internal=True),
     }
 
     @classmethod

@@ -12,6 +12,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from metrotwin.output import open_runs
+
 from ...mpi import assert_same_run, require_mpiexec, run_scenario, stopper_plugin
 
 pytestmark = pytest.mark.mpi
@@ -63,6 +65,12 @@ def test_heat_on_n_ranks_is_bit_identical_to_serial(setup, serial_run, ranks, la
     if layout:
         assert run["layout"] == layout
     assert_same_run(serial_run, out)
+
+
+def test_the_model_state_kept_for_checkpoints_is_not_an_output(serial_run):
+    fields = open_runs(serial_run)
+    assert "heat_utci_time_integral" not in fields
+    assert "sky_view_factor" in fields and "universal_thermal_comfort_index" in fields
 
 
 def test_a_layout_on_the_command_line_is_checked(setup):
