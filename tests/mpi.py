@@ -61,6 +61,26 @@ def stopper_plugin(root: Path) -> Path:
     return plugin
 
 
+def scenario_setup(tmp_path_factory, name: str, data: dict) -> tuple[Path, Path]:
+    """A folder with scenario ``data`` written as ``NAME.yaml`` and the stopper plugin: the
+    (scenario, plugin) pair of a module's MPI runs (skips without mpiexec)."""
+    import yaml
+
+    require_mpiexec()
+    root = tmp_path_factory.mktemp(name)
+    scenario = root / f"{name}.yaml"
+    scenario.write_text(yaml.safe_dump(data))
+    return scenario, stopper_plugin(root)
+
+
+def serial_reference(scenario: Path, plugin: Path, *extra: str) -> Path:
+    """The one-rank run every rank count is compared with (``OUT`` = ``serial`` beside it)."""
+    out = scenario.parent / "serial"
+    proc = run_scenario(scenario, out, 1, plugin, *extra)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
 def run_scenario(scenario: Path, out: Path, ranks: int, plugin: Path, *extra: str,
                  stop_at: float | None = None, timeout: float = 180):
     """``metrotwin run SCENARIO -o OUT`` on ``ranks`` ranks; ``stop_at`` (s) makes the stopper

@@ -14,7 +14,7 @@ import yaml
 
 from metrotwin.scenario import demo_scenario_path
 
-from .mpi import assert_same_run, require_mpiexec, run_scenario, stopper_plugin
+from .mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
 
 pytestmark = pytest.mark.mpi
 
@@ -23,23 +23,15 @@ VARIANT = "green_blue"
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    require_mpiexec()
-    root = tmp_path_factory.mktemp("demo_mpi")
     data = yaml.safe_load(demo_scenario_path().read_text())
     data["period"]["end"] = data["period"]["start"].replace(hour=7, minute=30)
     data["period"]["output_interval"] = "45 min"
-    scenario = root / "demo90.yaml"
-    scenario.write_text(yaml.safe_dump(data))
-    return scenario, stopper_plugin(root)
+    return scenario_setup(tmp_path_factory, "demo_mpi", data)
 
 
 @pytest.fixture(scope="module")
 def serial_run(setup):
-    scenario, plugin = setup
-    out = scenario.parent / "serial"
-    proc = run_scenario(scenario, out, 1, plugin, "--no-report")
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return serial_reference(*setup, "--no-report")
 
 
 @pytest.mark.parametrize("ranks", [2, 3, 4])

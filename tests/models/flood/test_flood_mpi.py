@@ -21,7 +21,7 @@ import yaml
 
 from metrotwin.output import open_runs
 
-from ...mpi import assert_same_run, require_mpiexec, run_scenario, stopper_plugin
+from ...mpi import assert_same_run, run_scenario, scenario_setup
 
 pytestmark = pytest.mark.mpi
 
@@ -55,12 +55,10 @@ SCENARIO_ADVECTION = {**SCENARIO, "name": "floodmpiadv",
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    require_mpiexec()
-    root = tmp_path_factory.mktemp("flood_mpi")
-    scenario = root / "flood.yaml"
-    scenario.write_text(yaml.safe_dump(SCENARIO))
+    scenario, plugin = scenario_setup(tmp_path_factory, "flood_mpi", SCENARIO)
+    root = scenario.parent
     (root / "flood_advection.yaml").write_text(yaml.safe_dump(SCENARIO_ADVECTION))
-    return root, scenario, stopper_plugin(root)
+    return root, scenario, plugin
 
 
 def _run(setup, ranks, out, *extra, stop_at=None, advection=False):

@@ -14,7 +14,7 @@ import yaml
 
 from metrotwin.output import open_runs
 
-from ...mpi import assert_same_run, require_mpiexec, run_scenario, stopper_plugin
+from ...mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
 
 pytestmark = pytest.mark.mpi
 
@@ -36,20 +36,12 @@ SCENARIO = {
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    require_mpiexec()
-    root = tmp_path_factory.mktemp("heat_mpi")
-    scenario = root / "heat.yaml"
-    scenario.write_text(yaml.safe_dump(SCENARIO))
-    return scenario, stopper_plugin(root)
+    return scenario_setup(tmp_path_factory, "heat_mpi", SCENARIO)
 
 
 @pytest.fixture(scope="module")
 def serial_run(setup):
-    scenario, plugin = setup
-    out = scenario.parent / "serial"
-    proc = run_scenario(scenario, out, 1, plugin)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return serial_reference(*setup)
 
 
 @pytest.mark.parametrize(("ranks", "layout"), [(2, None), (2, [2, 1]), (3, None), (4, None)])

@@ -22,7 +22,7 @@ import yaml
 
 from metrotwin.output import open_runs
 
-from ...mpi import assert_same_run, require_mpiexec, run_scenario, stopper_plugin
+from ...mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
 
 pytestmark = pytest.mark.mpi
 
@@ -56,13 +56,10 @@ SCENARIO = {
     "parallel": {"checkpoint_interval": "3 min"},
 }  # fmt: skip
 
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    require_mpiexec()
-    root = tmp_path_factory.mktemp("mobility_mpi")
-    scenario = root / "mobility.yaml"
-    scenario.write_text(yaml.safe_dump(SCENARIO))
-    return scenario, stopper_plugin(root)
+    return scenario_setup(tmp_path_factory, "mobility_mpi", SCENARIO)
 
 
 def _run(setup, ranks, out, *extra, stop_at=None):
@@ -72,10 +69,7 @@ def _run(setup, ranks, out, *extra, stop_at=None):
 
 @pytest.fixture(scope="module")
 def serial_run(setup):
-    out = setup[0].parent / "serial"
-    proc = _run(setup, 1, out)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return serial_reference(*setup)
 
 
 def _indicators(run: Path) -> dict:
