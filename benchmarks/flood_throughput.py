@@ -31,9 +31,11 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
-#: bytes the fused sweep streams per cell update (float64 h r/w, z, g n^2, q_x r/w, q_y r/w,
-#: uint8 mask, float32 statistics read, duration read/write; the lossy cells are a list)
-BYTES_PER_CELL = 16 + 8 + 8 + 16 + 16 + 1 + 8 + 8
+#: bytes the fused sweep streams per cell update: float64 depth read and written (16), the
+#: float32 bed steps and friction of the cell's x and y faces (16), the uint8 mask (1), the
+#: float32 discharges of its x and y faces read and written (16), and the four float32
+#: statistics read and written (32); the lossy cells are a list
+BYTES_PER_CELL = 16 + 16 + 1 + 16 + 32
 LANDLAB_PYTHON = os.environ.get("METROTWIN_LANDLAB_PYTHON", "/work/peers/landlab/bin/python")
 
 

@@ -342,8 +342,9 @@ class FloodModel(Model):
         self.stats["flood_depth_max"][...] = self.h
         self.stats["time_of_maximum_flood_depth"][self.h > 0] = 0.0
 
-        self.qx = np.zeros((grid.ny, grid.nx + 1))
-        self.qy = np.zeros((grid.ny + 1, grid.nx))
+        self.qx = np.zeros((grid.ny, grid.nx + 1), kernels.DISCHARGE_DTYPE)
+        self.qy = np.zeros((grid.ny + 1, grid.nx), kernels.DISCHARGE_DTYPE)
+        self.faces = kernels.face_coefficients(self.z, self.fric, self.active)
         # the halo exchange fills an array's cells around the owned block; a face array is
         # exchanged twice, as west (north) faces and as east (south) faces of the cells, so
         # that every face of the tile, its outermost ones included, comes from its owner
@@ -351,10 +352,10 @@ class FloodModel(Model):
         self.no_rain = np.zeros((1, 1))
         # advective accelerations of the faces (m2 s-2) and the face velocities (m/s), from
         # the state at the end of each step (after the halo exchange), for the next step
-        self.adv_x = np.zeros_like(self.qx) if p.advection else None
-        self.adv_y = np.zeros_like(self.qy) if p.advection else None
-        self.u_face = np.zeros_like(self.qx) if p.advection else None
-        self.v_face = np.zeros_like(self.qy) if p.advection else None
+        self.adv_x = np.zeros(self.qx.shape) if p.advection else None
+        self.adv_y = np.zeros(self.qy.shape) if p.advection else None
+        self.u_face = np.zeros(self.qx.shape) if p.advection else None
+        self.v_face = np.zeros(self.qy.shape) if p.advection else None
         self.wave_speed = 0.0
         self.t = 0.0
         self.h_max = float(ctx.global_max(float(self.h[self.owned].max())))
@@ -524,7 +525,7 @@ class FloodModel(Model):
             if not gridded and rain < 0:
                 raise FloodError(f"negative rain depth {rain} between t={t0} and {t1} s")
             h_max, limited = kernels.local_inertial_step(
-                self.h, self.z, self.fric, self.active, self.qx, self.qy,
+                self.h, self.z, self.fric, self.active, *self.faces, self.qx, self.qy,
                 self.stats["flood_depth_max"], self.stats["time_of_maximum_flood_depth"],
                 self.stats["flood_duration_above_threshold"], self.stats["flood_speed_max"],
                 rain if gridded else self.no_rain, self.loss_cells, self.ks, self.suction,

@@ -99,7 +99,9 @@ def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5, advection_min_
     ny, nx = h.shape
     fric = np.zeros_like(h)
     active = np.ones(h.shape, np.uint8)
-    qx, qy = np.zeros((ny, nx + 1)), np.zeros((ny + 1, nx))
+    qx = np.zeros((ny, nx + 1), kernels.DISCHARGE_DTYPE)
+    qy = np.zeros((ny + 1, nx), kernels.DISCHARGE_DTYPE)
+    faces = kernels.face_coefficients(z, fric, active)
     if qy0 is not None:
         qy[...] = qy0
     stats = [np.zeros(h.shape, np.float32) for _ in range(4)]
@@ -107,8 +109,8 @@ def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5, advection_min_
     loss_cells = np.zeros(0, np.int64)
     owned = np.array([0, ny, 0, nx])
     adv = advection_min_depth is not None
-    adv_x, adv_y = (np.zeros_like(qx), np.zeros_like(qy)) if adv else (None, None)
-    u, v = np.zeros_like(qx), np.zeros_like(qy)
+    adv_x, adv_y = (np.zeros(qx.shape), np.zeros(qy.shape)) if adv else (None, None)
+    u, v = np.zeros(qx.shape), np.zeros(qy.shape)
     t, h_max = 0.0, h.max()
     while t < t_end:
         if adv:
@@ -118,7 +120,7 @@ def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5, advection_min_
             speed = np.sqrt(G * h_max)
         dt = min(cfl * dx / speed, t_end - t)
         h_max, *_ = kernels.local_inertial_step(
-            h, z, fric, active, qx, qy, *stats, np.zeros((1, 1)), loss_cells, *([none] * 7),
+            h, z, fric, active, *faces, qx, qy, *stats, np.zeros((1, 1)), loss_cells, *([none] * 7),
             np.zeros(h.shape), dt=dt, dx=dx, theta=theta, g=G, h_min=1e-9, rain=0.0, gridded_rain=False,
             t_end=t + dt, duration_threshold=0.1, speed_min_depth=0.01,
             bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),

@@ -1,0 +1,111 @@
+"""Branch-free elementary functions for the flood kernels, written so that the loops calling
+them vectorise (AVX2: 4 float64 or 8 float32 lanes).
+
+- cube roots from the IEEE-754 bits (the exponent/3 trick) refined by Halley/Householder
+  steps, instead of libm's ``cbrt``/``pow`` (a call per element, no vectorisation);
+- ``fmax32``, LLVM's ``maxnum``: a running maximum written as ``a if a > b else b`` with
+  ``a`` loaded from the array it is stored back to is turned by LLVM into a masked store,
+  which AMD Zen runs as microcode (5-10x slower than a plain store); ``maxnum`` compiles to
+  ``vmaxps`` and a plain store.
+
+References: Kahan, W. (1991). Computing a real cube root (the magic constant of the first
+guess); Householder, A. S. (1970). The numerical treatment of a single nonlinear equation
+(the third-order step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir  # numba's own code generator: bit casts and the maxnum intrinsic
+from numba import njit, types
+from numba.extending import intrinsic
+
+
+def _bit_cast(source, target, llvm_target):
+    """An intrinsic that reinterprets the bits of a ``source`` number as a ``target`` one of
+    the same width (free: no instruction)."""
+
+    @intrinsic
+    def cast(typingctx, x):
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], llvm_target)
+
+        return target(source), codegen
+
+    return cast
+
+
+_bits_of = _bit_cast(types.float64, types.int64, ir.IntType(64))
+_float_of = _bit_cast(types.int64, types.float64, ir.DoubleType())
+_bits_of32 = _bit_cast(types.float32, types.int32, ir.IntType(32))
+_float_of32 = _bit_cast(types.int32, types.float32, ir.FloatType())
+
+
+@intrinsic
+def fmax32(typingctx, a, b):
+    """The larger of two float32 (LLVM ``maxnum``: ``vmaxps``, never a masked store)."""
+
+    def codegen(context, builder, signature, args):
+        f32 = ir.FloatType()
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [f32], ir.FunctionType(f32, [f32, f32]))
+        return builder.call(fn, args)
+
+    return types.float32(types.float32, types.float32), codegen
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def fast_cbrt(x):
+    """Cube root of a positive float64 (relative error < 1e-14), ~4x faster than libm's.
+
+    Exponent/3 bit trick for the first guess (Kahan's magic constant for doubles), then two
+    Halley iterations, each tripling the number of correct digits.
+    """
+    y = _float_of(_bits_of(x) // 3 + 0x2A9F7893782DA1CE)
+    y3 = y * y * y
+    y = y * (y3 + 2.0 * x) / (2.0 * y3 + x)
+    y3 = y * y * y
+    return y * (y3 + 2.0 * x) / (2.0 * y3 + x)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def inv_cbrt(x):
+    """x^(-1/3) of a positive float64 (relative error < 1e-15), with no division, branch or
+    library call.
+
+    First guess from the high word of the IEEE-754 bits, ``K - hi/3`` (the exponent/3 trick,
+    max error 3.4 % with K = 1430188000, chosen by a scan); then three third-order
+    (Householder) steps r <- r (1 + d/3 + 2 d^2/9), d = 1 - x r^3, each cubing the error
+    (3e-2 -> 2e-4 -> 2e-11 -> round-off). The integer/float conversions go through int32
+    because AVX2 has no vector int64 <-> float64 conversion.
+    """
+    hi = np.int32(_bits_of(x) >> 32)
+    y_hi = np.int32(1430188000.0 - np.float64(hi) * (1.0 / 3.0))
+    r = _float_of(np.int64(y_hi) << 32)
+    d = 1.0 - x * (r * r * r)  # unrolled by hand: an inner loop stops the vectoriser
+    r = r + r * d * ((1.0 / 3.0) + d * (2.0 / 9.0))
+    d = 1.0 - x * (r * r * r)
+    r = r + r * d * ((1.0 / 3.0) + d * (2.0 / 9.0))
+    d = 1.0 - x * (r * r * r)
+    return r + r * d * ((1.0 / 3.0) + d * (2.0 / 9.0))
+
+
+_ONE32 = np.float32(1.0)
+_THIRD32 = np.float32(1.0 / 3.0)
+_TWO_NINTHS32 = np.float32(2.0 / 9.0)
+#: magic constant of the float32 first guess K - bits/3 (max error 3.43 %, from a scan over
+#: 2^-40 .. 2^40)
+_K32 = np.float32(1419916000.0)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def inv_cbrt32(x):
+    """x^(-1/3) of a positive normal float32, relative error < 1.2e-7 (float32 round-off).
+
+    The float32 version of ``inv_cbrt``: first guess ``K - bits/3`` (3.4 %), then two
+    Householder steps (3.4e-2 -> 2e-4 -> round-off). Eight lanes per AVX2 instruction.
+    """
+    r = _float_of32(np.int32(_K32 - np.float32(_bits_of32(x)) * _THIRD32))
+    d = _ONE32 - x * (r * r * r)
+    r = r + r * d * (_THIRD32 + d * _TWO_NINTHS32)
+    d = _ONE32 - x * (r * r * r)
+    return r + r * d * (_THIRD32 + d * _TWO_NINTHS32)
