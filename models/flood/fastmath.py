@@ -47,7 +47,8 @@ def fmax32(typingctx, a, b):
 
     def codegen(context, builder, signature, args):
         f32 = ir.FloatType()
-        fn = builder.module.declare_intrinsic("llvm.maxnum", [f32], ir.FunctionType(f32, [f32, f32]))
+        signature32 = ir.FunctionType(f32, [f32, f32])
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [f32], signature32)
         return builder.call(fn, args)
 
     return types.float32(types.float32, types.float32), codegen

@@ -389,9 +389,10 @@ def _statistics_row(h32, qx, qy_north, qy_south, depth_max, time_of_max, duratio
 def _losses_row(h, h32, cols, ks, suction, infiltrated, drain_rate, store_capacity, stored, drained,
                 water, dt):
     """``cell_losses`` on the lossy cells of one row, branch-free so that it vectorises:
-    ``cols`` their columns in the row ``h`` (m, updated, and its float32 copy ``h32``), the other arrays the slices of the
-    per-lossy-cell arrays for these cells (see ``cell_losses``; ``drained`` cumulative
-    drainage depth (m), updated), ``water`` scratch of at least ``cols.size``."""
+    ``cols`` their columns in the row ``h`` (m, updated, and its float32 copy ``h32``), the
+    other arrays the slices of the per-lossy-cell arrays for these cells (see
+    ``cell_losses``; ``drained`` cumulative drainage depth (m), updated), ``water`` scratch of
+    at least ``cols.size``."""
     n = cols.size
     for k in range(n):
         water[k] = h[cols[k]]

@@ -105,7 +105,8 @@ def test_step_matches_reference(seed):
     )
     boundary_out = np.zeros((ny, nx))
     h_max, limited = kernels.local_inertial_step(
-        h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy, *_stats((ny, nx)), np.zeros((1, 1)), np.zeros(0, np.int64),
+        h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy,
+        *_stats((ny, nx)), np.zeros((1, 1)), np.zeros(0, np.int64),
         *([np.zeros(0)] * 7), boundary_out,
         g=G, gridded_rain=False, t_end=0.5, duration_threshold=0.1, speed_min_depth=0.01,
         bc_type=bc_type, bc_value=bc_value, owned=np.array([0, ny, 0, nx]), adv_x=None, adv_y=None,
@@ -256,7 +257,8 @@ def test_checkerboard_decays_at_the_default_courant_number(theta, cfl):
     for _ in range(200):
         dt = cfl * dx / np.sqrt(G * h.max())
         kernels.local_inertial_step(
-            h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy, *_stats((n, n)), np.zeros((1, 1)),
+            h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy,
+            *_stats((n, n)), np.zeros((1, 1)),
             np.zeros(0, np.int64), *([none] * 7), np.zeros((n, n)), dt=dt, dx=dx, theta=theta, g=G,
             h_min=1e-9, rain=0.0, gridded_rain=False, t_end=0.0, duration_threshold=0.1,
             speed_min_depth=0.01, bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
@@ -304,7 +306,8 @@ def test_advective_step_on_a_tile_needs_exactly_the_model_halo(axis):
         none = np.zeros(0)
         active = np.ones(n, np.uint8)
         limited = kernels.local_inertial_step(
-            h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy, *_stats(n), np.zeros((1, 1)),
+            h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy,
+            *_stats(n), np.zeros((1, 1)),
             np.zeros(0, np.int64), *([none] * 7), np.zeros(n), dt=0.5, dx=2.0, theta=0.9, g=G,
             h_min=1e-6, rain=0.0, gridded_rain=False, t_end=0.5, duration_threshold=0.1,
             speed_min_depth=0.01, bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
