@@ -12,6 +12,7 @@ landlab runs in its own venv, in a subprocess (never a dependency of metrotwin):
 Its interpreter is $METROTWIN_LANDLAB_PYTHON (default /work/peers/landlab/bin/python).
 
 Usage: python benchmarks/flood_throughput.py [--size 1000] [--steps 600] [--repeats 3]
+       [--landlab-steps N] [--steps-per-sweep K]
        [--advection] (metrotwin with the optional advection term; landlab has none)
 """
 
@@ -31,10 +32,11 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
-#: bytes the fused sweep streams per cell update: float64 depth read and written (16), the
-#: float32 bed steps and friction of the cell's x and y faces (16), the uint8 mask (1), the
-#: float32 discharges of its x and y faces read and written (16), and the four float32
-#: statistics read and written (32); the lossy cells are a list
+#: bytes a sweep streams per cell: float64 depth read and written (16), the float32 bed steps
+#: and friction of the cell's x and y faces (16), the uint8 mask (1), the float32 discharges
+#: of its x and y faces read and written (16), and the four float32 statistics read and
+#: written (32); the lossy cells are a list. A sweep of k steps (temporal blocking) streams
+#: them once for the k steps: BYTES_PER_CELL / k per cell update
 BYTES_PER_CELL = 16 + 16 + 1 + 16 + 32
 LANDLAB_PYTHON = os.environ.get("METROTWIN_LANDLAB_PYTHON", "/work/peers/landlab/bin/python")
 
@@ -51,7 +53,7 @@ def urban_terrain(n: int, res: float):
     return ground, height
 
 
-def run_metrotwin(n, steps, repeats, res=2.0, advection=False):
+def run_metrotwin(n, steps, repeats, res=2.0, advection=False, steps_per_sweep=None):
     from metrotwin.landcover import CODE
     from metrotwin.models.flood import FloodModel
     from metrotwin.testing import make_context, make_grid, make_state
@@ -67,6 +69,7 @@ def run_metrotwin(n, steps, repeats, res=2.0, advection=False):
         model = FloodModel(FloodModel.Params(
             fixed_time_step=1.0, infiltration=False, drainage=False,
             boundaries={"east": "free", "south": "free"}, advection=advection,
+            **({} if steps_per_sweep is None else {"steps_per_sweep": steps_per_sweep}),
         ))
         model.initialize(state, ctx)
         t0 = time.perf_counter()
@@ -74,7 +77,8 @@ def run_metrotwin(n, steps, repeats, res=2.0, advection=False):
         elapsed = time.perf_counter() - t0
         assert model.steps == steps and np.isfinite(state["flood_water_thickness"]).all()
         rates.append(n * n * steps / elapsed / 1e6)
-    return float(np.median(rates[1:])), model.volume_balance()["relative_error"]
+    return (float(np.median(rates[1:])), model.volume_balance()["relative_error"],
+            model.steps_per_sweep)
 
 
 LANDLAB_SCRIPT = textwrap.dedent("""
@@ -148,19 +152,27 @@ def main(argv=None):
                         help="steps for landlab (default: --steps); its rate is per cell-update")
     parser.add_argument("--advection", action="store_true",
                         help="metrotwin with the advection term (advection: true)")
+    parser.add_argument("--steps-per-sweep", type=int, default=None,
+                        help="metrotwin's steps per sweep through memory (default: the model's)")
     args = parser.parse_args(argv)
     bandwidth = triad_bandwidth()
-    ours, balance = run_metrotwin(args.size, args.steps, args.repeats, advection=args.advection)
+    ours, balance, per_sweep = run_metrotwin(args.size, args.steps, args.repeats,
+                                             advection=args.advection,
+                                             steps_per_sweep=args.steps_per_sweep)
     theirs = run_landlab(args.size, args.landlab_steps or args.steps, args.repeats)
     ceiling = bandwidth * 1e9 / BYTES_PER_CELL / 1e6
     print(f"grid {args.size}x{args.size} at 2 m, {args.steps} steps of 1 s, 50 mm/h, "
           f"median of {args.repeats}")
     label = "metrotwin flood+adv  " if args.advection else "metrotwin flood      "
-    print(f"{label}: {ours:8.1f} M cell-updates/s (volume error {balance:.1e})")
+    print(f"{label}: {ours:8.1f} M cell-updates/s (volume error {balance:.1e}, "
+          f"{per_sweep} step(s) per sweep)")
     print(f"landlab OverlandFlow : {theirs:8.1f} M cell-updates/s (steep_slopes=True)")
     print(f"ratio                : {ours / theirs:8.1f} x")
     print(f"triad bandwidth      : {bandwidth:8.1f} GB/s -> ceiling {ceiling:.0f} M cell-updates/s "
-          f"at {BYTES_PER_CELL} B/update")
+          f"at {BYTES_PER_CELL} B/update (one step per sweep)")
+    if per_sweep > 1:
+        print(f"                       {per_sweep} steps per sweep stream {BYTES_PER_CELL / per_sweep:.0f} "
+              f"B/update -> ceiling {ceiling * per_sweep:.0f} M cell-updates/s")
 
 
 if __name__ == "__main__":

@@ -365,6 +365,7 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
                 "seed": p.scenario.seed,
                 "ranks": dec.size,
                 "layout": list(dec.topology),
+                "halo": dec.halo,
                 "started": started.isoformat(timespec="seconds"),
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "wall_time_s": round(wall, 3),

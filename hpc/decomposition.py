@@ -19,6 +19,7 @@ from fractions import Fraction
 from functools import cached_property
 
 import numpy as np
+from numba import njit
 
 SIDES = ("north", "south", "west", "east")
 
@@ -225,30 +226,48 @@ def serial_decomposition(global_shape: tuple[int, int], halo: int = 0) -> Decomp
 
 
 # -- exact, order-independent sums ------------------------------------------------------------
+#: frexp exponents of the float64 numbers (subnormals included), and the offset that makes
+#: them array indices
+_EXPONENT_MIN, _EXPONENT_MAX = -1073, 1024
+_EXPONENT_BINS = _EXPONENT_MAX - _EXPONENT_MIN + 1
+
+
+@njit(cache=True)
+def _mantissa_sums(values, high, low, seen):
+    """Add the 53-bit integer mantissa of every nonzero finite ``values[k]`` = m 2**(e - 53)
+    into ``high``/``low`` at index e - _EXPONENT_MIN (its 27 high and 26 low bits apart, so
+    that int64 sums cannot overflow before 2**36 terms); ``seen`` counts them. Returns False
+    at the first non-finite value."""
+    for k in range(values.size):
+        x = values[k]
+        if x == 0.0:
+            continue
+        if not np.isfinite(x):
+            return False
+        mant, exp = math.frexp(x)  # x = mant 2**exp, 0.5 <= |mant| < 1
+        m = np.int64(mant * 9007199254740992.0)  # 2**53: exact
+        b = exp - _EXPONENT_MIN
+        high[b] += m >> 26
+        low[b] += m & 67108863  # 2**26 - 1
+        seen[b] += 1
+    return True
+
+
 def exact_sum_partial(values) -> dict[int, int]:
     """Exact integer sums of the mantissas of ``values``, by binary exponent.
 
     Every float64 is m * 2**e with an integer m of at most 53 bits; summing the m of each e in
     integers is exact, whatever the order. ``exact_sum_finish`` combines such partials from
-    all ranks into the correctly rounded total.
+    all ranks into the correctly rounded total. One pass over the values (a numba loop).
     """
-    arr = np.asarray(values, dtype=np.float64).ravel()
-    if not np.isfinite(arr).all():
+    arr = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    high = np.zeros(_EXPONENT_BINS, np.int64)
+    low = np.zeros(_EXPONENT_BINS, np.int64)
+    seen = np.zeros(_EXPONENT_BINS, np.int64)
+    if not _mantissa_sums(arr, high, low, seen):
         return {"nonfinite": float(arr[~np.isfinite(arr)].sum())}
-    arr = arr[arr != 0]
-    if arr.size == 0:
-        return {}
-    mant, exp = np.frexp(arr)  # arr = mant * 2**exp, 0.5 <= |mant| < 1
-    ints = (mant * 2.0**53).astype(np.int64)  # exact: 53-bit integers
-    exp = exp.astype(np.int64) - 53
-    order = np.argsort(exp, kind="stable")
-    exp, ints = exp[order], ints[order]
-    starts = np.flatnonzero(np.r_[True, exp[1:] != exp[:-1]])
-    # split 53-bit integers into two halves so that int64 sums cannot overflow (2**37 terms)
-    hi, lo = ints >> 26, ints & ((1 << 26) - 1)
-    hi_sums = np.add.reduceat(hi, starts)
-    lo_sums = np.add.reduceat(lo, starts)
-    return {int(e): (int(h) << 26) + int(low) for e, h, low in zip(exp[starts], hi_sums, lo_sums)}
+    return {int(b) + _EXPONENT_MIN - 53: (int(high[b]) << 26) + int(low[b])
+            for b in np.flatnonzero(seen)}
 
 
 def exact_sum_finish(partials: list[dict]) -> float:

@@ -3,10 +3,11 @@ them vectorise (AVX2: 4 float64 or 8 float32 lanes).
 
 - cube roots from the IEEE-754 bits (the exponent/3 trick) refined by Halley/Householder
   steps, instead of libm's ``cbrt``/``pow`` (a call per element, no vectorisation);
-- ``fmax32``, LLVM's ``maxnum``: a running maximum written as ``a if a > b else b`` with
-  ``a`` loaded from the array it is stored back to is turned by LLVM into a masked store,
-  which AMD Zen runs as microcode (5-10x slower than a plain store); ``maxnum`` compiles to
-  ``vmaxps`` and a plain store.
+- ``fmax32``/``fmax64``, LLVM's ``maxnum``: a running maximum written as ``a if a > b else
+  b`` with ``a`` loaded from the array it is stored back to is turned by LLVM into a masked
+  store, which AMD Zen runs as microcode (5-10x slower than a plain store); ``maxnum``
+  compiles to ``vmaxps`` and a plain store. A max-reduction over a row written with
+  ``maxnum`` also vectorises, where Python's ``max`` does not.
 
 References: Kahan, W. (1991). Computing a real cube root (the magic constant of the first
 guess); Householder, A. S. (1970). The numerical treatment of a single nonlinear equation
@@ -41,17 +42,25 @@ _bits_of32 = _bit_cast(types.float32, types.int32, ir.IntType(32))
 _float_of32 = _bit_cast(types.int32, types.float32, ir.FloatType())
 
 
-@intrinsic
-def fmax32(typingctx, a, b):
-    """The larger of two float32 (LLVM ``maxnum``: ``vmaxps``, never a masked store)."""
+def _maxnum(number, llvm_number):
+    """An intrinsic for the larger of two ``number`` (LLVM ``maxnum``: ``vmaxps``/``vmaxpd``,
+    never a masked store; a NaN argument gives the other one)."""
 
-    def codegen(context, builder, signature, args):
-        f32 = ir.FloatType()
-        signature32 = ir.FunctionType(f32, [f32, f32])
-        fn = builder.module.declare_intrinsic("llvm.maxnum", [f32], signature32)
-        return builder.call(fn, args)
+    @intrinsic
+    def maxnum(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            fn = builder.module.declare_intrinsic(
+                "llvm.maxnum", [llvm_number], ir.FunctionType(llvm_number, [llvm_number] * 2)
+            )
+            return builder.call(fn, args)
 
-    return types.float32(types.float32, types.float32), codegen
+        return number(number, number), codegen
+
+    return maxnum
+
+
+fmax32 = _maxnum(types.float32, ir.FloatType())
+fmax64 = _maxnum(types.float64, ir.DoubleType())
 
 
 @njit(cache=True, inline="always", error_model="numpy")

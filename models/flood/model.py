@@ -123,6 +123,14 @@ class FloodParams(BaseModel):
         "advective acceleration and their speed does not limit the step (thin films)"
     )
     fixed_time_step: float | None = Field(None, gt=0, le=3600, description="force this step (s), no CFL")
+    # Temporal blocking (see ``kernels.local_inertial_steps``): the same numbers as one step
+    # per sweep, with 1/k of the memory traffic. Only with a fixed step: under the Courant
+    # condition a step needs the depths at the end of the one before.
+    steps_per_sweep: int = Field(
+        4, ge=1, le=8, description="with fixed_time_step: steps advanced in one sweep through "
+        "memory (identical results, less memory traffic); a tile then needs 2 cells of halo "
+        "per step"
+    )
     min_flow_depth: float = Field(1e-6, ge=0, le=0.1, description="faces shallower carry no flow (m)")
     speed_min_depth: float = Field(0.01, ge=0, le=1, description="speed is reported where deeper (m)")
     duration_threshold: float = Field(0.1, ge=0, le=10, description="depth of the duration statistic (m)")
@@ -200,14 +208,30 @@ class FloodModel(Model):
     # neighbour's far face, whose theta-weighting reads the face beyond: 2 cells of halo, with
     # every face of the tile exchanged (see ``exchanged`` in ``initialize``).
     # The advection term (``advection: true``) reads the velocity of the face beyond that one
-    # too, which needs the depth of the cell beyond: 3 cells (see ``tiling``).
+    # too, which needs the depth of the cell beyond: 3 cells. A sweep of k steps between two
+    # exchanges (``steps_per_sweep`` with a fixed step) needs 2k cells (see ``tiling``).
     halo: ClassVar[int] = 3
     Params: ClassVar[type[BaseModel]] = FloodParams
 
     @classmethod
     def tiling(cls, params, resolution: float) -> tuple[int, int]:
-        """3 cells of halo with the advection term, 2 without (less to exchange)."""
-        return (3 if params.advection else 2), 1
+        """3 cells of halo with the advection term, 2 per step of a sweep without."""
+        return (3 if params.advection else 2 * cls._sweep_length(params)), 1
+
+    @staticmethod
+    def _sweep_length(params) -> int:
+        """Steps per sweep: ``steps_per_sweep`` with a fixed step and no advection (whose
+        accelerations are computed between steps), else 1."""
+        fixed = params.fixed_time_step is not None and not params.advection
+        return params.steps_per_sweep if fixed else 1
+
+    def _steps_per_sweep(self, dec) -> int:
+        """``_sweep_length``, within what the tile's halo allows (2 cells per step) when it
+        has neighbours: a wider halo exchanged less often gives the same numbers."""
+        k = self._sweep_length(self.params)
+        if all(dec.is_boundary(side) for side in SIDES):
+            return k
+        return max(1, min(k, dec.halo // 2))
 
     variables: ClassVar[dict[str, VarSpec]] = {
         "surface_altitude": VarSpec("in", "m", "ground elevation", "surface_altitude"),
@@ -323,6 +347,12 @@ class FloodModel(Model):
             arr[...] = 0.0
 
         self.inflow_cells = [self._inflow_cells(inflow, grid, dec) for inflow in p.inflows]
+        # the kernel adds the inflows row by row: their cells sorted, stably (a cell fed by
+        # several inflows gets them in their order)
+        entries = np.concatenate([np.zeros(0, np.int64), *(c for c, _ in self.inflow_cells)])
+        self.inflow_order = np.argsort(entries, kind="stable")
+        self.inflow_entries = entries[self.inflow_order]
+        self.steps_per_sweep = self._steps_per_sweep(dec)
         self._setup_boundaries(grid)
 
         # initial water
@@ -349,7 +379,7 @@ class FloodModel(Model):
         # exchanged twice, as west (north) faces and as east (south) faces of the cells, so
         # that every face of the tile, its outermost ones included, comes from its owner
         self.exchanged = (self.h, self.qx, self.qx[:, 1:], self.qy, self.qy[1:, :])
-        self.no_rain = np.zeros((1, 1))
+        self.no_rain = np.zeros((1, 1, 1))
         # advective accelerations of the faces (m2 s-2) and the face velocities (m/s), from
         # the state at the end of each step (after the halo exchange), for the next step
         self.adv_x = np.zeros(self.qx.shape) if p.advection else None
@@ -508,48 +538,69 @@ class FloodModel(Model):
                 h_min=self.params.advection_min_depth,
             )))
 
+    def _plan_sweep(self, until: float) -> list[tuple[float, float]]:
+        """The (start, end) times (s) of the steps of the next sweep: one step under the
+        Courant condition (its step needs the depths of the one before), up to
+        ``steps_per_sweep`` with a fixed step; never past ``until``."""
+        plan, t = [], self.t
+        while t < until and len(plan) < self.steps_per_sweep:
+            dt = self.ctx.global_min(min(self.max_time_step(), until - t))
+            if until - t - dt < 1e-9 * dt:  # land exactly on the coupling time
+                dt = until - t
+            t1 = t + dt if dt < until - t else until
+            plan.append((t, t1))
+            t = t1
+        return plan
+
     def advance(self, state, until: float) -> None:
-        p, ctx, forcing = self.params, self.ctx, self.ctx.forcing
+        p, forcing = self.params, self.ctx.forcing
         gridded_sum = self.cell_sums["gridded_rain"]
         while self.t < until:
-            dt = ctx.global_min(min(self.max_time_step(), until - self.t))
-            if until - self.t - dt < 1e-9 * dt:  # land exactly on the coupling time
-                dt = until - self.t
-            t0, t1 = self.t, self.t + dt if dt < until - self.t else until
-            self._add_inflows(t0, t1)
-            for k, bc in enumerate(self.bc):
-                if bc.type == "stage_hydrograph":
-                    self.bc_value[k] = series_at(bc.hydrograph, 0.5 * (t0 + t1))
-            rain = forcing.rain_depth(t0, t1) if forcing.has_rain else 0.0
-            gridded = isinstance(rain, np.ndarray)
-            if not gridded and rain < 0:
-                raise FloodError(f"negative rain depth {rain} between t={t0} and {t1} s")
-            h_max, limited = kernels.local_inertial_step(
+            plan = self._plan_sweep(until)
+            n = len(plan)
+            dts = np.array([t1 - t0 for t0, t1 in plan])
+            t_ends = np.array([t1 for _, t1 in plan])
+            inflow_depth = np.empty((n, self.inflow_entries.size))
+            bc_values = np.empty((n, 4))
+            rains = [forcing.rain_depth(t0, t1) if forcing.has_rain else 0.0 for t0, t1 in plan]
+            gridded = isinstance(rains[0], np.ndarray)
+            for s, ((t0, t1), rain) in enumerate(zip(plan, rains)):
+                if not gridded and rain < 0:
+                    raise FloodError(f"negative rain depth {rain} between t={t0} and {t1} s")
+                inflow_depth[s] = self._inflow_depths(t0, t1)
+                for k, bc in enumerate(self.bc):
+                    if bc.type == "stage_hydrograph":
+                        self.bc_value[k] = series_at(bc.hydrograph, 0.5 * (t0 + t1))
+                bc_values[s] = self.bc_value
+            h_max, limited = kernels.local_inertial_steps(
                 self.h, self.z, self.fric, self.active, *self.faces, self.qx, self.qy,
                 self.stats["flood_depth_max"], self.stats["time_of_maximum_flood_depth"],
                 self.stats["flood_duration_above_threshold"], self.stats["flood_speed_max"],
-                rain if gridded else self.no_rain, self.loss_cells, self.ks, self.suction,
-                self.infiltrated, self.drain, self.store_cap, self.stored, self.drained,
-                self.cell_sums["boundary_out"],
-                dt=t1 - t0, dx=self.dx, theta=p.theta, g=G, h_min=p.min_flow_depth,
-                rain=0.0 if gridded else float(rain), gridded_rain=gridded, t_end=t1,
-                duration_threshold=p.duration_threshold, speed_min_depth=p.speed_min_depth,
-                bc_type=self.bc_type, bc_value=self.bc_value, owned=self.owned_bounds,
-                adv_x=self.adv_x, adv_y=self.adv_y,
+                np.stack(rains) if gridded else self.no_rain, self.inflow_entries, inflow_depth,
+                self.loss_cells, self.ks, self.suction, self.infiltrated, self.drain,
+                self.store_cap, self.stored, self.drained, self.cell_sums["boundary_out"],
+                dt=dts, dx=self.dx, theta=p.theta, g=G, h_min=p.min_flow_depth,
+                rain=np.zeros(n) if gridded else np.array(rains, dtype=float),
+                gridded_rain=gridded, t_end=t_ends, duration_threshold=p.duration_threshold,
+                speed_min_depth=p.speed_min_depth, time_fill=np.nan, bc_type=self.bc_type,
+                bc_value=bc_values,
+                owned=self.owned_bounds, adv_x=self.adv_x, adv_y=self.adv_y,
             )
-            if gridded:
-                gridded_sum += np.where(self.active > 0, rain, 0.0)
-            elif rain > 0:
-                self.sums["rain"].add(rain)
-            ctx.exchange_halos(*self.exchanged)
-            self.h_max = float(ctx.global_max(h_max))
+            for rain in rains:
+                if gridded:
+                    gridded_sum += np.where(self.active > 0, rain, 0.0)
+                elif rain > 0:
+                    self.sums["rain"].add(rain)
+            self.ctx.exchange_halos(*self.exchanged)
+            self.h_max = float(self.ctx.global_max(h_max))
             self._update_advection()
             if not math.isfinite(self.h_max):
-                raise FloodError(f"the solution became non-finite at t={t1:g} s (dt={t1 - t0:g} s)")
+                raise FloodError(f"the solution became non-finite by t={t_ends[-1]:g} s "
+                                 f"(dt={dts[-1]:g} s)")
             self._limited_here += int(limited)
-            self.steps += 1
-            self.t = t1
-        self.limited += int(ctx.global_sum(np.array([float(self._limited_here)])))
+            self.steps += n
+            self.t = plan[-1][1]
+        self.limited += int(self.ctx.global_sum(np.array([float(self._limited_here)])))
         self._limited_here = 0
         self._sync_cell_state()
         self._write_coupling(state)
@@ -566,12 +617,18 @@ class FloodModel(Model):
                             ("retention", self.stored)):
             self.cell_sums[key].ravel()[self.loss_cells] = values
 
-    def _add_inflows(self, t0: float, t1: float) -> None:
+    def _inflow_depths(self, t0: float, t1: float) -> np.ndarray:
+        """The depth (m) each entry of ``inflow_entries`` adds at the start of the step from
+        ``t0`` to ``t1`` (s); counts the inflow volume."""
+        depths = np.empty(self.inflow_entries.size)
+        start = 0
         for inflow, (cells, n_cells) in zip(self.params.inflows, self.inflow_cells):
             volume = series_integral(inflow.hydrograph, t0, t1)
+            depths[start:start + cells.size] = max(volume, 0.0) / (n_cells * self.area)
+            start += cells.size
             if volume > 0:
-                self.h.ravel()[cells] += volume / (n_cells * self.area)
                 self.sums["inflow"].add(volume)
+        return depths[self.inflow_order]
 
     def _write_coupling(self, state) -> None:
         """Fields other models read, and the peak flooded volume, at each coupling time."""

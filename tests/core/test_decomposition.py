@@ -48,3 +48,25 @@ def test_window_fetch_and_global_grid_in_serial():
     assert np.array_equal(got, values[1:3, 2:6])
     grid = Grid(ny=4, nx=6, resolution=10.0, west=100.0, north=500.0, crs="EPSG:32632")
     assert dec.global_grid(grid) == grid
+
+
+def test_exact_sum_is_correctly_rounded_in_any_order_and_split():
+    """The order-independent sums behind every reduction: the correctly rounded total
+    (``math.fsum``'s) of values over 600 orders of magnitude, subnormals and cancelling
+    pairs included, whatever the order and however the values are split over ranks."""
+    import math
+
+    from metrotwin.hpc.decomposition import exact_sum_finish, exact_sum_partial
+
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=5000) * 10.0 ** rng.integers(-300, 300, 5000)
+    values = np.concatenate([values, [5e-324, -5e-324, 1e-310, 0.0, 1.0, -1.0, 3.0]])
+    expected = math.fsum(values)
+    for _ in range(3):
+        shuffled = rng.permutation(values)
+        parts = np.array_split(shuffled, rng.integers(1, 6))
+        assert exact_sum_finish([exact_sum_partial(p) for p in parts]) == expected
+    small = rng.random(10_000)  # no cancellation: a naive float sum is off in the last bits
+    assert exact_sum_finish([exact_sum_partial(small)]) == math.fsum(small)
+    assert math.isnan(exact_sum_finish([exact_sum_partial(np.array([1.0, np.nan]))]))
+    assert exact_sum_finish([exact_sum_partial(np.array([1.0, np.inf]))]) == np.inf

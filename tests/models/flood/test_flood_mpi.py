@@ -53,18 +53,30 @@ SCENARIO_ADVECTION = {**SCENARIO, "name": "floodmpiadv",
                                  "flood": {**SCENARIO["models"]["flood"], "advection": True}}}
 
 
+def _fixed_step(per_sweep):
+    """The scenario with a fixed 1.5 s step, ``per_sweep`` steps per sweep (2 cells of halo
+    per step)."""
+    flood = {**SCENARIO["models"]["flood"], "fixed_time_step": 1.5, "steps_per_sweep": per_sweep}
+    return {**SCENARIO, "name": f"floodmpisweep{per_sweep}",
+            "models": {**SCENARIO["models"], "flood": flood}}
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     scenario, plugin = scenario_setup(tmp_path_factory, "flood_mpi", SCENARIO)
     root = scenario.parent
     (root / "flood_advection.yaml").write_text(yaml.safe_dump(SCENARIO_ADVECTION))
+    for per_sweep in (1, 3):
+        (root / f"flood_sweep{per_sweep}.yaml").write_text(yaml.safe_dump(_fixed_step(per_sweep)))
     return root, scenario, plugin
 
 
-def _run(setup, ranks, out, *extra, stop_at=None, advection=False):
+def _run(setup, ranks, out, *extra, stop_at=None, advection=False, scenario_file=None):
     root, scenario, plugin = setup
     if advection:
         scenario = root / "flood_advection.yaml"
+    if scenario_file:
+        scenario = root / scenario_file
     return run_scenario(scenario, out, ranks, plugin, *extra, stop_at=stop_at, timeout=120)
 
 
@@ -148,3 +160,21 @@ def test_restart_with_advection_on_another_number_of_ranks_is_bit_identical(
     proc = _run(setup, 3, out, "--restart", advection=True)
     assert proc.returncode == 0, proc.stderr
     _assert_same_run(serial_run_advection, out)
+
+
+def test_sweeps_of_three_steps_on_4_ranks_are_bit_identical_to_one_step_per_sweep(setup):
+    """With a fixed step the tiles advance 3 steps per sweep and exchange their 6 cells of
+    halo once per sweep: on 4 ranks (a 2 x 2 layout) the outputs equal the serial run's
+    with one step per sweep, which exchanges every step."""
+    serial = setup[0] / "sweep1_serial"
+    proc = _run(setup, 1, serial, scenario_file="flood_sweep1.yaml")
+    assert proc.returncode == 0, proc.stderr
+    out = setup[0] / "sweep3_n4"
+    proc = _run(setup, 4, out, scenario_file="flood_sweep3.yaml")
+    assert proc.returncode == 0, proc.stderr
+    resolved = yaml.safe_load((out / "baseline" / "scenario.resolved.yaml").read_text())
+    assert resolved["scenario"]["models"]["flood"]["steps_per_sweep"] == 3
+    assert resolved["run"]["halo"] == 6
+    assert_same_run(serial, out)
+    ind = json.loads((out / "baseline" / "indicators.json").read_text())["models"]["flood"]
+    assert ind["volume_balance_error"]["value"] <= 1e-12
