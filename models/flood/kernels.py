@@ -32,7 +32,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from metrotwin.models.flood.fastmath import fast_cbrt, fmax32, fmax64, inv_cbrt, inv_cbrt32
+from metrotwin.models.flood.fastmath import (
+    fast_cbrt,
+    fmax32,
+    fmax64,
+    inv_cbrt,
+    pow_minus_seven_thirds32,
+)
 
 #: unit discharges (m2/s) smaller than this are set to 0 (far below any physical effect, and
 #: above the float32 subnormals, whose arithmetic is 100x slower)
@@ -119,9 +125,7 @@ def _momentum(q0, q_theta, q_orth, ha, hb, bed_step, friction, dt, gdt_dx, h_min
     h_face = depth_a if depth_a > depth_b else depth_b
     flows = (h_face > h_min) & (friction >= _ZERO32)
     hf = h_face if flows else _ONE32
-    r = inv_cbrt32(hf)
-    r2 = r * r
-    r7 = (r2 * r2) * (r2 * r)  # h^(-7/3), two products side by side (latency)
+    r7 = pow_minus_seven_thirds32(hf)
     mag = np.sqrt(q0 * q0 + q_orth * q_orth)
     qn = (q_theta - gdt_dx * hf * ((hb - ha) + bed_step)) / (_ONE32 + dt * friction * mag * r7)
     # water at rest: friction and theta-weighting shrink q geometrically, step after step;
