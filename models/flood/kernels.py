@@ -35,6 +35,7 @@ from numba import njit
 from metrotwin.models.flood.fastmath import (
     fast_cbrt,
     fmax32,
+    fmax32_numbers,
     fmax64,
     inv_cbrt,
     pow_minus_seven_thirds32,
@@ -78,28 +79,37 @@ def _momentum_adv(q0, q_theta, q_orth, ha, hb, za, zb, fric_face, wet, dt, gdt_d
 
 
 def face_coefficients(z, fric, active):
-    """The static per-face inputs of ``local_inertial_step``, float32 (from float64 inputs):
+    """The static per-face inputs of ``local_inertial_steps``, float32 (from float64 inputs),
+    in this order:
 
-    - ``bed_step_x`` (ny, nx + 1), ``bed_step_y`` (ny + 1, nx): z_b - z_a (m), the bed of
-      the cell east (south) of the face minus that of the cell west (north) of it;
-    - ``friction_x``, ``friction_y`` (same shapes): the mean g n^2 of the two cells, -1 where
-      the face is closed (either cell inactive, and the domain-edge faces, which the
-      boundary conditions handle).
+    - ``rise_x`` (ny, nx + 1), ``drop_x``: max(z_b - z_a, 0) and min(z_b - z_a, 0) (m), the
+      bed of the cell east of the face above and below that of the cell west of it;
+    - ``rise_y`` (ny + 1, nx), ``drop_y``: the same with the cell south of the face (b) and
+      the cell north of it (a);
+    - ``friction_x``, ``friction_y``: the mean g n^2 of the two cells.
+
+    A closed face (either cell inactive, and the domain-edge faces, which the boundary
+    conditions handle) has rise +inf and drop -inf: no depth above the higher bed, so no
+    flow, with no test of its own in the momentum loop.
 
     ``z`` bed elevation (m), ``fric`` g n^2 per cell, ``active`` uint8 per cell.
     """
     ny, nx = z.shape
-    bed_step_x = np.zeros((ny, nx + 1), np.float32)
-    bed_step_y = np.zeros((ny + 1, nx), np.float32)
-    friction_x = np.full((ny, nx + 1), -1.0, np.float32)
-    friction_y = np.full((ny + 1, nx), -1.0, np.float32)
-    bed_step_x[:, 1:-1] = z[:, 1:] - z[:, :-1]
-    bed_step_y[1:-1] = z[1:] - z[:-1]
-    open_x = (active[:, 1:] > 0) & (active[:, :-1] > 0)
-    open_y = (active[1:] > 0) & (active[:-1] > 0)
-    friction_x[:, 1:-1] = np.where(open_x, 0.5 * (fric[:, 1:] + fric[:, :-1]), -1.0)
-    friction_y[1:-1] = np.where(open_y, 0.5 * (fric[1:] + fric[:-1]), -1.0)
-    return bed_step_x, bed_step_y, friction_x, friction_y
+    step_x = np.full((ny, nx + 1), np.nan)
+    step_y = np.full((ny + 1, nx), np.nan)
+    step_x[:, 1:-1] = np.where((active[:, 1:] > 0) & (active[:, :-1] > 0), z[:, 1:] - z[:, :-1],
+                               np.nan)
+    step_y[1:-1] = np.where((active[1:] > 0) & (active[:-1] > 0), z[1:] - z[:-1], np.nan)
+    friction_x = np.zeros((ny, nx + 1), np.float32)
+    friction_y = np.zeros((ny + 1, nx), np.float32)
+    friction_x[:, 1:-1] = 0.5 * (fric[:, 1:] + fric[:, :-1])
+    friction_y[1:-1] = 0.5 * (fric[1:] + fric[:-1])
+    faces = []
+    for step in (step_x, step_y):
+        closed = np.isnan(step)
+        faces += [np.where(closed, np.inf, np.maximum(step, 0.0)).astype(np.float32),
+                  np.where(closed, -np.inf, np.minimum(step, 0.0)).astype(np.float32)]
+    return (*faces, friction_x, friction_y)
 
 
 _ZERO32 = np.float32(0.0)
@@ -108,33 +118,34 @@ _Q_TINY32 = np.float32(Q_TINY)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _momentum(q0, q_theta, q_orth, ha, hb, bed_step, friction, dt, gdt_dx, h_min):
+def _momentum(q0, q_theta, q_orth, ha, hb, rise, drop, friction, dt, gdt_dx, h_min):
     """New unit discharge (m2/s) of one face, float32 and branch-free: de Almeida et al.
     (2012) eq. 13 (Bates et al. 2010 eq. 11 with the theta-weighted explicit part) with the
-    semi-implicit Manning friction g n^2 |q| q / h^(7/3); 0 where the face is closed
-    (``friction`` < 0) or its flow depth max(eta) - max(z) is <= ``h_min``.
+    semi-implicit Manning friction g n^2 |q| q / h^(7/3); 0 where the face is closed or its
+    flow depth max(eta) - max(z) is <= ``h_min``.
 
-    Written with the depths ``ha``, ``hb`` of the two cells and the bed step z_b - z_a
-    instead of the water-surface elevations: max(eta) - max(z) = max(ha - max(dz, 0),
-    hb + min(dz, 0)) and eta_b - eta_a = (hb - ha) + dz. In single precision the elevations
-    (tens of metres) would leave ~4e-6 m of resolution; the depths keep 6e-8 relative."""
-    up = bed_step if bed_step > _ZERO32 else _ZERO32
-    down = bed_step if bed_step < _ZERO32 else _ZERO32
-    depth_a = ha - up
-    depth_b = hb + down
+    Written with the depths ``ha``, ``hb`` of the two cells and the bed step dz = z_b - z_a
+    split into its ``rise`` max(dz, 0) and ``drop`` min(dz, 0), instead of the water-surface
+    elevations: max(eta) - max(z) = max(ha - rise, hb + drop) and eta_b - eta_a = (hb - ha)
+    + dz. In single precision the elevations (tens of metres) would leave ~4e-6 m of
+    resolution; the depths keep 6e-8 relative. A closed face has rise +inf, drop -inf: its
+    flow depth is -inf (its slope NaN, never used)."""
+    depth_a = ha - rise
+    depth_b = hb + drop
     h_face = depth_a if depth_a > depth_b else depth_b
-    flows = (h_face > h_min) & (friction >= _ZERO32)
+    flows = h_face > h_min
     hf = h_face if flows else _ONE32
-    r7 = pow_minus_seven_thirds32(hf)
     mag = np.sqrt(q0 * q0 + q_orth * q_orth)
-    qn = (q_theta - gdt_dx * hf * ((hb - ha) + bed_step)) / (_ONE32 + dt * friction * mag * r7)
+    # dt g n^2 h^(-7/3): dt folded into the series' coefficients (one product less)
+    qn = (q_theta - gdt_dx * hf * ((hb - ha) + (rise + drop))) / (
+        _ONE32 + friction * mag * pow_minus_seven_thirds32(hf, dt))
     # water at rest: friction and theta-weighting shrink q geometrically, step after step;
     # below Q_TINY it is 0, before it reaches the subnormal floats (100x slower arithmetic)
     return qn if flows & (abs(qn) > _Q_TINY32) else _ZERO32
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _x_faces_row(h32, bed_step, friction, qy_north, qy_south, old, out, theta, w_side, dt,
+def _x_faces_row(h32, rise, drop, friction, qy_north, qy_south, old, out, theta, w_side, dt,
                  gdt_dx, h_min):
     """Momentum of the interior x faces of one row (1-D row arrays, float32: ``h32`` the
     row's depths, ``old`` its old x-face discharges, ``out`` where the new ones go). A
@@ -146,12 +157,12 @@ def _x_faces_row(h32, bed_step, friction, qy_north, qy_south, old, out, theta, w
         q0 = old[f]
         q_theta = th * q0 + ws * (old[f - 1] + old[f + 1])
         q_orth = quarter * (qy_north[f - 1] + qy_north[f] + qy_south[f - 1] + qy_south[f])
-        out[f] = _momentum(q0, q_theta, q_orth, h32[f - 1], h32[f], bed_step[f], friction[f],
-                           dt32, g32, hm)
+        out[f] = _momentum(q0, q_theta, q_orth, h32[f - 1], h32[f], rise[f], drop[f],
+                           friction[f], dt32, g32, hm)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _y_faces_row(h32_a, h32_b, bed_step, friction, old_up, q, q_down, qx_a, qx_b, theta,
+def _y_faces_row(h32_a, h32_b, rise, drop, friction, old_up, q, q_down, qx_a, qx_b, theta,
                  w_side, dt, gdt_dx, h_min):
     """Momentum of the y faces between rows a (north) and b, float32: ``q`` (updated) the
     faces, ``old_up`` the old discharges of the faces above (replaced by the old ``q``),
@@ -163,7 +174,7 @@ def _y_faces_row(h32_a, h32_b, bed_step, friction, old_up, q, q_down, qx_a, qx_b
         q0 = q[j]
         q_theta = th * q0 + ws * (old_up[j] + q_down[j])
         q_orth = quarter * (qx_a[j] + qx_a[j + 1] + qx_b[j] + qx_b[j + 1])
-        q[j] = _momentum(q0, q_theta, q_orth, h32_a[j], h32_b[j], bed_step[j], friction[j],
+        q[j] = _momentum(q0, q_theta, q_orth, h32_a[j], h32_b[j], rise[j], drop[j], friction[j],
                          dt32, g32, hm)
         old_up[j] = q0
 
@@ -386,7 +397,7 @@ def _statistics_row(h32, qx, qy_north, qy_south, depth_max, time_of_max, duratio
     for j in range(h32.size):
         hn = h32[j]
         dm = depth_max[j]
-        depth_max[j] = fmax32(dm, hn)
+        depth_max[j] = fmax32_numbers(dm, hn)  # never NaN, either
         # time only grows, and maxnum ignores a NaN: max(old, t_end) where deeper, max(old,
         # NaN) = old elsewhere (NaN too for a cell never wet); a select of two scalars only
         time_of_max[j] = fmax32(time_of_max[j], t32 if hn > dm else unset)
@@ -395,7 +406,7 @@ def _statistics_row(h32, qx, qy_north, qy_south, depth_max, time_of_max, duratio
         uy = half * (qy_north[j] + qy_south[j])
         fast = hn > min_depth
         speed = np.sqrt(ux * ux + uy * uy) / (hn if fast else _ONE32)
-        speed_max[j] = fmax32(speed_max[j], speed * np.float32(fast))
+        speed_max[j] = fmax32_numbers(speed_max[j], speed * np.float32(fast))
 
 
 @njit(cache=True, error_model="numpy")
@@ -437,8 +448,10 @@ def local_inertial_steps(
     z,
     fric,
     active,
-    bed_step_x,
-    bed_step_y,
+    rise_x,
+    drop_x,
+    rise_y,
+    drop_y,
     friction_x,
     friction_y,
     q_at_xface,
@@ -515,8 +528,8 @@ def local_inertial_steps(
     z : (ny, nx) bed elevation the water sees (m): ground, plus buildings when raised.
     fric : (ny, nx) g * n^2 with Manning's n of the cell (m^(1/3) s-2 s2 m-2/3 ...).
     active : (ny, nx) uint8, 0 for cells excluded from flow (no rain, closed faces).
-    bed_step_x, bed_step_y, friction_x, friction_y : the static float32 face arrays of
-        ``face_coefficients(z, fric, active)``.
+    rise_x, drop_x, rise_y, drop_y, friction_x, friction_y : the static float32 face
+        arrays of ``face_coefficients(z, fric, active)``.
     q_at_xface, q_at_yface : float32 unit discharges (m2/s), updated in place (see module
         doc).
     depth_max, time_of_max, duration_above, speed_max : (ny, nx) float32 statistics,
@@ -599,7 +612,7 @@ def local_inertial_steps(
                     h32_cur[col] = np.float32(h[i, col])
                 _copy(q_at_xface[i], old_qx_cur)
                 if adv_x is None:
-                    _x_faces_row(h32_cur, bed_step_x[i], friction_x[i], q_at_yface[i],
+                    _x_faces_row(h32_cur, rise_x[i], drop_x[i], friction_x[i], q_at_yface[i],
                                  q_at_yface[i + 1], old_qx_cur, q_at_xface[i], theta, w_side,
                                  dt[s], gdt_dx, h_min)
                 else:
@@ -623,7 +636,7 @@ def local_inertial_steps(
                             0, bc_type[0], bc_value[s, 0], dt[s], dx, g, h_min,
                         )
                 elif adv_y is None:
-                    _y_faces_row(h32_prev, h32_cur, bed_step_y[i], friction_y[i], old_up[s],
+                    _y_faces_row(h32_prev, h32_cur, rise_y[i], drop_y[i], friction_y[i], old_up[s],
                                  q_at_yface[i], q_at_yface[i + 1], old_qx_prev, old_qx_cur,
                                  theta, w_side, dt[s], gdt_dx, h_min)
                 else:
