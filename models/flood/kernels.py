@@ -334,7 +334,6 @@ def _limiter_row(h32, qx, qy_north, qy_south, fac, c, col0, col1):
     float32 scratch, 1 at both ends. Each face is scaled by the factor of the cell its water
     leaves."""
     c32 = np.float32(c)
-    count = np.int32(0)
     for j in range(h32.size):
         qw = qx[j]
         qe = qx[j + 1]
@@ -356,12 +355,20 @@ def _limiter_row(h32, qx, qy_north, qy_south, fac, c, col0, col1):
         east = fac[f + 1]
         qx[f] = q * (west if q > _ZERO32 else east)
     # over a slice: with the runtime bounds in the range, numba would give every index a
-    # negative-index check, and the loop would not vectorise (7 instructions per cell); and
-    # a count in the loop above is slower (measured), a reduction there hinders it
-    owned = fac[col0 + 1:col1 + 1]
-    for j in range(owned.size):
-        count += np.int32(owned[j] < _ONE32)
-    return count
+    # negative-index check, and the loop would not vectorise; and a count in the loop above
+    # is slower (measured), a reduction there hinders it
+    return _count_limited(fac[col0 + 1:col1 + 1])
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _count_limited(factors):
+    """How many of the limiter's ``factors`` are below 1. Counted in float32 lanes, 8 per
+    instruction (an integer count would widen to int64: 4); exact below 2^24 per row and in
+    any order, hence the reassociation the vectoriser needs."""
+    count = _ZERO32
+    for j in range(factors.size):
+        count += np.float32(factors[j] < _ONE32)
+    return np.int64(count)
 
 
 @njit(cache=True, error_model="numpy")
