@@ -45,7 +45,7 @@ from metrotwin.models.flood.fastmath import (
 #: above the float32 subnormals, whose arithmetic is 100x slower)
 Q_TINY = 1e-30
 
-#: the dtype of the face discharges: single precision (see ``local_inertial_step``)
+#: the dtype of the face discharges: single precision (see ``local_inertial_steps``)
 DISCHARGE_DTYPE = np.float32
 
 #: boundary condition codes (bc_type)
@@ -273,7 +273,7 @@ def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, 
     ``u``, ``v`` (shapes of the discharges) receive the face velocities (m/s, see
     ``_velocity_at_faces``; faces shallower than ``h_min`` (m) get 0, so thin films carry no
     advection). Returns the largest |u| + sqrt(g h) (m/s) over the faces of the ``owned``
-    cells (as in ``local_inertial_step``; h the cell's depth): the speed of the Courant
+    cells (as in ``local_inertial_steps``; h the cell's depth): the speed of the Courant
     condition with advection.
     """
     ny, nx = h.shape

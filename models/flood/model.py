@@ -552,26 +552,34 @@ class FloodModel(Model):
             t = t1
         return plan
 
+    def _sweep_forcing(self, plan):
+        """The per-step inputs of the sweep over ``plan``: rain depths (m; floats, or arrays
+        when gridded), the inflow depth of every entry of ``inflow_entries`` (m, steps x
+        entries) and the boundary values (steps x 4; stage hydrographs at mid-step)."""
+        forcing = self.ctx.forcing
+        rains = [forcing.rain_depth(t0, t1) if forcing.has_rain else 0.0 for t0, t1 in plan]
+        inflow_depth = np.empty((len(plan), self.inflow_entries.size))
+        bc_values = np.empty((len(plan), 4))
+        for s, ((t0, t1), rain) in enumerate(zip(plan, rains)):
+            if not isinstance(rain, np.ndarray) and rain < 0:
+                raise FloodError(f"negative rain depth {rain} between t={t0} and {t1} s")
+            inflow_depth[s] = self._inflow_depths(t0, t1)
+            for k, bc in enumerate(self.bc):
+                if bc.type == "stage_hydrograph":
+                    self.bc_value[k] = series_at(bc.hydrograph, 0.5 * (t0 + t1))
+            bc_values[s] = self.bc_value
+        return rains, inflow_depth, bc_values
+
     def advance(self, state, until: float) -> None:
-        p, forcing = self.params, self.ctx.forcing
+        p = self.params
         gridded_sum = self.cell_sums["gridded_rain"]
         while self.t < until:
             plan = self._plan_sweep(until)
             n = len(plan)
             dts = np.array([t1 - t0 for t0, t1 in plan])
             t_ends = np.array([t1 for _, t1 in plan])
-            inflow_depth = np.empty((n, self.inflow_entries.size))
-            bc_values = np.empty((n, 4))
-            rains = [forcing.rain_depth(t0, t1) if forcing.has_rain else 0.0 for t0, t1 in plan]
+            rains, inflow_depth, bc_values = self._sweep_forcing(plan)
             gridded = isinstance(rains[0], np.ndarray)
-            for s, ((t0, t1), rain) in enumerate(zip(plan, rains)):
-                if not gridded and rain < 0:
-                    raise FloodError(f"negative rain depth {rain} between t={t0} and {t1} s")
-                inflow_depth[s] = self._inflow_depths(t0, t1)
-                for k, bc in enumerate(self.bc):
-                    if bc.type == "stage_hydrograph":
-                        self.bc_value[k] = series_at(bc.hydrograph, 0.5 * (t0 + t1))
-                bc_values[s] = self.bc_value
             h_max, limited = kernels.local_inertial_steps(
                 self.h, self.z, self.fric, self.active, *self.faces, self.qx, self.qy,
                 self.stats["flood_depth_max"], self.stats["time_of_maximum_flood_depth"],
@@ -583,8 +591,7 @@ class FloodModel(Model):
                 rain=np.zeros(n) if gridded else np.array(rains, dtype=float),
                 gridded_rain=gridded, t_end=t_ends, duration_threshold=p.duration_threshold,
                 speed_min_depth=p.speed_min_depth, time_fill=np.nan, bc_type=self.bc_type,
-                bc_value=bc_values,
-                owned=self.owned_bounds, adv_x=self.adv_x, adv_y=self.adv_y,
+                bc_value=bc_values, owned=self.owned_bounds, adv_x=self.adv_x, adv_y=self.adv_y,
             )
             for rain in rains:
                 if gridded:
