@@ -145,51 +145,57 @@ def _momentum(q0, q_theta, q_orth, ha, hb, rise, drop, friction, dt, gdt_dx, h_m
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _x_faces_row(h32, rise, drop, friction, qy_north, qy_south, old, out, theta, w_side, dt,
-                 gdt_dx, h_min):
-    """Momentum of the interior x faces of one row (1-D row arrays, float32: ``h32`` the
-    row's depths, ``old`` its old x-face discharges, ``out`` where the new ones go). A
-    function of its own on 1-D arrays so that the loop vectorises (8 faces at a time)."""
+def _x_faces_row(h32, hr, rise, drop, friction, q_at_yface, old, o, q_at_xface, i, theta,
+                 w_side, dt, gdt_dx, h_min):
+    """Momentum of the interior x faces of row ``i`` (float32): ``h32[hr]`` the row's
+    depths, ``old[o]`` its old x-face discharges, ``q_at_xface[i]`` where the new ones go.
+    A function of its own so that the loop vectorises (16 faces at a time). The rows are
+    indexed here, not sliced by the caller: a slice is a new array whose reference count
+    the caller increments and decrements (atomic instructions), some 40 of them per row and
+    step, which cost as much as 150 cells."""
     th, ws = np.float32(theta), np.float32(w_side)
     dt32, g32, hm = np.float32(dt), np.float32(gdt_dx), np.float32(h_min)
     quarter = np.float32(0.25)
-    for f in range(1, h32.size):
-        q0 = old[f]
-        q_theta = th * q0 + ws * (old[f - 1] + old[f + 1])
-        q_orth = quarter * (qy_north[f - 1] + qy_north[f] + qy_south[f - 1] + qy_south[f])
-        out[f] = _momentum(q0, q_theta, q_orth, h32[f - 1], h32[f], rise[f], drop[f],
-                           friction[f], dt32, g32, hm)
+    for f in range(1, h32.shape[1]):
+        q0 = old[o, f]
+        q_theta = th * q0 + ws * (old[o, f - 1] + old[o, f + 1])
+        q_orth = quarter * (q_at_yface[i, f - 1] + q_at_yface[i, f] + q_at_yface[i + 1, f - 1]
+                            + q_at_yface[i + 1, f])
+        q_at_xface[i, f] = _momentum(q0, q_theta, q_orth, h32[hr, f - 1], h32[hr, f],
+                                     rise[i, f], drop[i, f], friction[i, f], dt32, g32, hm)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _y_faces_row(h32_a, h32_b, rise, drop, friction, old_up, q, q_down, qx_a, qx_b, theta,
-                 w_side, dt, gdt_dx, h_min):
-    """Momentum of the y faces between rows a (north) and b, float32: ``q`` (updated) the
-    faces, ``old_up`` the old discharges of the faces above (replaced by the old ``q``),
-    ``q_down`` those below, ``qx_a``/``qx_b`` the old x faces of both rows."""
+def _y_faces_row(h32, ha, hb, rise, drop, friction, old_up, s, q_at_yface, i, old, oa, ob,
+                 theta, w_side, dt, gdt_dx, h_min):
+    """Momentum of the y faces between rows i - 1 (a, north) and i (b), float32:
+    ``q_at_yface[i]`` updated, ``old_up[s]`` the old discharges of the faces above (replaced
+    by the old ones of these), ``h32[ha]``/``h32[hb]`` the depths and ``old[oa]``/``old[ob]``
+    the old x faces of both rows."""
     th, ws = np.float32(theta), np.float32(w_side)
     dt32, g32, hm = np.float32(dt), np.float32(gdt_dx), np.float32(h_min)
     quarter = np.float32(0.25)
-    for j in range(h32_a.size):
-        q0 = q[j]
-        q_theta = th * q0 + ws * (old_up[j] + q_down[j])
-        q_orth = quarter * (qx_a[j] + qx_a[j + 1] + qx_b[j] + qx_b[j + 1])
-        q[j] = _momentum(q0, q_theta, q_orth, h32_a[j], h32_b[j], rise[j], drop[j], friction[j],
-                         dt32, g32, hm)
-        old_up[j] = q0
+    for j in range(h32.shape[1]):
+        q0 = q_at_yface[i, j]
+        q_theta = th * q0 + ws * (old_up[s, j] + q_at_yface[i + 1, j])
+        q_orth = quarter * (old[oa, j] + old[oa, j + 1] + old[ob, j] + old[ob, j + 1])
+        q_at_yface[i, j] = _momentum(q0, q_theta, q_orth, h32[ha, j], h32[hb, j], rise[i, j],
+                                     drop[i, j], friction[i, j], dt32, g32, hm)
+        old_up[s, j] = q0
 
 
 @njit(cache=True, error_model="numpy")
-def _to_float32(values, out):
-    for j in range(values.size):
-        out[j] = np.float32(values[j])
+def _to_float32(h, i, out, o):
+    """``out[o] = h[i]`` in float32."""
+    for j in range(h.shape[1]):
+        out[o, j] = np.float32(h[i, j])
 
 
 @njit(cache=True, error_model="numpy")
-def _copy(values, out):
-    """``out[:] = values`` as a loop: 6x faster than numba's slice assignment on a row."""
-    for j in range(values.size):
-        out[j] = values[j]
+def _copy(values, i, out, o):
+    """``out[o] = values[i]`` as a loop: 6x faster than numba's slice assignment on a row."""
+    for j in range(values.shape[1]):
+        out[o, j] = values[i, j]
 
 
 @njit(cache=True, error_model="numpy")
@@ -327,33 +333,34 @@ LIMITER_MARGIN = np.float32(1.0 - 2.0**-20)
 
 
 @njit(cache=True, error_model="numpy")
-def _limiter_row(h32, qx, qy_north, qy_south, fac, c, col0, col1):
-    """Outflow limiter of one row: scales the outgoing discharges of every cell that would
-    give more than ``LIMITER_MARGIN`` times its depth ``h32`` (m) in the step (``c`` =
+def _limiter_row(h32, hr, q_at_xface, q_at_yface, r, fac, c, col0, col1):
+    """Outflow limiter of row ``r``: scales the outgoing discharges of every cell that would
+    give more than ``LIMITER_MARGIN`` times its depth ``h32[hr]`` (m) in the step (``c`` =
     dt / dx); returns how many cells of columns [col0, col1) it limited. ``fac`` (nx + 2) is
     float32 scratch, 1 at both ends. Each face is scaled by the factor of the cell its water
     leaves."""
     c32 = np.float32(c)
-    for j in range(h32.size):
-        qw = qx[j]
-        qe = qx[j + 1]
-        qn_ = qy_north[j]
-        qs = qy_south[j]
+    nx = h32.shape[1]
+    for j in range(nx):
+        qw = q_at_xface[r, j]
+        qe = q_at_xface[r, j + 1]
+        qn_ = q_at_yface[r, j]
+        qs = q_at_yface[r + 1, j]
         out = (((_ZERO32 - (qw if qw < _ZERO32 else _ZERO32)) + (qe if qe > _ZERO32 else _ZERO32))
                - (qn_ if qn_ < _ZERO32 else _ZERO32)) + (qs if qs > _ZERO32 else _ZERO32)
         give = out * c32
-        avail = h32[j] * LIMITER_MARGIN
+        avail = h32[hr, j] * LIMITER_MARGIN
         factor = avail / give if give > avail else _ONE32
         fac[j + 1] = factor
         # a select of the factor, never of the loaded value (that would become a masked
         # store, microcode on AMD Zen)
-        qy_north[j] = qn_ * (factor if qn_ < _ZERO32 else _ONE32)
-        qy_south[j] = qs * (factor if qs > _ZERO32 else _ONE32)
-    for f in range(h32.size + 1):
-        q = qx[f]
+        q_at_yface[r, j] = qn_ * (factor if qn_ < _ZERO32 else _ONE32)
+        q_at_yface[r + 1, j] = qs * (factor if qs > _ZERO32 else _ONE32)
+    for f in range(nx + 1):
+        q = q_at_xface[r, f]
         west = fac[f]
         east = fac[f + 1]
-        qx[f] = q * (west if q > _ZERO32 else east)
+        q_at_xface[r, f] = q * (west if q > _ZERO32 else east)
     # over a slice: with the runtime bounds in the range, numba would give every index a
     # negative-index check, and the loop would not vectorise; and a count in the loop above
     # is slower (measured), a reduction there hinders it
@@ -372,61 +379,65 @@ def _count_limited(factors):
 
 
 @njit(cache=True, error_model="numpy")
-def _continuity_row(h, h32, qx, qy_north, qy_south, active, rain, c):
-    """Bates et al. (2010) eq. 4 on one row, in double precision (the float32 discharges
+def _continuity_row(h, h32, hr, q_at_xface, q_at_yface, r, active, rain, rr, c):
+    """Bates et al. (2010) eq. 4 on row ``r``, in double precision (the float32 discharges
     are exact in it, so every face moves the same volume out of one cell and into the other),
-    with the rain depths ``rain`` (m) of active cells; negative results (round-off only,
-    thanks to the limiter) become 0. ``h32`` receives the new depths in float32."""
-    for j in range(h.size):
+    with the rain depths ``rain[rr]`` (m) on active cells; negative results (round-off only,
+    thanks to the limiter) become 0. ``h32[hr]`` receives the new depths in float32."""
+    for j in range(h.shape[1]):
         # float64 before any arithmetic: float32 - float32 would round in float32, and the
         # differences of neighbouring cells would no longer cancel (a volume error of 1e-10)
-        west, east = np.float64(qx[j]), np.float64(qx[j + 1])
-        north, south = np.float64(qy_north[j]), np.float64(qy_south[j])
-        hn = h[j] + c * ((west - east) + (north - south))
-        rain_j = rain[j]
-        hn = hn + (rain_j if active[j] != 0 else 0.0)
+        west, east = np.float64(q_at_xface[r, j]), np.float64(q_at_xface[r, j + 1])
+        north, south = np.float64(q_at_yface[r, j]), np.float64(q_at_yface[r + 1, j])
+        hn = h[r, j] + c * ((west - east) + (north - south))
+        rain_j = rain[rr, j]
+        hn = hn + (rain_j if active[r, j] != 0 else 0.0)
         hn = hn if hn > 0.0 else 0.0
-        h[j] = hn
-        h32[j] = np.float32(hn)
+        h[r, j] = hn
+        h32[hr, j] = np.float32(hn)
 
 
 @njit(cache=True, error_model="numpy")
-def _statistics_row(h32, qx, qy_north, qy_south, depth_max, time_of_max, duration_above,
-                    speed_max, dt, t_end, duration_threshold, speed_min_depth, time_fill):
-    """The in-solver statistics of one row (see ``local_inertial_steps``), float32. Every
-    update is an arithmetic expression under ``fmax32``, never a select of the loaded value:
-    the compiler would turn that into masked stores (microcode on AMD Zen). ``time_fill``
-    is NaN, given at run time: were it a constant, LLVM would see that maxnum(old, NaN) is
-    old, and store only where deeper (a masked store again)."""
-    t32, dt32, unset = np.float32(t_end), np.float32(dt), np.float32(time_fill)
+def _statistics_row(h32, hr, q_at_xface, q_at_yface, r, depth_max, time_of_max,
+                    duration_above, speed_max, dt, t_end, duration_threshold,
+                    speed_min_depth, time_fill):
+    """The in-solver statistics of row ``r`` (see ``local_inertial_steps``), float32, from
+    its new depths ``h32[hr]``; ``dt``, ``t_end`` and ``time_fill`` (NaN) float32.
+
+    Every update is an arithmetic expression under ``fmax32`` or an addition, never a select
+    of the loaded value: the compiler would turn that into masked stores (microcode on AMD
+    Zen with AVX2). ``time_fill`` is given at run time: were it a constant, LLVM would see
+    that maxnum(old, NaN) is old, and store only where deeper (a masked store again). And
+    the selects are of float32 values, not of float64 ones converted: LLVM would move the
+    conversion after the select, three more instructions per 16 cells."""
     threshold, min_depth = np.float32(duration_threshold), np.float32(speed_min_depth)
     half = np.float32(0.5)
-    for j in range(h32.size):
-        hn = h32[j]
-        dm = depth_max[j]
-        depth_max[j] = fmax32_numbers(dm, hn)  # never NaN, either
+    for j in range(h32.shape[1]):
+        hn = h32[hr, j]
+        dm = depth_max[r, j]
+        depth_max[r, j] = fmax32_numbers(dm, hn)  # never NaN, either
         # time only grows, and maxnum ignores a NaN: max(old, t_end) where deeper, max(old,
         # NaN) = old elsewhere (NaN too for a cell never wet); a select of two scalars only
-        time_of_max[j] = fmax32(time_of_max[j], t32 if hn > dm else unset)
-        duration_above[j] = duration_above[j] + dt32 * np.float32(hn > threshold)
-        ux = half * (qx[j] + qx[j + 1])
-        uy = half * (qy_north[j] + qy_south[j])
+        time_of_max[r, j] = fmax32(time_of_max[r, j], t_end if hn > dm else time_fill)
+        duration_above[r, j] = duration_above[r, j] + (dt if hn > threshold else _ZERO32)
+        ux = half * (q_at_xface[r, j] + q_at_xface[r, j + 1])
+        uy = half * (q_at_yface[r, j] + q_at_yface[r + 1, j])
         fast = hn > min_depth
-        speed = np.sqrt(ux * ux + uy * uy) / (hn if fast else _ONE32)
-        speed_max[j] = fmax32_numbers(speed_max[j], speed * np.float32(fast))
+        inv_h = (_ONE32 if fast else _ZERO32) / (hn if fast else _ONE32)  # 0 where shallow
+        speed_max[r, j] = fmax32_numbers(speed_max[r, j], np.sqrt(ux * ux + uy * uy) * inv_h)
 
 
 @njit(cache=True, error_model="numpy")
-def _losses_row(h, h32, cols, ks, suction, infiltrated, drain_rate, store_capacity, stored, drained,
-                water, dt):
-    """``cell_losses`` on the lossy cells of one row, branch-free so that it vectorises:
-    ``cols`` their columns in the row ``h`` (m, updated, and its float32 copy ``h32``), the
+def _losses_row(h, r, h32, hr, cols, ks, suction, infiltrated, drain_rate, store_capacity,
+                stored, drained, water, dt):
+    """``cell_losses`` on the lossy cells of row ``r``, branch-free so that it vectorises:
+    ``cols`` their columns in ``h[r]`` (m, updated, and its float32 copy ``h32[hr]``), the
     other arrays the slices of the per-lossy-cell arrays for these cells (see
     ``cell_losses``; ``drained`` cumulative drainage depth (m), updated), ``water`` scratch of
     at least ``cols.size``."""
     n = cols.size
     for k in range(n):
-        water[k] = h[cols[k]]
+        water[k] = h[r, cols[k]]
     for k in range(n):
         w = water[k]
         room = store_capacity[k] - stored[k]
@@ -445,8 +456,8 @@ def _losses_row(h, h32, cols, ks, suction, infiltrated, drain_rate, store_capaci
         hn = w - (inf + out + ret)
         water[k] = hn if hn > 0.0 else 0.0
     for k in range(n):
-        h[cols[k]] = water[k]
-        h32[cols[k]] = np.float32(water[k])
+        h[r, cols[k]] = water[k]
+        h32[hr, cols[k]] = np.float32(water[k])
 
 
 @njit(cache=True, error_model="numpy")
@@ -584,16 +595,29 @@ def local_inertial_steps(
         raise ValueError("the advection term is for one step per sweep")
     w_side = 0.5 * (1.0 - theta)
     row0, row1, col0, col1 = owned[0], owned[1], owned[2], owned[3]
-    # per step of the sweep, indexed by row parity: the old x-face discharges and the old
-    # float32 depths of rows i - 1 and i, and the old y faces above row i
-    old_qx = np.zeros((steps, 2, nx + 1), np.float32)
-    h32_old = np.empty((steps, 2, nx), np.float32)
+    # per step s of the sweep, at rows 2 s + (row parity): the old x-face discharges and
+    # the old float32 depths of rows i - 1 and i (the continuity of step s writes the new
+    # depths where step s + 1 reads them, at 2 (s + 1) + parity); the old y faces above
+    # row i at row s
+    old_qx = np.zeros((2 * steps, nx + 1), np.float32)
+    h32_old = np.empty((2 * steps + 2, nx), np.float32)
     old_up = np.empty((steps, nx), np.float32)
-    h32_last = np.empty(nx, np.float32)  # new depths of the row in continuity, last step
     fac = np.ones(nx + 2, np.float32)  # limiter factor of cell j at fac[j + 1]; 1 beyond
+    # the statistics' step, time and fill in float32 (see ``_statistics_row``)
+    times32 = np.empty((3, steps), np.float32)
+    for s in range(steps):
+        times32[0, s], times32[1, s], times32[2, s] = dt[s], t_end[s], time_fill
+    # rain depths (m) of the cells of row r in step s at rain_at[s * ny + r] when gridded,
+    # at rain_at[s] when uniform
     rain_rows = np.empty((steps, nx))
     for s in range(steps):
         rain_rows[s, :] = rain[s]
+    rain_at = rain_grid.reshape(steps * ny, nx) if gridded_rain else rain_rows
+    # the inflow entries of row i are inflow_cells[inflow_row[i]:inflow_row[i + 1]], the
+    # lossy cells likewise
+    row_starts = np.arange(ny + 1) * nx
+    inflow_row = np.searchsorted(inflow_cells, row_starts)
+    loss_row = np.searchsorted(loss_cells, row_starts)
     cols = np.empty(nx, dtype=np.int64)  # columns of the lossy cells of a row
     water = np.empty(nx)  # their depths (m)
     h_max = 0.0
@@ -605,32 +629,27 @@ def local_inertial_steps(
             # ---- A: inflows into row i, then the momentum of its faces ----------------------
             i = it - 2 * s
             if 0 <= i < ny:
-                old_qx_cur = old_qx[s, i & 1]
-                old_qx_prev = old_qx[s, (i + 1) & 1]
-                h32_cur = h32_old[s, i & 1]  # step s > 0: filled by the continuity of step s - 1
-                h32_prev = h32_old[s, (i + 1) & 1]
-                if s == 0:
-                    _to_float32(h[i], h32_cur)
-                e0 = np.searchsorted(inflow_cells, i * nx)
-                e1 = np.searchsorted(inflow_cells, (i + 1) * nx)
-                for e in range(e0, e1):
+                cur = 2 * s + (i & 1)  # row i in old_qx and h32_old
+                prev = 2 * s + ((i + 1) & 1)  # row i - 1
+                if s == 0:  # step s > 0: filled by the continuity of step s - 1
+                    _to_float32(h, i, h32_old, cur)
+                for e in range(inflow_row[i], inflow_row[i + 1]):
                     col = inflow_cells[e] - i * nx
                     h[i, col] += inflow_depth[s, e]
-                    h32_cur[col] = np.float32(h[i, col])
-                _copy(q_at_xface[i], old_qx_cur)
+                    h32_old[cur, col] = np.float32(h[i, col])
+                _copy(q_at_xface, i, old_qx, cur)
                 if adv_x is None:
-                    _x_faces_row(h32_cur, rise_x[i], drop_x[i], friction_x[i], q_at_yface[i],
-                                 q_at_yface[i + 1], old_qx_cur, q_at_xface[i], theta, w_side,
-                                 dt[s], gdt_dx, h_min)
+                    _x_faces_row(h32_old, cur, rise_x, drop_x, friction_x, q_at_yface, old_qx, cur,
+                                 q_at_xface, i, theta, w_side, dt[s], gdt_dx, h_min)
                 else:
                     _x_faces_row_adv(h[i], z[i], fric[i], active[i], q_at_yface[i],
-                                     q_at_yface[i + 1], old_qx_cur, q_at_xface[i], adv_x[i],
+                                     q_at_yface[i + 1], old_qx[cur], q_at_xface[i], adv_x[i],
                                      theta, w_side, dt[s], gdt_dx, h_min)
                 for f in (0, nx):
                     col = 0 if f == 0 else nx - 1
                     side = 2 if f == 0 else 3
                     q_at_xface[i, f] = _boundary_flux(
-                        h[i, col], z[i, col], fric[i, col], active[i, col], old_qx_cur[f],
+                        h[i, col], z[i, col], fric[i, col], active[i, col], old_qx[cur, f],
                         side, bc_type[side], bc_value[s, side], dt[s], dx, g, h_min,
                     )
                 # y faces above row i (north face of row i)
@@ -643,13 +662,13 @@ def local_inertial_steps(
                             0, bc_type[0], bc_value[s, 0], dt[s], dx, g, h_min,
                         )
                 elif adv_y is None:
-                    _y_faces_row(h32_prev, h32_cur, rise_y[i], drop_y[i], friction_y[i], old_up[s],
-                                 q_at_yface[i], q_at_yface[i + 1], old_qx_prev, old_qx_cur,
-                                 theta, w_side, dt[s], gdt_dx, h_min)
+                    _y_faces_row(h32_old, prev, cur, rise_y, drop_y, friction_y, old_up, s,
+                                 q_at_yface, i, old_qx, prev, cur, theta, w_side, dt[s], gdt_dx,
+                                 h_min)
                 else:
                     _y_faces_row_adv(h[i - 1], h[i], z[i - 1], z[i], fric[i - 1], fric[i],
                                      active[i - 1], active[i], old_up[s], q_at_yface[i],
-                                     q_at_yface[i + 1], old_qx_prev, old_qx_cur, adv_y[i],
+                                     q_at_yface[i + 1], old_qx[prev], old_qx[cur], adv_y[i],
                                      theta, w_side, dt[s], gdt_dx, h_min)
                 if i == ny - 1:  # the southern boundary faces
                     for j in range(nx):
@@ -660,30 +679,28 @@ def local_inertial_steps(
             # ---- B: outflow limiter of row i - 1 --------------------------------------------
             r = i - 1
             if 0 <= r < ny:
-                count = _limiter_row(h32_old[s, r & 1], q_at_xface[r], q_at_yface[r],
-                                     q_at_yface[r + 1], fac, c, col0, col1)
+                count = _limiter_row(h32_old, 2 * s + (r & 1), q_at_xface, q_at_yface, r, fac, c,
+                                     col0, col1)
                 if row0 <= r < row1:
                     limited += count
             # ---- C: continuity, rain, losses and statistics of row i - 2 --------------------
             r = i - 2
             if 0 <= r < ny:
-                rain_r = rain_grid[s, r] if gridded_rain else rain_rows[s]
                 # the new float32 depths go where the momentum of the next step reads them
-                h32_new = h32_old[s + 1, r & 1] if s + 1 < steps else h32_last
-                k0 = np.searchsorted(loss_cells, r * nx)
-                k1 = np.searchsorted(loss_cells, (r + 1) * nx)
-                _continuity_row(h[r], h32_new, q_at_xface[r], q_at_yface[r], q_at_yface[r + 1],
-                                active[r], rain_r, c)
+                new = 2 * (s + 1) + (r & 1)
+                _continuity_row(h, h32_old, new, q_at_xface, q_at_yface, r, active, rain_at,
+                                s * ny + r if gridded_rain else s, c)
+                k0, k1 = loss_row[r], loss_row[r + 1]
                 if k1 > k0:
                     for k in range(k0, k1):
                         cols[k - k0] = loss_cells[k] - r * nx
-                    _losses_row(h[r], h32_new, cols[:k1 - k0], ks[k0:k1], suction[k0:k1],
+                    _losses_row(h, r, h32_old, new, cols[:k1 - k0], ks[k0:k1], suction[k0:k1],
                                 infiltrated[k0:k1], drain_rate[k0:k1], store_capacity[k0:k1],
                                 stored[k0:k1], drained[k0:k1], water, dt[s])
                 # a loop of its own: fused into the continuity's, the sweep was 5 % slower
-                _statistics_row(h32_new, q_at_xface[r], q_at_yface[r], q_at_yface[r + 1],
-                                depth_max[r], time_of_max[r], duration_above[r], speed_max[r],
-                                dt[s], t_end[s], duration_threshold, speed_min_depth, time_fill)
+                _statistics_row(h32_old, new, q_at_xface, q_at_yface, r, depth_max, time_of_max,
+                                duration_above, speed_max, times32[0, s], times32[1, s],
+                                duration_threshold, speed_min_depth, times32[2, s])
                 if s == steps - 1 and row0 <= r < row1:
                     deepest = _row_max(h[r, col0:col1])
                     h_max = deepest if deepest > h_max else h_max

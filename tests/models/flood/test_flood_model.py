@@ -197,10 +197,11 @@ def test_steps_per_sweep_change_no_number():
     (``steps_per_sweep``, temporal blocking): every field, statistic and account equals the
     run with one step per sweep, bit for bit, with rain, an inflow hydrograph, every loss, a
     free and a stage-hydrograph boundary, and coupling intervals that are no multiple of
-    the sweep (a 0.7 s step: the sweeps end short at every coupling time)."""
+    the sweep (a 0.7 s step: the sweeps end short at every coupling time). The default on
+    an unsplit grid is 16 steps per sweep."""
     forcing = {"rainfall": {"hyetograph": [[0, 60.0], [100, 150.0], [160, 0.0]]}}
     runs = []
-    for per_sweep in (1, 4):
+    for per_sweep in (1, 4, None):
         grid, state = _city()
         ctx = make_context(grid, duration=240, coupling_interval=30, forcing=forcing)
         model = FloodModel(FloodModel.Params(
@@ -211,21 +212,38 @@ def test_steps_per_sweep_change_no_number():
                                                  "hydrograph": [[0, 19.9], [240, 20.1]]}},
         ))
         model.initialize(state, ctx)
-        assert model.steps_per_sweep == per_sweep
+        assert model.steps_per_sweep == (per_sweep or FloodModel.DEFAULT_SWEEP)
         for t in range(30, 241, 30):
             model.advance(state, float(t))
         runs.append((model, state))
-    (a, state_a), (b, state_b) = runs
-    assert a.steps == b.steps == 8 * 43  # 42 steps of 0.7 s and a short one per interval
-    for name in FloodModel.writes():
-        if name in state_a:
-            np.testing.assert_array_equal(state_a[name], state_b[name], err_msg=name)
-    assert a.volume_balance() == b.volume_balance()
-    assert a.limited == b.limited > 0
+    (a, state_a), *others = runs
+    for b, state_b in others:
+        assert a.steps == b.steps == 8 * 43  # 42 steps of 0.7 s and a short one per interval
+        for name in FloodModel.writes():
+            if name in state_a:
+                np.testing.assert_array_equal(state_a[name], state_b[name], err_msg=name)
+        assert a.volume_balance() == b.volume_balance()
+        assert a.limited == b.limited > 0
     bal = a.volume_balance()
     for key in ("rain", "inflow", "infiltration", "drainage", "retention"):
         assert bal[key] > 0, key
     assert bal["boundary_out"] != 0 and bal["relative_error"] <= 1e-12
+
+
+def test_default_steps_per_sweep_and_halo():
+    """A fixed step without advection: 16 steps per sweep on an unsplit grid, 8 on tiles,
+    whose halo is 2 cells per step (16); 1 step (2 cells) under the Courant condition; 3
+    cells with advection. An explicit ``steps_per_sweep`` sets both."""
+    params = FloodModel.Params
+    assert FloodModel.DEFAULT_SWEEP == 16 and FloodModel.DEFAULT_TILE_SWEEP == 8
+    assert FloodModel.tiling(params(fixed_time_step=1.0), 2.0) == (16, 1)
+    assert FloodModel.tiling(params(fixed_time_step=1.0, steps_per_sweep=5), 2.0) == (10, 1)
+    assert FloodModel.tiling(params(), 2.0) == (2, 1)
+    assert FloodModel.tiling(params(fixed_time_step=1.0, advection=True), 2.0) == (3, 1)
+    grid, state = _city()
+    model = FloodModel(params(fixed_time_step=1.0))
+    model.initialize(state, make_context(grid, duration=60, coupling_interval=60))
+    assert model.steps_per_sweep == 16
 
 
 def test_closed_buildings_get_no_water():
