@@ -379,18 +379,19 @@ def _count_limited(factors):
 
 
 @njit(cache=True, error_model="numpy")
-def _continuity_row(h, h32, hr, q_at_xface, q_at_yface, r, active, rain, rr, c):
+def _continuity_row(h, h32, hr, q_at_xface, q_at_yface, r, active, rain, rr, rain_uniform, c):
     """Bates et al. (2010) eq. 4 on row ``r``, in double precision (the float32 discharges
     are exact in it, so every face moves the same volume out of one cell and into the other),
-    with the rain depths ``rain[rr]`` (m) on active cells; negative results (round-off only,
-    thanks to the limiter) become 0. ``h32[hr]`` receives the new depths in float32."""
+    with the rain depths ``rain[rr]`` plus ``rain_uniform`` (m) on active cells (one of them
+    0: adding it changes no bit); negative results (round-off only, thanks to the limiter)
+    become 0. ``h32[hr]`` receives the new depths in float32."""
     for j in range(h.shape[1]):
         # float64 before any arithmetic: float32 - float32 would round in float32, and the
         # differences of neighbouring cells would no longer cancel (a volume error of 1e-10)
         west, east = np.float64(q_at_xface[r, j]), np.float64(q_at_xface[r, j + 1])
         north, south = np.float64(q_at_yface[r, j]), np.float64(q_at_yface[r + 1, j])
         hn = h[r, j] + c * ((west - east) + (north - south))
-        rain_j = rain[rr, j]
+        rain_j = rain[rr, j] + rain_uniform
         hn = hn + (rain_j if active[r, j] != 0 else 0.0)
         hn = hn if hn > 0.0 else 0.0
         h[r, j] = hn
@@ -607,12 +608,9 @@ def local_inertial_steps(
     times32 = np.empty((3, steps), np.float32)
     for s in range(steps):
         times32[0, s], times32[1, s], times32[2, s] = dt[s], t_end[s], time_fill
-    # rain depths (m) of the cells of row r in step s at rain_at[s * ny + r] when gridded,
-    # at rain_at[s] when uniform
-    rain_rows = np.empty((steps, nx))
-    for s in range(steps):
-        rain_rows[s, :] = rain[s]
-    rain_at = rain_grid.reshape(steps * ny, nx) if gridded_rain else rain_rows
+    # rain depths (m) of the cells of row r in step s at rain_at[s * ny + r] when gridded;
+    # uniform rain is added to a row of zeros (one row in the cache, not one per step)
+    rain_at = rain_grid.reshape(steps * ny, nx) if gridded_rain else np.zeros((1, nx))
     # the inflow entries of row i are inflow_cells[inflow_row[i]:inflow_row[i + 1]], the
     # lossy cells likewise
     row_starts = np.arange(ny + 1) * nx
@@ -688,8 +686,12 @@ def local_inertial_steps(
             if 0 <= r < ny:
                 # the new float32 depths go where the momentum of the next step reads them
                 new = 2 * (s + 1) + (r & 1)
-                _continuity_row(h, h32_old, new, q_at_xface, q_at_yface, r, active, rain_at,
-                                s * ny + r if gridded_rain else s, c)
+                if gridded_rain:
+                    _continuity_row(h, h32_old, new, q_at_xface, q_at_yface, r, active, rain_at,
+                                    s * ny + r, 0.0, c)
+                else:
+                    _continuity_row(h, h32_old, new, q_at_xface, q_at_yface, r, active, rain_at,
+                                    0, rain[s], c)
                 k0, k1 = loss_row[r], loss_row[r + 1]
                 if k1 > k0:
                     for k in range(k0, k1):
