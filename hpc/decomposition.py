@@ -221,6 +221,28 @@ def block_slice(n: int, parts: int, index: int, multiple: int = 1) -> slice:
     return slice(bounds[index], bounds[index + 1])
 
 
+def check_tiles(global_shape, layout, halo: int, multiple: int = 1) -> None:
+    """Raise ValueError, naming the numbers, where ``layout`` (ranks along y and x) cannot
+    split ``global_shape``: more ranks than cells (or blocks of ``multiple`` cells) along an
+    axis, or a tile narrower than the ``halo`` (a halo exchange reaches the neighbour only,
+    never the tile beyond it)."""
+    units = [-(-n // multiple) for n in global_shape]
+    if layout[0] > units[0] or layout[1] > units[1]:
+        what = "cells" if multiple == 1 else f"blocks of {multiple} cells (a model's coarse grid)"
+        raise ValueError(f"layout {list(layout)} has more ranks than {what} {units}")
+    for n, parts, what in zip(global_shape, layout, ("rows", "columns")):
+        if parts == 1:
+            continue
+        narrowest = min(len(range(n)[block_slice(n, parts, c, multiple)]) for c in range(parts))
+        if narrowest < halo:
+            raise ValueError(
+                f"layout {list(layout)} gives tiles of {narrowest} {what}, fewer than the "
+                f"{halo} cells of halo the models need (the flood model with a fixed step: 2 "
+                f"per step of a sweep, see steps_per_sweep); use fewer ranks along the {what} "
+                f"or fewer steps per sweep"
+            )
+
+
 def serial_decomposition(global_shape: tuple[int, int], halo: int = 0) -> Decomposition:
     return Decomposition(global_shape=tuple(global_shape), halo=halo)
 
@@ -310,10 +332,7 @@ class MPIDecomposition(Decomposition):
             raise ValueError(
                 f"layout {list(layout)} needs {layout[0] * layout[1]} ranks, the run has {size}"
             )
-        units = [-(-n // multiple) for n in global_shape]
-        if layout[0] > units[0] or layout[1] > units[1]:
-            what = "cells" if multiple == 1 else f"blocks of {multiple} cells (a model's coarse grid)"
-            raise ValueError(f"layout {list(layout)} has more ranks than {what} {units}")
+        check_tiles(global_shape, layout, halo, multiple)
         cart = comm.Create_cart(dims=list(layout), periods=[False, False], reorder=False)
         coords = tuple(cart.Get_coords(cart.Get_rank()))
         north, south = cart.Shift(0, 1)

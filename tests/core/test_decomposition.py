@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from metrotwin.grid import Grid
-from metrotwin.hpc.decomposition import Decomposition, block_slice
+from metrotwin.hpc.decomposition import Decomposition, block_slice, check_tiles
 
 CASES = [(n, parts, multiple) for n in (41, 61, 150, 7) for parts in (1, 2, 3, 4)
          for multiple in (1, 5) if -(-n // multiple) >= parts]  # at least one unit per block
@@ -26,6 +26,21 @@ def test_blocks_tile_the_range_on_multiples(n, parts, multiple):
     # near-equal: whole units differ by at most one between blocks (the last may be partial)
     units = [-(-s // multiple) for s in sizes]
     assert max(units) - min(units) <= 1
+
+
+def test_layouts_that_cannot_split_the_grid_are_refused_by_name():
+    """More ranks than cells along an axis, or tiles narrower than the halo (an exchange
+    reaches the neighbouring tile only): a ValueError naming the layout and the numbers."""
+    check_tiles((40, 64), (2, 4), halo=16)  # tiles of 20 x 16: fits
+    check_tiles((40, 10), (1, 1), halo=16)  # one tile: no halo is exchanged
+    with pytest.raises(ValueError, match=r"layout \[1, 5\] gives tiles of 12 columns, "
+                                         r"fewer than the 16 cells of halo"):
+        check_tiles((40, 64), (1, 5), halo=16)
+    with pytest.raises(ValueError, match=r"layout \[3, 1\] gives tiles of 13 rows"):
+        check_tiles((40, 64), (3, 1), halo=16)
+    with pytest.raises(ValueError, match=r"layout \[8, 1\] has more ranks than cells "
+                                         r"\[7, 64\]"):
+        check_tiles((7, 64), (8, 1), halo=2)
 
 
 def test_coarsened_blocks_are_the_fine_blocks_divided():

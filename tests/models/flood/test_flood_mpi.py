@@ -55,7 +55,7 @@ SCENARIO_ADVECTION = {**SCENARIO, "name": "floodmpiadv",
 
 def _fixed_step(per_sweep):
     """The scenario with a fixed 1.5 s step, ``per_sweep`` steps per sweep (2 cells of halo
-    per step)."""
+    per step; None: the default)."""
     flood = {**SCENARIO["models"]["flood"], "fixed_time_step": 1.5, "steps_per_sweep": per_sweep}
     return {**SCENARIO, "name": f"floodmpisweep{per_sweep}",
             "models": {**SCENARIO["models"], "flood": flood}}
@@ -66,8 +66,11 @@ def setup(tmp_path_factory):
     scenario, plugin = scenario_setup(tmp_path_factory, "flood_mpi", SCENARIO)
     root = scenario.parent
     (root / "flood_advection.yaml").write_text(yaml.safe_dump(SCENARIO_ADVECTION))
-    for per_sweep in (1, 3):
+    for per_sweep in (1, 3, None):
         (root / f"flood_sweep{per_sweep}.yaml").write_text(yaml.safe_dump(_fixed_step(per_sweep)))
+    narrow = {**_fixed_step(None), "name": "floodmpinarrow",
+              "parallel": {**SCENARIO["parallel"], "layout": [1, 4]}}
+    (root / "flood_narrow.yaml").write_text(yaml.safe_dump(narrow))
     return root, scenario, plugin
 
 
@@ -162,19 +165,40 @@ def test_restart_with_advection_on_another_number_of_ranks_is_bit_identical(
     _assert_same_run(serial_run_advection, out)
 
 
-def test_sweeps_of_three_steps_on_4_ranks_are_bit_identical_to_one_step_per_sweep(setup):
-    """With a fixed step the tiles advance 3 steps per sweep and exchange their 6 cells of
-    halo once per sweep: on 4 ranks (a 2 x 2 layout) the outputs equal the serial run's
-    with one step per sweep, which exchanges every step."""
-    serial = setup[0] / "sweep1_serial"
-    proc = _run(setup, 1, serial, scenario_file="flood_sweep1.yaml")
+@pytest.fixture(scope="module")
+def serial_sweep1(setup):
+    out = setup[0] / "sweep1_serial"
+    proc = _run(setup, 1, out, scenario_file="flood_sweep1.yaml")
     assert proc.returncode == 0, proc.stderr
-    out = setup[0] / "sweep3_n4"
-    proc = _run(setup, 4, out, scenario_file="flood_sweep3.yaml")
+    return out
+
+
+@pytest.mark.parametrize(("per_sweep", "steps", "halo"), [(3, 3, 6), (None, 8, 16)])
+def test_sweeps_on_4_ranks_are_bit_identical_to_one_step_per_sweep(setup, serial_sweep1,
+                                                                   per_sweep, steps, halo):
+    """With a fixed step the tiles advance several steps per sweep (3, or the default 8 on
+    tiles) and exchange their halo of 2 cells per step once per sweep: on 4 ranks (a 2 x 2
+    layout of 20-21 x 30-31 tiles) the outputs equal the serial run's with one step per
+    sweep, which exchanges every step."""
+    out = setup[0] / f"sweep{per_sweep}_n4"
+    proc = _run(setup, 4, out, scenario_file=f"flood_sweep{per_sweep}.yaml")
     assert proc.returncode == 0, proc.stderr
     resolved = yaml.safe_load((out / "baseline" / "scenario.resolved.yaml").read_text())
-    assert resolved["scenario"]["models"]["flood"]["steps_per_sweep"] == 3
-    assert resolved["run"]["halo"] == 6
-    assert_same_run(serial, out)
+    assert resolved["scenario"]["models"]["flood"]["steps_per_sweep"] == per_sweep
+    assert resolved["run"]["halo"] == halo
+    assert_same_run(serial_sweep1, out)
     ind = json.loads((out / "baseline" / "indicators.json").read_text())["models"]["flood"]
     assert ind["volume_balance_error"]["value"] <= 1e-12
+
+
+def test_tiles_narrower_than_the_halo_are_refused(setup):
+    """The default sweep on tiles needs 16 cells of halo: 4 ranks in a row split the 61
+    columns into tiles of 15, which a halo exchange cannot fill (it reaches the neighbour
+    only). A clear error that names the numbers, exit status 2, nothing written."""
+    out = setup[0] / "narrow_n4"
+    proc = _run(setup, 4, out, scenario_file="flood_narrow.yaml")
+    assert proc.returncode == 2, proc.stderr
+    assert "layout [1, 4] gives tiles of 15 columns, fewer than the 16 cells of halo" \
+        in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (out / "baseline").exists()
