@@ -233,7 +233,8 @@ def check_tiles(global_shape, layout, halo: int, multiple: int = 1) -> None:
     for n, parts, what in zip(global_shape, layout, ("rows", "columns")):
         if parts == 1:
             continue
-        narrowest = min(len(range(n)[block_slice(n, parts, c, multiple)]) for c in range(parts))
+        blocks = [block_slice(n, parts, c, multiple) for c in range(parts)]
+        narrowest = min(b.stop - b.start for b in blocks)
         if narrowest < halo:
             raise ValueError(
                 f"layout {list(layout)} gives tiles of {narrowest} {what}, fewer than the "
