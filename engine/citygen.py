@@ -13,6 +13,8 @@ resolution (up to the cell sampling).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -61,7 +63,7 @@ def generate_city(params: GeneratedCity, seed: int, window: tuple[slice, slice] 
     v = (grid.y - full.south)[:, None] * np.ones((1, grid.nx))
     town = _Town(params, seed, row_index * full.nx + col_index)
 
-    river_v = town.river_centre(u)
+    river_v = town.river_centre(u[:1]) * np.ones((grid.ny, 1))  # a function of u alone
     dist = np.abs(v - river_v)  # distance to the river's centre line (m)
     north_bank = v > river_v
     elevation = town.terrain(u, v, dist, north_bank)
@@ -160,8 +162,10 @@ class _Town:
         flat = np.where(north_bank, 120.0, 380.0) + p.river_width / 2
         rise = np.clip((dist - flat) / (0.45 * p.size_y), 0.0, 1.0)
         z = floodplain + p.relief * rise * rise * (3 - 2 * rise)
+        # separable: sines along a row and cosines down a column, multiplied out (the
+        # same products as on the full grid, for 1/ny and 1/nx of the trigonometry)
         for lu, lv, ph, amp in self.noise:
-            z += amp * np.sin(2 * np.pi * u / lu + ph) * np.cos(2 * np.pi * v / lv - ph)
+            z += amp * np.sin(2 * np.pi * u[:1] / lu + ph) * np.cos(2 * np.pi * v[:, :1] / lv - ph)
         # the old town's bowl: up to 1.2 m below the terrace, where a cloudburst ponds
         bowl_v = self.river_centre(np.array(self.bowl_u)) - p.river_width / 2 - 200.0
         r2 = ((u - self.bowl_u) ** 2 + (v - bowl_v) ** 2) / 180.0**2
@@ -196,69 +200,87 @@ class _Town:
 
     def fill_blocks(self, u, v, taken, land_cover, height, bid, use, canopy):
         """Give every block between the streets a use: buildings on lots, a park (trees,
-        pond) or a plaza. A block's choices come from a generator keyed by the block."""
+        pond) or a plaza. A block's choices come from a generator keyed by the block.
+
+        The free cells are grouped by block once (a sort), so each block works on its own
+        cells only: linear in the cells, not blocks x cells (105 s -> seconds for the
+        2.6 M cells of an 11 x 6 km city at 5 m), with the same values cell for cell."""
         p, B = self.p, self.p.block_size
-        bu = np.floor((u - self.offset[0]) / B).astype(int)
-        bv = np.floor((v - self.offset[1]) / B).astype(int)
+        free = np.flatnonzero(~taken.ravel())
+        flat_u, flat_v = u.reshape(-1)[free], v.reshape(-1)[free]
+        bu = np.floor((flat_u - self.offset[0]) / B).astype(int)
+        bv = np.floor((flat_v - self.offset[1]) / B).astype(int)
+        order = np.lexsort((bv, bu))  # blocks in (ku, kv) order, cells in grid order within
+        free, flat_u, flat_v, bu, bv = free[order], flat_u[order], flat_v[order], bu[order], bv[order]
+        starts = np.flatnonzero(np.r_[True, (bu[1:] != bu[:-1]) | (bv[1:] != bv[:-1])])
+        ends = np.r_[starts[1:], len(free)]
+        layers = _BlockLayers(land_cover, height, bid, use, canopy)
+        randoms = (self.cell_random(1), self.cell_random(2), self.cell_random(3))
+        tree, tree_h, yard = (r.reshape(-1)[free] for r in randoms)
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            cells = _BlockCells(free[a:b], flat_u[a:b], flat_v[a:b], tree[a:b], tree_h[a:b], yard[a:b])
+            self._fill_block(int(bu[a]), int(bv[a]), cells, layers)
+
+    def _fill_block(self, ku: int, kv: int, cells: "_BlockCells", out: "_BlockLayers") -> None:
+        """Lay out block (``ku``, ``kv``) on its free ``cells`` (flat indices and their
+        coordinates, in grid order)."""
+        p, B = self.p, self.p.block_size
         nb_u = int(np.ceil(p.size_x / B)) + 2
-        free = ~taken
         centre_u, centre_v = 0.55 * p.size_x, 0.62 * p.size_y
-        r_tree, r_tree_h, r_yard = self.cell_random(1), self.cell_random(2), self.cell_random(3)
-        for ku, kv in sorted(set(zip(bu[free].tolist(), bv[free].tolist()))):
-            rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xB10C, ku + 10_000, kv + 10_000]))
-            in_block = free & (bu == ku) & (bv == kv)
-            # the block's buildable interior, from the street lines around it (analytic,
-            # so that a block cut by a tile boundary is laid out as a whole)
-            u0 = self.offset[0] + ku * B + float(self.half_width(ku))
-            u1 = self.offset[0] + (ku + 1) * B - float(self.half_width(ku + 1))
-            v0 = self.offset[1] + kv * B + float(self.half_width(kv))
-            v1 = self.offset[1] + (kv + 1) * B - float(self.half_width(kv + 1))
-            mid_u, mid_v = (u0 + u1) / 2, (v0 + v1) / 2
-            kind = rng.random()
-            near_river = abs(mid_v - float(self.river_centre(np.array(mid_u)))) < p.river_width / 2 + 90
-            lc = land_cover
-            if near_river or kind < 0.10:  # riverside and town parks
-                lc[in_block] = CODE["grass"]
-                trees = in_block & (r_tree < 0.35)
-                canopy[trees] = 8 + 12 * r_tree_h[trees]
-                lc[trees] = CODE["trees"]
-                if not near_river and rng.random() < 0.5:
-                    pond = in_block & (np.hypot(u - mid_u, v - mid_v) < 0.25 * B)
-                    lc[pond] = CODE["water"]
-                    canopy[pond] = 0
-                continue
-            if kind < 0.15:  # plaza
-                lc[in_block] = CODE["paved"]
-                continue
-            # built block: sidewalks, lots with buildings, yards
-            lc[in_block] = CODE["paved"]
-            inset = 4.0
-            r_centre = np.hypot(mid_u - centre_u, mid_v - centre_v) / p.size_x
-            south = mid_v < float(self.river_centre(np.array(mid_u)))
-            industry = south and mid_u > 0.72 * p.size_x
-            n_lots = 1 if industry else int(rng.integers(2, 4))
-            edges_u = np.linspace(u0 + inset, u1 - inset, n_lots + 1)
-            lot = 0
-            for a, b in zip(edges_u[:-1], edges_u[1:]):
-                for c, d in ((v0 + inset, mid_v - 2), (mid_v + 2, v1 - inset)):
-                    setback = rng.uniform(0, 5)
-                    if industry:
-                        h, kind_use = rng.uniform(8, 14), USE_INDUSTRIAL
-                    elif r_centre < 0.18:
-                        h, kind_use = rng.uniform(18, 45), USE_COMMERCIAL
-                    else:
-                        h = rng.uniform(6, 18)
-                        draw = rng.random()
-                        kind_use = USE_PUBLIC if draw < 0.05 else (
-                            USE_COMMERCIAL if draw < 0.20 else USE_RESIDENTIAL)  # fmt: skip
-                    lot += 1
-                    inside = in_block & (u >= a + setback) & (u <= b - setback) & (v >= c) & (v <= d)
-                    height[inside] = round(h, 1)
-                    bid[inside] = ((kv + 1) * nb_u + (ku + 1)) * 8 + lot
-                    use[inside] = kind_use
-                    lc[inside] = CODE["roof"]
-            yard = in_block & (lc == CODE["paved"]) & (r_yard < 0.45)
-            lc[yard] = CODE["grass"]
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xB10C, ku + 10_000, kv + 10_000]))
+        index, u, v = cells.index, cells.u, cells.v
+        lc, canopy = out.land_cover, out.canopy
+        # the block's buildable interior, from the street lines around it (analytic, so that
+        # a block cut by a tile boundary is laid out as a whole)
+        u0 = self.offset[0] + ku * B + float(self.half_width(ku))
+        u1 = self.offset[0] + (ku + 1) * B - float(self.half_width(ku + 1))
+        v0 = self.offset[1] + kv * B + float(self.half_width(kv))
+        v1 = self.offset[1] + (kv + 1) * B - float(self.half_width(kv + 1))
+        mid_u, mid_v = (u0 + u1) / 2, (v0 + v1) / 2
+        kind = rng.random()
+        near_river = abs(mid_v - float(self.river_centre(np.array(mid_u)))) < p.river_width / 2 + 90
+        if near_river or kind < 0.10:  # riverside and town parks
+            lc[index] = CODE["grass"]
+            trees = cells.tree < 0.35
+            canopy[index[trees]] = 8 + 12 * cells.tree_height[trees]
+            lc[index[trees]] = CODE["trees"]
+            if not near_river and rng.random() < 0.5:
+                pond = index[np.hypot(u - mid_u, v - mid_v) < 0.25 * B]
+                lc[pond] = CODE["water"]
+                canopy[pond] = 0
+            return
+        if kind < 0.15:  # plaza
+            lc[index] = CODE["paved"]
+            return
+        # built block: sidewalks, lots with buildings, yards
+        lc[index] = CODE["paved"]
+        inset = 4.0
+        r_centre = np.hypot(mid_u - centre_u, mid_v - centre_v) / p.size_x
+        south = mid_v < float(self.river_centre(np.array(mid_u)))
+        industry = south and mid_u > 0.72 * p.size_x
+        n_lots = 1 if industry else int(rng.integers(2, 4))
+        edges_u = np.linspace(u0 + inset, u1 - inset, n_lots + 1)
+        lot = 0
+        for a, b in zip(edges_u[:-1], edges_u[1:]):
+            for c, d in ((v0 + inset, mid_v - 2), (mid_v + 2, v1 - inset)):
+                setback = rng.uniform(0, 5)
+                if industry:
+                    h, kind_use = rng.uniform(8, 14), USE_INDUSTRIAL
+                elif r_centre < 0.18:
+                    h, kind_use = rng.uniform(18, 45), USE_COMMERCIAL
+                else:
+                    h = rng.uniform(6, 18)
+                    draw = rng.random()
+                    kind_use = USE_PUBLIC if draw < 0.05 else (
+                        USE_COMMERCIAL if draw < 0.20 else USE_RESIDENTIAL)  # fmt: skip
+                lot += 1
+                inside = index[(u >= a + setback) & (u <= b - setback) & (v >= c) & (v <= d)]
+                out.height[inside] = round(h, 1)
+                out.building_id[inside] = ((kv + 1) * nb_u + (ku + 1)) * 8 + lot
+                out.use[inside] = kind_use
+                lc[inside] = CODE["roof"]
+        yard = index[(lc[index] == CODE["paved"]) & (cells.yard < 0.45)]
+        lc[yard] = CODE["grass"]
 
     def street_trees(self, street, avenue, land_cover, canopy, height):
         """Trees along avenues, on the sealed ground beside the carriageway."""
@@ -328,3 +350,32 @@ class _Town:
             free_speed=np.where(avenue, 50 / 3.6, 30 / 3.6),
             capacity=np.where(avenue, 2 * 1800.0, 900.0),
         )
+
+
+class _BlockCells(NamedTuple):
+    """The free cells of one block: flat indices into the tile, local metres, and the
+    cell-keyed random numbers the layout draws on."""
+
+    index: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    tree: np.ndarray
+    tree_height: np.ndarray
+    yard: np.ndarray
+
+
+class _BlockLayers:
+    """Flat (1-D) views of the layers a block writes into."""
+
+    def __init__(self, land_cover, height, building_id, use, canopy):
+        self.land_cover = _flat_view(land_cover)
+        self.height = _flat_view(height)
+        self.building_id = _flat_view(building_id)
+        self.use = _flat_view(use)
+        self.canopy = _flat_view(canopy)
+
+
+def _flat_view(array: np.ndarray) -> np.ndarray:
+    flat = array.reshape(-1)
+    assert np.shares_memory(flat, array), "layers must be contiguous to be filled in place"
+    return flat

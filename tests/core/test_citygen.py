@@ -89,3 +89,23 @@ def test_tiles_assemble_to_the_whole_city(city):
                 assert np.array_equal(tile[name], city[name][r, c]), name
             for name in ("node_x", "link_from", "link_capacity"):
                 assert np.array_equal(tile.ds[name].values, city.ds[name].values)
+
+
+@pytest.mark.parametrize("seed, resolution, window", [
+    (42, 10.0, None),  # the demo's town
+    (3, 20.0, None),
+    (7, 5.0, (slice(40, 170), slice(95, 260))),  # a tile, as an MPI rank builds it
+])
+def test_layout_matches_the_whole_grid_mask_reference(monkeypatch, seed, resolution, window):
+    """The sorted per-block layout (and the separable terrain) give the town of the
+    original whole-grid-mask generator bit for bit."""
+    from metrotwin import citygen
+
+    from .citygen_reference import fill_blocks_by_masks, terrain_on_full_grid
+
+    params = GeneratedCity(size_x=3000, size_y=2400, resolution=resolution)
+    fast = generate_city(params, seed, window)
+    monkeypatch.setattr(citygen._Town, "fill_blocks", fill_blocks_by_masks)
+    monkeypatch.setattr(citygen._Town, "terrain", terrain_on_full_grid)
+    reference = generate_city(params, seed, window)
+    xr.testing.assert_identical(fast.ds, reference.ds)
