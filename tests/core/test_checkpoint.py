@@ -51,7 +51,7 @@ def test_killed_run_restarts_on_other_ranks_bit_for_bit(slow_scenario, tmp_path,
     path, reference = slow_scenario
     out = tmp_path / f"out{first}{second}"
     proc = _start(["run", str(path), "-o", str(out), "--no-progress"], first, tmp_path)
-    _wait_for(out / ".metrotwin-work" / "baseline" / "checkpoint" / "meta.pkl", proc)
+    _wait_for(out / ".metrotwin-work" / "baseline" / "checkpoint" / "manifest.json", proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert not (out / "baseline").exists()  # nothing published by the killed run
@@ -74,7 +74,7 @@ def test_sigterm_saves_a_checkpoint_and_stops_with_75(slow_scenario, tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 75, stderr
     assert "saved a checkpoint" in stderr and "--restart" in stderr
-    assert (out / ".metrotwin-work" / "baseline" / "checkpoint" / "meta.pkl").exists()
+    assert (out / ".metrotwin-work" / "baseline" / "checkpoint" / "manifest.json").exists()
     again = _start(["run", str(path), "-o", str(out), "--restart", "--no-progress"], 2, tmp_path)
     _, stderr = again.communicate(timeout=240)
     assert again.returncode == 0, stderr
