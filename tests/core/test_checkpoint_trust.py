@@ -208,11 +208,14 @@ def test_a_pickled_checkpoint_is_refused_without_running_it(run, capsys, tmp_pat
     *_, ck = run
     marker = tmp_path / "pwned"
     for name in ("manifest.json", "meta.json", "meta.h5"):
-        (ck / name).unlink()
+        (ck / name).unlink(missing_ok=True)  # (also on the old layout)
     (ck / "meta.pkl").write_bytes(pickle.dumps(_Payload(marker)))
-    err = _restart_refused(run, capsys, "meta.pkl", "pickle", "without --restart")
+    scenario, _, out, _ = run
+    status = _run(scenario, out, "--restart")
     assert not marker.exists(), "the pickle was loaded: it ran its command"
-    assert "older metrotwin" in err
+    assert status == 2
+    err = _restart_refused(run, capsys, "meta.pkl", "pickle", "without --restart")
+    assert "older metrotwin" in err and not marker.exists()
 
 
 def test_a_pickle_beside_a_valid_checkpoint_is_refused_unread(run, capsys, tmp_path):
