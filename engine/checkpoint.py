@@ -133,7 +133,11 @@ def _encode_meta(p, *, t: float, records: int, series, ranks: int) -> tuple[dict
     models = {}
     for model in p.coupler.models:
         try:
-            models[model.name] = codec.encode(model.checkpoint(), arrays, f"models.{model.name}")
+            saved = model.checkpoint()
+        except Exception as err:  # noqa: BLE001 - named for the user; the other ranks are told
+            raise ModelError(f"model {model.name!r}: checkpoint() failed ({err!r})") from err
+        try:
+            models[model.name] = codec.encode(saved, arrays, f"models.{model.name}")
         except codec.FormatError as err:
             raise ModelError(f"model {model.name!r}: its checkpoint() cannot be saved: {err}") \
                 from None  # fmt: skip
@@ -286,7 +290,7 @@ def _read_meta(ck: Path, p) -> tuple[dict, dict]:
         arrays = codec.read_arrays(arrays_path)
     except codec.FormatError as err:
         _refuse(arrays_path, str(err))
-    except OSError as err:
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as err:
         _refuse(arrays_path, f"not a readable HDF5 file ({err})")
     meta["models"] = _decode_models(ck, meta["models"], arrays, p)
     try:
@@ -445,7 +449,7 @@ def _verify_data_files(ck: Path, manifest: dict, records: int, p) -> None:
                 _check_outputs_file(path, ck / _state_file(int(name.split(".")[1])), records)
         except codec.FormatError as err:
             _refuse(path, str(err))
-        except (OSError, KeyError, ValueError, TypeError, IndexError) as err:
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
             _refuse(path, f"not a readable checkpoint file ({err})")
     if manifest["files"].keys().isdisjoint({_outputs_file(0)}) and records > 0:
         _refuse(ck / MANIFEST_FILE, f"{records} output time(s) written but no output tiles saved")

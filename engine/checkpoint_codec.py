@@ -31,6 +31,8 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 #: dtype kinds an array may have: booleans, integers, unsigned, floats, complex
 _NUMERIC_KINDS = "biufc"
 _ARRAY_NAME = re.compile(r"^a[0-9]{6}$")
+#: the deepest nesting read back (models' states are a few levels deep)
+MAX_DEPTH = 64
 
 
 class FormatError(ValueError):
@@ -62,7 +64,7 @@ def encode(tree: Any, arrays: dict[str, np.ndarray], where: str = "") -> Any:
             raise FormatError(where, f"an array of dtype {tree.dtype}; only arrays of "
                                      "booleans or numbers can be saved")  # fmt: skip
         name = f"a{len(arrays):06d}"
-        arrays[name] = np.ascontiguousarray(tree)
+        arrays[name] = np.array(tree, order="C")  # a copy (ascontiguousarray makes 0-d 1-d)
         return {ARRAY_TAG: name}
     if isinstance(tree, Mapping):
         out = {}
@@ -111,11 +113,26 @@ def loads(raw: bytes) -> Any:
 
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, parse_constant=no_constant, object_pairs_hook=no_repeats)
+        data = json.loads(text, parse_constant=no_constant, object_pairs_hook=no_repeats)
     except FormatError:
         raise
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as err:
         raise FormatError("", f"not valid JSON ({err})") from None
+    _check_depth(data)
+    return data
+
+
+def _check_depth(data: Any) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` (the readers recurse)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise FormatError("", f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            stack += [(v, depth + 1) for v in node.values()]
+        elif isinstance(node, list):
+            stack += [(v, depth + 1) for v in node]
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -138,7 +155,9 @@ def read_numeric(dataset: h5py.Dataset, where: str) -> np.ndarray:
             or h5py.check_vlen_dtype(dtype) is not None
             or h5py.check_string_dtype(dtype) is not None):  # fmt: skip
         raise FormatError(where, f"data of type {dtype}; only booleans and numbers are valid")
-    return dataset[()]
+    if dataset.shape is None:  # an HDF5 null dataspace: h5py would give an Empty object
+        raise FormatError(where, "a dataset without a shape (null dataspace)")
+    return np.asarray(dataset[()])  # a 0-d dataset reads as a numpy scalar otherwise
 
 
 def decode(data: Any, arrays: Mapping[str, np.ndarray], where: str = "",

@@ -421,14 +421,15 @@ def test_codec_round_trip_is_exact(tmp_path):
     tree = {"a": rng.random((3, 2)), "x": 0.1 + 0.2, "n": 2**100, "f": np.float32(0.5),
             "i": np.int64(-3), "b": True, "nan": float("nan"), "v": [1, "a", None, (2, 3)],
             "rng": rng.bit_generator.state,
-            "m": np.array([True, False]), "e": np.zeros(0, "int8")}  # fmt: skip
+            "m": np.array([True, False]), "e": np.zeros(0, "int8"), "z": np.array(2.5)}  # fmt: skip
     arrays = {}
     data = codec.dumps(codec.encode(tree, arrays))
     codec.write_arrays(tmp_path / "a.h5", arrays)
     back = codec.decode(codec.loads(data), codec.read_arrays(tmp_path / "a.h5"))
     assert back["x"] == 0.1 + 0.2 and back["n"] == 2**100 and np.isnan(back["nan"])
     assert back["v"] == [1, "a", None, [2, 3]] and back["rng"] == tree["rng"]
-    for key in ("a", "m", "e"):
+    for key in ("a", "m", "e", "z"):
+        assert isinstance(back[key], np.ndarray) and back[key].shape == tree[key].shape
         assert back[key].dtype == tree[key].dtype and np.array_equal(back[key], tree[key])
 
 
@@ -446,8 +447,24 @@ def test_codec_refuses_what_it_cannot_keep(value, says):
 
 @pytest.mark.parametrize("raw, says", [
     (b'{"a": NaN}', "NaN"), (b'{"a": 1, "a": 2}', "appears twice"), (b"\xff{}", "not valid JSON"),
+    (b"[" * 65 + b"]" * 65, "nested deeper than 64"), (b"[" * 100000 + b"]" * 100000, "JSON"),
 ])  # fmt: skip
 def test_codec_reads_only_strict_json(raw, says):
     with pytest.raises(codec.FormatError) as err:
         codec.loads(raw)
+    assert says in str(err.value)
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda f: f.create_dataset("a000000", data=h5py.Empty("f8")), "null dataspace"),
+    (lambda f: f.create_dataset("a000000", data=np.array([(1, 2.0)], "i4,f8")), "only booleans"),
+    (lambda f: f.create_dataset("a000000", (2,), dtype=h5py.vlen_dtype("i4")), "only booleans"),
+    (lambda f: f.create_group("a000000"), "not an array of this format"),
+    (lambda f: f.create_dataset("payload", data=np.zeros(2)), "not an array of this format"),
+])  # fmt: skip
+def test_codec_reads_only_plain_numeric_datasets(tmp_path, make, says):
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        make(f)
+    with pytest.raises(codec.FormatError) as err:
+        codec.read_arrays(tmp_path / "a.h5")
     assert says in str(err.value)
