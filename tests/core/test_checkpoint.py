@@ -51,8 +51,7 @@ def test_killed_run_restarts_on_other_ranks_bit_for_bit(slow_scenario, tmp_path,
     path, reference = slow_scenario
     out = tmp_path / f"out{first}{second}"
     proc = _start(["run", str(path), "-o", str(out), "--no-progress"], first, tmp_path)
-    _wait_for(out / ".metrotwin-work" / "baseline" / "checkpoint" / "manifest.json",
-              proc)  # fmt: skip
+    _wait_for(out / ".metrotwin-work" / "baseline" / "checkpoint" / "manifest.json", proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert not (out / "baseline").exists()  # nothing published by the killed run
