@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from metrotwin import Indicator, Model, VarSpec
 from metrotwin import checkpoint_codec as codec
-from metrotwin.checkpoint import _sha256
+from metrotwin.checkpoint_files import sha256
 from metrotwin.cli import main
 from metrotwin.registry import list_models
 
@@ -160,7 +160,7 @@ def _rehash(ck: Path, name: str) -> None:
     """Make the manifest agree with a file changed on purpose (to reach the checks after
     the hashes: someone who edits both)."""
     manifest = json.loads((ck / "manifest.json").read_text())
-    manifest["files"][name] = _sha256(ck / name)
+    manifest["files"][name] = sha256(ck / name)
     (ck / "manifest.json").write_text(json.dumps(manifest))
 
 
