@@ -139,7 +139,9 @@ def run(stopped, tmp_path, keeper_registry):
     scenario, reference, source = stopped
     out = tmp_path / "out"
     shutil.copytree(source, out)
-    return scenario, reference, out, out / ".metrotwin-work" / "baseline" / "checkpoint"
+    mine = tmp_path / scenario.name  # a test may change it
+    shutil.copyfile(scenario, mine)
+    return mine, reference, out, out / ".metrotwin-work" / "baseline" / "checkpoint"
 
 
 def _restart_refused(run, capsys, *names: str) -> str:
@@ -174,24 +176,24 @@ def test_restart_is_bit_identical_to_the_uninterrupted_run(run):
     assert meta["models"]["keeper"]["nested"]["limits"] == [{"__float__": "inf"},
                                                             {"__float__": "-inf"}]  # fmt: skip
     assert _run(scenario, out, "--restart") == 0
-    a = xr.open_dataset(reference / "baseline" / "fields.nc")
-    b = xr.open_dataset(out / "baseline" / "fields.nc")
-    assert a.sizes["time"] == b.sizes["time"] == 4
-    assert np.array_equal(a["time"].values, b["time"].values)
-    assert np.array_equal(a["keeper_level"].values, b["keeper_level"].values)
+    with xr.open_dataset(reference / "baseline" / "fields.nc") as a, \
+            xr.open_dataset(out / "baseline" / "fields.nc") as b:  # fmt: skip
+        assert a.sizes["time"] == b.sizes["time"] == 4
+        assert np.array_equal(a["time"].values, b["time"].values)
+        assert np.array_equal(a["keeper_level"].values, b["keeper_level"].values)
     ia = json.loads((reference / "baseline" / "indicators.json").read_text())
     ib = json.loads((out / "baseline" / "indicators.json").read_text())
     assert ia["models"] == ib["models"] and ia["time_series"] == ib["time_series"]
-    assert ib["models"]["keeper"]["steps"]["value"] == 6  # the generator went on, not over
+    assert ib["models"]["keeper"]["steps"]["value"] == 6  # 3 steps before the stop, 3 after
 
 
 def test_a_changed_parallel_section_is_not_a_changed_scenario(run):
     """Layout and checkpoint interval say how the run uses the machine, not what it
     computes (restarts on other numbers of ranks rely on it)."""
     scenario, reference, out, _ = run
-    changed = tmp = scenario.parent / "keep-parallel.yaml"
-    tmp.write_text(yaml.safe_dump({**SCENARIO, "parallel": {"checkpoint_interval": "5 min"}}))
-    assert _run(changed, out, "--restart") == 0
+    scenario.write_text(yaml.safe_dump({**SCENARIO, "parallel": {"checkpoint_interval": "5 min"}}))
+    assert _run(scenario, out, "--restart") == 0
+    assert "restarted at t = 900 s" in (out / "baseline" / "run.log").read_text()
 
 
 # -- pickle is never read ------------------------------------------------------------------
