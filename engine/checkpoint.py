@@ -270,7 +270,7 @@ def _copy_records(ck: Path, writer, records: int) -> None:
                 elif writer.with_network:
                     if src[name].shape[1:] != var.shape[1:]:
                         refuse(path, f"{name}: {src[name].shape[1:]} values per time; this run "
-                                      f"has {var.shape[1:]}")  # fmt: skip
+                                     f"has {var.shape[1:]}")  # fmt: skip
                     var[:records, ...] = src[name][:records, ...]
                     network_found.add(name)
     if records:

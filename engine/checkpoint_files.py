@@ -105,19 +105,19 @@ def read_meta(ck: Path, p) -> tuple[dict, dict]:
     legacy = ck / LEGACY_META_FILE
     if legacy.exists() and not (ck / MANIFEST_FILE).exists():
         refuse(legacy, "a checkpoint of an older metrotwin, saved with pickle; it is not read, "
-                        "as unpickling a file can run any code it holds")  # fmt: skip
+                       "as unpickling a file can run any code it holds")  # fmt: skip
     manifest = _read_manifest(ck)
     files = manifest["files"]
     present = {f.name for f in ck.iterdir()} - {MANIFEST_FILE}
     for name in sorted(present - set(files)):
         refuse(ck / name, f"not listed in {MANIFEST_FILE}; a checkpoint holds only the files "
-                           "its manifest lists")  # fmt: skip
+                          "its manifest lists")  # fmt: skip
     for name in sorted(set(files) - present):
         refuse(ck / name, f"missing (listed in {MANIFEST_FILE})")
     if manifest["metrotwin_version"] != __version__:
         refuse(ck / MANIFEST_FILE, f"saved by metrotwin {manifest['metrotwin_version']}, this is "
-                                    f"{__version__} (a run continues with the version that "
-                                    "started it)")  # fmt: skip
+                                   f"{__version__} (a run continues with the version that "
+                                   "started it)")  # fmt: skip
     path = ck / META_FILE
     raw = _read_bytes(path)
     _check_hash(path, raw, files[META_FILE])
@@ -130,7 +130,7 @@ def read_meta(ck: Path, p) -> tuple[dict, dict]:
     for key in ("scenario_sha256", "metrotwin_version", "ranks"):
         if meta[key] != manifest[key]:
             refuse(ck / MANIFEST_FILE, f"its {key} {manifest[key]!r} differs from that of "
-                                        f"{META_FILE} ({meta[key]!r})")  # fmt: skip
+                                       f"{META_FILE} ({meta[key]!r})")  # fmt: skip
     _check_scenario(ck, meta, p)
     arrays_path = ck / ARRAYS_FILE
     _check_hash(arrays_path, None, files[ARRAYS_FILE])
@@ -151,7 +151,7 @@ def read_meta(ck: Path, p) -> tuple[dict, dict]:
         refuse(path, f"t = {t!r}; valid: a time in seconds from 0 to the end of the run ({end:g})")
     if type(records) is not int or records != len(meta["series"].time):
         refuse(path, f"records = {records!r}; valid: the number of output times of its "
-                      f"indicator series ({len(meta['series'].time)})")  # fmt: skip
+                     f"indicator series ({len(meta['series'].time)})")  # fmt: skip
     return manifest, meta
 
 
@@ -165,7 +165,7 @@ def _read_manifest(ck: Path) -> dict:
         refuse(path, f"not a checkpoint manifest (expected the keys {sorted(_MANIFEST_KEYS)})")
     if manifest["format"] != FORMAT or manifest["format_version"] != FORMAT_VERSION:
         refuse(path, f"format {manifest['format']!r} version {manifest['format_version']!r}; "
-                      f"this metrotwin reads {FORMAT!r} version {FORMAT_VERSION}")  # fmt: skip
+                     f"this metrotwin reads {FORMAT!r} version {FORMAT_VERSION}")  # fmt: skip
     ranks, files = manifest["ranks"], manifest["files"]
     if type(ranks) is not int or ranks < 1:
         refuse(path, f"ranks = {ranks!r}; valid: a whole number of at least 1")
@@ -175,19 +175,19 @@ def _read_manifest(ck: Path) -> dict:
         refuse(path, "metrotwin_version and scenario_sha256 must be a string and a SHA-256")
     if not isinstance(files, dict):
         refuse(path, "'files' must map file names to their SHA-256")
-    for name, digest in files.items():
+    for name, hexdigest in files.items():
         if not (name in (META_FILE, ARRAYS_FILE) or _DATA_FILE.match(name)):
             refuse(path, f"lists a file {name!r}; valid: {META_FILE}, {ARRAYS_FILE}, "
-                          "state.NNNNN.h5, outputs.NNNNN.nc")  # fmt: skip
-        if not isinstance(digest, str) or not _SHA256.match(digest):
-            refuse(path, f"the SHA-256 of {name} is {digest!r}, not 64 hexadecimal digits")
+                         "state.NNNNN.h5, outputs.NNNNN.nc")  # fmt: skip
+        if not isinstance(hexdigest, str) or not _SHA256.match(hexdigest):
+            refuse(path, f"the SHA-256 of {name} is {hexdigest!r}, not 64 hexadecimal digits")
     states = {state_file(r) for r in range(ranks)}
     outputs = {outputs_file(r) for r in range(ranks)}
     listed = set(files) - {META_FILE, ARRAYS_FILE}
     if {META_FILE, ARRAYS_FILE} - set(files) or listed not in (states, states | outputs):
         refuse(path, f"its files do not make a checkpoint of {ranks} rank(s) ({META_FILE}, "
-                      f"{ARRAYS_FILE}, state.NNNNN.h5 and outputs.NNNNN.nc for ranks 0 to "
-                      f"{ranks - 1})")  # fmt: skip
+                     f"{ARRAYS_FILE}, state.NNNNN.h5 and outputs.NNNNN.nc for ranks 0 to "
+                     f"{ranks - 1})")  # fmt: skip
     return manifest
 
 
@@ -200,7 +200,7 @@ def _check_hash(path: Path, raw: bytes | None, expected: str) -> None:
         refuse(path, f"cannot be read ({err.strerror or err})")
     if actual != expected:
         refuse(path, f"does not match its SHA-256 in {MANIFEST_FILE} (changed, damaged or "
-                      "truncated since it was saved)")  # fmt: skip
+                     "truncated since it was saved)")  # fmt: skip
 
 
 def _check_scenario(ck: Path, meta: dict, p) -> None:
@@ -270,7 +270,7 @@ def _decode_models(ck: Path, saved, arrays: dict, p) -> dict:
             raise CheckpointError(f"{where}: {err}; {RESTART_HINT}") from None
     if set(arrays) - used:
         refuse(ck / ARRAYS_FILE, f"arrays that {META_FILE} does not refer to: "
-                                  f"{sorted(set(arrays) - used)[:5]}")  # fmt: skip
+                                 f"{sorted(set(arrays) - used)[:5]}")  # fmt: skip
     return models
 
 
@@ -360,4 +360,4 @@ def check_tiling(ck: Path, blocks, global_shape) -> None:
                   for i, a in enumerate(blocks) for b in blocks[i + 1:])  # fmt: skip
     if overlap or area != global_shape[0] * global_shape[1]:
         refuse(ck, f"its state files' blocks do not cover the {global_shape[0]} x "
-                    f"{global_shape[1]} grid exactly once")  # fmt: skip
+                   f"{global_shape[1]} grid exactly once")  # fmt: skip
