@@ -1,6 +1,7 @@
 """Checkpoint and restart: a run killed (SIGKILL) after a checkpoint and restarted on another
 number of ranks ends with the outputs of an uninterrupted run, bit for bit; SIGTERM (what
-Slurm sends before the time limit) makes a run save a checkpoint and stop with status 75."""
+Slurm sends before the time limit) makes a run save a checkpoint and stop with status 75; a
+damaged checkpoint or a changed scenario stops a restart on every rank with exit status 2."""
 
 from __future__ import annotations
 
