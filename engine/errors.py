@@ -30,6 +30,12 @@ class ModelError(MetrotwinError):
     """A model failed while running (e.g. a numerical blow-up), with the model named."""
 
 
+class CheckpointError(MetrotwinError):
+    """A checkpoint cannot be used to continue a run: a file of it is missing, changed or
+    unreadable, it was saved by another metrotwin or with another scenario, or it is of
+    the old pickle format (never read: unpickling can run code)."""
+
+
 class Checkpointed(MetrotwinError):
     """The run stopped after saving a checkpoint (on SIGTERM/SIGUSR1, e.g. before a batch
     job's wall-time limit); ``metrotwin run --restart`` continues it."""

@@ -71,3 +71,37 @@ class IndicatorSeries:
         for series in self.values.values():
             if len(series) < len(self.time):
                 series.append(None)
+
+    def to_json(self) -> dict:
+        """The series as plain JSON (a checkpoint keeps it): times (s) and totals (or None
+        where an indicator was not finite or not yet defined)."""
+        return {"time": [float(t) for t in self.time],
+                "values": {key: [None if v is None else float(v) for v in series]
+                           for key, series in self.values.items()}}
+
+    @classmethod
+    def from_json(cls, data) -> IndicatorSeries:
+        """Undo ``to_json``, refusing anything else (``ValueError`` saying what is wrong):
+        finite times in increasing order, and for each indicator one finite number or None
+        per time."""
+        if not isinstance(data, dict) or set(data) != {"time", "values"}:
+            raise ValueError("the indicator series must be an object with 'time' and 'values'")
+        time, values = data["time"], data["values"]
+        if not isinstance(time, list) or not all(_is_finite_number(t) for t in time):
+            raise ValueError("the series' times must be a list of finite numbers")
+        if any(b <= a for a, b in zip(time, time[1:])):
+            raise ValueError("the series' times must increase")
+        if not isinstance(values, dict):
+            raise ValueError("the series' values must map indicator names to lists")
+        for key, series in values.items():
+            if not isinstance(series, list) or len(series) != len(time):
+                raise ValueError(f"the series of {key!r} must be a list of {len(time)} values")
+            if not all(v is None or _is_finite_number(v) for v in series):
+                raise ValueError(f"the series of {key!r} holds a value that is neither a "
+                                 "finite number nor null")
+        return cls([float(t) for t in time],
+                   {k: [None if v is None else float(v) for v in s] for k, s in values.items()})
+
+
+def _is_finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)

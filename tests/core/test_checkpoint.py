@@ -1,6 +1,7 @@
 """Checkpoint and restart: a run killed (SIGKILL) after a checkpoint and restarted on another
 number of ranks ends with the outputs of an uninterrupted run, bit for bit; SIGTERM (what
-Slurm sends before the time limit) makes a run save a checkpoint and stop with status 75."""
+Slurm sends before the time limit) makes a run save a checkpoint and stop with status 75; a
+damaged checkpoint or a changed scenario stops a restart on every rank with exit status 2."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_killed_run_restarts_on_other_ranks_bit_for_bit(slow_scenario, tmp_path,
     path, reference = slow_scenario
     out = tmp_path / f"out{first}{second}"
     proc = _start(["run", str(path), "-o", str(out), "--no-progress"], first, tmp_path)
-    _wait_for(out / ".metrotwin-work" / "baseline" / "checkpoint" / "meta.pkl", proc)
+    _wait_for(out / ".metrotwin-work" / "baseline" / "checkpoint" / "manifest.json", proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert not (out / "baseline").exists()  # nothing published by the killed run
@@ -74,8 +75,54 @@ def test_sigterm_saves_a_checkpoint_and_stops_with_75(slow_scenario, tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 75, stderr
     assert "saved a checkpoint" in stderr and "--restart" in stderr
-    assert (out / ".metrotwin-work" / "baseline" / "checkpoint" / "meta.pkl").exists()
+    assert (out / ".metrotwin-work" / "baseline" / "checkpoint" / "manifest.json").exists()
     again = _start(["run", str(path), "-o", str(out), "--restart", "--no-progress"], 2, tmp_path)
     _, stderr = again.communicate(timeout=240)
     assert again.returncode == 0, stderr
     _assert_same_run(reference, out)
+
+
+def test_a_damaged_checkpoint_is_refused_on_every_rank_and_kept(tmp_path):
+    """Stopped on 2 ranks, restarted on 3: a damaged file that only rank 1 of 3 checks
+    (each rank hashes a share of the files) stops every rank with its message and exit 2;
+    so does a changed scenario; the checkpoint stays, and a restart once both are undone
+    continues the run."""
+    require_mpiexec()
+    data = dict(SCENARIO, models={"diffuse": {"sleep_per_step": 0.4}}, variants={})
+    path = tmp_path / "slow.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    proc = _start(["run", str(path), "-o", str(out), "--no-progress"], 2, tmp_path)
+    _wait_for(out / ".metrotwin-work" / "baseline", proc)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=120) == 75, proc.communicate()
+    ck = out / ".metrotwin-work" / "baseline" / "checkpoint"
+    damaged = ck / "outputs.00001.nc"  # sorted data files [o0, o1, s0, s1]: rank 1 of 3 has o1
+    original = damaged.read_bytes()
+    damaged.write_bytes(original[:-100])
+
+    def restart(scenario):
+        again = _start(["run", str(scenario), "-o", str(out), "--restart", "--no-progress"], 3,
+                       tmp_path)  # fmt: skip
+        _, stderr = again.communicate(timeout=240)
+        return again.returncode, stderr
+
+    status, stderr = restart(path)
+    assert status == 2, stderr
+    # each rank ends the job (hpc.ensemble.abort) with the verdict they agreed on
+    said = [line for line in stderr.splitlines() if line.startswith("metrotwin: error")]
+    assert said and all("outputs.00001.nc: does not match its SHA-256" in line
+                        and "without --restart" in line for line in said), stderr
+    assert any(f"on rank {r}:" in stderr for r in (0, 2)), stderr  # not only the one that saw it
+    assert not (out / "baseline").exists() and ck.is_dir()
+    damaged.write_bytes(original)
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(dict(data, models={"diffuse": {"sleep_per_step": 0.4,
+                                                                      "diffusivity": 6.0}})))
+    status, stderr = restart(changed)
+    assert status == 2 and "models.diffuse.diffusivity: 5.0 -> 6.0" in stderr, stderr
+    assert ck.is_dir()
+    status, stderr = restart(path)
+    assert status == 0, stderr
+    assert "restarted at t = " in (out / "baseline" / "run.log").read_text()
