@@ -33,7 +33,13 @@ import xarray as xr
 
 from metrotwin import __version__
 from metrotwin.errors import DataSourceError
-from metrotwin.output import CF_VERSION, atomic_path, write_text_atomic
+from metrotwin.output import (
+    CF_VERSION,
+    GRID_MAPPING,
+    atomic_path,
+    georeferenced,
+    write_text_atomic,
+)
 
 log = logging.getLogger("metrotwin.compare")
 
@@ -325,7 +331,7 @@ def derived_rows(maps: list[MapSummary], ds, districts: list[str], names: list[s
     run has a per-municipality view even when a model gives no ``by_district``)."""
     if "district" not in ds or not districts:
         return []
-    codes = np.asarray(ds["district"].attrs.get("flag_values", []))
+    codes = np.atleast_1d(ds["district"].attrs.get("flag_values", []))
     d = ds["district"].values
     open_ground = (
         ds["building_height"].values <= 0 if "building_height" in ds else np.ones(d.shape, bool)
@@ -333,7 +339,7 @@ def derived_rows(maps: list[MapSummary], ds, districts: list[str], names: list[s
     water = np.zeros(d.shape, bool)
     if "land_cover" in ds:
         lc = dict(zip(str(ds["land_cover"].attrs.get("flag_meanings", "")).split(),
-                      np.asarray(ds["land_cover"].attrs.get("flag_values", []))))  # fmt: skip
+                      np.atleast_1d(ds["land_cover"].attrs.get("flag_values", []))))  # fmt: skip
         if "water" in lc:
             water = ds["land_cover"].values == lc["water"]
     res = float(abs(ds["x"].values[1] - ds["x"].values[0])) if ds.sizes["x"] > 1 else 1.0
@@ -391,9 +397,9 @@ def change_maps(runs, districts: list[str]):
     base = runs[0].ds
     res = float(abs(base["x"].values[1] - base["x"].values[0])) if base.sizes["x"] > 1 else 1.0
     ha = res * res / 1e4
-    codes = np.asarray(base["district"].attrs.get("flag_values", [])) if "district" in base else []
+    codes = np.atleast_1d(base["district"].attrs.get("flag_values", [])) if "district" in base else []
     d = base["district"].values if "district" in base else None
-    lc_names = dict(zip((int(c) for c in np.asarray(base["land_cover"].attrs.get("flag_values", []))),
+    lc_names = dict(zip((int(c) for c in np.atleast_1d(base["land_cover"].attrs.get("flag_values", []))),
                         str(base["land_cover"].attrs.get("flag_meanings", "")).split())) \
         if "land_cover" in base else {}  # fmt: skip
     cats, areas = {}, {}
@@ -658,8 +664,14 @@ def to_dataset(comp: Comparison) -> xr.Dataset:
         )
     ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()},
                     coords={k: xr.Variable(*c) for k, c in coords.items()})  # fmt: skip
-    if "spatial_ref" in grid.coords or "spatial_ref" in grid:
-        ds["spatial_ref"] = xr.Variable((), 0, dict(grid["spatial_ref"].attrs))
+    if GRID_MAPPING in grid.coords or GRID_MAPPING in grid:
+        # a coordinate, listed in the gridded variables' ``coordinates``: a plain
+        # ``xr.open_dataset`` then finds the CRS (``ds.rio.crs``)
+        ds = ds.assign_coords({GRID_MAPPING: xr.Variable((), 0, dict(grid[GRID_MAPPING].attrs))})
+        for var in ds.data_vars.values():
+            attrs = georeferenced(var.dims, var.attrs)
+            var.encoding["coordinates"] = attrs.pop("coordinates", None) or None
+            var.attrs = attrs
     ds.attrs = {
         "Conventions": CF_VERSION,
         "title": f"metrotwin comparison of scenario {comp.scenario}: {', '.join(V)}",

@@ -189,8 +189,9 @@ def style_of(name: str) -> FieldStyle:
 
 def land_cover_rgb(codes: np.ndarray, flag_values, flag_meanings: str) -> np.ndarray:
     """(…, 3) uint8 colours of land-cover codes, from the layer's CF flag attributes."""
+    flag_values = np.atleast_1d(flag_values)  # one class is read back as a scalar attribute
     lut = np.tile(np.array(UNKNOWN_RGB, dtype="uint8"), (int(max(flag_values, default=0)) + 2, 1))
-    for code, name in zip(np.asarray(flag_values).ravel(), flag_meanings.split()):
+    for code, name in zip(flag_values.ravel(), flag_meanings.split()):
         lut[int(code)] = LAND_COVER_RGB.get(name, UNKNOWN_RGB)
     codes = np.clip(np.asarray(codes, dtype="int64"), 0, len(lut) - 1)
     return lut[codes]

@@ -210,7 +210,7 @@ class CityScene:
         if "district" not in ds.data_vars:
             return {}
         attrs = ds["district"].attrs
-        codes = np.asarray(attrs.get("flag_values", []))
+        codes = np.atleast_1d(attrs.get("flag_values", []))
         names = str(attrs.get("flag_meanings", "")).split()
         d = ds["district"].values
         xx, yy = np.meshgrid(ds["x"].values - self.west, ds["y"].values - self.south)
@@ -231,7 +231,7 @@ class CityScene:
         d = ds["district"].values
         x, y = ds["x"].values - self.west, ds["y"].values - self.south
         out = {}
-        for code, name in zip(np.asarray(attrs.get("flag_values", [])),
+        for code, name in zip(np.atleast_1d(attrs.get("flag_values", [])),
                               str(attrs.get("flag_meanings", "")).split()):  # fmt: skip
             rows, cols = np.nonzero(d == code)
             if rows.size:
