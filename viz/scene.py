@@ -222,6 +222,42 @@ class CityScene:
                 out[name] = np.array([xx[sel].mean(), yy[sel].mean(), self.z(alt[sel].mean())])
         return out
 
+    def land_cover_classes(self, *, roofs_only: bool = False) -> list[tuple[str, tuple]]:
+        """(class name, RGB) of the land-cover classes drawn (on the ground and the roofs, or
+        on the roofs only), most cells first: the entries of the picture's legend."""
+        ds = self.run.ds
+        if "land_cover" not in ds.data_vars:
+            return []
+        attrs = ds["land_cover"].attrs
+        lc = ds["land_cover"].values
+        if roofs_only:
+            lc = lc[self._static("building_height", 0.0) > 0]
+        codes, counts = np.unique(lc, return_counts=True)
+        names = dict(zip((int(c) for c in np.atleast_1d(attrs.get("flag_values", []))),
+                         str(attrs.get("flag_meanings", "")).split()))  # fmt: skip
+        out = []
+        for code in codes[np.argsort(-counts, kind="stable")]:
+            if int(code) in names:
+                rgb = land_cover_rgb(np.array([code]), list(names), " ".join(names.values()))[0]
+                out.append((names[int(code)], tuple(int(c) for c in rgb)))
+        return out
+
+    def scale_bar(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """A ground segment along the south edge, a round length about a fifth of the
+        domain's width long: (west end, east end, length in m), scene coordinates."""
+        length = nice_length(self.width / 5)
+        x0, y0 = 0.04 * self.width, 0.04 * self.height
+        return self._on_ground(x0, y0), self._on_ground(x0 + length, y0), length
+
+    def north_arrow(self) -> tuple[np.ndarray, np.ndarray]:
+        """A ground segment pointing north (grid +y, the projected CRS's north) near the
+        south-east corner: (tail, head), scene coordinates."""
+        x, y0 = 0.94 * self.width, 0.04 * self.height
+        return self._on_ground(x, y0), self._on_ground(x, y0 + 0.1 * min(self.height, self.width))
+
+    def _on_ground(self, xl: float, yl: float) -> np.ndarray:
+        return np.array([xl, yl, float(self.z(self.sample_ground(xl, yl)))])
+
     def district_bounds(self) -> dict[str, tuple[float, float, float, float]]:
         """Local (xmin, xmax, ymin, ymax) of each district."""
         ds = self.run.ds
@@ -238,6 +274,14 @@ class CityScene:
                 out[name] = (float(x[cols].min()), float(x[cols].max()),
                              float(y[rows].min()), float(y[rows].max()))  # fmt: skip
         return out
+
+
+def nice_length(approx: float) -> float:
+    """The round length (1, 2 or 5 x 10^k m) at or below ``approx`` (> 0)."""
+    if not approx > 0:
+        return 1.0
+    mag = 10 ** np.floor(np.log10(approx))
+    return float(max(m * mag for m in (1, 2, 5) if m * mag <= approx))
 
 
 def _points(values: np.ndarray) -> np.ndarray:
