@@ -113,8 +113,8 @@ def test_demo_is_reproducible(demo_run, tmp_path):
 
 # -- every shipped scenario runs to a report (issue 16, item 2) ---------------------------------
 #: how each scenario is cut for the test (period, cell size, demand): what is tested is that
-#: the run ends in its report, not the physics (validated in tests/models). The demo runs
-#: as shipped (the session's `metrotwin run`).
+#: the run ends in its report, not the physics (validated in tests/models); each cut run takes
+#: under 10 s on a shared core. The demo runs as shipped (the session's `metrotwin run`).
 CUTS = {
     "ea_test4": {"period": {"duration": "1 h"}},
     "heat_athens": {"period": {"start": "2023-07-21T10:00:00", "duration": "2 h"},
@@ -124,7 +124,6 @@ CUTS = {
     "sioux_falls": {"period": {"duration": "1 h"},
                     "models": {"mobility": {"demand_scale": 0.05}}},
 }  # fmt: skip
-SLOW: set[str] = set()  # each cut run takes under 10 s on a shared core
 
 
 def _merge(data: dict, cut: dict) -> dict:
@@ -169,10 +168,7 @@ def assert_report_of(out: Path, variants: list[str]) -> str:
     return page
 
 
-SHIPPED = [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p for p in SCENARIOS]
-
-
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_shipped_scenario_runs_to_a_report(path, request, tmp_path):
     if path.stem == "demo":
         out = request.getfixturevalue("demo_run_dir")
