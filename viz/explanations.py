@@ -17,12 +17,14 @@ class Explanation:
     """interventions : intervention types (scenario ``type``) any of which the variant adds.
     indicators : "model.name" patterns (fnmatch) of the indicators explained.
     rises : True when the explanation is of a rise of the indicator, False of a fall.
-    text : what a planner reads, with its source.
+    question : the surprise, as a reader would ask about it.
+    text : the answer a planner reads, with its source.
     """
 
     interventions: tuple[str, ...]
     indicators: tuple[str, ...]
     rises: bool
+    question: str
     text: str
 
 
@@ -33,6 +35,7 @@ _FELT = ("heat.utci_*", "heat.strong_heat_stress_*", "heat.very_strong_heat_stre
 EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation(
         ("cool_roof", "cool_pavement"), _FELT, True,
+        "Why can cool roofs and pavements make people outdoors hotter?",
         "Cool roofs and pavements reflect more sunlight. Surfaces and air get cooler, but "
         "people in the street receive the reflected shortwave radiation, so their mean "
         "radiant temperature and felt temperature (UTCI) can rise by day: a known side "
@@ -41,6 +44,7 @@ EXPLANATIONS: tuple[Explanation, ...] = (
     ),  # fmt: skip
     Explanation(
         ("trees",), ("heat.air_temperature_night", "heat.*_night"), True,
+        "Why can trees make nights warmer?",
         "Tree canopies hide part of the sky: the ground under them loses less heat by "
         "longwave radiation at night, so night-time air can stay warmer there while the "
         "day is cooler.",
@@ -48,7 +52,7 @@ EXPLANATIONS: tuple[Explanation, ...] = (
 )
 
 
-def explain(interventions: list[str], key: str, diff: float | None) -> str | None:
+def explain(interventions: list[str], key: str, diff: float | None) -> Explanation | None:
     """The explanation of a change ``diff`` of indicator ``key`` ("model.name") under a
     variant that adds ``interventions`` (types); None when none is known."""
     if diff is None or diff == 0:
@@ -57,5 +61,5 @@ def explain(interventions: list[str], key: str, diff: float | None) -> str | Non
         if (diff > 0) != item.rises or not set(item.interventions) & set(interventions):
             continue
         if any(fnmatch(key, pattern) for pattern in item.indicators):
-            return item.text
+            return item
     return None

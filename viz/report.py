@@ -218,18 +218,19 @@ def _why(comp, variant) -> str:
     from metrotwin.compare import change
     from metrotwin.viz.explanations import explain
 
-    found: dict[str, list[str]] = {}
+    found: dict = {}
     for row in comp.rows:
         if not is_main(row, comp):
             continue
         diff, _ = change(row.values.get(variant), row.values.get(comp.baseline))
-        text = explain(comp.intervention_types.get(variant, []), row.key, diff)
-        if text:
-            found.setdefault(text, []).append(row.description or row.name)
+        item = explain(comp.intervention_types.get(variant, []), row.key, diff)
+        if item is not None:
+            found.setdefault(item, []).append(row.description or row.name)
     return "".join(
-        f"<p class='small why'><b>Why does {E(_lower(names[0]))}"
-        f"{f' (and {len(names) - 1} more)' if len(names) > 1 else ''} rise?</b> {E(text)}</p>"
-        for text, names in found.items()
+        f"<div class='small why'><p><b>{E(item.question)}</b> {E(item.text)}</p>"
+        f"<p class='mute'>It explains the {'rise' if item.rises else 'fall'} of: "
+        f"{E('; '.join(names))}.</p></div>"
+        for item, names in found.items()
     )
 
 
