@@ -1,8 +1,9 @@
 """What a 3D still needs to be read on its own, drawn on the rendered image: a scale bar, a
 north arrow and the legend of the land-cover colours (and of closed roads).
 
-The scale bar and the arrow are segments on the ground projected to the image, so in an
-oblique view they are true where they stand (perspective shortens what lies further away).
+The scale bar has the length, in the image, of a ground segment at the domain's south edge
+(in an oblique view, perspective shortens what lies further north); the arrow points where
+north is at the domain's centre. Both sit in the image's lower corners, above the colour bars.
 The legend is sized to its text, inside the image, whatever the frame size (an animation's
 800 x 600 frames cut VTK's own legend).
 """
@@ -22,8 +23,8 @@ PANEL = (255, 255, 255, 215)
 class Overlay:
     """Image coordinates (pixels, origin top left) of what is drawn over a still.
 
-    scale : (start, end, label) of the scale bar, or None.
-    north : (tail, head) of the north arrow, or None.
+    scale : (left end, length in pixels, label) of the scale bar, or None.
+    north : (centre, unit vector to the north) of the north arrow, or None.
     legend : (label, RGB, "box" or "line") entries, top right.
     top : pixels left free at the top (the title).
     """
@@ -53,33 +54,29 @@ def draw(img: np.ndarray, overlay: Overlay, *, font_px: int) -> np.ndarray:
     pad = max(3, font_px // 3)
     width = max(2, font_px // 5)
     if overlay.scale is not None:
-        (x0, y0), (x1, y1), label = overlay.scale
+        (x0, y0), px, label = overlay.scale
+        x1 = x0 + px
         tw = d.textlength(label, font=font)
-        box = (min(x0, x1) - pad, min(y0, y1) - font_px - 3 * pad,
-               max(x1, x0 + tw) + pad, max(y0, y1) + 2 * pad)  # fmt: skip
-        d.rounded_rectangle(box, radius=pad, fill=PANEL)
-        d.line([(x0, y0), (x1, y1)], fill=INK, width=width)
-        for x, y in ((x0, y0), (x1, y1)):  # end ticks
-            d.line([(x, y - pad), (x, y + pad)], fill=INK, width=width)
-        d.text((x0, min(y0, y1) - font_px - 2 * pad), label, fill=INK, font=font)
+        d.rounded_rectangle((x0 - pad, y0 - font_px - 3 * pad, max(x1, x0 + tw) + pad,
+                             y0 + 2 * pad), radius=pad, fill=PANEL)  # fmt: skip
+        d.line([(x0, y0), (x1, y0)], fill=INK, width=width)
+        for x in (x0, x1):  # end ticks
+            d.line([(x, y0 - pad), (x, y0 + pad)], fill=INK, width=width)
+        d.text((x0, y0 - font_px - 2 * pad), label, fill=INK, font=font)
     if overlay.north is not None:
-        (x0, y0), (x1, y1) = overlay.north
-        v = np.array([x1 - x0, y1 - y0], float)
-        n = float(np.hypot(*v)) or 1.0
-        v = v / n * max(n, 3 * font_px)  # at least readable when seen edge-on
-        x1, y1 = x0 + v[0], y0 + v[1]
-        u = v / np.hypot(*v)
+        (cx, cy), (ux, uy) = overlay.north  # centre of the arrow, unit vector to the north
+        u = np.array([ux, uy], float)
+        half = 1.2 * font_px
+        tail, tip = np.array([cx, cy]) - u * half, np.array([cx, cy]) + u * half
         side = np.array([-u[1], u[0]]) * font_px * 0.4
-        tip = np.array([x1, y1])
-        head = [tuple(tip), tuple(tip - u * font_px * 0.9 + side), tuple(tip - u * font_px * 0.9 - side)]
-        lx, ly = tip + u * font_px * 0.9
-        tw = d.textlength("N", font=font)
-        xs = [x0, x1, lx - tw / 2, lx + tw / 2]
-        ys = [y0, y1, ly - font_px / 2, ly + font_px / 2]
-        d.rounded_rectangle((min(xs) - 2 * pad, min(ys) - pad, max(xs) + 2 * pad, max(ys) + pad),
-                            radius=pad, fill=PANEL)  # fmt: skip
-        d.line([(x0, y0), (x1, y1)], fill=INK, width=width)
+        head = [tuple(tip), tuple(tip - u * font_px * 0.9 + side),
+                tuple(tip - u * font_px * 0.9 - side)]  # fmt: skip
+        lx, ly = tip + u * font_px * 0.8
+        r = half + 1.6 * font_px
+        d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=PANEL)
+        d.line([tuple(tail), tuple(tip)], fill=INK, width=width)
         d.polygon(head, fill=INK)
+        tw = d.textlength("N", font=font)
         d.text((lx - tw / 2, ly - font_px * 0.6), "N", fill=INK, font=font)
     if overlay.legend:
         sw = font_px  # swatch size

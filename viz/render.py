@@ -210,22 +210,34 @@ class SceneRenderer:
     def annotate(self, img: np.ndarray, *, title: bool) -> np.ndarray:
         """The still with its scale bar, north arrow and legend (``metrotwin.viz.overlay``)."""
         from metrotwin.viz.overlay import Overlay, draw
+        from metrotwin.viz.scene import nice_length
 
         sc = self.scene
         fx, fy = img.shape[1] / self.size[0], img.shape[0] / self.size[1]  # hi-dpi screenshots
-        a, b, length = sc.scale_bar()
+        h, w = img.shape[:2]
+        font = int(round((self.font + 1) * fy))
+        length, px = sc.scale_bar_length(), 0.0
+        for _ in range(8):  # a bar of at most a third of the picture
+            a, b = self.to_image(np.array(sc.ground_segment(length)), fx, fy)
+            px = float(np.hypot(b[0] - a[0], b[1] - a[1]))
+            if px <= w / 3 or length <= 1:
+                break
+            length = nice_length(length / 2)
         label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-        tail, head = sc.north_arrow()
-        ends = self.to_image(np.array([a, b, tail, head]), fx, fy)
+        tail, head = self.to_image(np.array(sc.north_arrow()), fx, fy)
+        north = np.array([head[0] - tail[0], head[1] - tail[1]])
+        north = north / np.hypot(*north) if np.hypot(*north) > 1e-6 else np.array([0.0, -1.0])
+        above_bars = h * (1 - 0.03 - 0.07) - 3.5 * font  # the colour bars take the bottom 10 %
         # the heat theme drapes the ground: only the roofs keep their land-cover colours
         legend = [("plain roof" if name == "roof" else name.replace("_", " "), rgb, "box")
                   for name, rgb in sc.land_cover_classes(roofs_only=self.theme == "heat")]
         legend = legend[:LEGEND_CLASSES]
         if self._closed_roads:
             legend.append(("closed road", ROAD_CLOSED_RGB, "line"))
-        overlay = Overlay(scale=(ends[0], ends[1], label), north=(ends[2], ends[3]),
-                          legend=legend, top=int(2.4 * (self.font + 3) * fy) if title else 0)  # fmt: skip
-        return draw(img, overlay, font_px=int(round((self.font + 1) * fy)))
+        overlay = Overlay(scale=((2 * font, above_bars + 2 * font), px, label),
+                          north=((w - 3.2 * font, above_bars), tuple(north)), legend=legend,
+                          top=int(2.4 * (self.font + 3) * fy) if title else 0)  # fmt: skip
+        return draw(img, overlay, font_px=font)
 
     def to_image(self, points: np.ndarray, fx: float = 1.0, fy: float = 1.0) -> list[tuple]:
         """Image coordinates (pixels from the top left) of scene points, as the camera

@@ -242,18 +242,21 @@ class CityScene:
                 out.append((names[int(code)], tuple(int(c) for c in rgb)))
         return out
 
-    def scale_bar(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """A ground segment along the south edge, a round length about a fifth of the
-        domain's width long: (west end, east end, length in m), scene coordinates."""
-        length = nice_length(self.width / 5)
-        x0, y0 = 0.04 * self.width, 0.04 * self.height
-        return self._on_ground(x0, y0), self._on_ground(x0 + length, y0), length
+    def scale_bar_length(self) -> float:
+        """A round length (m) about a fifth of the domain's width: the scale bar's."""
+        return nice_length(self.width / 5)
+
+    def ground_segment(self, length: float) -> tuple[np.ndarray, np.ndarray]:
+        """A west-east ground segment of ``length`` m centred on the domain's south edge
+        (scene coordinates): what the scale bar measures."""
+        x, y = self.width / 2, 0.02 * self.height
+        return self._on_ground(x - length / 2, y), self._on_ground(x + length / 2, y)
 
     def north_arrow(self) -> tuple[np.ndarray, np.ndarray]:
-        """A ground segment pointing north (grid +y, the projected CRS's north) near the
-        south-east corner: (tail, head), scene coordinates."""
-        x, y0 = 0.94 * self.width, 0.04 * self.height
-        return self._on_ground(x, y0), self._on_ground(x, y0 + 0.1 * min(self.height, self.width))
+        """A ground segment pointing north (grid +y, the projected CRS's north) from the
+        domain's centre: (tail, head), scene coordinates."""
+        x, y = self.width / 2, self.height / 2
+        return self._on_ground(x, y), self._on_ground(x, y + 0.1 * min(self.height, self.width))
 
     def _on_ground(self, xl: float, yl: float) -> np.ndarray:
         return np.array([xl, yl, float(self.z(self.sample_ground(xl, yl)))])
