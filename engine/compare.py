@@ -202,7 +202,7 @@ def build_comparison(runs) -> Comparison:
     names = [r.name for r in runs]
     base = runs[0]
     notes = []
-    if base.name != "baseline":
+    if base.name != "baseline" and len(runs) > 1:
         notes.append(f"No variant is named 'baseline'; changes are measured from {base.name!r}.")
     shapes = {r.name: (r.ds.sizes.get("y"), r.ds.sizes.get("x")) for r in runs}
     if len(set(shapes.values())) > 1:
@@ -228,6 +228,8 @@ def build_comparison(runs) -> Comparison:
     if base.name == "baseline":
         descriptions["baseline"] = "The city as it is today, without the variants' changes."
     period = sc.get("period") or {}
+    # a variant alone is described by all its interventions; others by what they add
+    reference = base.interventions if len(runs) > 1 or base.name == "baseline" else []
     return Comparison(
         scenario=" / ".join(sorted(scenarios)),
         description=str(sc.get("description") or "").strip(),
@@ -235,7 +237,7 @@ def build_comparison(runs) -> Comparison:
         variants=names,
         descriptions=descriptions,
         interventions={
-            r.name: describe_interventions(r.interventions, base.interventions) for r in runs
+            r.name: describe_interventions(r.interventions, reference) for r in runs
         },  # fmt: skip
         models=sorted(
             {m for r in runs for m in (r.indicators.get("models") or {})}
@@ -260,7 +262,7 @@ def build_comparison(runs) -> Comparison:
         ],  # fmt: skip
         run_paths={r.name: r.path for r in runs},
         notes=notes,
-        intervention_types={r.name: added_types(r.interventions, base.interventions) for r in runs},
+        intervention_types={r.name: added_types(r.interventions, reference) for r in runs},
         parts_of_day=parts,
     )
 

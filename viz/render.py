@@ -227,7 +227,7 @@ class SceneRenderer:
         tail, head = self.to_image(np.array(sc.north_arrow()), fx, fy)
         north = np.array([head[0] - tail[0], head[1] - tail[1]])
         north = north / np.hypot(*north) if np.hypot(*north) > 1e-6 else np.array([0.0, -1.0])
-        above_bars = h * (1 - 0.03 - 0.07) - 3.5 * font  # the colour bars take the bottom 10 %
+        above_bars = h * (1 - 0.03 - 0.07) - 4.5 * font  # the colour bars take the bottom 10 %
         # the heat theme drapes the ground: only the roofs keep their land-cover colours
         legend = [("plain roof" if name == "roof" else name.replace("_", " "), rgb, "box")
                   for name, rgb in sc.land_cover_classes(roofs_only=self.theme == "heat")]

@@ -308,7 +308,8 @@ def _cards(comp) -> str:
         desc = comp.descriptions.get(v, "")
         inter = comp.interventions.get(v, [])
         body = f"<p>{E(desc)}</p>" if desc else ""
-        if inter and v != comp.baseline:
+        alone = len(comp.variants) == 1
+        if inter and (v != comp.baseline or alone):
             body += "<p class='small mute'>Changes: " + "; ".join(E(i) for i in inter) + "</p>"
         area = comp.change_area.get(v, {})
         if area and v != comp.baseline:
@@ -317,8 +318,10 @@ def _cards(comp) -> str:
         if v != comp.baseline:
             body += _headline(comp, v)
         cards.append(f"<div class='card'><h3>{E(v)}"
-                     f"{' (reference)' if v == comp.baseline else ''}</h3>{body}</div>")  # fmt: skip
-    return f"<h2>The variants</h2><div class='cards'>{''.join(cards)}</div>"
+                     f"{' (reference)' if v == comp.baseline and not alone else ''}</h3>"
+                     f"{body}</div>")  # fmt: skip
+    title = "The variants" if len(comp.variants) > 1 else "The variant"
+    return f"<h2>{title}</h2><div class='cards'>{''.join(cards)}</div>"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -403,7 +406,7 @@ def _municipalities(comp) -> str:
         return ""
     if rows_with and len(comp.variants) > 1:
         out.append(_gains_table(comp, rows_with))
-    elif comp.rows:
+    elif not rows_with and comp.rows:
         out.append("<p class='mute'>No indicator is given per municipality in these runs.</p>")
     if rows_with:
         out.append("<p class='small mute'>Every indicator in each municipality (tap to open):</p>")
@@ -666,7 +669,8 @@ def _time_series(comp) -> str:
         figs.append(
             figure(
                 time_series_chart(series, title=row.description or row.name, units=u),
-                f"{row.description or row.name} ({u or 'count'}), every variant",
+                f"{row.description or row.name} ({u or 'count'})"
+                + (", every variant" if len(comp.variants) > 1 else ""),
             )
         )
     out.append(f"<div class='grid'>{''.join(figs)}</div>")
