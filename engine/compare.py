@@ -754,8 +754,9 @@ def to_dataset(comp: Comparison) -> xr.Dataset:
             attrs["grid_mapping"] = "spatial_ref"
         data[f"{m.name}_{m.summary}"] = (dims, stack, attrs)
         data[f"{m.name}_{m.summary}_change"] = (dims, stack - stack[0], {
-            **attrs, "units": _cf_units(change_units(m.units)), "long_name": f"change of the {m.label.lower()} from the {comp.baseline} "
-                                  "(variant minus baseline)"})  # fmt: skip
+            **attrs, "units": _cf_units(change_units(m.units)),
+            "long_name": f"change of the {m.label.lower()} from the {comp.baseline} "
+                         "(variant minus baseline)"})  # fmt: skip
     if comp.changes:
         data["intervention"] = (("variant", "y", "x"), np.stack([comp.changes[v] for v in V]), {
             "long_name": "what the variant changes in the cell", "units": "1",

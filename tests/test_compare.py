@@ -279,8 +279,8 @@ def test_parts_of_day_a_run_covers(run):
     try:
         assert parts_of_day(base) == {"day"}
         evening = base.times + np.timedelta64(14, "h")
-        assert parts_of_day(SimpleNamespace(ds=base.ds, times=evening,
-                                            resolved=base.resolved)) == {"day", "night"}  # fmt: skip
+        late = SimpleNamespace(ds=base.ds, times=evening, resolved=base.resolved)
+        assert parts_of_day(late) == {"day", "night"}
     finally:
         base.close()
     assert not covered("very_strong_heat_stress_hours_night", {"day"})

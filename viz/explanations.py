@@ -29,8 +29,14 @@ class Explanation:
 
 
 #: felt temperature and heat exposure of people outdoors
-_FELT = ("heat.utci_*", "heat.strong_heat_stress_*", "heat.very_strong_heat_stress_*",
-         "heat.tmrt*", "mobility.heat_exposure_*", "maps.universal_thermal_comfort_index_*")  # fmt: skip
+_FELT = (
+    "heat.utci_*",
+    "heat.strong_heat_stress_*",
+    "heat.very_strong_heat_stress_*",
+    "heat.tmrt*",
+    "mobility.heat_exposure_*",
+    "maps.universal_thermal_comfort_index_*",
+)
 
 EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation(

@@ -555,9 +555,9 @@ def _difference_maps(comp) -> str:
             seg = comp_static(comp)["segments"]
             for v in others:
                 du = change_units(m.units)
-                figs.append(figure(road_map(base, seg, diffs[v], title=f"{v}: {_lower(m.label)}",
-                                            units=du, better=m.better, limit=limit),
-                                   f"{v} minus {comp.baseline}: {_lower(m.label)} ({du})"))  # fmt: skip
+                picture = road_map(base, seg, diffs[v], title=f"{v}: {_lower(m.label)}",
+                                   units=du, better=m.better, limit=limit)  # fmt: skip
+                figs.append(figure(picture, f"{v} minus {comp.baseline}: {_lower(m.label)} ({du})"))
         else:
             clim = shared_range(list(m.values.values()), robust=99.5,
                                 floor=0.0 if m.name == "flood_water_thickness" else None)  # fmt: skip
