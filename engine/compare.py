@@ -5,7 +5,8 @@
 
 - ``indicators.csv``  one row per variant, indicator and area (whole city, each
   municipality, each population group): value, baseline value, change (absolute and %), and
-  whether that is better or worse (the indicator's ``better``);
+  whether that is better, worse or only "changed" (the indicator's direction: ``BETTER``,
+  else its ``better``); temperatures change by a difference in K, without percent;
 - ``comparison.nc``   the same numbers on a ``variant`` dimension, the time series of the
   indicators, and the summary maps of the main fields (peak water depth, highest felt
   temperature, lowest road speed...) with their change from the baseline (variant minus
