@@ -181,7 +181,7 @@ def _run(args) -> int:
         for name, folder in results.items():
             print(f"{name}: {folder}")
         report = out / "comparison" / "report.html"
-        if len(results) > 1 and report.exists():
+        if not args.no_report and report.exists():
             print(f"comparison: {report}")
     return 0
 

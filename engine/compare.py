@@ -5,7 +5,8 @@
 
 - ``indicators.csv``  one row per variant, indicator and area (whole city, each
   municipality, each population group): value, baseline value, change (absolute and %), and
-  whether that is better or worse (the indicator's ``better``);
+  whether that is better, worse or only "changed" (the indicator's direction: ``BETTER``,
+  else its ``better``); temperatures change by a difference in K, without percent;
 - ``comparison.nc``   the same numbers on a ``variant`` dimension, the time series of the
   indicators, and the summary maps of the main fields (peak water depth, highest felt
   temperature, lowest road speed...) with their change from the baseline (variant minus
@@ -33,7 +34,13 @@ import xarray as xr
 
 from metrotwin import __version__
 from metrotwin.errors import DataSourceError
-from metrotwin.output import CF_VERSION, atomic_path, write_text_atomic
+from metrotwin.output import (
+    CF_VERSION,
+    GRID_MAPPING,
+    atomic_path,
+    georeferenced,
+    write_text_atomic,
+)
 
 log = logging.getLogger("metrotwin.compare")
 
@@ -42,6 +49,42 @@ REPORT_FILE = "report.html"
 NETCDF_FILE = "comparison.nc"
 CSV_FILE = "indicators.csv"
 DERIVED = "maps"  # the "model" name of the indicators the comparison derives from the fields
+
+#: Which direction of change is an improvement, for the shipped models' indicators whose own
+#: declaration (``Indicator.better``, "lower" unless a model says otherwise) would mislead:
+#: more water infiltrated, drained or held on green roofs is water off the streets; budget
+#: terms, model checks and counts the variants do not act on are "neither" (no colour).
+BETTER = {
+    "flood.volume_infiltration": "higher",
+    "flood.volume_drainage": "higher",
+    "flood.volume_retention": "higher",
+    "flood.volume_rain": "neither",
+    "flood.volume_inflow": "neither",
+    "flood.volume_boundary_out": "neither",
+    "flood.volume_balance_error": "neither",
+    "flood.limited_cell_steps": "neither",
+    "mobility.trips_departed": "neither",
+    "mobility.vehicle_km": "neither",
+}
+
+#: units of temperatures: an interval scale (0 °C is no "zero temperature"), so their changes
+#: are differences in K, never percent
+TEMPERATURE_UNITS = {"degree_C", "degree_Celsius", "degC", "celsius", "°C", "K", "degree_K"}
+
+#: the suffix of an indicator that covers one part of the day only
+PART_OF_DAY = ("_day", "_night")
+
+
+def is_ratio_scale(units: str) -> bool:
+    """Whether a change of a quantity in ``units`` may be given in percent (a true zero)."""
+    return str(units).strip() not in TEMPERATURE_UNITS
+
+
+def change_units(units: str) -> str:
+    """The units of a change (difference) of a quantity shown in ``units``: K for
+    temperatures, the same units otherwise."""
+    return "K" if str(units).strip() in TEMPERATURE_UNITS else units
+
 
 #: land-cover class a variant turns a cell into -> what the change map calls it
 CHANGE_OF_CLASS = {
@@ -69,6 +112,11 @@ class IndicatorRow:
     @property
     def key(self) -> str:
         return f"{self.model}.{self.name}"
+
+    @property
+    def ratio(self) -> bool:
+        """Whether its changes may be given in percent (not for temperatures)."""
+        return is_ratio_scale(self.units)
 
 
 @dataclass
@@ -112,6 +160,10 @@ class Comparison:
     grid: xr.Dataset  # static layers of the baseline (x, y, district, land cover...)
     run_paths: dict[str, Path]
     notes: list[str] = field(default_factory=list)
+    #: variant -> intervention types it adds to the baseline's ("cool_roof", "trees"...)
+    intervention_types: dict[str, list[str]] = field(default_factory=dict)
+    #: "day" / "night": the parts of the day the run covers (sun above / below the horizon)
+    parts_of_day: set[str] = field(default_factory=lambda: {"day", "night"})
 
 
 # -- entry point ---------------------------------------------------------------------------------
@@ -151,7 +203,7 @@ def build_comparison(runs) -> Comparison:
     names = [r.name for r in runs]
     base = runs[0]
     notes = []
-    if base.name != "baseline":
+    if base.name != "baseline" and len(runs) > 1:
         notes.append(f"No variant is named 'baseline'; changes are measured from {base.name!r}.")
     shapes = {r.name: (r.ds.sizes.get("y"), r.ds.sizes.get("x")) for r in runs}
     if len(set(shapes.values())) > 1:
@@ -162,7 +214,8 @@ def build_comparison(runs) -> Comparison:
     scenarios = {r.scenario_name for r in runs}
     if len(scenarios) > 1:
         notes.append("These runs come from different scenarios: " + ", ".join(sorted(scenarios)))
-    rows = indicator_rows(runs)
+    parts = parts_of_day(base)
+    rows = [r for r in indicator_rows(runs) if covered(r.name, parts)]
     districts = district_names(base.ds)
     maps = map_summaries(runs)
     rows += derived_rows(maps, base.ds, districts, names)
@@ -176,6 +229,8 @@ def build_comparison(runs) -> Comparison:
     if base.name == "baseline":
         descriptions["baseline"] = "The city as it is today, without the variants' changes."
     period = sc.get("period") or {}
+    # a variant alone is described by all its interventions; others by what they add
+    reference = base.interventions if len(runs) > 1 or base.name == "baseline" else []
     return Comparison(
         scenario=" / ".join(sorted(scenarios)),
         description=str(sc.get("description") or "").strip(),
@@ -183,7 +238,7 @@ def build_comparison(runs) -> Comparison:
         variants=names,
         descriptions=descriptions,
         interventions={
-            r.name: describe_interventions(r.interventions, base.interventions) for r in runs
+            r.name: describe_interventions(r.interventions, reference) for r in runs
         },  # fmt: skip
         models=sorted(
             {m for r in runs for m in (r.indicators.get("models") or {})}
@@ -208,6 +263,8 @@ def build_comparison(runs) -> Comparison:
         ],  # fmt: skip
         run_paths={r.name: r.path for r in runs},
         notes=notes,
+        intervention_types={r.name: added_types(r.interventions, reference) for r in runs},
+        parts_of_day=parts,
     )
 
 
@@ -229,6 +286,51 @@ def describe_period(period: dict) -> str:
     return f"{start:%d %b %Y, %H:%M} to " + (
         f"{end:%H:%M}" if same_day else f"{end:%d %b %Y, %H:%M}"
     )
+
+
+def covered(name: str, parts: set[str]) -> bool:
+    """Whether an indicator concerns a part of the day the run covers (a morning run has no
+    night: its night-time rows would only show zeros)."""
+    return not any(name.endswith(p) and p[1:] not in parts for p in PART_OF_DAY)
+
+
+def parts_of_day(run) -> set[str]:
+    """"day" and/or "night": whether the sun is above or below the horizon at some output
+    time of ``run``, at the centre of its grid (local standard time from the scenario's
+    ``forcing.weather.utc_offset``, else the longitude). Both when that cannot be told (no
+    CRS, no times): nothing is then left out."""
+    both = {"day", "night"}
+    try:
+        import pandas as pd
+        import pvlib
+        from pyproj import CRS, Transformer
+
+        ds = run.ds
+        crs = CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"])
+        to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        lon, lat = to_lonlat.transform(float(ds["x"].mean()), float(ds["y"].mean()))
+        weather = ((run.resolved.get("scenario") or {}).get("forcing") or {}).get("weather") or {}
+        offset = weather.get("utc_offset")
+        offset = float(offset) if offset is not None else round(lon / 15.0)
+        times = pd.DatetimeIndex(run.times)
+        if not len(times) or not np.isfinite([lon, lat]).all():
+            return both
+        stamps = times.tz_localize(f"Etc/GMT{-int(offset):+d}") if offset == int(offset) \
+            else times - pd.Timedelta(hours=offset)  # fmt: skip
+        if stamps.tz is None:
+            stamps = stamps.tz_localize("UTC")
+        sun = pvlib.solarposition.get_solarposition(stamps, lat, lon)["apparent_elevation"]
+    except Exception:  # noqa: BLE001 - without a position or times, leave every row in
+        return both
+    sun = np.asarray(sun, dtype=float)
+    parts = ({"day"} if (sun > 0).any() else set()) | ({"night"} if (sun <= 0).any() else set())
+    return parts or both
+
+
+def added_types(items: list[dict], base_items: list[dict]) -> list[str]:
+    """The types of the interventions a variant adds to the baseline's."""
+    extra = items[len(base_items) :] if items[: len(base_items)] == base_items else items
+    return [str(item.get("type", "")) for item in extra]
 
 
 def scenario_order(runs) -> list:
@@ -258,7 +360,7 @@ def indicator_rows(runs) -> list[IndicatorRow]:
                 if row is None:
                     row = rows[key] = IndicatorRow(
                         model, name, str(ind.get("units", "")), str(ind.get("description", "")),
-                        "higher" if ind.get("better") == "higher" else "lower")  # fmt: skip
+                        direction(key, ind.get("better")))  # fmt: skip
                 row.values[run.name] = _num(ind.get("value"))
                 if ind.get("by_district"):
                     row.by_district[run.name] = {k: _num(v) for k, v in ind["by_district"].items()}
@@ -270,6 +372,14 @@ def indicator_rows(runs) -> list[IndicatorRow]:
     return list(rows.values())
 
 
+def direction(key: str, declared) -> str:
+    """"lower", "higher" or "neither": which change of indicator ``key`` ("model.name") is
+    an improvement; ``BETTER`` first, then what the model declared (default "lower")."""
+    if key in BETTER:
+        return BETTER[key]
+    return declared if declared in ("lower", "higher", "neither") else "lower"
+
+
 def _num(v) -> float | None:
     try:
         v = float(v)
@@ -278,12 +388,16 @@ def _num(v) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def change(value: float | None, base: float | None) -> tuple[float | None, float | None]:
+def change(value: float | None, base: float | None, *,
+           ratio: bool = True) -> tuple[float | None, float | None]:  # fmt: skip
     """(absolute, percent) change of ``value`` from ``base``; percent is None when the
-    baseline is zero or missing."""
+    baseline is zero or missing, and for a quantity on an interval scale (``ratio=False``:
+    a temperature, whose change is a difference in K)."""
     if value is None or base is None:
         return None, None
     diff = value - base
+    if not ratio:
+        return diff, None
     pct = 100.0 * diff / abs(base) if base != 0 else (0.0 if diff == 0 else None)
     return diff, pct
 
@@ -325,7 +439,7 @@ def derived_rows(maps: list[MapSummary], ds, districts: list[str], names: list[s
     run has a per-municipality view even when a model gives no ``by_district``)."""
     if "district" not in ds or not districts:
         return []
-    codes = np.asarray(ds["district"].attrs.get("flag_values", []))
+    codes = np.atleast_1d(ds["district"].attrs.get("flag_values", []))
     d = ds["district"].values
     open_ground = (
         ds["building_height"].values <= 0 if "building_height" in ds else np.ones(d.shape, bool)
@@ -333,7 +447,7 @@ def derived_rows(maps: list[MapSummary], ds, districts: list[str], names: list[s
     water = np.zeros(d.shape, bool)
     if "land_cover" in ds:
         lc = dict(zip(str(ds["land_cover"].attrs.get("flag_meanings", "")).split(),
-                      np.asarray(ds["land_cover"].attrs.get("flag_values", []))))  # fmt: skip
+                      np.atleast_1d(ds["land_cover"].attrs.get("flag_values", []))))  # fmt: skip
         if "water" in lc:
             water = ds["land_cover"].values == lc["water"]
     res = float(abs(ds["x"].values[1] - ds["x"].values[0])) if ds.sizes["x"] > 1 else 1.0
@@ -391,9 +505,9 @@ def change_maps(runs, districts: list[str]):
     base = runs[0].ds
     res = float(abs(base["x"].values[1] - base["x"].values[0])) if base.sizes["x"] > 1 else 1.0
     ha = res * res / 1e4
-    codes = np.asarray(base["district"].attrs.get("flag_values", [])) if "district" in base else []
+    codes = np.atleast_1d(base["district"].attrs.get("flag_values", [])) if "district" in base else []
     d = base["district"].values if "district" in base else None
-    lc_names = dict(zip((int(c) for c in np.asarray(base["land_cover"].attrs.get("flag_values", []))),
+    lc_names = dict(zip((int(c) for c in np.atleast_1d(base["land_cover"].attrs.get("flag_values", []))),
                         str(base["land_cover"].attrs.get("flag_meanings", "")).split())) \
         if "land_cover" in base else {}  # fmt: skip
     cats, areas = {}, {}
@@ -515,7 +629,7 @@ def csv_records(comp: Comparison):
                     scopes.append(("group", g, row.by_group[v].get(g),
                                    row.by_group.get(comp.baseline, {}).get(g)))  # fmt: skip
             for scope, area, value, base in scopes:
-                diff, pct = change(value, base)
+                diff, pct = change(value, base, ratio=row.ratio)
                 yield {
                     "variant": v, "model": row.model, "indicator": row.name,
                     "units": row.units, "better": row.better, "scope": scope, "area": area,
@@ -575,6 +689,7 @@ def to_dataset(comp: Comparison) -> xr.Dataset:
                                      "units": "1"})  # fmt: skip
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(b != 0, 100 * (val - b) / np.abs(b), nan)
+        pct[:, [not r.ratio for r in comp.rows]] = nan  # temperatures: differences in K only
         data["indicator_change_percent"] = (
             ("variant", "indicator"),
             pct,
@@ -640,8 +755,9 @@ def to_dataset(comp: Comparison) -> xr.Dataset:
             attrs["grid_mapping"] = "spatial_ref"
         data[f"{m.name}_{m.summary}"] = (dims, stack, attrs)
         data[f"{m.name}_{m.summary}_change"] = (dims, stack - stack[0], {
-            **attrs, "long_name": f"change of the {m.label.lower()} from the {comp.baseline} "
-                                  "(variant minus baseline)"})  # fmt: skip
+            **attrs, "units": _cf_units(change_units(m.units)),
+            "long_name": f"change of the {m.label.lower()} from the {comp.baseline} "
+                         "(variant minus baseline)"})  # fmt: skip
     if comp.changes:
         data["intervention"] = (("variant", "y", "x"), np.stack([comp.changes[v] for v in V]), {
             "long_name": "what the variant changes in the cell", "units": "1",
@@ -658,8 +774,14 @@ def to_dataset(comp: Comparison) -> xr.Dataset:
         )
     ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()},
                     coords={k: xr.Variable(*c) for k, c in coords.items()})  # fmt: skip
-    if "spatial_ref" in grid.coords or "spatial_ref" in grid:
-        ds["spatial_ref"] = xr.Variable((), 0, dict(grid["spatial_ref"].attrs))
+    if GRID_MAPPING in grid.coords or GRID_MAPPING in grid:
+        # a coordinate, listed in the gridded variables' ``coordinates``: a plain
+        # ``xr.open_dataset`` then finds the CRS (``ds.rio.crs``)
+        ds = ds.assign_coords({GRID_MAPPING: xr.Variable((), 0, dict(grid[GRID_MAPPING].attrs))})
+        for var in ds.data_vars.values():
+            attrs = georeferenced(var.dims, var.attrs)
+            var.encoding["coordinates"] = attrs.pop("coordinates", None) or None
+            var.attrs = attrs
     ds.attrs = {
         "Conventions": CF_VERSION,
         "title": f"metrotwin comparison of scenario {comp.scenario}: {', '.join(V)}",
@@ -677,7 +799,7 @@ def _f(v) -> float:
 
 def _cf_units(units: str) -> str:
     return {"°C": "degree_C", "km/h": "km h-1", "m/s": "m s-1", "W/m²": "W m-2",
-            "vehicles/h": "h-1"}.get(units, units)  # fmt: skip
+            "vehicles/h": "h-1", "K": "K"}.get(units, units)  # fmt: skip
 
 
 def write_netcdf(comp: Comparison, path: Path) -> None:

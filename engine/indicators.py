@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 
+#: which direction of change of an indicator is an improvement
+BETTER_CHOICES = ("lower", "higher", "neither")
+
+
 @dataclass
 class Indicator:
     """One indicator of a run.
@@ -16,7 +20,8 @@ class Indicator:
     description : one sentence a planner understands.
     by_district : district name -> value, where the indicator splits by jurisdiction.
     by_group : population group -> value (mobility exposure).
-    better : "lower" or "higher", which direction is an improvement (for comparisons).
+    better : "lower", "higher" or "neither": which direction of change is an improvement
+        (comparisons colour it green or red; "neither" for budget terms and model checks).
     """
 
     value: float
@@ -25,6 +30,11 @@ class Indicator:
     by_district: dict[str, float] | None = None
     by_group: dict[str, float] | None = None
     better: str = "lower"
+
+    def __post_init__(self):
+        if self.better not in BETTER_CHOICES:
+            raise ValueError(f"Indicator better={self.better!r}: give one of "
+                             f"{', '.join(BETTER_CHOICES)}")  # fmt: skip
 
     def to_json(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if v is not None}

@@ -118,7 +118,7 @@ class FieldWriter:
             if name in self.outputs or not self._wanted(da):
                 continue
             var = nc.createVariable(name, da.dtype, da.dims, zlib=True, complevel=4)
-            var.setncatts({k: _nc_attr(v) for k, v in da.attrs.items()})
+            var.setncatts({k: _nc_attr(v) for k, v in georeferenced(da.dims, da.attrs).items()})
             var[...] = da.values
         self._vars = {}
         for name, spec in self.outputs.items():
@@ -130,7 +130,7 @@ class FieldWriter:
             fill = np.float32(np.nan) if dtype == "f4" else None
             var = nc.createVariable(name, dtype, ("time", *da.dims), zlib=True, complevel=4,
                                     chunksizes=chunks, fill_value=fill)  # fmt: skip
-            var.setncatts({k: _nc_attr(v) for k, v in da.attrs.items()})
+            var.setncatts({k: _nc_attr(v) for k, v in georeferenced(da.dims, da.attrs).items()})
             self._vars[name] = var
 
     def append(self, t: float) -> None:
@@ -161,6 +161,28 @@ class FieldWriter:
             self._ctx.__exit__(None, None, None)
         else:
             self._ctx.__exit__(RuntimeError, RuntimeError("run failed"), None)
+
+
+#: the grid mapping variable (rioxarray's name); its attributes hold ``crs_wkt`` and
+#: ``spatial_ref`` (WKT), the CF grid-mapping parameters and GDAL's ``GeoTransform``
+GRID_MAPPING = "spatial_ref"
+
+
+def georeferenced(dims, attrs: dict) -> dict:
+    """The attributes of a variable on dimensions ``dims``; a gridded one (on y and x) gets
+    ``grid_mapping`` and lists the grid mapping variable in ``coordinates``.
+
+    Why both: xarray reads a variable named only by ``grid_mapping`` as a coordinate only
+    with ``decode_coords="all"``; listed in ``coordinates`` it is one on a plain
+    ``xr.open_dataset(path)`` too, so ``ds.rio.crs`` finds the CRS there (as it did with the
+    files rioxarray and older xarray wrote)."""
+    attrs = dict(attrs)
+    if {"y", "x"} <= set(dims):
+        attrs["grid_mapping"] = GRID_MAPPING
+        listed = str(attrs.get("coordinates", "")).split()
+        attrs["coordinates"] = " ".join([*listed, GRID_MAPPING] if GRID_MAPPING not in listed
+                                        else listed)  # fmt: skip
+    return attrs
 
 
 def _nc_attr(value):

@@ -158,18 +158,23 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     return results
 
 
-def write_comparison(results: dict[str, Path], out_dir: Path) -> Path | None:
-    """The comparison report of a run with variants. The run's outputs are complete by
-    then: a report that fails is a warning (retry with `metrotwin compare`), not an error."""
-    if len(results) < 2:
-        return None
+def write_comparison(results: dict[str, Path], out_dir: Path) -> Path:
+    """The report of a run, ``OUT/comparison/report.html`` (with ``indicators.csv`` and
+    ``comparison.nc``): the comparison of the variants, or for a one-variant run its own
+    indicators, maps and time series. Called once the run's outputs are published, which
+    stay whatever happens here; a report that cannot be made is a ``MetrotwinError`` (exit
+    status 2) saying why and how to retry, never a warning the user may miss."""
     from metrotwin.compare import compare_runs
 
     try:
         return compare_runs(list(results.values()), out_dir / "comparison")
-    except Exception as err:  # noqa: BLE001 - the report must never cost the user the run
-        log.warning("the comparison report failed (%s); retry with: metrotwin compare %s", err, out_dir)
-        return None
+    except Exception as err:  # noqa: BLE001 - any failure: the outputs stay, the run fails
+        log.debug("the report of %s failed", out_dir, exc_info=True)
+        cause = str(err) if isinstance(err, MetrotwinError) else f"{type(err).__name__}: {err}"
+        raise MetrotwinError(
+            f"the run finished and its outputs are in {out_dir}, but its report could not be "
+            f"made ({cause}); retry with: metrotwin compare {out_dir}"
+        ) from err
 
 
 class staged_output:

@@ -131,7 +131,13 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
             dec = p.state.decomposition
             write_paraview(results[p.name], topology=dec.topology, rank=dec.rank)
     comm.Barrier()
+    failed = None
     if report and rank == 0:
-        write_comparison(results, out_dir)
+        try:
+            write_comparison(results, out_dir)
+        except MetrotwinError as err:  # raised after the barrier: the other ranks must not hang
+            failed = err
     comm.Barrier()
+    if failed is not None:
+        raise failed
     return results

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 TILE_DIR = "tiles"
+GRID_MAPPING = "spatial_ref"
 TILES_ATTR = "metrotwin_tiles"
 # HDF5 attributes that netCDF-4 manages itself; not copied onto the master's variables
 _NETCDF_INTERNAL = {"DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME", "_Netcdf4Dimid",
@@ -75,9 +76,29 @@ def write_master(master: Path, tiles: list[tuple[str, tuple[int, int], tuple[int
             else:  # scalars and network variables: rank 0's copy
                 ds = dst.create_dataset(name, data=item[()])
             _copy_attrs(item, ds)
+            if dims[-2:] == ("y", "x"):
+                _georeference(ds, item)
+            if name == GRID_MAPPING:  # rank 0's tile has its own corner; the master, the grid's
+                ds.attrs["GeoTransform"] = np.bytes_(geotransform)
             for axis, dim in enumerate(dims):
                 ds.dims[axis].attach_scale(scales[dim])
     tmp.replace(master)
+
+
+def _georeference(ds, item) -> None:
+    """A gridded variable names the grid mapping (``grid_mapping``) and lists it in
+    ``coordinates``, so that a plain ``xr.open_dataset`` finds the CRS (as in a serial
+    run's file, ``metrotwin.output.georeferenced``)."""
+    from metrotwin.output import georeferenced
+
+    attrs = {k: _text(v) for k, v in item.attrs.items() if k in ("grid_mapping", "coordinates")}
+    for key, value in georeferenced(("y", "x"), attrs).items():
+        if attrs.get(key) != value:
+            ds.attrs[key] = np.bytes_(value)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _dims(item) -> tuple[str, ...] | None:

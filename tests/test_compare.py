@@ -54,7 +54,9 @@ def test_csv_has_every_indicator_with_its_change(run, report):
                 assert float(row["baseline"]) == pytest.approx(base, rel=1e-5)
                 diff = ind["value"] - base
                 assert float(row["change"]) == pytest.approx(diff, rel=1e-5, abs=1e-9)
-                if base:
+                if ind["units"] == "degree_C":  # an interval scale: a difference in K only
+                    assert row["change_percent"] == ""
+                elif base:
                     assert float(row["change_percent"]) == pytest.approx(
                         100 * diff / abs(base), rel=1e-4
                     )
@@ -168,3 +170,129 @@ def test_change_helper():
     assert change(8.0, 10.0) == (-2.0, -20.0)
     assert change(1.0, 0.0) == (1.0, None)
     assert change(None, 3.0) == (None, None)
+
+
+# -- issue 16: a report for every run, and a report that does not mislead ------------------------
+def _one_district_scenario(variants: bool = True) -> dict:
+    """A flat 600 m x 400 m domain from the data-domain path (like heat_athens): one
+    district, read back from fields.nc as a scalar flag_values."""
+    data = small_scenario(("flood", "heat"))
+    data["domain"] = {"data": {"crs": "EPSG:32632", "resolution": 20.0,
+                               "extent": [690000.0, 5335000.0, 690600.0, 5335400.0],
+                               "elevation": {"constant": 0.0}, "default_land_cover": "paved"}}
+    data["variants"] = {"cool_city": data["variants"]["cool_city"]} if variants else {}
+    return data  # fmt: skip
+
+
+def test_a_one_district_run_gets_its_report(tmp_path):
+    """heat_athens has one district: its flag_values attribute reads back as a 0-d array."""
+    run = make_fake_run(tmp_path / "run", ("flood", "heat"), _one_district_scenario())
+    report = run / "comparison" / "report.html"
+    assert report.is_file()
+    rows = list(csv.DictReader((report.parent / "indicators.csv").open()))
+    assert {r["area"] for r in rows if r["scope"] == "municipality"} == {"domain"}
+
+
+def test_a_one_variant_run_gets_a_report_of_its_own_results(tmp_path):
+    run = make_fake_run(tmp_path / "run", ("flood", "heat"), _one_district_scenario(False))
+    report = run / "comparison" / "report.html"
+    page = report.read_text(encoding="utf-8")
+    assert "results of baseline" in page
+    assert "minus" not in page and "Difference maps" not in page  # nothing to differ from
+    for section in ("indicators", "maps", "time"):
+        assert f"id='{section}'" in page, section
+    for _, img in inlined_images(page):
+        assert is_real_picture(img)
+    assert main(["compare", str(run)]) == 0  # and `metrotwin compare` of one variant too
+
+
+def test_a_failing_report_fails_the_run_after_publishing_it(tmp_path, monkeypatch):
+    """The report breaks (here: a bug in it): the run still publishes its outputs, then
+    stops with a MetrotwinError (exit status 2) that says how to retry."""
+    import metrotwin.compare as compare
+    from metrotwin.errors import MetrotwinError
+
+    def broken(*args, **kwargs):
+        raise ValueError("iteration over a 0-d array")
+
+    monkeypatch.setattr(compare, "compare_runs", broken)
+    with pytest.raises(MetrotwinError) as err:
+        make_fake_run(tmp_path / "run", ("flood", "heat"), _one_district_scenario())
+    message = str(err.value)
+    assert "iteration over a 0-d array" in message
+    assert f"metrotwin compare {tmp_path / 'run'}" in message
+    for variant in ("baseline", "cool_city"):  # the outputs stay
+        assert (tmp_path / "run" / variant / "fields.nc").is_file()
+        assert (tmp_path / "run" / variant / "indicators.json").is_file()
+
+
+def _cell_of(page: str, description: str) -> str:
+    """The HTML of the indicator table row whose first cell starts with ``description``."""
+    start = page.index(f"<tr><td>{description}<span")
+    return page[start : page.index("</tr>", start)]
+
+
+def test_temperature_changes_are_differences_in_kelvin(run, report):
+    page = report.read_text(encoding="utf-8")
+    row = _cell_of(page, "mean felt temperature")  # the stand-in heat model's mean UTCI
+    assert re.search(r"[▲▼] [+−]?[0-9.]+ K<", row), row
+    assert "%" not in row
+    area = _cell_of(page, "area with strong heat stress")  # a ratio-scale quantity: percent
+    assert "%" in area
+    with xr.open_dataset(report.parent / "comparison.nc") as ds:
+        key = list(ds["indicator"].values).index("heat.mean_utci")
+        assert np.isnan(ds["indicator_change_percent"].values[:, key]).all()
+        assert ds["universal_thermal_comfort_index_max_change"].attrs["units"] == "K"
+
+
+def test_images_are_not_lazy_loaded(report):
+    """A printed page or a screenshot would leave lazy images blank."""
+    assert "loading=" not in report.read_text(encoding="utf-8")
+
+
+def test_declared_direction_of_improvement():
+    from metrotwin.compare import direction
+    from metrotwin.indicators import Indicator
+    from metrotwin.viz.colors import verdict
+
+    # more water drained, infiltrated or held on roofs is better; rain fallen is neither
+    assert direction("flood.volume_drainage", "lower") == "higher"
+    assert direction("flood.volume_infiltration", "lower") == "higher"
+    assert direction("flood.volume_retention", "lower") == "higher"
+    assert direction("flood.volume_rain", "lower") == "neither"
+    assert direction("heat.utci_mean", "lower") == "lower"
+    assert direction("x.y", "neither") == "neither"
+    assert verdict(12.0, "higher") == "better" and verdict(12.0, "neither") == "changed"
+    with pytest.raises(ValueError, match="sideways"):
+        Indicator(1.0, "m3", "water", better="sideways")
+
+
+def test_parts_of_day_a_run_covers(run):
+    """The small town's run (06:00-09:00 on 15 July, about 48 N) is daytime only; the same
+    grid from 20:00 to 23:00 covers both; rows of a part not covered are left out."""
+    from types import SimpleNamespace
+
+    from metrotwin.compare import covered, parts_of_day
+    from metrotwin.viz.rundata import open_variants
+
+    base = open_variants(run / "baseline")[0]
+    try:
+        assert parts_of_day(base) == {"day"}
+        evening = base.times + np.timedelta64(14, "h")
+        late = SimpleNamespace(ds=base.ds, times=evening, resolved=base.resolved)
+        assert parts_of_day(late) == {"day", "night"}
+    finally:
+        base.close()
+    assert not covered("very_strong_heat_stress_hours_night", {"day"})
+    assert covered("very_strong_heat_stress_hours_day", {"day"})
+    assert covered("utci_mean", {"day"})
+
+
+def test_known_explanations_match_intervention_and_sign():
+    from metrotwin.viz.explanations import explain
+
+    hot = explain(["cool_roof"], "mobility.heat_exposure_minutes_above_38", +8.6)
+    assert hot is not None and "reflected shortwave" in hot.text
+    assert explain(["cool_roof"], "mobility.heat_exposure_minutes_above_38", -1.0) is None
+    assert explain(["green_roof"], "mobility.heat_exposure_minutes_above_38", +8.6) is None
+    assert explain(["cool_roof"], "flood.flooded_area_10cm", +1.0) is None

@@ -26,7 +26,7 @@ class FieldStyle:
     offset, scale : display value = (value + offset) * scale (K -> °C, m/s -> km/h).
     summary : how a map summarises the run: "max" or "min" over time.
     summary_label : the label of that summary ("peak water depth").
-    better : "lower" or "higher": which direction of a change is an improvement.
+    better : "lower", "higher" or "neither": which direction of a change is an improvement.
     threshold : values at or below this (display units) are not drawn (dry cells).
     """
 
@@ -189,8 +189,9 @@ def style_of(name: str) -> FieldStyle:
 
 def land_cover_rgb(codes: np.ndarray, flag_values, flag_meanings: str) -> np.ndarray:
     """(…, 3) uint8 colours of land-cover codes, from the layer's CF flag attributes."""
+    flag_values = np.atleast_1d(flag_values)  # one class is read back as a scalar attribute
     lut = np.tile(np.array(UNKNOWN_RGB, dtype="uint8"), (int(max(flag_values, default=0)) + 2, 1))
-    for code, name in zip(np.asarray(flag_values).ravel(), flag_meanings.split()):
+    for code, name in zip(flag_values.ravel(), flag_meanings.split()):
         lut[int(code)] = LAND_COVER_RGB.get(name, UNKNOWN_RGB)
     codes = np.clip(np.asarray(codes, dtype="int64"), 0, len(lut) - 1)
     return lut[codes]
@@ -217,9 +218,13 @@ def shared_range(arrays: Iterable[np.ndarray], *, symmetric: bool = False,
 
 
 def verdict(change: float | None, better: str, *, rel_tol: float = 1e-9) -> str:
-    """ "better", "worse" or "same" for a change of an indicator whose ``better`` is given."""
+    """ "better", "worse" or "same" for a change of an indicator whose ``better`` is given;
+    "changed" where neither direction is an improvement (``better="neither"``: a budget
+    term, a model check)."""
     if change is None or not np.isfinite(change) or abs(change) <= rel_tol:
         return "same"
+    if better not in ("lower", "higher"):
+        return "changed"
     improved = change < 0 if better == "lower" else change > 0
     return "better" if improved else "worse"
 

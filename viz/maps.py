@@ -38,7 +38,7 @@ class BaseMap:
         if "land_cover" in ds:
             attrs = ds["land_cover"].attrs
             codes = dict(zip(str(attrs.get("flag_meanings", "")).split(),
-                             np.asarray(attrs.get("flag_values", []))))  # fmt: skip
+                             np.atleast_1d(attrs.get("flag_values", []))))  # fmt: skip
             lc = ds["land_cover"].values
             if "road" in codes:
                 grey[lc == codes["road"]] = 0.84
@@ -47,7 +47,7 @@ class BaseMap:
         self.rgb = grey
         self.district = ds["district"].values if "district" in ds else None
         attrs = ds["district"].attrs if "district" in ds else {}
-        self.district_names = dict(zip((int(v) for v in np.asarray(attrs.get("flag_values", []))),
+        self.district_names = dict(zip((int(v) for v in np.atleast_1d(attrs.get("flag_values", []))),
                                        str(attrs.get("flag_meanings", "")).split()))  # fmt: skip
         self.xk = (x - self.west) / 1000
         self.yk = (y - self.south) / 1000

@@ -43,6 +43,8 @@ from metrotwin.viz.rundata import (  # noqa: E402
 )
 
 THEMES = ("auto", "city", "flood", "heat")
+#: at most this many land-cover classes in a still's legend (the most common ones)
+LEGEND_CLASSES = 9
 STILL_SIZE = (1024, 768)
 
 
@@ -128,6 +130,7 @@ class SceneRenderer:
         self.pl = pv.Plotter(off_screen=True, window_size=list(self.size))
         self.pl.set_background("#f4f6f8", top="#c9d9ea")
         self.font = max(8, int(round(self.size[0] / 64)))
+        self._closed_roads = False
         self._static(labels)
 
     # -- static ---------------------------------------------------------------------------
@@ -201,7 +204,54 @@ class SceneRenderer:
                         color="#111111", name="title")  # fmt: skip
         set_view(pl, sc, view)
         pl.render()
-        return np.asarray(pl.screenshot(return_img=True))[..., :3]
+        img = np.asarray(pl.screenshot(return_img=True))[..., :3]
+        return self.annotate(img, title=bool(title))
+
+    def annotate(self, img: np.ndarray, *, title: bool) -> np.ndarray:
+        """The still with its scale bar, north arrow and legend (``metrotwin.viz.overlay``)."""
+        from metrotwin.viz.overlay import Overlay, draw
+        from metrotwin.viz.scene import nice_length
+
+        sc = self.scene
+        fx, fy = img.shape[1] / self.size[0], img.shape[0] / self.size[1]  # hi-dpi screenshots
+        h, w = img.shape[:2]
+        font = int(round((self.font + 1) * fy))
+        length, px = sc.scale_bar_length(), 0.0
+        for _ in range(8):  # a bar of at most a third of the picture
+            a, b = self.to_image(np.array(sc.ground_segment(length)), fx, fy)
+            px = float(np.hypot(b[0] - a[0], b[1] - a[1]))
+            if px <= w / 3 or length <= 1:
+                break
+            length = nice_length(length / 2)
+        label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+        tail, head = self.to_image(np.array(sc.north_arrow()), fx, fy)
+        north = np.array([head[0] - tail[0], head[1] - tail[1]])
+        north = north / np.hypot(*north) if np.hypot(*north) > 1e-6 else np.array([0.0, -1.0])
+        above_bars = h * (1 - 0.03 - 0.07) - 4.5 * font  # the colour bars take the bottom 10 %
+        # the heat theme drapes the ground: only the roofs keep their land-cover colours
+        legend = [("plain roof" if name == "roof" else name.replace("_", " "), rgb, "box")
+                  for name, rgb in sc.land_cover_classes(roofs_only=self.theme == "heat")]
+        legend = legend[:LEGEND_CLASSES]
+        if self._closed_roads:
+            legend.append(("closed road", ROAD_CLOSED_RGB, "line"))
+        overlay = Overlay(scale=((2 * font, above_bars + 2 * font), px, label),
+                          north=((w - 3.2 * font, above_bars), tuple(north)), legend=legend,
+                          top=int(2.4 * (self.font + 3) * fy) if title else 0)  # fmt: skip
+        return draw(img, overlay, font_px=font)
+
+    def to_image(self, points: np.ndarray, fx: float = 1.0, fy: float = 1.0) -> list[tuple]:
+        """Image coordinates (pixels from the top left) of scene points, as the camera
+        sees them now."""
+        import vtk
+
+        coord = vtk.vtkCoordinate()
+        coord.SetCoordinateSystemToWorld()
+        out = []
+        for p in points:
+            coord.SetValue(*(float(v) for v in p))
+            x, y = coord.GetComputedDoubleDisplayValue(self.pl.renderer)
+            out.append((x * fx, (self.size[1] - y) * fy))
+        return out
 
     def _agents(self, index: int) -> None:
         """People as points: coloured by heat exposure (heat theme) or by travel mode."""
@@ -248,13 +298,11 @@ class SceneRenderer:
             sel = np.flatnonzero(closed > 0)
             mesh = self.roads.extract_cells(sel)
             pl.add_mesh(mesh, color=np.array(ROAD_CLOSED_RGB) / 255, line_width=2 * width,
-                        name="closed", label="closed road")  # fmt: skip
-            size = (max(0.16, 150 / self.size[0]), max(0.05, 36 / self.size[1]))
-            pl.add_legend([("closed road", np.array(ROAD_CLOSED_RGB) / 255)], bcolor="white",
-                          size=size, loc="upper right", face="line", name="legend")  # fmt: skip
+                        name="closed")  # fmt: skip
+            self._closed_roads = True  # in the legend drawn by ``annotate``
         else:
             pl.remove_actor("closed")
-            pl.remove_legend()
+            self._closed_roads = False
 
     def close(self) -> None:
         self.pl.close()

@@ -21,6 +21,7 @@ import numpy as np
 
 from metrotwin import __version__
 from metrotwin.output import write_text_atomic
+from metrotwin.compare import change_units
 from metrotwin.viz.colors import IMPROVE_COLOUR, WORSEN_COLOUR, cmap_of, style_of, verdict
 
 log = logging.getLogger("metrotwin.report")
@@ -57,7 +58,8 @@ min-width:11em;max-width:22em}
 th:first-child{background:var(--bg)}
 td .d{display:block;font-size:.82rem;color:var(--mute)}
 .better{color:var(--ok);font-weight:600}.worse{color:var(--bad);font-weight:600}
-.same{color:var(--mute)}td .d span{white-space:nowrap}
+.same{color:var(--mute)}.changed{color:var(--ink)}td .d span{white-space:nowrap}
+.why{border-left:3px solid var(--line);padding-left:8px;margin:.4em 0}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 figure{margin:0;border:1px solid var(--line);border-radius:8px;padding:6px;background:#fff}
 figure img{width:100%%;height:auto;display:block}
@@ -69,6 +71,7 @@ details{margin:.3em 0 1em}summary{cursor:pointer;color:var(--mute)}
 @media (max-width:600px){body{font-size:15px}main{padding:8px 10px 32px}
 td:first-child,th:first-child{min-width:8.5em;max-width:11em}.tech{display:none}
 h1{font-size:1.3rem}th,td{padding:5px 6px}table{font-size:.85rem}}
+@media print{figure,tr,.card{break-inside:avoid}th,td:first-child{position:static}}
 """ % (IMPROVE_COLOUR, WORSEN_COLOUR)
 
 
@@ -107,7 +110,8 @@ def fmt(v: float | None, unit: str = "") -> str:
 
 
 def fmt_change(diff: float | None, pct: float | None, better: str, unit: str) -> str:
-    """``▼ 1.2 ha (−12 %)`` in green (better) or red (worse)."""
+    """``▼ 1.2 ha (−12 %)`` in green (better) or red (worse), plain where neither direction
+    is better. ``unit`` is that of the change (K for a temperature, ``change_units``)."""
     if diff is None:
         return '<span class="same">–</span>'
     v = verdict(diff, better)
@@ -121,7 +125,8 @@ def fmt_change(diff: float | None, pct: float | None, better: str, unit: str) ->
 
 def img_tag(data: bytes, alt: str, mime: str = "image/png") -> str:
     b64 = base64.b64encode(data).decode("ascii")
-    return f'<img src="data:{mime};base64,{b64}" alt="{html.escape(alt)}" loading="lazy">'
+    # no loading="lazy": a printed page or a screenshot would show lazy images blank
+    return f'<img src="data:{mime};base64,{b64}" alt="{html.escape(alt)}">'
 
 
 def figure(data: bytes, caption: str, mime: str = "image/png") -> str:
@@ -168,7 +173,7 @@ def write_report(comp, runs, path: Path, *, render: bool = True) -> Path:
 
 
 SECTION_TITLES = {"indicators": "Indicators", "municipalities": "Municipalities",
-                  "groups": "Groups", "changes": "Where it changes", "maps": "Difference maps",
+                  "groups": "Groups", "changes": "Where it changes", "maps": "Maps",
                   "views": "3D views", "time": "Over time", "files": "Files"}  # fmt: skip
 
 
@@ -184,18 +189,48 @@ def _header(comp, anchors: list[str]) -> str:
                      "what each variant changes in the city. Add models under "
                      "<code>models:</code> in the scenario to compare outcomes.</p>")  # fmt: skip
     how = ""
-    if comp.rows:
+    if comp.rows and variants:
         how = (f"<p class='small'>How to read: <span class='better'>green ▼/▲ = better</span> "
-               f"than the {E(comp.baseline)}, <span class='worse'>red = worse</span> (each "
+               f"than the {E(comp.baseline)}, <span class='worse'>red = worse</span>, "
+               "<span class='changed'>black = changed, neither better nor worse</span> (each "
                "indicator says whether lower or higher is better); % is relative to the "
-               "reference.</p>")  # fmt: skip
+               "reference, given only for quantities with a true zero: temperatures change "
+               "by a difference in K.</p>")  # fmt: skip
+    if variants:
+        title = f"{E(comp.scenario)}: what the variants change"
+        compared = (f"Compared: <b>{E(comp.baseline)}</b> (the reference) with "
+                    f"{', '.join('<b>' + E(v) + '</b>' for v in variants)}.")  # fmt: skip
+    else:
+        title = f"{E(comp.scenario)}: results of {E(comp.baseline)}"
+        compared = (f"One variant, <b>{E(comp.baseline)}</b>: its indicators, maps and time "
+                    "series (run other variants to see what they change).")  # fmt: skip
     return (
-        f"<h1>{E(comp.scenario)}: what the variants change</h1>"
+        f"<h1>{title}</h1>"
         f"<p>{E(comp.description)}</p>"
-        f"<p class='small mute'>Compared: <b>{E(comp.baseline)}</b> (the reference) with "
-        f"{', '.join('<b>' + E(v) + '</b>' for v in variants) or 'no other variant'}. "
+        f"<p class='small mute'>{compared} "
         f"{E(comp.period)}. Models: {E(models)}.</p>{notes}{no_models}{how}"
         f"<nav class='small'>{nav}</nav>"
+    )
+
+
+def _why(comp, variant) -> str:
+    """The known explanations of the variant's surprising results (``viz.explanations``)."""
+    from metrotwin.compare import change
+    from metrotwin.viz.explanations import explain
+
+    found: dict = {}
+    for row in comp.rows:
+        if not is_main(row, comp):
+            continue
+        diff, _ = change(row.values.get(variant), row.values.get(comp.baseline))
+        item = explain(comp.intervention_types.get(variant, []), row.key, diff)
+        if item is not None:
+            found.setdefault(item, []).append(row.description or row.name)
+    return "".join(
+        f"<div class='small why'><p><b>{E(item.question)}</b> {E(item.text)}</p>"
+        f"<p class='mute'>It explains the {'rise' if item.rises else 'fall'} of: "
+        f"{E('; '.join(names))}.</p></div>"
+        for item, names in found.items()
     )
 
 
@@ -217,8 +252,13 @@ def _gains(row, comp, variant):
         b = row.by_district[comp.baseline].get(d)
         if v is None or b is None:
             continue
+        if row.better not in ("lower", "higher"):
+            return None
         gain = (b - v) if row.better == "lower" else (v - b)
-        rel = 100 * gain / abs(b) if b else (np.inf if gain > 0 else 0.0)
+        if not row.ratio:  # a temperature: ranked by its difference in K, no percent
+            rel = gain
+        else:
+            rel = 100 * gain / abs(b) if b else (np.inf if gain > 0 else 0.0)
         if gain > 1e-12 and (best is None or (rel, gain) > (best[1], best[2])):
             best = (d, rel, gain)
     return best
@@ -232,8 +272,9 @@ def _headline(comp, variant) -> str:
     for row in comp.rows:
         if not is_main(row, comp):
             continue
-        diff, pct = change(row.values.get(variant), row.values.get(comp.baseline))
-        if diff is None or verdict(diff, row.better) == "same":
+        diff, pct = change(row.values.get(variant), row.values.get(comp.baseline),
+                           ratio=row.ratio)  # fmt: skip
+        if diff is None or verdict(diff, row.better) in ("same", "changed"):
             continue
         items.append((abs(pct) if pct is not None else 0.0, row, diff, pct))
     items.sort(key=lambda t: -t[0])
@@ -241,7 +282,7 @@ def _headline(comp, variant) -> str:
     for _, row, diff, pct in items[:4]:
         f, u = _row_unit(row, comp)
         lines.append(f"<li>{E(row.description or row.name)}: "
-                     f"{fmt_change(diff * f, pct, row.better, u)}</li>")  # fmt: skip
+                     f"{fmt_change(diff * f, pct, row.better, change_units(u))}</li>")  # fmt: skip
     winners: dict[str, list[float]] = {}
     for row in comp.rows:
         if not is_main(row, comp):
@@ -258,7 +299,7 @@ def _headline(comp, variant) -> str:
                      "municipality)</span></p>")  # fmt: skip
     if not lines:
         return "<p class='mute small'>No indicator changes.</p>" if comp.rows else ""
-    return f"<ul>{''.join(lines)}</ul>{gain_text}"
+    return f"<ul>{''.join(lines)}</ul>{gain_text}{_why(comp, variant)}"
 
 
 def _cards(comp) -> str:
@@ -267,7 +308,8 @@ def _cards(comp) -> str:
         desc = comp.descriptions.get(v, "")
         inter = comp.interventions.get(v, [])
         body = f"<p>{E(desc)}</p>" if desc else ""
-        if inter and v != comp.baseline:
+        alone = len(comp.variants) == 1
+        if inter and (v != comp.baseline or alone):
             body += "<p class='small mute'>Changes: " + "; ".join(E(i) for i in inter) + "</p>"
         area = comp.change_area.get(v, {})
         if area and v != comp.baseline:
@@ -276,8 +318,10 @@ def _cards(comp) -> str:
         if v != comp.baseline:
             body += _headline(comp, v)
         cards.append(f"<div class='card'><h3>{E(v)}"
-                     f"{' (reference)' if v == comp.baseline else ''}</h3>{body}</div>")  # fmt: skip
-    return f"<h2>The variants</h2><div class='cards'>{''.join(cards)}</div>"
+                     f"{' (reference)' if v == comp.baseline and not alone else ''}</h3>"
+                     f"{body}</div>")  # fmt: skip
+    title = "The variants" if len(comp.variants) > 1 else "The variant"
+    return f"<h2>{title}</h2><div class='cards'>{''.join(cards)}</div>"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -310,18 +354,22 @@ def _values_table(comp, rows, get, first: str = "Indicator") -> str:
             model = row.model
             title = "derived from the maps" if model == "maps" else f"{model} model"
             out.append([f"<b>{E(title)}</b>"] + [""] * (len(header) - 1))
-        better = "lower is better" if row.better == "lower" else "higher is better"
+        better = BETTER_TEXT.get(row.better, "")
         base = get(row, comp.baseline)
         cells = [f"{E(row.description or row.name)}<span class='d'><span class='tech'>"
                  f"{E(row.name)}{' (' + E(u) + ')' if u else ''}, </span>{better}</span>",
                  fmt(_scaled(base, f), u)]  # fmt: skip
         for v in others:
             val = get(row, v)
-            diff, pct = change(val, base)
-            cells.append(f"{fmt(_scaled(val, f), u)}"
-                         f"<span class='d'>{fmt_change(_scaled(diff, f), pct, row.better, u)}</span>")
+            diff, pct = change(val, base, ratio=row.ratio)
+            cells.append(f"{fmt(_scaled(val, f), u)}<span class='d'>"
+                         f"{fmt_change(_scaled(diff, f), pct, row.better, change_units(u))}</span>")
         out.append(cells)
     return _table(header, out)
+
+
+BETTER_TEXT = {"lower": "lower is better", "higher": "higher is better",
+               "neither": "neither direction is better"}  # fmt: skip
 
 
 def _indicator_table(comp) -> str:
@@ -330,9 +378,14 @@ def _indicator_table(comp) -> str:
     main = [r for r in comp.rows if is_main(r, comp)]
     tech = [r for r in comp.rows if not is_main(r, comp)]
     total = lambda row, v: row.values.get(v)  # noqa: E731
+    others = [v for v in comp.variants if v != comp.baseline]
+    intro = ("Each variant's value, with its change from the reference below it."
+             if others else "The run's value of each indicator.")  # fmt: skip
+    if "night" not in comp.parts_of_day or "day" not in comp.parts_of_day:
+        intro += (f" The run covers {'daytime' if 'day' in comp.parts_of_day else 'night'} "
+                  "only: indicators of the other part of the day are left out.")  # fmt: skip
     out = ["<h2 id='indicators'>Indicators for the whole city</h2>"
-           "<p class='small mute'>Each variant's value, with its change from the reference "
-           "below it.</p>", _values_table(comp, main, total)]  # fmt: skip
+           f"<p class='small mute'>{intro}</p>", _values_table(comp, main, total)]  # fmt: skip
     if tech:
         out.append(f"<details><summary class='small'>{len(tech)} technical indicators (water "
                    "budgets, model checks)</summary>" + _values_table(comp, tech, total)
@@ -351,9 +404,9 @@ def _municipalities(comp) -> str:
         return out[0] + "<p class='mute'>This city has no municipalities in its district layer.</p>"
     if not rows_with and not any(comp.change_area.values()):
         return ""
-    if rows_with:
+    if rows_with and len(comp.variants) > 1:
         out.append(_gains_table(comp, rows_with))
-    elif comp.rows:
+    elif not rows_with and comp.rows:
         out.append("<p class='mute'>No indicator is given per municipality in these runs.</p>")
     if rows_with:
         out.append("<p class='small mute'>Every indicator in each municipality (tap to open):</p>")
@@ -378,7 +431,7 @@ def _tally(comp, rows, get) -> str:
         verdicts = [verdict(change(get(r, v), get(r, comp.baseline))[0], r.better) for r in rows]
         parts.append(f"{E(v)} <span class='better'>better on {verdicts.count('better')}</span>, "
                      f"<span class='worse'>worse on {verdicts.count('worse')}</span>")  # fmt: skip
-    return "; ".join(parts) + f" of {len(rows)} indicators"
+    return "; ".join(parts) + f" of {len(rows)} indicators" if parts else f"{len(rows)} indicators"
 
 
 def _gains_table(comp, rows) -> str:
@@ -392,8 +445,11 @@ def _gains_table(comp, rows) -> str:
             if g is None:
                 cells.append("<span class='same'>none</span>")
             else:
-                pct = f" ({'+' if row.better == 'higher' else '−'}{fmt(abs(g[1]))} %)" \
-                    if np.isfinite(g[1]) else ""
+                if not row.ratio:  # a temperature: its difference in K
+                    pct = f" ({'+' if row.better == 'higher' else '−'}{fmt(abs(g[2]))} K)"
+                else:
+                    pct = f" ({'+' if row.better == 'higher' else '−'}{fmt(abs(g[1]))} %)" \
+                        if np.isfinite(g[1]) else ""
                 cells.append(f"<span class='better'>{E(g[0])}</span><span class='d'>{pct}</span>")
         table.append(cells)
     return ("<h3>Which municipality gains most</h3><p class='small mute'>For each indicator, "
@@ -426,7 +482,7 @@ def _groups(comp) -> str:
     table = []
     for row in rows_with:
         f, u = _row_unit(row, comp)
-        better = "lower is better" if row.better == "lower" else "higher is better"
+        better = BETTER_TEXT.get(row.better, "")
         table.append([f"<b>{E(row.description or row.name)}</b><span class='d'>"
                       f"{E(u) + ', ' if u else ''}{better}</span>"] + [""] * len(header[1:]))
         for g in comp.groups:
@@ -434,9 +490,10 @@ def _groups(comp) -> str:
             cells = [E(g), fmt(_scaled(b, f), u)]
             for v in others:
                 val = (row.by_group.get(v) or {}).get(g)
-                diff, pct = change(val, b)
+                diff, pct = change(val, b, ratio=row.ratio)
                 cells.append(f"{fmt(_scaled(val, f), u)}<span class='d'>"
-                             f"{fmt_change(_scaled(diff, f), pct, row.better, u)}</span>")  # fmt: skip
+                             f"{fmt_change(_scaled(diff, f), pct, row.better, change_units(u))}"
+                             "</span>")  # fmt: skip
             table.append(cells)
     return ("<h2 id='groups'>By population group</h2><p class='small mute'>Travel and heat "
             "exposure of each group of people, as the mobility model reports them: who gains "
@@ -475,9 +532,14 @@ def _difference_maps(comp) -> str:
     out = ["<h2 id='maps'>Difference maps (variant minus reference)</h2>"]
     if not comp.maps:
         return ""
-    out.append("<p class='small mute'>Each map shows, cell by cell, the variant's value minus "
+    if not others:
+        out = ["<h2 id='maps'>Maps</h2><p class='small mute'>The run's peak (or lowest) value of "
+               "each quantity, cell by cell.</p>"]  # fmt: skip
+    else:
+        out.append("<p class='small mute'>Each map shows, cell by cell, the variant's value minus "
                f"the {E(comp.baseline)}'s, on one scale per quantity: green where the variant "
-               "is better, pink where it is worse, no colour where nothing changes.</p>")  # fmt: skip
+               "is better, pink where it is worse, no colour where nothing changes. "
+               "Temperatures change by a difference in K.</p>")  # fmt: skip
     ds = comp.grid
     for m in comp.maps:
         style = style_of(m.name)
@@ -492,9 +554,10 @@ def _difference_maps(comp) -> str:
                 continue
             seg = comp_static(comp)["segments"]
             for v in others:
-                figs.append(figure(road_map(base, seg, diffs[v], title=f"{v}: {_lower(m.label)}",
-                                            units=m.units, better=m.better, limit=limit),
-                                   f"{v} minus {comp.baseline}: {_lower(m.label)} ({m.units})"))  # fmt: skip
+                du = change_units(m.units)
+                picture = road_map(base, seg, diffs[v], title=f"{v}: {_lower(m.label)}",
+                                   units=du, better=m.better, limit=limit)  # fmt: skip
+                figs.append(figure(picture, f"{v} minus {comp.baseline}: {_lower(m.label)} ({du})"))
         else:
             clim = shared_range(list(m.values.values()), robust=99.5,
                                 floor=0.0 if m.name == "flood_water_thickness" else None)  # fmt: skip
@@ -511,12 +574,13 @@ def _difference_maps(comp) -> str:
                             base,
                             diffs[v],
                             title=f"{v}: change",
-                            units=m.units,
+                            units=change_units(m.units),
                             better=m.better,
                             limit=limit or 1.0,
                             tiny=tiny,
                         ),
-                        f"{v} minus {comp.baseline}: {_lower(m.label)} ({m.units})",
+                        f"{v} minus {comp.baseline}: {_lower(m.label)} "
+                        f"({change_units(m.units)})",
                     )
                 )
         out.append(f"<h3>{E(m.label)} ({E(m.units)})</h3><div class='grid'>{''.join(figs)}</div>")
@@ -605,7 +669,8 @@ def _time_series(comp) -> str:
         figs.append(
             figure(
                 time_series_chart(series, title=row.description or row.name, units=u),
-                f"{row.description or row.name} ({u or 'count'}), every variant",
+                f"{row.description or row.name} ({u or 'count'})"
+                + (", every variant" if len(comp.variants) > 1 else ""),
             )
         )
     out.append(f"<div class='grid'>{''.join(figs)}</div>")

@@ -210,7 +210,7 @@ class CityScene:
         if "district" not in ds.data_vars:
             return {}
         attrs = ds["district"].attrs
-        codes = np.asarray(attrs.get("flag_values", []))
+        codes = np.atleast_1d(attrs.get("flag_values", []))
         names = str(attrs.get("flag_meanings", "")).split()
         d = ds["district"].values
         xx, yy = np.meshgrid(ds["x"].values - self.west, ds["y"].values - self.south)
@@ -222,6 +222,45 @@ class CityScene:
                 out[name] = np.array([xx[sel].mean(), yy[sel].mean(), self.z(alt[sel].mean())])
         return out
 
+    def land_cover_classes(self, *, roofs_only: bool = False) -> list[tuple[str, tuple]]:
+        """(class name, RGB) of the land-cover classes drawn (on the ground and the roofs, or
+        on the roofs only), most cells first: the entries of the picture's legend."""
+        ds = self.run.ds
+        if "land_cover" not in ds.data_vars:
+            return []
+        attrs = ds["land_cover"].attrs
+        lc = ds["land_cover"].values
+        if roofs_only:
+            lc = lc[self._static("building_height", 0.0) > 0]
+        codes, counts = np.unique(lc, return_counts=True)
+        names = dict(zip((int(c) for c in np.atleast_1d(attrs.get("flag_values", []))),
+                         str(attrs.get("flag_meanings", "")).split()))  # fmt: skip
+        out = []
+        for code in codes[np.argsort(-counts, kind="stable")]:
+            if int(code) in names:
+                rgb = land_cover_rgb(np.array([code]), list(names), " ".join(names.values()))[0]
+                out.append((names[int(code)], tuple(int(c) for c in rgb)))
+        return out
+
+    def scale_bar_length(self) -> float:
+        """A round length (m) about a fifth of the domain's width: the scale bar's."""
+        return nice_length(self.width / 5)
+
+    def ground_segment(self, length: float) -> tuple[np.ndarray, np.ndarray]:
+        """A west-east ground segment of ``length`` m centred on the domain's south edge
+        (scene coordinates): what the scale bar measures."""
+        x, y = self.width / 2, 0.02 * self.height
+        return self._on_ground(x - length / 2, y), self._on_ground(x + length / 2, y)
+
+    def north_arrow(self) -> tuple[np.ndarray, np.ndarray]:
+        """A ground segment pointing north (grid +y, the projected CRS's north) from the
+        domain's centre: (tail, head), scene coordinates."""
+        x, y = self.width / 2, self.height / 2
+        return self._on_ground(x, y), self._on_ground(x, y + 0.1 * min(self.height, self.width))
+
+    def _on_ground(self, xl: float, yl: float) -> np.ndarray:
+        return np.array([xl, yl, float(self.z(self.sample_ground(xl, yl)))])
+
     def district_bounds(self) -> dict[str, tuple[float, float, float, float]]:
         """Local (xmin, xmax, ymin, ymax) of each district."""
         ds = self.run.ds
@@ -231,13 +270,21 @@ class CityScene:
         d = ds["district"].values
         x, y = ds["x"].values - self.west, ds["y"].values - self.south
         out = {}
-        for code, name in zip(np.asarray(attrs.get("flag_values", [])),
+        for code, name in zip(np.atleast_1d(attrs.get("flag_values", [])),
                               str(attrs.get("flag_meanings", "")).split()):  # fmt: skip
             rows, cols = np.nonzero(d == code)
             if rows.size:
                 out[name] = (float(x[cols].min()), float(x[cols].max()),
                              float(y[rows].min()), float(y[rows].max()))  # fmt: skip
         return out
+
+
+def nice_length(approx: float) -> float:
+    """The round length (1, 2 or 5 x 10^k m) at or below ``approx`` (> 0)."""
+    if not approx > 0:
+        return 1.0
+    mag = 10 ** np.floor(np.log10(approx))
+    return float(max(m * mag for m in (1, 2, 5) if m * mag <= approx))
 
 
 def _points(values: np.ndarray) -> np.ndarray:

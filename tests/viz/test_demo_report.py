@@ -89,3 +89,27 @@ def test_demo_report_opens_in_headless_chromium(demo_report, tmp_path):
                           "--dump-dom", demo_report.as_uri()], capture_output=True, text=True,
                          timeout=180)  # fmt: skip
     assert "Per municipality" in dom.stdout and dom.stdout.count("<img") >= 3
+
+
+@pytest.mark.slow
+def test_demo_report_says_what_is_better_and_why(demo_report):
+    """Issue 16 item 6 on the demo: more water drained or infiltrated is better, rain fallen
+    is neither; temperature changes have no percent; the morning run has no night rows;
+    where cool roofs raise walkers' heat exposure, the card says why (reflected sunlight)."""
+    import csv
+
+    rows = list(csv.DictReader((demo_report.parent / "indicators.csv").open()))
+    total = {(r["variant"], r["model"], r["indicator"]): r for r in rows if r["scope"] == "total"}
+    for name in ("volume_drainage", "volume_infiltration"):
+        row = total[("green_blue", "flood", name)]
+        assert float(row["change"]) > 0 and row["verdict"] == "better", name
+    assert total[("green_blue", "flood", "volume_rain")]["verdict"] in ("same", "changed")
+    assert total[("cool_city", "heat", "utci_mean")]["change_percent"] == ""
+    assert not [r for r in rows if r["indicator"].endswith("_night")]  # 06:00-12:00
+    page = demo_report.read_text(encoding="utf-8")
+    assert "_night" not in page
+    cards = {card.split("</h3>")[0].split("<h3>")[-1].split(" ")[0]: card
+             for card in page.split("<div class='card'>")[1:]}  # fmt: skip
+    rise = float(total[("cool_city", "mobility", "heat_exposure_minutes_above_38")]["change"])
+    assert ("reflected shortwave" in cards["cool_city"]) == (rise > 0)
+    assert "reflected shortwave" not in cards["green_blue"]  # no cool roofs there
