@@ -343,6 +343,6 @@ def _environment_cause(err: BaseException, folder: Path) -> tuple[Path, str] | N
             return None
         if free < LOW_SPACE_BYTES:
             return folder, f"no space left on device ({free / 2**20:.1f} MiB free; {text})"
-        if not os.access(folder, os.W_OK):
+        if folder.is_dir() and not os.access(folder, os.W_OK):
             return folder, f"permission denied ({text})"
     return None

@@ -163,20 +163,20 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
             stop.disarm()  # from here a Ctrl-C waits for the variants to be in place
             results = folder.publish(names)
             outcome = "done"
+        if paraview:
+            from metrotwin.viz.paraview import write_paraview
+
+            for path in results.values():
+                write_paraview(path)
+        if report:
+            write_comparison(results, folder.path)
     except Exception as err:
         env = environment_error(err, folder.path)
         if env is not None:
             raise env from None
         raise
     finally:
-        folder.close(outcome)
-    if paraview:
-        from metrotwin.viz.paraview import write_paraview
-
-        for path in results.values():
-            write_paraview(path)
-    if report:
-        write_comparison(results, folder.path)
+        folder.close(outcome)  # the folder stays locked until the report is written
     return results
 
 

@@ -137,24 +137,28 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
                 if messages:
                     stop.interrupted = interrupted
                     stopped = stopped_error(Checkpointed("; ".join(messages)), folder, stop)
+                    folder.close("stopped")
                 else:
                     results = folder.publish(names)
             except BaseException as err:
                 folder.close("failed")
                 abort(comm, rank, environment_error(err, folder.path) or err)
-            folder.close("stopped" if messages else "done")
     if messages:
         message = comm.bcast(str(stopped) if rank == 0 else None, root=0)
         raise (Interrupted if interrupted else Checkpointed)(message)
     results = comm.bcast(results, root=0)
-    if paraview:  # each rank of a group writes its own piece of its group's variants
-        from metrotwin.viz.paraview import write_paraview
+    try:  # the folder stays locked until the report is written
+        if paraview:  # each rank of a group writes its own piece of its group's variants
+            from metrotwin.viz.paraview import write_paraview
 
-        for p in prepared:
-            dec = p.state.decomposition
-            write_paraview(results[p.name], topology=dec.topology, rank=dec.rank)
-    comm.Barrier()
-    if report and rank == 0:
-        write_comparison(results, folder.path)
-    comm.Barrier()
+            for p in prepared:
+                dec = p.state.decomposition
+                write_paraview(results[p.name], topology=dec.topology, rank=dec.rank)
+        comm.Barrier()
+        if report and rank == 0:
+            write_comparison(results, folder.path)
+        comm.Barrier()
+    finally:
+        if rank == 0:
+            folder.close("done")
     return results
