@@ -137,6 +137,8 @@ class OutputFolder:
             )
 
     def _check_restart(self, manifest: dict | None) -> None:
+        if manifest is None and self.work.is_dir() and self._resumable(None):
+            manifest = {}  # checkpoints without a manifest (a run of an earlier version)
         if manifest is None:
             finished = [n for n in self.names if is_variant_folder(self.path / n)]
             if finished and len(finished) == len(self.names):

@@ -352,7 +352,7 @@ def test_an_hdf_error_on_a_full_disk_is_the_disk(toy_registry, small_file, tmp_p
     tells a full disk (exit 2) from a bug (exit 1, reported)."""
     _fail_second_append(monkeypatch, lambda w: RuntimeError("NetCDF: HDF error"))
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr("metrotwin.outdir.shutil.disk_usage",
+    monkeypatch.setattr("shutil.disk_usage",
                         lambda path: usage(2**40, 2**40 - free_mib * 2**20, free_mib * 2**20))  # fmt: skip
     out = tmp_path / "out"
     result, err = _main(capsys, small_file, "-o", out)
