@@ -49,7 +49,9 @@ def is_variant_folder(path: Path) -> bool:
 
 
 def is_comparison_folder(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink() and any((path / f).is_file() for f in COMPARISON_FILES)
+    if not path.is_dir() or path.is_symlink():
+        return False
+    return any((path / f).is_file() for f in COMPARISON_FILES)
 
 
 class OutputFolder:
@@ -68,7 +70,9 @@ class OutputFolder:
         self.lock = RunLock(self.path)
         self.created: list[Path] = []  # folders this run created, outermost first
         self._work_created = False
-        self.done: list[str] = []  # variants in place (published by this run or the one it continues)
+        self._closed = False
+        #: variants in place: published by this run, or by the interrupted run it continues
+        self.done: list[str] = []
 
     # -- before the run --------------------------------------------------------------------
 
@@ -129,7 +133,8 @@ class OutputFolder:
                     "would replace it; move it away, or choose another output folder with -o"
                 )
         target = self.path / COMPARISON_DIR
-        if self.comparison and (target.exists() or target.is_symlink()) and not is_comparison_folder(target):
+        taken = target.exists() or target.is_symlink()
+        if self.comparison and taken and not is_comparison_folder(target):
             raise OutputError(
                 f"{target} exists and is not a metrotwin comparison: the comparison report "
                 "would write into it; move it away, run with --no-report, or choose another "
@@ -144,7 +149,8 @@ class OutputFolder:
             if finished and len(finished) == len(self.names):
                 raise OutputError(
                     f"{self.path}: this run is finished (variants {', '.join(finished)}); "
-                    "there is nothing to restart. Run it again with --overwrite instead of --restart"
+                    "there is nothing to restart. Run it again with --overwrite instead of "
+                    "--restart"
                 )
             raise OutputError(
                 f"{self.path}: nothing to restart (no interrupted run in {self.work}); "
@@ -192,14 +198,16 @@ class OutputFolder:
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
-            raise OutputError(f"{self.work / MANIFEST}: unreadable; start again with --overwrite") from None
+            raise OutputError(
+                f"{self.work / MANIFEST}: unreadable; start again with --overwrite"
+            ) from None
         return data if isinstance(data, dict) else None
 
     def _write_manifest(self) -> None:
         from metrotwin.output import write_json
 
-        write_json(self.work / MANIFEST, {
-            "variants": self.names, "published": self.done, "overwrite": self.overwrite})  # fmt: skip
+        state = {"variants": self.names, "published": self.done, "overwrite": self.overwrite}
+        write_json(self.work / MANIFEST, state)
 
     def _prepare_work(self) -> None:
         if not self.work.is_dir():
@@ -211,7 +219,8 @@ class OutputFolder:
 
     def finished_in_work(self) -> list[str]:
         """The variants of this run that finished in the work folder, not yet published."""
-        return [n for n in self.names if n not in self.done and (self.work / n / DONE_MARKER).exists()]
+        return [n for n in self.names
+                if n not in self.done and (self.work / n / DONE_MARKER).exists()]  # fmt: skip
 
     def publish(self, names: list[str]) -> dict[str, Path]:
         """Move finished variants from the work folder into place; returns variant -> folder.
@@ -246,7 +255,10 @@ class OutputFolder:
 
     def close(self, outcome: str) -> None:
         """End the run: ``outcome`` is "done", "stopped" (a signal or Ctrl-C: what can be
-        continued is kept) or "failed" (only a checkpoint is kept)."""
+        continued is kept) or "failed" (only a checkpoint is kept). Once only."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             if self.work.is_dir():
                 self._tidy_work(outcome)
@@ -323,6 +335,8 @@ def environment_error(err: BaseException, folder: Path) -> OutputError | None:
         found = _environment_cause(err, folder)
         if found is not None:
             path, cause = found
+            if path != folder and path.is_relative_to(folder):  # a file of the run's own
+                return OutputError(f"{folder}: {cause} (writing {path.relative_to(folder)})")
             return OutputError(f"{path}: {cause}")
         err = err.__cause__ or (None if err.__suppress_context__ else err.__context__)
     return None
@@ -337,7 +351,8 @@ def _environment_cause(err: BaseException, folder: Path) -> tuple[Path, str] | N
     # h5py puts the C errno into the message only: "... errno = 28, error message = ..."
     match = re.search(r"errno = (\d+)", text)
     if match and int(match.group(1)) in ENVIRONMENT_ERRNOS:
-        return Path(getattr(err, "filename", None) or folder), os.strerror(int(match.group(1))).lower()
+        path = Path(getattr(err, "filename", None) or folder)
+        return path, os.strerror(int(match.group(1))).lower()
     if "HDF" in text or "NetCDF" in text:
         try:
             free = shutil.disk_usage(folder).free

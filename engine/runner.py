@@ -23,7 +23,7 @@ from metrotwin import __version__
 from metrotwin.city import build_city
 from metrotwin.context import Clock, RunContext
 from metrotwin.coupler import Coupler
-from metrotwin.errors import Checkpointed, Interrupted, MetrotwinError, ScenarioError
+from metrotwin.errors import Checkpointed, Interrupted, MetrotwinError, OutputError, ScenarioError
 from metrotwin.forcing import Forcing
 from metrotwin.indicators import IndicatorSeries
 from metrotwin.interventions import apply_interventions
@@ -36,7 +36,7 @@ from metrotwin.output import (
     write_json,
     write_yaml,
 )
-from metrotwin.outdir import DONE_MARKER, WORK_DIR, OutputFolder, environment_error
+from metrotwin.outdir import DONE_MARKER, OutputFolder, environment_error
 from metrotwin.registry import get_model
 from metrotwin.scenario import Scenario
 from metrotwin.state import CityState
@@ -155,7 +155,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
                 todo = [n for n in names if n not in folder.done]
                 prepared = prepare_variants(scenario, todo) if todo else []
                 for p in prepared:
-                    run_variant(p, folder.work / p.name, progress=progress, restart=restart, stop=stop)
+                    run_variant(p, folder.work / p.name, progress=progress, restart=restart,
+                                stop=stop)  # fmt: skip
             except (Checkpointed, KeyboardInterrupt) as err:
                 outcome = "stopped"
                 stop.disarm()
@@ -172,9 +173,14 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
             write_comparison(results, folder.path)
     except Exception as err:
         env = environment_error(err, folder.path)
-        if env is not None:
-            raise env from None
-        raise
+        if env is None:
+            raise
+        folder.close(outcome)
+        if folder.can_resume():
+            env = OutputError(f"{env}; the checkpoint in {folder.work} is kept: make room, "
+                              f"then continue with: metrotwin run SCENARIO -o {folder.path} "
+                              "--restart")  # fmt: skip
+        raise env from None
     finally:
         folder.close(outcome)  # the folder stays locked until the report is written
     return results
@@ -186,8 +192,9 @@ def stopped_error(err: BaseException, folder: OutputFolder, stop: stop_signals) 
     folder.publish(folder.finished_in_work())
     kind = Interrupted if stop.interrupted or isinstance(err, KeyboardInterrupt) else Checkpointed
     if not folder.can_resume():
-        return kind(f"{'interrupted' if kind is Interrupted else 'stopped'} before any variant "
-                    f"finished or saved a checkpoint; nothing was kept in {folder.path}")  # fmt: skip
+        what = "interrupted" if kind is Interrupted else "stopped"
+        return kind(f"{what} before any variant finished or saved a checkpoint; nothing was "
+                    f"kept in {folder.path}")  # fmt: skip
     parts = [str(err) if isinstance(err, Checkpointed) else "interrupted"]
     if folder.done:
         parts.append(f"finished variant(s) kept in {folder.path}: {', '.join(folder.done)}")
@@ -273,8 +280,8 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
     if restart and (folder / DONE_MARKER).exists():
         return
     if stop is not None and dec.allreduce_max(int(stop.requested)):  # every rank agrees
-        raise Checkpointed(f"stopped before variant {p.name!r} started; continue with: "
-                           f"metrotwin run SCENARIO -o {folder.parent.parent} --restart")  # fmt: skip
+        raise Checkpointed(f"stopped before variant {p.name!r} started; continue with: metrotwin "
+                           f"run SCENARIO -o {folder.parent.parent} --restart")  # fmt: skip
     resume = restart and has_checkpoint(folder)
     if lead and folder.exists():
         # what an interrupted run left: a variant without checkpoint starts again from

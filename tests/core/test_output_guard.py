@@ -76,7 +76,7 @@ def read_only():
             undo.append(lambda: path.chmod(0o755))
             return
         if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
-            pytest.skip("running as root, and chattr +i is not available to make a folder read-only")
+            pytest.skip("as root, only chattr +i makes a folder read-only, and it is unavailable")
         undo.append(lambda: subprocess.run(["chattr", "-i", str(path)], check=True))
 
     yield make
@@ -91,7 +91,8 @@ def _main(capsys, *args) -> tuple[int, str]:
 
 def _tree(path: Path) -> dict[str, int]:
     """Every file below ``path`` with its modification time (ns): what 'unchanged' means."""
-    return {str(p.relative_to(path)): p.stat().st_mtime_ns for p in sorted(path.rglob("*")) if p.is_file()}
+    files = (p for p in sorted(path.rglob("*")) if p.is_file())
+    return {str(p.relative_to(path)): p.stat().st_mtime_ns for p in files}
 
 
 #: the MPI-test model (a diffusing tracer) with a pause per coupling step, to catch a run in
@@ -179,7 +180,8 @@ def test_a_second_run_into_a_busy_folder_is_refused_at_once_and_the_first_comple
     assert sorted(p.name for p in out.iterdir()) == ["baseline", "wetter"]  # lock file gone
 
 
-def test_a_lock_left_by_a_dead_run_is_taken_over(toy_registry, small_file, tmp_path, capsys, caplog):
+def test_a_lock_left_by_a_dead_run_is_taken_over(toy_registry, small_file, tmp_path, capsys,
+                                                 caplog):  # fmt: skip
     out = tmp_path / "out"
     out.mkdir()
     (out / LOCK_FILE).write_text("999999 deadhost 2026-01-01T00:00:00+00:00\n")  # nobody flocks it
@@ -224,7 +226,8 @@ def test_under_mpi_every_rank_agrees_on_the_refusal(tmp_path):
 # -- finished runs and the user's folders ------------------------------------------------
 
 
-def test_a_finished_run_is_not_overwritten_without_overwrite(toy_registry, small_file, tmp_path, capsys):
+def test_a_finished_run_is_not_overwritten_without_overwrite(toy_registry, small_file, tmp_path,
+                                                             capsys):  # fmt: skip
     out = tmp_path / "out"
     assert _main(capsys, small_file, "-o", out, "--no-report")[0] == 0
     (out / "notes.txt").write_text("mine")
@@ -238,7 +241,7 @@ def test_a_finished_run_is_not_overwritten_without_overwrite(toy_registry, small
     assert code == 0, err
     after = _tree(out)
     assert after.keys() == before.keys() and after["notes.txt"] == before["notes.txt"]
-    assert after["baseline/fields.nc"] != before["baseline/fields.nc"]  # replaced: it is metrotwin's
+    assert after["baseline/fields.nc"] != before["baseline/fields.nc"]  # metrotwin's: replaced
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
@@ -262,8 +265,8 @@ def test_the_comparison_never_writes_into_a_folder_the_user_made(toy_registry, s
     assert code == 2 and str(out / "comparison") in err and "--no-report" in err
 
 
-def test_a_variant_named_comparison_is_refused_with_a_report(toy_registry, small_scenario_data, tmp_path,
-                                                             capsys, no_city):  # fmt: skip
+def test_a_variant_named_comparison_is_refused_with_a_report(toy_registry, small_scenario_data,
+                                                             tmp_path, capsys, no_city):  # fmt: skip
     small_scenario_data["variants"] = {"comparison": small_scenario_data["variants"]["more"]}
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(small_scenario_data))
@@ -331,7 +334,8 @@ def _fail_second_append(monkeypatch, error):
 @pytest.mark.parametrize("existing", [False, True])
 def test_a_full_disk_is_exit_2_with_its_cause_and_leaves_nothing(toy_registry, small_file, tmp_path,
                                                                  capsys, monkeypatch, existing):  # fmt: skip
-    _fail_second_append(monkeypatch, lambda w: OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(w._tmp)))
+    full = errno.ENOSPC
+    _fail_second_append(monkeypatch, lambda w: OSError(full, os.strerror(full), str(w._tmp)))
     out = tmp_path / "out"
     if existing:
         out.mkdir()
@@ -352,8 +356,8 @@ def test_an_hdf_error_on_a_full_disk_is_the_disk(toy_registry, small_file, tmp_p
     tells a full disk (exit 2) from a bug (exit 1, reported)."""
     _fail_second_append(monkeypatch, lambda w: RuntimeError("NetCDF: HDF error"))
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr("shutil.disk_usage",
-                        lambda path: usage(2**40, 2**40 - free_mib * 2**20, free_mib * 2**20))  # fmt: skip
+    free = free_mib * 2**20
+    monkeypatch.setattr("shutil.disk_usage", lambda path: usage(2**40, 2**40 - free, free))
     out = tmp_path / "out"
     result, err = _main(capsys, small_file, "-o", out)
     assert result == code, err
@@ -433,7 +437,8 @@ def test_ctrl_c_keeps_the_finished_variant_and_a_checkpoint_and_restart_resumes(
     assert sorted(p.name for p in out.iterdir()) == ["baseline", "wetter"]
 
 
-def test_restart_with_nothing_to_resume_says_so(toy_registry, small_file, tmp_path, capsys, no_city):
+def test_restart_with_nothing_to_resume_says_so(toy_registry, small_file, tmp_path, capsys,
+                                                no_city):  # fmt: skip
     out = tmp_path / "out"
     code, err = _main(capsys, small_file, "-o", out, "--restart")
     assert code == 2 and "nothing to restart" in err and not out.exists()
