@@ -122,7 +122,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="also write a ParaView time series (paraview/fields.pvd) per variant")
     run.add_argument("--restart", action="store_true",
                      help="continue the interrupted run in OUT from its checkpoints, keeping its "
-                          "finished variants (after Ctrl-C, a signal or a crash)")
+                          "finished variants (after Ctrl-C, a signal or a crash); exit status 2 "
+                          "if OUT holds nothing to continue")
     run.add_argument("--overwrite", action="store_true",
                      help="replace the variant folders of an earlier run in OUT (only folders "
                           "metrotwin wrote; without it a finished run is refused)")
@@ -220,10 +221,15 @@ def _run(args) -> int:
     if args.layout:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
-    results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
-                           overwrite=args.overwrite, report=not args.no_report,
-                           paraview=args.paraview,
-                           progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
+    try:
+        results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
+                               overwrite=args.overwrite, report=not args.no_report,
+                               paraview=args.paraview,
+                               progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
+    except MetrotwinError as err:  # the hint to continue, as the command the user typed
+        if "metrotwin run SCENARIO " not in str(err):
+            raise
+        raise type(err)(str(err).replace("metrotwin run SCENARIO ", _rerun(args))) from None
     if _is_root():
         for name, folder in results.items():
             print(f"{name}: {folder}")
@@ -232,6 +238,16 @@ def _run(args) -> int:
             if report.exists():
                 print(f"comparison: {report}")
     return 0
+
+
+def _rerun(args) -> str:
+    """'metrotwin run FILE [--variant V ...] ' as this run was started (for a restart)."""
+    import shlex
+
+    words = ["metrotwin", "run", *([args.scenario] if args.scenario else [])]
+    for name in args.variant or []:
+        words += ["--variant", name]
+    return shlex.join(words) + " "
 
 
 def _with_layout(scenario, layout):

@@ -283,12 +283,13 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
         raise Checkpointed(f"stopped before variant {p.name!r} started; continue with: metrotwin "
                            f"run SCENARIO -o {folder.parent.parent} --restart")  # fmt: skip
     resume = restart and has_checkpoint(folder)
-    if lead and folder.exists():
+    started_before = folder.exists()
+    if lead and started_before:
         # what an interrupted run left: a variant without checkpoint starts again from
         # nothing, and one with a checkpoint drops the files it was writing when it stopped
         for stale in [folder] if not resume else folder.glob(".*.part"):
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-    if lead and restart and not resume:
+    if lead and restart and started_before and not resume:
         p.ctx.logger.warning("variant %s: no checkpoint to continue from; it starts from the "
                              "beginning", p.name)  # fmt: skip
     dec.barrier()
