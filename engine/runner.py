@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -186,23 +186,6 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     return results
 
 
-def stopped_error(err: BaseException, folder: OutputFolder, stop: stop_signals) -> Checkpointed:
-    """The message of a run stopped by a signal or Ctrl-C, after its finished variants are
-    published: what was kept, and how to continue."""
-    folder.publish(folder.finished_in_work())
-    kind = Interrupted if stop.interrupted or isinstance(err, KeyboardInterrupt) else Checkpointed
-    if not folder.can_resume():
-        what = "interrupted" if kind is Interrupted else "stopped"
-        return kind(f"{what} before any variant finished or saved a checkpoint; nothing was "
-                    f"kept in {folder.path}")  # fmt: skip
-    parts = [str(err) if isinstance(err, Checkpointed) else "interrupted"]
-    if folder.done:
-        parts.append(f"finished variant(s) kept in {folder.path}: {', '.join(folder.done)}")
-    if not isinstance(err, Checkpointed):
-        parts.append(f"continue with: metrotwin run SCENARIO -o {folder.path} --restart")
-    return kind("; ".join(parts))
-
-
 def write_comparison(results: dict[str, Path], out_dir: Path) -> Path | None:
     """The comparison report of a run with variants. The run's outputs are complete by
     then: a report that fails is a warning (retry with `metrotwin compare`), not an error."""
@@ -226,9 +209,12 @@ class stop_signals:
     def __enter__(self):
         import signal
 
+        from metrotwin.hpc.decomposition import is_root
+
         self.requested = False
         self.interrupted = False
         self.armed = True
+        self._root = is_root()  # under MPI, one rank says it
         self._previous = {}
         for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT):
             try:
@@ -243,9 +229,10 @@ class stop_signals:
         if signum == signal.SIGINT:
             if self.interrupted and self.armed:
                 raise KeyboardInterrupt
-            if not self.interrupted and self.armed:
-                print("metrotwin: interrupted; saving a checkpoint at the next coupling step "
-                      "(Ctrl-C again to stop at once)", file=sys.stderr, flush=True)  # fmt: skip
+            if not self.interrupted and self.armed and self._root:
+                # os.write: print could re-enter a write of the progress bar to stderr
+                os.write(2, b"metrotwin: interrupted; saving a checkpoint at the next coupling "
+                            b"step (Ctrl-C again to stop at once)\n")  # fmt: skip
             self.interrupted = True
         self.requested = True
 
@@ -258,6 +245,23 @@ class stop_signals:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         return False
+
+
+def stopped_error(err: BaseException, folder: OutputFolder, stop: stop_signals) -> Checkpointed:
+    """The message of a run stopped by a signal or Ctrl-C, after its finished variants are
+    published: what was kept, and how to continue."""
+    folder.publish(folder.finished_in_work())
+    kind = Interrupted if stop.interrupted or isinstance(err, KeyboardInterrupt) else Checkpointed
+    if not folder.can_resume():
+        what = "interrupted" if kind is Interrupted else "stopped"
+        return kind(f"{what} before any variant finished or saved a checkpoint; nothing was "
+                    f"kept in {folder.path}")  # fmt: skip
+    parts = [str(err) if isinstance(err, Checkpointed) else "interrupted"]
+    if folder.done:
+        parts.append(f"finished variant(s) kept in {folder.path}: {', '.join(folder.done)}")
+    if not isinstance(err, Checkpointed):
+        parts.append(f"continue with: metrotwin run SCENARIO -o {folder.path} --restart")
+    return kind("; ".join(parts))
 
 
 def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bool = False,
