@@ -62,8 +62,9 @@ class OutputFolder:
 
     def __init__(self, path: Path, names: list[str], *, restart: bool = False,
                  overwrite: bool = False, comparison: bool = False):  # fmt: skip
-        # resolved first: "runs/.." is the working directory, whatever exists or not yet
-        self.path = Path(os.path.abspath(Path(path).expanduser())).resolve()
+        # resolved first, as the system resolves it: "runs/.." is the working directory,
+        # whether runs/ exists or not, and every decision below is about that folder
+        self.path = Path(path).expanduser().resolve()
         self.work = self.path / WORK_DIR
         self.names = list(names)
         self.restart, self.overwrite, self.comparison = restart, overwrite, comparison
