@@ -451,3 +451,28 @@ def test_restart_of_a_finished_run_says_it_is_finished(toy_registry, small_file,
     code, err = _main(capsys, small_file, "-o", out, "--restart")
     assert code == 2 and "this run is finished" in err
     assert _tree(out) == before
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 48 KiB file system (tmpfs), too small for the run's outputs: a real full disk, as
+    netCDF and HDF5 see it. Needs root (mount)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=48k", "none", str(disk)]
+    if os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    yield disk
+    # lazily: netCDF-C keeps the handle of a file whose close failed on the full disk open
+    # in this process (the command-line program ends; the test process does not)
+    subprocess.run(["umount", "--lazy", str(disk)], check=True)
+
+
+def test_a_real_full_disk_is_exit_2_and_leaves_nothing(toy_registry, small_file, small_disk,
+                                                       capsys, crash_dirs):  # fmt: skip
+    out = small_disk / "out"
+    code, err = _main(capsys, small_file, "-o", out)
+    assert code == 2, err
+    assert err.startswith(f"metrotwin: error: {out}: no space left on device")
+    assert err.count("\n") == 1 and "internal error" not in err
+    assert list(small_disk.iterdir()) == []
