@@ -28,7 +28,6 @@ def main(argv: list[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:  # the run's INFO goes to run.log, not the screen
         handler.setLevel(logging.WARNING)
     from metrotwin.errors import Checkpointed
-    from metrotwin.outdir import environment_error
 
     try:
         return args.func(args) or 0
@@ -44,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         print("metrotwin: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
+        from metrotwin.outdir import environment_error
+
         env = environment_error(err, Path(getattr(args, "out", None) or "."))
         if env is not None:  # the machine's fault (disk full, read-only), not metrotwin's
             print(f"metrotwin: error: {env}", file=sys.stderr)
