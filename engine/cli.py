@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
+import time
 import traceback
 import warnings
 from pathlib import Path
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     except Checkpointed as err:
         if _is_root():
             print(f"metrotwin: {err}", file=sys.stderr)
-        return Checkpointed.exit_code
+        return err.exit_code
     except MetrotwinError as err:
         if _is_root():  # under MPI every rank has the same message: say it once
             print(f"metrotwin: error: {err}", file=sys.stderr)
@@ -39,12 +42,52 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("metrotwin: interrupted", file=sys.stderr)
         return 130
-    except Exception:  # a bug in metrotwin, not in the user's input: keep the trace in a file
-        crash = Path.cwd() / "metrotwin-crash.log"
-        crash.write_text(traceback.format_exc(), encoding="utf-8")
-        print(f"metrotwin: internal error ({sys.exc_info()[1]!r}); details in {crash}. "
-              "Please report it.", file=sys.stderr)  # fmt: skip
+    except Exception as err:
+        from metrotwin.outdir import environment_error
+
+        env = environment_error(err, Path(getattr(args, "out", None) or "."))
+        if env is not None:  # the machine's fault (disk full, read-only), not metrotwin's
+            print(f"metrotwin: error: {env}", file=sys.stderr)
+            return EXIT_USAGE
+        _report_crash(err, write_log=args.command != "validate")
         return 1
+
+
+#: where the traceback of an internal error goes, tried in this order: never the working
+#: directory (it may be read-only, or the user's own folder)
+def _crash_folders() -> list[Path]:
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folders = [Path(cache) / "metrotwin"]
+    try:
+        folders.append(Path(tempfile.gettempdir()))
+    except (OSError, FileNotFoundError):  # no usable temporary folder at all
+        pass
+    return folders
+
+
+def _report_crash(err: BaseException, *, write_log: bool) -> None:
+    """One message for a bug in metrotwin (not in the user's input), with the traceback in a
+    file; never raises itself. ``validate`` writes no file: METROTWIN_DEBUG=1 shows it."""
+    text = traceback.format_exc()
+    where = None
+    if write_log:
+        name = f"metrotwin-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+        for folder in _crash_folders():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_text(text, encoding="utf-8")
+            except OSError:
+                continue
+            where = folder / name
+            break
+    if os.environ.get("METROTWIN_DEBUG"):
+        print(text, file=sys.stderr)
+        details = "the traceback is above"
+    elif where is not None:
+        details = f"details in {where}"
+    else:
+        details = "set METROTWIN_DEBUG=1 to see the traceback"
+    print(f"metrotwin: internal error ({err!r}); {details}. Please report it.", file=sys.stderr)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -79,7 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--paraview", action="store_true",
                      help="also write a ParaView time series (paraview/fields.pvd) per variant")
     run.add_argument("--restart", action="store_true",
-                     help="continue from the checkpoints in OUT (after a stop or a crash)")
+                     help="continue the interrupted run in OUT from its checkpoints, keeping its "
+                          "finished variants (after Ctrl-C, a signal or a crash); exit status 2 "
+                          "if OUT holds nothing to continue")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the variant folders of an earlier run in OUT (only folders "
+                          "metrotwin wrote; without it a finished run is refused)")
     run.add_argument("--layout", nargs=2, type=int, metavar=("PY", "PX"),
                      help="ranks along y and x of each variant's grid under MPI (overrides the "
                           "scenario's parallel.layout)")
@@ -174,16 +222,33 @@ def _run(args) -> int:
     if args.layout:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
-    results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
-                           report=not args.no_report, paraview=args.paraview,
-                           progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
+    try:
+        results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
+                               overwrite=args.overwrite, report=not args.no_report,
+                               paraview=args.paraview,
+                               progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
+    except MetrotwinError as err:  # the hint to continue, as the command the user typed
+        if "metrotwin run SCENARIO " not in str(err):
+            raise
+        raise type(err)(str(err).replace("metrotwin run SCENARIO ", _rerun(args))) from None
     if _is_root():
         for name, folder in results.items():
             print(f"{name}: {folder}")
-        report = out / "comparison" / "report.html"
-        if not args.no_report and report.exists():
-            print(f"comparison: {report}")
+        if results and not args.no_report:
+            report = next(iter(results.values())).parent / "comparison" / "report.html"
+            if report.exists():
+                print(f"comparison: {report}")
     return 0
+
+
+def _rerun(args) -> str:
+    """'metrotwin run FILE [--variant V ...] ' as this run was started (for a restart)."""
+    import shlex
+
+    words = ["metrotwin", "run", *([args.scenario] if args.scenario else [])]
+    for name in args.variant or []:
+        words += ["--variant", name]
+    return shlex.join(words) + " "
 
 
 def _with_layout(scenario, layout):

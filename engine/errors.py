@@ -41,3 +41,15 @@ class Checkpointed(MetrotwinError):
     job's wall-time limit); ``metrotwin run --restart`` continues it."""
 
     exit_code = 75  # EX_TEMPFAIL: resubmit
+
+
+class OutputError(MetrotwinError):
+    """The output folder cannot take this run: another run holds it, it is not writable or
+    the disk is full, or the run would replace a finished run or a folder the user made."""
+
+
+class Interrupted(Checkpointed):
+    """The run stopped on Ctrl-C: finished variants are kept, the running one saved a
+    checkpoint where it could; ``metrotwin run --restart`` continues it."""
+
+    exit_code = 130  # 128 + SIGINT, what shells expect of a program stopped by Ctrl-C

@@ -1,15 +1,16 @@
 """Run a scenario: every variant from the same city, into one run directory.
 
-All validation happens before anything is written: the scenario, the city, the interventions
-of every variant and the coupling of the models. Variants run in a staging folder inside the
-output directory, moved into place only when the whole run succeeds, so a failed run leaves
-no half-written output.
+All validation happens before anything is written: the output folder (locked, writable, not
+a finished run), the scenario, the city, the interventions of every variant and the coupling
+of the models. Variants run in a staging folder inside the output directory, moved into place
+only when the whole run succeeds, so a failed run leaves no half-written output.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from metrotwin import __version__
 from metrotwin.city import build_city
 from metrotwin.context import Clock, RunContext
 from metrotwin.coupler import Coupler
-from metrotwin.errors import MetrotwinError, ScenarioError
+from metrotwin.errors import Checkpointed, Interrupted, MetrotwinError, OutputError, ScenarioError
 from metrotwin.forcing import Forcing
 from metrotwin.indicators import IndicatorSeries
 from metrotwin.interventions import apply_interventions
@@ -35,6 +36,7 @@ from metrotwin.output import (
     write_json,
     write_yaml,
 )
+from metrotwin.outdir import DONE_MARKER, OutputFolder, environment_error
 from metrotwin.registry import get_model
 from metrotwin.scenario import Scenario
 from metrotwin.state import CityState
@@ -116,22 +118,22 @@ def check_variant_names(scenario: Scenario, variants: list[str] | None) -> list[
     return names
 
 
-WORK_DIR = ".metrotwin-work"
-DONE_MARKER = ".done"
-
-
 def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | None = None,
-                 progress: bool = True, restart: bool = False, report: bool = True,
-                 paraview: bool = False) -> dict[str, Path]:  # fmt: skip
+                 progress: bool = True, restart: bool = False, overwrite: bool = False,
+                 report: bool = True, paraview: bool = False) -> dict[str, Path]:  # fmt: skip
     """Run the baseline and the variants (default: all); returns variant -> its folder.
 
-    Variants run in ``OUT/.metrotwin-work`` and move into ``OUT`` together when all are done.
-    With ``restart``, a variant that has a checkpoint there continues from it (on any number
-    of ranks) and a finished one is kept. With several variants and ``report``, the
-    comparison (``OUT/comparison/report.html``) is written at the end; ``paraview`` adds a
-    ParaView time series to each variant's folder. Under ``mpiexec`` with several ranks the variants run
-    as an ensemble over groups of ranks, each group decomposing the grid
-    (``metrotwin.hpc.ensemble``).
+    The output folder is locked, checked and made ready before the city is built
+    (``metrotwin.outdir``): a folder another run holds, one that is not writable, a finished
+    run (unless ``overwrite``) or a user's folder a variant would replace is refused at once.
+    Variants run in ``OUT/.metrotwin-work`` and move into ``OUT`` when all are done. SIGTERM,
+    SIGUSR1 and Ctrl-C save a checkpoint at the next coupling step and stop (finished
+    variants are kept); with ``restart``, finished variants are kept and one with a
+    checkpoint continues from it (on any number of ranks). With several variants and
+    ``report``, the comparison (``OUT/comparison/report.html``) is written at the end;
+    ``paraview`` adds a ParaView time series to each variant's folder. Under ``mpiexec`` with
+    several ranks the variants run as an ensemble over groups of ranks, each group
+    decomposing the grid (``metrotwin.hpc.ensemble``).
     """
     names = check_variant_names(scenario, variants)
     from metrotwin.hpc.decomposition import world
@@ -141,20 +143,46 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
         from metrotwin.hpc.ensemble import run_ensemble
 
         return run_ensemble(scenario, Path(out_dir), names, progress=progress, comm=comm,
-                            restart=restart, report=report, paraview=paraview)  # fmt: skip
-    prepared = prepare_variants(scenario, names)
-    out_dir = Path(out_dir)
-    with staged_output(out_dir, restart=restart) as work, stop_signals() as stop:
-        for p in prepared:
-            run_variant(p, work / p.name, progress=progress, restart=restart, stop=stop)
-        results = publish(work, out_dir, [p.name for p in prepared])
-    if paraview:
-        from metrotwin.viz.paraview import write_paraview
+                            restart=restart, overwrite=overwrite, report=report,
+                            paraview=paraview)  # fmt: skip
+    folder = OutputFolder(out_dir, names, restart=restart, overwrite=overwrite,
+                          comparison=report)  # fmt: skip
+    folder.open()
+    outcome = "failed"
+    try:
+        with stop_signals() as stop:
+            try:
+                todo = [n for n in names if n not in folder.done]
+                prepared = prepare_variants(scenario, todo) if todo else []
+                for p in prepared:
+                    run_variant(p, folder.work / p.name, progress=progress, restart=restart,
+                                stop=stop)  # fmt: skip
+            except (Checkpointed, KeyboardInterrupt) as err:
+                outcome = "stopped"
+                stop.disarm()
+                raise stopped_error(err, folder, stop) from None
+            stop.disarm()  # from here a Ctrl-C waits for the variants to be in place
+            results = folder.publish(names)
+            outcome = "done"
+        if paraview:
+            from metrotwin.viz.paraview import write_paraview
 
-        for folder in results.values():
-            write_paraview(folder)
-    if report:
-        write_comparison(results, out_dir)
+            for path in results.values():
+                write_paraview(path)
+        if report:
+            write_comparison(results, folder.path)
+    except Exception as err:
+        env = environment_error(err, folder.path)
+        if env is None:
+            raise
+        folder.close(outcome)
+        if folder.can_resume():
+            env = OutputError(f"{env}; the checkpoint in {folder.work} is kept: make room, "
+                              f"then continue with: metrotwin run SCENARIO -o {folder.path} "
+                              "--restart")  # fmt: skip
+        raise env from None
+    finally:
+        folder.close(outcome)  # the folder stays locked until the report is written
     return results
 
 
@@ -177,48 +205,23 @@ def write_comparison(results: dict[str, Path], out_dir: Path) -> Path:
         ) from err
 
 
-class staged_output:
-    """The work folder ``OUT/.metrotwin-work``. On success it goes (its variants published);
-    on failure it goes too, and so does ``OUT`` if the run created it — unless it holds a
-    checkpoint to restart from, which is kept."""
-
-    def __init__(self, out_dir: Path, *, restart: bool = False, lead: bool = True):
-        self.out_dir = out_dir
-        self.work = out_dir / WORK_DIR
-        self.restart, self.lead = restart, lead
-        self.created = not out_dir.exists()
-
-    def __enter__(self) -> Path:
-        if self.lead:
-            if self.work.exists() and not self.restart:
-                shutil.rmtree(self.work)  # an earlier, interrupted run: start afresh
-            self.work.mkdir(parents=True, exist_ok=True)
-        return self.work
-
-    def __exit__(self, kind, value, tb):
-        if not self.lead:
-            return False
-        from metrotwin.checkpoint import has_checkpoint
-
-        keep = kind is not None and any(has_checkpoint(f) for f in self.work.iterdir() if f.is_dir())
-        if keep:
-            return False
-        if kind is not None and self.created:
-            shutil.rmtree(self.out_dir, ignore_errors=True)
-        shutil.rmtree(self.work, ignore_errors=True)
-        return False
-
-
 class stop_signals:
-    """SIGTERM and SIGUSR1 (what Slurm sends before the time limit) ask the run to save a
-    checkpoint at the next coupling step and stop."""
+    """SIGTERM and SIGUSR1 (what Slurm sends before the time limit) and a first Ctrl-C ask
+    the run to save a checkpoint at the next coupling step and stop; a second Ctrl-C stops
+    at once (KeyboardInterrupt). After ``disarm`` (the variants are being put in place) a
+    Ctrl-C is only noted: stopping then would gain nothing and could lose a variant."""
 
     def __enter__(self):
         import signal
 
+        from metrotwin.hpc.decomposition import is_root
+
         self.requested = False
+        self.interrupted = False
+        self.armed = True
+        self._root = is_root()  # under MPI, one rank says it
         self._previous = {}
-        for sig in (signal.SIGTERM, signal.SIGUSR1):
+        for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT):
             try:
                 self._previous[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread: no signal handling
@@ -226,7 +229,20 @@ class stop_signals:
         return self
 
     def _handle(self, signum, frame):
+        import signal
+
+        if signum == signal.SIGINT:
+            if self.interrupted and self.armed:
+                raise KeyboardInterrupt
+            if not self.interrupted and self.armed and self._root:
+                # os.write: print could re-enter a write of the progress bar to stderr
+                os.write(2, b"metrotwin: interrupted; saving a checkpoint at the next coupling "
+                            b"step (Ctrl-C again to stop at once)\n")  # fmt: skip
+            self.interrupted = True
         self.requested = True
+
+    def disarm(self) -> None:
+        self.armed = False
 
     def __exit__(self, *exc):
         import signal
@@ -236,19 +252,21 @@ class stop_signals:
         return False
 
 
-def publish(staging: Path, out_dir: Path, names: list[str]) -> dict[str, Path]:
-    """Move the finished variant folders from the work folder into place."""
-    results = {}
-    for name in names:
-        final = out_dir / name
-        if final.exists():
-            shutil.rmtree(final)
-        for leftover in ("checkpoint", DONE_MARKER, "checkpoint.old", "checkpoint.part"):
-            target = staging / name / leftover
-            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
-        (staging / name).rename(final)
-        results[name] = final
-    return results
+def stopped_error(err: BaseException, folder: OutputFolder, stop: stop_signals) -> Checkpointed:
+    """The message of a run stopped by a signal or Ctrl-C, after its finished variants are
+    published: what was kept, and how to continue."""
+    folder.publish(folder.finished_in_work())
+    kind = Interrupted if stop.interrupted or isinstance(err, KeyboardInterrupt) else Checkpointed
+    if not folder.can_resume():
+        what = "interrupted" if kind is Interrupted else "stopped"
+        return kind(f"{what} before any variant finished or saved a checkpoint; nothing was "
+                    f"kept in {folder.path}")  # fmt: skip
+    parts = [str(err) if isinstance(err, Checkpointed) else "interrupted"]
+    if folder.done:
+        parts.append(f"finished variant(s) kept in {folder.path}: {', '.join(folder.done)}")
+    if not isinstance(err, Checkpointed):
+        parts.append(f"continue with: metrotwin run SCENARIO -o {folder.path} --restart")
+    return kind("; ".join(parts))
 
 
 def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bool = False,
@@ -266,13 +284,23 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
         read_checkpoint,
         write_checkpoint,
     )
-    from metrotwin.errors import Checkpointed
-
     dec = p.state.decomposition
     lead = dec.rank == 0
     if restart and (folder / DONE_MARKER).exists():
         return
+    if stop is not None and dec.allreduce_max(int(stop.requested)):  # every rank agrees
+        raise Checkpointed(f"stopped before variant {p.name!r} started; continue with: metrotwin "
+                           f"run SCENARIO -o {folder.parent.parent} --restart")  # fmt: skip
     resume = restart and has_checkpoint(folder)
+    started_before = folder.exists()
+    if lead and started_before:
+        # what an interrupted run left: a variant without checkpoint starts again from
+        # nothing, and one with a checkpoint drops the files it was writing when it stopped
+        for stale in [folder] if not resume else folder.glob(".*.part"):
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    if lead and restart and started_before and not resume:
+        p.ctx.logger.warning("variant %s: no checkpoint to continue from; it starts from the "
+                             "beginning", p.name)  # fmt: skip
     dec.barrier()
     folder.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger("metrotwin")
@@ -322,8 +350,15 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
 
             def checkpoint(t):
                 records = writer.records
-                with writer.closed() as tile:
-                    write_checkpoint(folder, p, t=t, records=records, series=series, tile=tile)
+                armed = stop.armed if stop is not None else False
+                if stop is not None:
+                    stop.disarm()  # a Ctrl-C must not cut a checkpoint between its renames
+                try:
+                    with writer.closed() as tile:
+                        write_checkpoint(folder, p, t=t, records=records, series=series, tile=tile)
+                finally:
+                    if stop is not None:
+                        stop.armed = armed
                 last_checkpoint[0] = t
                 p.ctx.logger.info("variant %s: checkpoint at t = %g s", p.name, t)
 

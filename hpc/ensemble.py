@@ -5,6 +5,8 @@ With P ranks and V variants, P >= V gives variant i to the contiguous group of r
 ``rank * V // P == i``; P < V gives rank r the variants r, r + P, ... Input errors are agreed
 on collectively (every rank raises the same message, nothing is written); an error while
 running aborts the whole job with its message instead of leaving the other ranks waiting.
+Rank 0 alone locks and checks the output folder (``metrotwin.outdir``), before the city is
+built; the other ranks raise its refusal.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from metrotwin.errors import Checkpointed, MetrotwinError
+from metrotwin.errors import Checkpointed, Interrupted, MetrotwinError, OutputError
 
 
 def group_of(rank: int, size: int, n_variants: int) -> int:
@@ -52,27 +54,44 @@ def meet_or_abort(comm, rank: int, error: BaseException | None) -> None:
 
 
 def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
-                 restart: bool = False, report: bool = True, paraview: bool = False) -> dict[str, Path]:  # fmt: skip
+                 restart: bool = False, overwrite: bool = False, report: bool = True,
+                 paraview: bool = False) -> dict[str, Path]:  # fmt: skip
     from metrotwin.city import global_shape
     from metrotwin.hpc.decomposition import MPIDecomposition
+    from metrotwin.outdir import OutputFolder, environment_error
     from metrotwin.registry import get_model
     from metrotwin.runner import (
         model_tiling,
         prepare_variants,
-        publish,
         run_variant,
-        staged_output,
         stop_signals,
+        stopped_error,
         write_comparison,
     )
 
     rank, size = comm.Get_rank(), comm.Get_size()
-    colour = group_of(rank, size, len(names))
+    # the output folder first, before the city is built: rank 0 locks and checks it, and
+    # every rank raises the same refusal
+    folder = OutputFolder(out_dir, names, restart=restart, overwrite=overwrite,
+                          comparison=report)  # fmt: skip
+    error = None
+    if rank == 0:
+        try:
+            folder.open()
+        except MetrotwinError as err:
+            error = err
+        except BaseException as err:
+            abort(comm, rank, err)
+    refusal = comm.bcast(None if error is None else str(error), root=0)
+    if refusal is not None:
+        raise error if error is not None else OutputError(refusal)
+    done = comm.bcast(folder.done, root=0)
+    todo = [n for n in names if n not in done] or names[:1]  # (a group needs a variant)
+    colour = group_of(rank, size, len(todo))
     group = comm.Split(colour, rank)
-    mine = variants_of(colour, size, names)
+    mine = [n for n in variants_of(colour, size, todo) if n not in done]
 
     # every input error is found on every rank before anything is written
-    error = None
     prepared = []
     try:
         layout = scenario.parallel.layout
@@ -95,49 +114,57 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
     errors = comm.allgather(None if error is None else str(error))
     failed = [e for e in errors if e is not None]
     if failed:
+        if rank == 0:
+            folder.close("failed")
         raise error if error is not None else MetrotwinError(failed[0])
 
-    output = staged_output(out_dir, restart=restart, lead=rank == 0)
-    if rank == 0:
-        output.__enter__()
-    comm.Barrier()
-    work = output.work
     stopped = None
-    try:
-        with stop_signals() as stop:
+    with stop_signals() as stop:
+        try:
             for p in prepared:
-                run_variant(p, work / p.name, progress=progress, restart=restart, stop=stop)
-    except Checkpointed as err:
-        stopped = err
-    except BaseException as err:  # the other ranks may be waiting on this one: end them all
-        abort(comm, rank, err)
-    # a group that stopped for a signal stops the job; the others finished or stopped too
-    messages = [m for m in comm.allgather(None if stopped is None else str(stopped)) if m]
+                run_variant(p, folder.work / p.name, progress=progress, restart=restart, stop=stop)
+        except Checkpointed as err:
+            stopped = err
+        except BaseException as err:  # the other ranks may be waiting on this one: end them all
+            abort(comm, rank, environment_error(err, folder.path) or err)
+        stop.disarm()
+        # a group that stopped for a signal stops the job; the others finished or stopped too
+        messages = [m for m in comm.allgather(None if stopped is None else str(stopped)) if m]
+        interrupted = any(comm.allgather(stop.interrupted))
+        results = {}
+        if rank == 0:
+            try:
+                if messages:
+                    stop.interrupted = interrupted
+                    stopped = stopped_error(Checkpointed("; ".join(messages)), folder, stop)
+                    folder.close("stopped")
+                else:
+                    results = folder.publish(names)
+            except BaseException as err:
+                folder.close("failed")
+                abort(comm, rank, environment_error(err, folder.path) or err)
     if messages:
-        raise Checkpointed("; ".join(messages))
-    results = {}
-    if rank == 0:
-        try:
-            results = publish(work, out_dir, names)
-        except BaseException as err:
-            output.__exit__(type(err), err, None)
-            abort(comm, rank, err)
-        output.__exit__(None, None, None)
+        message = comm.bcast(str(stopped) if rank == 0 else None, root=0)
+        raise (Interrupted if interrupted else Checkpointed)(message)
     results = comm.bcast(results, root=0)
-    if paraview:  # each rank of a group writes its own piece of its group's variants
-        from metrotwin.viz.paraview import write_paraview
+    try:  # the folder stays locked until the report is written
+        if paraview:  # each rank of a group writes its own piece of its group's variants
+            from metrotwin.viz.paraview import write_paraview
 
-        for p in prepared:
-            dec = p.state.decomposition
-            write_paraview(results[p.name], topology=dec.topology, rank=dec.rank)
-    comm.Barrier()
-    failed = None
-    if report and rank == 0:
-        try:
-            write_comparison(results, out_dir)
-        except MetrotwinError as err:  # raised after the barrier: the other ranks must not hang
-            failed = err
-    comm.Barrier()
-    if failed is not None:
-        raise failed
+            for p in prepared:
+                dec = p.state.decomposition
+                write_paraview(results[p.name], topology=dec.topology, rank=dec.rank)
+        comm.Barrier()
+        failed = None
+        if report and rank == 0:
+            try:
+                write_comparison(results, folder.path)
+            except MetrotwinError as err:  # raised after the barrier: the others must not hang
+                failed = err
+        comm.Barrier()
+        if failed is not None:
+            raise failed
+    finally:
+        if rank == 0:
+            folder.close("done")
     return results
