@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from metrotwin.grid import Grid
 from metrotwin.hpc.decomposition import Decomposition, serial_decomposition
 from metrotwin.scenario import Scenario
@@ -9,7 +11,11 @@ from metrotwin.state import CityState, subset_state
 
 
 def global_grid(scenario: Scenario) -> Grid:
-    """The scenario's whole grid, without building anything."""
+    """The scenario's whole grid, without building anything.
+
+    A data domain's grid comes from its elevation raster's header; it is kept for as long
+    as the domain's description and that file (size, modification time) stay the same, so a
+    run opens the file for it once, not at every question about the grid."""
     domain = scenario.domain
     if domain.generated is not None:
         from metrotwin.citygen import city_grid
@@ -17,7 +23,23 @@ def global_grid(scenario: Scenario) -> Grid:
         return city_grid(domain.generated)
     from metrotwin.sources_raster import domain_grid
 
-    return domain_grid(domain.data)
+    key = (domain.data.model_dump_json(), _file_stamp(getattr(domain.data.elevation, "path", None)))
+    if key not in _DATA_GRIDS:
+        if len(_DATA_GRIDS) >= 16:
+            _DATA_GRIDS.clear()
+        _DATA_GRIDS[key] = domain_grid(domain.data)
+    return _DATA_GRIDS[key]
+
+
+_DATA_GRIDS: dict[tuple, Grid] = {}
+
+
+def _file_stamp(path) -> tuple | None:
+    try:
+        stat = Path(path).stat() if path is not None else None
+    except (OSError, TypeError, ValueError):
+        return None
+    return None if stat is None else (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def global_shape(scenario: Scenario) -> tuple[int, int]:

@@ -128,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true",
                      help="replace the variant folders of an earlier run in OUT (only folders "
                           "metrotwin wrote; without it a finished run is refused)")
+    run.add_argument("--profile", action="store_true",
+                     help="print where the time and memory went, stage by stage (also kept in "
+                          "each variant's scenario.resolved.yaml)")
     run.add_argument("--layout", nargs=2, type=int, metavar=("PY", "PX"),
                      help="ranks along y and x of each variant's grid under MPI (overrides the "
                           "scenario's parallel.layout)")
@@ -216,16 +219,18 @@ def _load(path):
 
 
 def _run(args) -> int:
+    from metrotwin.profile import StageProfile
     from metrotwin.runner import run_scenario
 
     scenario = _load(args.scenario)
+    after_variants = StageProfile()
     if args.layout:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
     try:
         results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
                                overwrite=args.overwrite, report=not args.no_report,
-                               paraview=args.paraview,
+                               paraview=args.paraview, profile=after_variants,
                                progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
     except MetrotwinError as err:  # the hint to continue, as the command the user typed
         if "metrotwin run SCENARIO " not in str(err):
@@ -238,7 +243,28 @@ def _run(args) -> int:
             report = next(iter(results.values())).parent / "comparison" / "report.html"
             if report.exists():
                 print(f"comparison: {report}")
+        if args.profile:
+            _print_profile(results, after_variants)
     return 0
+
+
+def _print_profile(results: dict[str, Path], after_variants) -> None:
+    """Each variant's stages (from its scenario.resolved.yaml), then the run's last stages."""
+    import yaml
+
+    from metrotwin.output import RESOLVED_FILE
+    from metrotwin.profile import profile_table
+
+    for name, folder in results.items():
+        try:
+            run = yaml.safe_load((folder / RESOLVED_FILE).read_text(encoding="utf-8"))["run"]
+        except (OSError, KeyError, TypeError, yaml.YAMLError):
+            continue  # a variant kept from an earlier run of another version
+        if "profile" in run:
+            print(profile_table(f"variant {name} (peak RSS {run.get('peak_rss_mib', '?')} MiB)",
+                                run["profile"]))  # fmt: skip
+    if after_variants.seconds:
+        print(profile_table("after the variants", after_variants.to_json()))
 
 
 def _rerun(args) -> str:

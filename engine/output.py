@@ -28,6 +28,12 @@ INDICATORS_FILE = "indicators.json"
 RESOLVED_FILE = "scenario.resolved.yaml"
 LOG_FILE = "run.log"
 CF_VERSION = "CF-1.13"
+#: deflate level of every variable: level 1 writes a city-scale field at ~157 MB/s against
+#: ~112 MB/s at level 4, for files 6 % larger (2.64 M cells, ten heat fields, this machine)
+COMPRESSION_LEVEL = 1
+#: cells in one chunk of a field: a time slice is cut into bands of whole rows this large,
+#: so that a chunk fits the library's chunk cache and compresses as it is written
+CHUNK_CELLS = 1 << 20
 #: state variables not written to fields.nc: index lists that only make sense in memory
 UNWRITTEN = ("link_cell_start", "link_cell_index")
 
@@ -117,7 +123,8 @@ class FieldWriter:
         for name, da in ds.data_vars.items():
             if name in self.outputs or not self._wanted(da):
                 continue
-            var = nc.createVariable(name, da.dtype, da.dims, zlib=True, complevel=4)
+            var = nc.createVariable(name, da.dtype, da.dims, zlib=True, complevel=COMPRESSION_LEVEL,
+                                    chunksizes=field_chunks(da.shape))  # fmt: skip
             var.setncatts({k: _nc_attr(v) for k, v in georeferenced(da.dims, da.attrs).items()})
             var[...] = da.values
         self._vars = {}
@@ -126,10 +133,11 @@ class FieldWriter:
             if not self._wanted(da):
                 continue
             dtype = "f4" if np.issubdtype(da.dtype, np.floating) else da.dtype
-            chunks = (1, *da.shape) if da.ndim else None
+            chunks = (1, *field_chunks(da.shape)) if da.ndim else None
             fill = np.float32(np.nan) if dtype == "f4" else None
-            var = nc.createVariable(name, dtype, ("time", *da.dims), zlib=True, complevel=4,
-                                    chunksizes=chunks, fill_value=fill)  # fmt: skip
+            var = nc.createVariable(name, dtype, ("time", *da.dims), zlib=True,
+                                    complevel=COMPRESSION_LEVEL, chunksizes=chunks,
+                                    fill_value=fill)  # fmt: skip
             var.setncatts({k: _nc_attr(v) for k, v in georeferenced(da.dims, da.attrs).items()})
             self._vars[name] = var
 
@@ -183,6 +191,17 @@ def georeferenced(dims, attrs: dict) -> dict:
         attrs["coordinates"] = " ".join([*listed, GRID_MAPPING] if GRID_MAPPING not in listed
                                         else listed)  # fmt: skip
     return attrs
+
+
+def field_chunks(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Chunk sizes of one time slice of a field of ``shape``: whole, or for a large grid
+    (y, x) bands of whole rows holding at most ``CHUNK_CELLS`` cells."""
+    if not shape or 0 in shape:
+        return None
+    if len(shape) == 2:
+        rows = max(1, min(shape[0], CHUNK_CELLS // shape[1]))
+        return (rows, shape[1])
+    return tuple(shape)
 
 
 def _nc_attr(value):

@@ -13,7 +13,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from metrotwin.output import (
     write_yaml,
 )
 from metrotwin.outdir import DONE_MARKER, OutputFolder, environment_error
+from metrotwin.profile import StageProfile, peak_rss_mib
 from metrotwin.registry import get_model
 from metrotwin.scenario import Scenario
 from metrotwin.state import CityState
@@ -54,6 +55,7 @@ class PreparedVariant:
     coupler: Coupler
     ctx: RunContext
     interventions: dict
+    profile: StageProfile = field(default_factory=StageProfile)
 
 
 def model_tiling(scenario: Scenario) -> tuple[int, int]:
@@ -100,11 +102,21 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
 def prepare_variants(scenario: Scenario, names: list[str], decomposition=None) -> list[PreparedVariant]:
     """Build the city (this rank's tile), then every variant's state, models and coupling,
     and initialize the models: every input error surfaces here, before any output."""
+    start = time.perf_counter()
     city = build_city(scenario, decomposition)
-    prepared = [prepare_variant(scenario, name, city) for name in names]
+    city_seconds = time.perf_counter() - start
+    prepared = []
+    for name in names:
+        profile = StageProfile()
+        profile.add("city (shared by the variants)", city_seconds)
+        with profile.stage("variant set-up (interventions, forcing)"):
+            p = prepare_variant(scenario, name, city)
+        p.profile = profile
+        prepared.append(p)
     for p in prepared:
-        p.coupler.allocate()
-        p.coupler.initialize()
+        with p.profile.stage("model set-up"):
+            p.coupler.allocate()
+            p.coupler.initialize()
     return prepared
 
 
@@ -120,7 +132,8 @@ def check_variant_names(scenario: Scenario, variants: list[str] | None) -> list[
 
 def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | None = None,
                  progress: bool = True, restart: bool = False, overwrite: bool = False,
-                 report: bool = True, paraview: bool = False) -> dict[str, Path]:  # fmt: skip
+                 report: bool = True, paraview: bool = False,
+                 profile: StageProfile | None = None) -> dict[str, Path]:  # fmt: skip
     """Run the baseline and the variants (default: all); returns variant -> its folder.
 
     The output folder is locked, checked and made ready before the city is built
@@ -133,8 +146,11 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     ``report``, the comparison (``OUT/comparison/report.html``) is written at the end;
     ``paraview`` adds a ParaView time series to each variant's folder. Under ``mpiexec`` with
     several ranks the variants run as an ensemble over groups of ranks, each group
-    decomposing the grid (``metrotwin.hpc.ensemble``).
+    decomposing the grid (``metrotwin.hpc.ensemble``). Each variant's stage times are in
+    its ``scenario.resolved.yaml`` (``run.profile``); ``profile`` gets the stages after the
+    variants (publishing, ParaView, report) of a serial run.
     """
+    profile = profile if profile is not None else StageProfile()
     names = check_variant_names(scenario, variants)
     from metrotwin.hpc.decomposition import world
 
@@ -162,15 +178,18 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
                 stop.disarm()
                 raise stopped_error(err, folder, stop) from None
             stop.disarm()  # from here a Ctrl-C waits for the variants to be in place
-            results = folder.publish(names)
+            with profile.stage("publish"):
+                results = folder.publish(names)
             outcome = "done"
         if paraview:
             from metrotwin.viz.paraview import write_paraview
 
-            for path in results.values():
-                write_paraview(path)
+            with profile.stage("paraview"):
+                for path in results.values():
+                    write_paraview(path)
         if report:
-            write_comparison(results, folder.path)
+            with profile.stage("report"):
+                write_comparison(results, folder.path)
     except Exception as err:
         env = environment_error(err, folder.path)
         if env is None:
@@ -312,6 +331,7 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
     root.setLevel(logging.INFO)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
+    profile = p.profile
     try:
         p.ctx.logger.info("variant %s: interventions %s", p.name, p.interventions or "none")
         if dec.is_parallel:
@@ -320,6 +340,7 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
             fields_path = folder / tile_name(dec.rank)
         else:
             fields_path = folder / FIELDS_FILE
+        output_start = time.perf_counter()
         writer = FieldWriter(
             fields_path,
             p.state,
@@ -334,6 +355,7 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
             },
             with_network=lead,
         )
+        profile.add("output", time.perf_counter() - output_start)
         series = IndicatorSeries()
         if resume:
             meta = read_checkpoint(folder, p)
@@ -345,8 +367,10 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
         ok = False
         try:
             def on_output(t):
-                writer.append(t)
-                series.append(t, p.coupler.indicators())
+                with profile.stage("output"):
+                    writer.append(t)
+                with profile.stage("indicators"):
+                    series.append(t, p.coupler.indicators())
 
             def checkpoint(t):
                 records = writer.records
@@ -354,7 +378,7 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
                 if stop is not None:
                     stop.disarm()  # a Ctrl-C must not cut a checkpoint between its renames
                 try:
-                    with writer.closed() as tile:
+                    with profile.stage("checkpoints"), writer.closed() as tile:
                         write_checkpoint(folder, p, t=t, records=records, series=series, tile=tile)
                 finally:
                     if stop is not None:
@@ -377,15 +401,22 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
                         f"stopped; continue with: metrotwin run SCENARIO -o {folder.parent.parent} --restart"
                     )
 
+            loop_start, booked_before = time.perf_counter(), dict(profile.seconds)
+            models_before = dict(p.coupler.wall_time)  # their set-up is booked already
             with _progress_bar(p, progress and lead) as show:
                 p.coupler.run(on_output, lambda t: after_step(t, show))
             p.coupler.finalize()
-            indicators = p.coupler.indicators()
+            in_loop = {m: s - models_before[m] for m, s in p.coupler.wall_time.items()}
+            _split_run_loop(profile, booked_before, in_loop, time.perf_counter() - loop_start)
+            with profile.stage("indicators"):
+                indicators = p.coupler.indicators()
             ok = True
         finally:
-            writer.close(success=ok)
+            with profile.stage("output"):
+                writer.close(success=ok)
         if dec.is_parallel:
-            _write_master(p, folder)
+            with profile.stage("output"):
+                _write_master(p, folder)
         wall = time.perf_counter() - t0
         if not lead:
             dec.barrier()
@@ -413,6 +444,8 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
                 "model_wall_time_s": {k: round(v, 3) for k, v in p.coupler.wall_time.items()},
                 "halo_exchange_s": round(getattr(dec, "halo_seconds", 0.0), 3),
                 "interventions_cells_changed": p.interventions,
+                "profile": profile.to_json(),
+                "peak_rss_mib": round(peak_rss_mib(), 1),
             },
         })  # fmt: skip
         (folder / DONE_MARKER).touch()
@@ -422,6 +455,18 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
         if handler is not None:
             root.removeHandler(handler)
             handler.close()
+
+
+def _split_run_loop(profile: StageProfile, booked_before: dict[str, float],
+                    model_seconds: dict[str, float], loop: float) -> None:  # fmt: skip
+    """Book the time-stepping loop (``loop`` s): each model's own time, and the coupler's
+    remainder (exchanges, clock, progress bar): the loop less the models and less what the
+    loop's outputs, indicators and checkpoints booked meanwhile."""
+    in_loop = sum(profile.seconds.get(k, 0.0) - booked_before.get(k, 0.0)
+                  for k in ("output", "indicators", "checkpoints"))  # fmt: skip
+    for name, seconds in model_seconds.items():
+        profile.add(f"model {name}", seconds)
+    profile.add("coupling", max(0.0, loop - sum(model_seconds.values()) - in_loop))
 
 
 def _write_master(p: PreparedVariant, folder: Path) -> None:
