@@ -1,0 +1,84 @@
+"""A new user's first hour (issue #16): the install survives the README's two commands,
+the CLI answers quickly and says what it is doing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import metrotwin
+import metrotwin.hpc
+import metrotwin.models
+import metrotwin.viz
+
+SMALL_FLOOD = {
+    "name": "smallflood",
+    "seed": 3,
+    "domain": {"generated": {"size_x": 600, "size_y": 480, "resolution": 20}},
+    "period": {"start": "2026-07-15T06:00:00", "duration": "10 min",
+               "coupling_interval": "5 min", "output_interval": "5 min"},
+    "forcing": {"rainfall": {"hyetograph": [["0 min", 30]]}},
+    "models": {"flood": {}},
+}  # fmt: skip
+
+
+def _package_folders() -> list[Path]:
+    """Every folder the installed package's files live in (one per import root)."""
+    return [Path(m.__file__).parent for m in (metrotwin, metrotwin.models, metrotwin.hpc, metrotwin.viz)]
+
+
+def _numba_cache_files(folder: Path) -> list[Path]:
+    return [p for pattern in ("*.nbi", "*.nbc") for p in folder.rglob(pattern)]
+
+
+def _metrotwin(args, env, cwd, timeout=600):
+    return subprocess.run([sys.executable, "-m", "metrotwin", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
+def test_a_run_leaves_no_numba_cache_inside_the_package(tmp_path):
+    """numba's default cache is ``__pycache__`` beside the kernels: inside site-packages after
+    ``pip install .``, where it outlives the package and hides a later editable install."""
+    before = {p: p.stat().st_mtime for f in _package_folders() for p in _numba_cache_files(f)}
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(yaml.safe_dump(SMALL_FLOOD), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "xdg"), NUMBA_NUM_THREADS="1")
+    done = _metrotwin(["run", str(scenario), "-o", str(tmp_path / "out"), "--no-report"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    after = {p: p.stat().st_mtime for f in _package_folders() for p in _numba_cache_files(f)}
+    written = sorted(str(p) for p, mtime in after.items() if before.get(p) != mtime)
+    assert written == [], f"numba cache files written inside the package: {written[:5]}"
+    # ... and the kernels were cached in the user's cache folder instead
+    assert _numba_cache_files(tmp_path / "xdg" / "metrotwin" / "numba")
+
+
+def test_the_numba_cache_folder_respects_the_user_and_falls_back(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    code = "import numba.core.config as c, metrotwin; print(c.CACHE_DIR); print(metrotwin.numba_cache_dir())"
+    own = subprocess.run([sys.executable, "-c", code], env={**env, "NUMBA_CACHE_DIR": str(tmp_path / "mine")},
+                         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert own == [str(tmp_path / "mine")] * 2
+    # numba imported before metrotwin still gets the folder; an unwritable cache home falls
+    # back to the temp directory
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache home would be")
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "XDG_CACHE_HOME": str(blocked)},
+                         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert out[0] == out[1]
+    assert Path(out[0]).name.startswith("metrotwin-numba-") and not out[0].startswith(str(blocked))
+
+
+def test_help_does_not_import_the_heavy_libraries():
+    """``metrotwin --help`` answers without numpy, xarray, numba or pydantic (issue #16: 3.9 s
+    on a cold machine). Checked by module, not by the clock, which a shared machine blurs."""
+    code = ("import sys\nfrom metrotwin.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('numpy', 'xarray', 'numba', 'pydantic', 'rich') if m in sys.modules))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
