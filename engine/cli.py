@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario")
+    validate.add_argument("--cells", action="store_true",
+                          help="build the city and show how many cells each intervention of each "
+                               "variant selects and changes")  # fmt: skip
     validate.set_defaults(func=_validate)
 
     models = sub.add_parser("models", help="list the installed models and their variables")
@@ -203,7 +206,34 @@ def _validate(args) -> int:
     scenario = _load(args.scenario)
     print(f"{args.scenario}: valid scenario {scenario.name!r} with models "
           f"{', '.join(scenario.models) or 'none'} and variants {', '.join(scenario.variant_names)}")  # fmt: skip
+    if args.cells:
+        _print_intervention_cells(scenario)
+    elif any(scenario.resolve_variant(v).interventions for v in scenario.variant_names):
+        print("(add --cells to build the city and see the cells each intervention selects)")
     return 0
+
+
+def _print_intervention_cells(scenario) -> None:
+    """Per variant and intervention: the cells its area selects and those it changes. Builds
+    the city (a data domain reads its files), but runs no model."""
+    import numpy as np
+
+    from metrotwin.city import build_city
+    from metrotwin.interventions import intervention_cells
+
+    city = build_city(scenario)
+    print(f"city: {city.grid.ny} x {city.grid.nx} cells of {city.grid.resolution:g} m")
+    for name in scenario.variant_names:
+        resolved = scenario.resolve_variant(name)
+        rng = np.random.default_rng(np.random.SeedSequence([resolved.seed, 0x1F7]))
+        try:  # the same draws as the run (runner.prepare_variant)
+            rows = intervention_cells(city.copy(), resolved.interventions, rng)
+        except ValueError as err:
+            raise ScenarioError(str(err), source=f"variant {name!r}") from None
+        print(f"{name}:" + ("" if rows else " no interventions"))
+        for label, selected, changed in rows:
+            where = "" if selected is None else f"selects {selected} cells, "
+            print(f"  {label}: {where}changes {changed}")
 
 
 def _models(args) -> int:
