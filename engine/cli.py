@@ -115,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="'peak' (default), 'end', a clock time 08:30, or a time since the "
                              "start ('90 min')")  # fmt: skip
     render.add_argument("--view", default="overview",
-                        help="camera: overview (default), top, or a municipality's name")
+                        help="camera: overview (default), top, or a district's name from the run "
+                             "(e.g. oldtown; any case)")  # fmt: skip
     render.add_argument("--theme", default="auto", help="auto (default), city, flood or heat")
     render.add_argument("--size", default="1024x768", help="image size WIDTHxHEIGHT (pixels)")
     render.add_argument("-o", "--out", help="output folder (default: each variant's renders/)")
@@ -124,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     animate = sub.add_parser("animate", help="animations (MP4 or GIF) of a run's variants")
     animate.add_argument("run", metavar="RUN_DIR", help="a run directory or one variant folder")
     animate.add_argument("--view", default="overview",
-                         help="camera: overview (default), top, or a municipality's name")
+                         help="camera: overview (default), top, or a district's name from the run "
+                             "(e.g. oldtown; any case)")  # fmt: skip
     animate.add_argument("--theme", default="auto", help="auto (default), city, flood or heat")
     animate.add_argument("--format", default="mp4", choices=["mp4", "gif"], dest="fmt")
     animate.add_argument("--fps", type=float, default=2.0, help="frames per second (default 2)")
@@ -186,7 +188,19 @@ def _run(args) -> int:
         report = out / "comparison" / "report.html"
         if len(results) > 1 and report.exists():
             print(f"comparison: {report}")
+        elif len(results) == 1 and not args.no_report:
+            print(_why_no_report(scenario, next(iter(results)), out))
     return 0
+
+
+def _why_no_report(scenario, ran: str, out: Path) -> str:
+    """A report compares variants: say why a run of one has none, and how to get it."""
+    others = [v for v in scenario.variant_names if v != ran]
+    if not others:
+        return "no comparison report: the scenario has no variants besides the baseline"
+    return (f"no comparison report: only the variant {ran!r} ran (a report compares two or more); "
+            f"run others with --variant {others[0]}, or compare later: "
+            f"metrotwin compare {out / others[0]} {out / ran}")
 
 
 def _with_layout(scenario, layout):
@@ -237,9 +251,10 @@ def _print_intervention_cells(scenario) -> None:
 
 
 def _models(args) -> int:
+    from metrotwin.interventions import INTERVENTIONS
     from metrotwin.registry import list_models
 
-    models = list_models()
+    models = list_models()  # model packages register their intervention types on import
     if not models:
         print("no models installed")
     for name, cls in models.items():
@@ -248,7 +263,32 @@ def _models(args) -> int:
             for var, spec in specs.items():
                 opt = ", optional" if spec.optional and label == "reads" else ""
                 print(f"  {label:6} {var} [{spec.units}, {spec.mapping}{opt}]  {spec.doc}")
+        print(f"  parameters (scenario: models: {name}: ...)"
+              f"{'' if cls.Params.model_fields else ': none'}")  # fmt: skip
+        _print_fields(cls.Params)
+    print("\nintervention types (scenario: interventions: - type: NAME ...)")
+    for kind, cls in sorted(INTERVENTIONS.items()):
+        doc = (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        print(f"  {kind}  {' '.join(doc.split())}")
+        _print_fields(cls)
+    print("\nwhere: an Area, cells selected by district, polygon, bbox and land_cover (all that are "
+          "given must hold); Area() is the whole city")  # fmt: skip
     return 0
+
+
+def _print_fields(schema, indent: int = 4, skip=("type",), seen=()) -> None:
+    """A pydantic model's fields, one a line; those made of other models (a flood inflow, a
+    boundary) with their own fields below them. ``Area`` is explained once, at the end."""
+    from metrotwin.geometry import Area
+    from metrotwin.registry import describe_fields, nested_schemas
+
+    for name, kind, default, doc in describe_fields(schema):
+        if name in skip:
+            continue
+        print(f"{' ' * indent}{name}: {kind} = {default}" + (f"  {doc}" if doc else ""))
+        for inner in nested_schemas(schema.model_fields[name].annotation):
+            if inner is not Area and inner not in seen:
+                _print_fields(inner, indent + 4, skip=(), seen=(*seen, schema))
 
 
 def _inspect(args) -> int:

@@ -67,3 +67,53 @@ def model_params(name: str, params) -> BaseModel:
         from metrotwin.scenario import format_validation_error
 
         raise ValueError(format_validation_error(err, prefix=name)) from None
+
+
+def describe_fields(schema: type[BaseModel]) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, description) of each field of a pydantic model, for
+    ``metrotwin models``: what a scenario may write under a model or an intervention."""
+    rows = []
+    for name, field in schema.model_fields.items():
+        if field.is_required():
+            default = "required"
+        else:
+            value = field.get_default(call_default_factory=True)
+            default = "none" if value is None else _short(value)
+        rows.append((name, type_name(field.annotation), default, field.description or ""))
+    return rows
+
+
+def type_name(annotation) -> str:
+    """A type as a scenario writer reads it: ``float``, ``list[str] | None``, ``'raised' |
+    'closed'``."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:  # a validated type (a duration parsed to seconds): its base
+        return type_name(args[0])
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join("None" if a is type(None) else type_name(a) for a in args)
+    if origin is not None:
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{', '.join(type_name(a) for a in args)}]" if args else name
+    return getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
+
+
+def nested_schemas(annotation) -> list[type[BaseModel]]:
+    """The pydantic models inside a field's type (``list[Inflow]`` -> ``[Inflow]``)."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in nested_schemas(arg)]
+
+
+def _short(value, width: int = 40) -> str:
+    if isinstance(value, BaseModel):
+        text = str(value.model_dump(exclude_defaults=True) or f"{type(value).__name__}()")
+    else:
+        text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."

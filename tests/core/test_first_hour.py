@@ -82,3 +82,57 @@ def test_help_does_not_import_the_heavy_libraries():
             "print(sorted(m for m in ('numpy', 'xarray', 'numba', 'pydantic', 'rich') if m in sys.modules))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """The lines of ``metrotwin models`` under each heading: a model (no indent) or an
+    intervention type (2 spaces, apart from a model's reads/writes/parameters lines)."""
+    sections, current = {}, None
+    for line in text.splitlines():
+        words, indent = line.split(), len(line) - len(line.lstrip())
+        if not words:
+            continue
+        if indent == 0 or (indent == 2 and words[0] not in ("reads", "writes", "parameters")):
+            current = words[0]
+            sections[current] = []
+        elif current:
+            sections[current].append(line.strip())
+    return sections
+
+
+def test_models_lists_every_parameter_and_intervention_field(capsys):
+    """Issue #16: the README sends users to ``metrotwin models`` for the parameters and the
+    intervention fields, and it listed neither."""
+    from metrotwin.cli import main
+    from metrotwin.interventions import INTERVENTIONS
+    from metrotwin.registry import list_models
+
+    assert main(["models"]) == 0
+    sections = _sections(capsys.readouterr().out)
+    for name, cls in list_models().items():
+        for field, info in cls.Params.model_fields.items():
+            line = next((s for s in sections[name] if s.startswith(f"{field}: ")), None)
+            assert line is not None, f"{name}.{field} not listed"
+            assert (info.description or "") in line
+            if info.is_required():
+                assert " = required" in line
+            elif isinstance(info.default, (int, float)) and not isinstance(info.default, bool):
+                assert f" = {info.default}" in line  # the default, as the scenario would give it
+    assert INTERVENTIONS
+    for kind, cls in INTERVENTIONS.items():
+        listed = {s.split(":")[0] for s in sections[kind]}
+        assert set(cls.model_fields) - {"type"} <= listed, kind
+
+
+def test_a_run_of_one_variant_says_why_there_is_no_report(toy_registry, small_scenario_data,
+                                                          tmp_path, capsys):  # fmt: skip
+    from metrotwin.cli import main
+
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small_scenario_data), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-o", str(out), "--variant", "more", "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    assert "no comparison report: only the variant 'more' ran" in said
+    assert f"metrotwin compare {out / 'baseline'} {out / 'more'}" in said
+    assert not (out / "comparison").exists()
