@@ -136,3 +136,57 @@ def test_a_run_of_one_variant_says_why_there_is_no_report(toy_registry, small_sc
     assert "no comparison report: only the variant 'more' ran" in said
     assert f"metrotwin compare {out / 'baseline'} {out / 'more'}" in said
     assert not (out / "comparison").exists()
+
+
+@pytest.mark.parametrize("field", ["universal_thermal_comfort_index", "surface_temperature"])
+def test_the_comparison_maps_say_no_all_nan_warning(field):
+    """Issue #16: numpy's "All-NaN slice encountered" on every run, from the peak maps of a
+    field with cells that never have a value (UTCI under a building)."""
+    import warnings
+    from types import SimpleNamespace
+
+    import numpy as np
+    import xarray as xr
+
+    from metrotwin.compare import map_summaries
+    from metrotwin.viz.colors import style_of
+
+    values = np.random.default_rng(1).uniform(290, 320, (4, 3, 5)).astype("float32")
+    values[:, 1, 2] = np.nan  # a cell without a value at any time
+    values[2, 0, 0] = np.nan  # and one that lacks one output
+    ds = xr.Dataset({field: (("time", "y", "x"), values)})
+    run = SimpleNamespace(name="a", ds=ds, has=lambda name: name in ds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (summary,) = map_summaries([run])
+    style = style_of(field)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = (np.nanmax if style.summary == "max" else np.nanmin)(values, axis=0)
+    np.testing.assert_array_equal(summary.values["a"], style.display(expected).astype("float32"))
+    assert np.isnan(summary.values["a"][1, 2]) and not np.isnan(summary.values["a"][0, 0])
+
+
+def test_the_dropped_commuters_are_said_once_not_once_per_variant(monkeypatch, caplog):
+    """Issue #16: every variant draws the same population and repeated the same warning."""
+    import logging
+    import warnings
+
+    import numpy as np
+
+    from metrotwin.models.mobility import demand
+    from metrotwin.models.mobility.model import MobilityModel
+    from metrotwin.models.mobility.network import Network
+    from tests.models.mobility.test_model import city_with_buildings
+
+    monkeypatch.setattr(demand, "_WARNED", set(), raising=False)
+    state = city_with_buildings()
+    params = MobilityModel.Params(sample_fraction=1.0)
+    net = Network.from_state(state)
+    with warnings.catch_warnings(record=True) as said, caplog.at_level(logging.INFO, "metrotwin"):
+        warnings.simplefilter("always")  # no help from the warnings module's own de-duplication
+        for _variant in range(3):  # a start at 8 h drops the commuters who left before it
+            demand.synthetic_population(state, net, params, np.random.default_rng(7), start_hour=8.0)
+    dropped = [w for w in said if "commuters dropped" in str(w.message)]
+    assert len(dropped) == 1
+    assert sum("commuters dropped" in r.getMessage() for r in caplog.records) == 2  # run.log
