@@ -179,9 +179,16 @@ def _run(args) -> int:
     if args.layout:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
+    _say_if_compiling(scenario)
+    serial = _ranks() == 1  # under MPI the ensemble writes the report itself
     results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
-                           report=not args.no_report, paraview=args.paraview,
+                           report=not args.no_report and not serial, paraview=args.paraview,
                            progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
+    if serial and not args.no_report and len(results) > 1:
+        from metrotwin.runner import write_comparison
+
+        with _working(f"writing the comparison report of {len(results)} variants"):
+            write_comparison(results, out)
     if _is_root():
         for name, folder in results.items():
             print(f"{name}: {folder}")
@@ -191,6 +198,60 @@ def _run(args) -> int:
         elif len(results) == 1 and not args.no_report:
             print(_why_no_report(scenario, next(iter(results)), out))
     return 0
+
+
+def _ranks() -> int:
+    from metrotwin.hpc.decomposition import world
+
+    comm = world()
+    return 1 if comm is None else comm.Get_size()
+
+
+def _say_if_compiling(scenario) -> None:
+    """The first run compiles the models' numba kernels (a minute with nothing moving):
+    say so, and where they are cached."""
+    from metrotwin import numba_cache_dir
+    from metrotwin.registry import uncompiled_models
+
+    names = dict.fromkeys(m for v in scenario.variant_names for m in scenario.resolve_variant(v).models)
+    cold = uncompiled_models(names)
+    if cold and _is_root():
+        print(f"metrotwin: compiling the {'/'.join(cold)} kernels (first run only, cached in "
+              f"{numba_cache_dir()})", file=sys.stderr)  # fmt: skip
+
+
+class _working:
+    """A spinner with the elapsed time while a long step works (a report, renders), then one
+    line saying it is done; a plain line when stderr is not a terminal."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        import time
+
+        self.t0 = time.perf_counter()
+        self.live = None
+        if not _is_root():
+            return self
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.live = Console(stderr=True).status(f"{self.what} ...")
+            self.live.__enter__()
+        else:
+            print(f"metrotwin: {self.what} ...", file=sys.stderr, flush=True)
+        return self
+
+    def __exit__(self, kind, value, tb):
+        import time
+
+        if self.live is not None:
+            self.live.__exit__(kind, value, tb)
+        if kind is None and _is_root():
+            print(f"metrotwin: {self.what}: done in {time.perf_counter() - self.t0:.0f} s",
+                  file=sys.stderr)  # fmt: skip
+        return False
 
 
 def _why_no_report(scenario, ran: str, out: Path) -> str:
@@ -314,7 +375,8 @@ def _compare(args) -> int:
     from metrotwin.compare import compare_runs
 
     out = Path(args.out) if args.out else None
-    report = compare_runs([Path(p) for p in args.runs], out, render=not args.no_3d)
+    with _working("writing the comparison report" + ("" if args.no_3d else " (3D views: the longest part)")):
+        report = compare_runs([Path(p) for p in args.runs], out, render=not args.no_3d)
     print(f"report: {report}")
     return 0
 
@@ -322,8 +384,10 @@ def _compare(args) -> int:
 def _render(args) -> int:
     from metrotwin.viz.render import render_run
 
-    paths = render_run(args.run, time=args.time, view=args.view, theme=args.theme,
-                       size=_size(args.size), out=Path(args.out) if args.out else None)  # fmt: skip
+    size = _size(args.size)
+    with _working(f"rendering {args.run} ({args.view}, {args.time})"):
+        paths = render_run(args.run, time=args.time, view=args.view, theme=args.theme, size=size,
+                           out=Path(args.out) if args.out else None)  # fmt: skip
     for path in paths:
         print(path)
     return 0
@@ -332,8 +396,10 @@ def _render(args) -> int:
 def _animate(args) -> int:
     from metrotwin.viz.animate import animate_run
 
-    paths = animate_run(args.run, view=args.view, theme=args.theme, fmt=args.fmt, fps=args.fps,
-                        size=_size(args.size), out=Path(args.out) if args.out else None)  # fmt: skip
+    size = _size(args.size)
+    with _working(f"animating {args.run} ({args.fmt}, a frame per output time)"):
+        paths = animate_run(args.run, view=args.view, theme=args.theme, fmt=args.fmt,
+                            fps=args.fps, size=size, out=Path(args.out) if args.out else None)  # fmt: skip
     for path in paths:
         print(path)
     return 0

@@ -117,3 +117,36 @@ def _short(value, width: int = 40) -> str:
     else:
         text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+#: model name -> whether its kernels were missing from numba's cache when first asked
+_UNCOMPILED: dict[str, bool] = {}
+
+
+def uncompiled_models(names) -> list[str]:
+    """Those of the built-in models ``names`` whose numba kernels were not in the cache when
+    this process first asked (their first run compiles them: about a minute for the demo's
+    three). A guess from the cache folder's index files, for telling the user what the wait
+    is; ``metrotwin run`` asks before it builds anything."""
+    for name in names:
+        if name not in _UNCOMPILED:
+            _UNCOMPILED[name] = _uncached(name)
+    return [name for name in names if _UNCOMPILED[name]]
+
+
+def _uncached(name: str) -> bool:
+    import hashlib
+    import os
+    import sys
+    from pathlib import Path
+
+    from metrotwin import numba_cache_dir
+
+    cls = list_models().get(name)
+    module = sys.modules.get(cls.__module__) if cls else None
+    if module is None or not cls.__module__.startswith("metrotwin.models."):
+        return False
+    # numba's _CacheLocator.get_suitable_cache_subpath: the source folder's name and its hash
+    folder = os.path.dirname(os.path.abspath(module.__file__))
+    sub = f"{Path(folder).name}_{hashlib.sha1(folder.encode()).hexdigest()}"
+    return not any((numba_cache_dir() / sub).glob("*.nbi"))

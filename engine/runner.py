@@ -401,10 +401,16 @@ def _write_master(p: PreparedVariant, folder: Path) -> None:
 
 
 class _progress_bar:
-    """A rich progress bar of simulated time, with wall time and ETA."""
+    """A rich progress bar of simulated time, with wall time and ETA. While the first step of
+    a run with uncompiled kernels works (numba compiles them, a minute with the ETA at -:--),
+    the bar says so; a spinner shows it is alive."""
+
+    #: models whose kernels a bar of this process has seen compiled (the next bars are warm)
+    compiled: set[str] = set()
 
     def __init__(self, p: PreparedVariant, enabled: bool):
         self.p, self.enabled = p, enabled
+        self.cold: list[str] = []
 
     def __enter__(self):
         if not self.enabled:
@@ -412,12 +418,16 @@ class _progress_bar:
         from rich.progress import (
             BarColumn,
             Progress,
+            SpinnerColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
+        from metrotwin.registry import uncompiled_models
+
         self.bar = Progress(
+            SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             TextColumn("sim {task.fields[sim]}"),
@@ -429,8 +439,17 @@ class _progress_bar:
         )
         self.bar.__enter__()
         end = self.p.ctx.clock.end
-        self.task = self.bar.add_task(self.p.name, total=end, sim=self._sim(0.0))
-        return lambda t: self.bar.update(self.task, completed=t, sim=self._sim(t))
+        names = [m.name for m in self.p.coupler.models]
+        self.cold = [n for n in uncompiled_models(names) if n not in self.compiled]
+        description = self.p.name
+        if self.cold:
+            description += f" [dim](first run: compiling the {'/'.join(self.cold)} kernels)[/dim]"
+        self.task = self.bar.add_task(description, total=end, sim=self._sim(0.0))
+        return self._show
+
+    def _show(self, t: float) -> None:
+        self.compiled.update(self.cold)  # the first step has run: its kernels are compiled
+        self.bar.update(self.task, completed=t, sim=self._sim(t), description=self.p.name)
 
     def _sim(self, t: float) -> str:
         return self.p.ctx.clock.datetime_at(t).strftime("%H:%M:%S")

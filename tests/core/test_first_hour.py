@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,12 @@ def test_a_run_leaves_no_numba_cache_inside_the_package(tmp_path):
     after = {p: p.stat().st_mtime for f in _package_folders() for p in _numba_cache_files(f)}
     written = sorted(str(p) for p, mtime in after.items() if before.get(p) != mtime)
     assert written == [], f"numba cache files written inside the package: {written[:5]}"
-    # ... and the kernels were cached in the user's cache folder instead
-    assert _numba_cache_files(tmp_path / "xdg" / "metrotwin" / "numba")
+    # ... and the kernels were cached in the user's cache folder instead, which it said
+    cache = tmp_path / "xdg" / "metrotwin" / "numba"
+    assert _numba_cache_files(cache)
+    assert f"compiling the flood kernels (first run only, cached in {cache})" in done.stderr
+    again = _metrotwin(["run", str(scenario), "-o", str(tmp_path / "again"), "--no-report"], env, tmp_path)
+    assert again.returncode == 0 and "compiling" not in again.stderr  # warm: nothing to say
 
 
 def test_the_numba_cache_folder_respects_the_user_and_falls_back(tmp_path):
@@ -190,3 +195,32 @@ def test_the_dropped_commuters_are_said_once_not_once_per_variant(monkeypatch, c
     dropped = [w for w in said if "commuters dropped" in str(w.message)]
     assert len(dropped) == 1
     assert sum("commuters dropped" in r.getMessage() for r in caplog.records) == 2  # run.log
+
+
+def test_the_progress_bar_says_it_is_compiling_until_the_first_step(monkeypatch):
+    """Issue #16: ~58 s frozen at "eta -:--" while numba compiled, with nothing said."""
+    from types import SimpleNamespace
+
+    from metrotwin import registry
+    from metrotwin.context import Clock
+    from metrotwin.runner import _progress_bar
+
+    monkeypatch.setattr(registry, "_UNCOMPILED", {"flood": True, "heat": False})
+    monkeypatch.setattr(_progress_bar, "compiled", set())
+    clock = Clock(start=datetime(2026, 7, 15, 6), end=600.0, coupling_interval=300.0,
+                  output_interval=300.0)  # fmt: skip
+    models = [SimpleNamespace(name="flood"), SimpleNamespace(name="heat")]
+    variant = SimpleNamespace(name="baseline", coupler=SimpleNamespace(models=models),
+                              ctx=SimpleNamespace(clock=clock))  # fmt: skip
+    bar = _progress_bar(variant, True)
+    show = bar.__enter__()
+    try:
+        assert bar.bar.tasks[0].description == "baseline [dim](first run: compiling the flood kernels)[/dim]"
+        show(300.0)
+        assert bar.bar.tasks[0].description == "baseline"
+    finally:
+        bar.__exit__(None, None, None)
+    second = _progress_bar(SimpleNamespace(**{**vars(variant), "name": "green"}), True)
+    second.__enter__()
+    second.__exit__(None, None, None)
+    assert second.bar.tasks[0].description == "green"  # compiled by the first variant
