@@ -213,7 +213,8 @@ def _say_if_compiling(scenario) -> None:
     from metrotwin import numba_cache_dir
     from metrotwin.registry import uncompiled_models
 
-    names = dict.fromkeys(m for v in scenario.variant_names for m in scenario.resolve_variant(v).models)
+    variants = scenario.variant_names
+    names = dict.fromkeys(m for v in variants for m in scenario.resolve_variant(v).models)
     cold = uncompiled_models(names)
     if cold and _is_root():
         print(f"metrotwin: compiling the {'/'.join(cold)} kernels (first run only, cached in "
@@ -332,8 +333,8 @@ def _models(args) -> int:
         doc = (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
         print(f"  {kind}  {' '.join(doc.split())}")
         _print_fields(cls)
-    print("\nwhere: an Area, cells selected by district, polygon, bbox and land_cover (all that are "
-          "given must hold); Area() is the whole city")  # fmt: skip
+    print("\nwhere: an Area, cells selected by district, polygon, bbox and land_cover (all "
+          "that are given must hold); Area() is the whole city")
     return 0
 
 
@@ -375,7 +376,8 @@ def _compare(args) -> int:
     from metrotwin.compare import compare_runs
 
     out = Path(args.out) if args.out else None
-    with _working("writing the comparison report" + ("" if args.no_3d else " (3D views: the longest part)")):
+    what = "writing the comparison report" + ("" if args.no_3d else " (3D views take longest)")
+    with _working(what):
         report = compare_runs([Path(p) for p in args.runs], out, render=not args.no_3d)
     print(f"report: {report}")
     return 0
@@ -399,7 +401,7 @@ def _animate(args) -> int:
     size = _size(args.size)
     with _working(f"animating {args.run} ({args.fmt}, a frame per output time)"):
         paths = animate_run(args.run, view=args.view, theme=args.theme, fmt=args.fmt,
-                            fps=args.fps, size=size, out=Path(args.out) if args.out else None)  # fmt: skip
+                            fps=args.fps, size=size, out=Path(args.out) if args.out else None)
     for path in paths:
         print(path)
     return 0

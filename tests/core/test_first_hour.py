@@ -30,7 +30,8 @@ SMALL_FLOOD = {
 
 def _package_folders() -> list[Path]:
     """Every folder the installed package's files live in (one per import root)."""
-    return [Path(m.__file__).parent for m in (metrotwin, metrotwin.models, metrotwin.hpc, metrotwin.viz)]
+    packages = (metrotwin, metrotwin.models, metrotwin.hpc, metrotwin.viz)
+    return [Path(m.__file__).parent for m in packages]
 
 
 def _numba_cache_files(folder: Path) -> list[Path]:
@@ -50,7 +51,8 @@ def test_a_run_leaves_no_numba_cache_inside_the_package(tmp_path):
     scenario.write_text(yaml.safe_dump(SMALL_FLOOD), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env.update(XDG_CACHE_HOME=str(tmp_path / "xdg"), NUMBA_NUM_THREADS="1")
-    done = _metrotwin(["run", str(scenario), "-o", str(tmp_path / "out"), "--no-report"], env, tmp_path)
+    run = ["run", str(scenario), "--no-report", "-o"]
+    done = _metrotwin([*run, str(tmp_path / "out")], env, tmp_path)
     assert done.returncode == 0, done.stderr
     after = {p: p.stat().st_mtime for f in _package_folders() for p in _numba_cache_files(f)}
     written = sorted(str(p) for p, mtime in after.items() if before.get(p) != mtime)
@@ -59,14 +61,16 @@ def test_a_run_leaves_no_numba_cache_inside_the_package(tmp_path):
     cache = tmp_path / "xdg" / "metrotwin" / "numba"
     assert _numba_cache_files(cache)
     assert f"compiling the flood kernels (first run only, cached in {cache})" in done.stderr
-    again = _metrotwin(["run", str(scenario), "-o", str(tmp_path / "again"), "--no-report"], env, tmp_path)
+    again = _metrotwin([*run, str(tmp_path / "again")], env, tmp_path)
     assert again.returncode == 0 and "compiling" not in again.stderr  # warm: nothing to say
 
 
 def test_the_numba_cache_folder_respects_the_user_and_falls_back(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
-    code = "import numba.core.config as c, metrotwin; print(c.CACHE_DIR); print(metrotwin.numba_cache_dir())"
-    own = subprocess.run([sys.executable, "-c", code], env={**env, "NUMBA_CACHE_DIR": str(tmp_path / "mine")},
+    code = ("import numba.core.config as c, metrotwin; print(c.CACHE_DIR); "
+            "print(metrotwin.numba_cache_dir())")
+    mine = {**env, "NUMBA_CACHE_DIR": str(tmp_path / "mine")}
+    own = subprocess.run([sys.executable, "-c", code], env=mine,
                          capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     assert own == [str(tmp_path / "mine")] * 2
     # numba imported before metrotwin still gets the folder; an unwritable cache home falls
@@ -84,7 +88,8 @@ def test_help_does_not_import_the_heavy_libraries():
     on a cold machine). Checked by module, not by the clock, which a shared machine blurs."""
     code = ("import sys\nfrom metrotwin.cli import main\ntry:\n    main(['--help'])\n"
             "except SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('numpy', 'xarray', 'numba', 'pydantic', 'rich') if m in sys.modules))")  # fmt: skip
+            "heavy = ('numpy', 'xarray', 'numba', 'pydantic', 'rich')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
@@ -191,7 +196,8 @@ def test_the_dropped_commuters_are_said_once_not_once_per_variant(monkeypatch, c
     with warnings.catch_warnings(record=True) as said, caplog.at_level(logging.INFO, "metrotwin"):
         warnings.simplefilter("always")  # no help from the warnings module's own de-duplication
         for _variant in range(3):  # a start at 8 h drops the commuters who left before it
-            demand.synthetic_population(state, net, params, np.random.default_rng(7), start_hour=8.0)
+            rng = np.random.default_rng(7)
+            demand.synthetic_population(state, net, params, rng, start_hour=8.0)
     dropped = [w for w in said if "commuters dropped" in str(w.message)]
     assert len(dropped) == 1
     assert sum("commuters dropped" in r.getMessage() for r in caplog.records) == 2  # run.log
@@ -215,7 +221,8 @@ def test_the_progress_bar_says_it_is_compiling_until_the_first_step(monkeypatch)
     bar = _progress_bar(variant, True)
     show = bar.__enter__()
     try:
-        assert bar.bar.tasks[0].description == "baseline [dim](first run: compiling the flood kernels)[/dim]"
+        said = bar.bar.tasks[0].description
+        assert said == "baseline [dim](first run: compiling the flood kernels)[/dim]"
         show(300.0)
         assert bar.bar.tasks[0].description == "baseline"
     finally:

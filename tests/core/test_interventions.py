@@ -101,8 +101,8 @@ def test_retention_pond_leaves_roads_and_says_how_many(town):
     before = town["land_cover"].copy()
     z0 = town["surface_altitude"].copy()
     with pytest.warns(UserWarning, match=r"retention_pond: 10 road cells in its area"):
-        changed = _apply(town, {"type": "retention_pond", "where": {"bbox": _bbox(town, 12, 14, 0, 20)},
-                                "depth": 2})  # fmt: skip
+        where = {"bbox": _bbox(town, 12, 14, 0, 20)}
+        changed = _apply(town, {"type": "retention_pond", "where": where, "depth": 2})
     road = before == CODE["road"]
     assert np.array_equal(town["land_cover"][road], before[road])
     assert np.array_equal(town["surface_altitude"][road], z0[road])
@@ -133,7 +133,8 @@ def test_missing_layer_is_refused(town):
         _apply(town, {"type": "trees"})
 
 
-def test_validate_cells_shows_what_each_intervention_selects_and_changes(demo_data, tmp_path, capsys):
+def test_validate_cells_shows_what_each_intervention_selects_and_changes(demo_data, tmp_path,
+                                                                         capsys):  # fmt: skip
     """Issue #16: ``validate`` never showed which cells an intervention selects."""
     import re
 
@@ -144,14 +145,16 @@ def test_validate_cells_shows_what_each_intervention_selects_and_changes(demo_da
     from metrotwin.runner import prepare_variant
     from metrotwin.scenario import load_scenario
 
-    demo_data["variants"]["pond"] = {"interventions": [
-        {"type": "retention_pond", "depth": 1.5, "where": {"bbox": [690800, 5334400, 691400, 5334800]}}]}
+    box = [690800, 5334400, 691400, 5334800]
+    demo_data["variants"]["pond"] = {
+        "interventions": [{"type": "retention_pond", "depth": 1.5, "where": {"bbox": box}}]}
     path = tmp_path / "pond.yaml"
     path.write_text(yaml.safe_dump(demo_data), encoding="utf-8")
     assert main(["validate", str(path), "--cells"]) == 0
     out, err = capsys.readouterr()
     assert re.search(r"retention_pond: \d+ road cells in its area are left", err)
-    shown = dict(re.findall(r"^  (\S+): selects \d+ cells, changes (\d+)$", out.split("\npond:\n")[1], re.M))
+    pond = out.split("\npond:\n")[1]
+    shown = dict(re.findall(r"^  (\S+): selects \d+ cells, changes (\d+)$", pond, re.M))
     # the 600 cells of the 600 m x 400 m box at 20 m, and what the run itself changes
     assert re.search(r"^  1:retention_pond: selects 600 cells, changes \d+$", out, re.M)
     scenario = load_scenario(path)
