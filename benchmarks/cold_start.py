@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,26 +30,30 @@ from pathlib import Path
 METROTWIN = [sys.executable, "-m", "metrotwin"]
 
 
-def timed(cmd: list[str], env: dict, cwd: Path) -> float:
-    """Wall time (s) of a command that must succeed."""
+def timed(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float]:
+    """(wall, CPU) times (s) of a command that must succeed. On a shared machine the CPU
+    time (user + system) is the steadier figure: about the wall time on an idle one, the run
+    being one thread (NUMBA_NUM_THREADS=1) but for short library threads."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return wall
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def help_time(env: dict, cwd: Path, repeat: int = 5) -> float:
     """Median wall time of ``metrotwin --help`` (the console script where there is one)."""
     script = Path(sys.executable).with_name("metrotwin")
     cmd = [str(script), "--help"] if script.exists() else [*METROTWIN, "--help"]
-    return statistics.median(timed(cmd, env, cwd) for _ in range(repeat))
+    return statistics.median(timed(cmd, env, cwd)[0] for _ in range(repeat))
 
 
-def demo_times(env: dict, work: Path, report: bool) -> tuple[float, float]:
-    """(cold, warm) wall times (s) of ``metrotwin run`` of the demo, a fresh cache for the
-    cold run and the same cache for the warm one."""
+def demo_times(env: dict, work: Path, report: bool) -> tuple[tuple, tuple]:
+    """(cold, warm) (wall, CPU) times (s) of ``metrotwin run`` of the demo, a fresh cache for
+    the cold run and the same cache for the warm one."""
     cache = Path(tempfile.mkdtemp(prefix="numba-", dir=work))
     env = {**env, "NUMBA_CACHE_DIR": str(cache)}
     extra = [] if report else ["--no-report"]
@@ -108,8 +113,9 @@ def main() -> None:
         for report in (False,) if args.no_report else (False, True):
             cold, warm = demo_times(env, work, report)
             label = "with the report" if report else "--no-report"
-            print(f"demo {label}: cold {cold:.1f} s, warm {warm:.1f} s "
-                  f"(load average now {os.getloadavg()[0]:.1f})")
+            print(f"demo {label}: cold {cold[0]:.1f} s (CPU {cold[1]:.1f} s), "
+                  f"warm {warm[0]:.1f} s (CPU {warm[1]:.1f} s); "
+                  f"load average now {os.getloadavg()[0]:.1f}")  # fmt: skip
     if args.kernels:
         rows = kernel_compile_times()
         print(f"numba compile time in a cold baseline run: {sum(s for _, s in rows):.1f} s in "

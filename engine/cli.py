@@ -179,7 +179,7 @@ def _run(args) -> int:
     if args.layout:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
-    _say_if_compiling(scenario)
+    _say_if_compiling(scenario, args.variant or scenario.variant_names)
     serial = _ranks() == 1  # under MPI the ensemble writes the report itself
     results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
                            report=not args.no_report and not serial, paraview=args.paraview,
@@ -207,14 +207,14 @@ def _ranks() -> int:
     return 1 if comm is None else comm.Get_size()
 
 
-def _say_if_compiling(scenario) -> None:
+def _say_if_compiling(scenario, variants) -> None:
     """The first run compiles the models' numba kernels (a minute with nothing moving):
     say so, and where they are cached."""
     from metrotwin import numba_cache_dir
     from metrotwin.registry import uncompiled_models
 
-    variants = scenario.variant_names
-    names = dict.fromkeys(m for v in variants for m in scenario.resolve_variant(v).models)
+    known = [v for v in variants if v in scenario.variant_names]  # the run names the others
+    names = dict.fromkeys(m for v in known for m in scenario.resolve_variant(v).models)
     cold = uncompiled_models(names)
     if cold and _is_root():
         print(f"metrotwin: compiling the {'/'.join(cold)} kernels (first run only, cached in "
@@ -222,8 +222,8 @@ def _say_if_compiling(scenario) -> None:
 
 
 class _working:
-    """A spinner with the elapsed time while a long step works (a report, renders), then one
-    line saying it is done; a plain line when stderr is not a terminal."""
+    """A spinner while a long step works (a report, renders), then one line saying how long
+    it took; a plain line instead of the spinner when stderr is not a terminal."""
 
     def __init__(self, what: str):
         self.what = what

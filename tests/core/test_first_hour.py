@@ -4,6 +4,7 @@ the CLI answers quickly and says what it is doing."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -231,3 +232,19 @@ def test_the_progress_bar_says_it_is_compiling_until_the_first_step(monkeypatch)
     second.__enter__()
     second.__exit__(None, None, None)
     assert second.bar.tasks[0].description == "green"  # compiled by the first variant
+
+
+def test_the_report_says_it_is_being_written(toy_registry, small_scenario_data, tmp_path, capsys):
+    """Issue #16: the report (~36 s for the demo) and animations printed nothing meanwhile."""
+    from metrotwin.cli import main
+
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small_scenario_data), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-o", str(out), "--no-progress"]) == 0
+    said = capsys.readouterr()
+    assert "metrotwin: writing the comparison report of 2 variants ..." in said.err
+    assert re.search(r"writing the comparison report of 2 variants: done in \d+ s", said.err)
+    assert (out / "comparison" / "report.html").is_file()
+    assert main(["compare", str(out), "--no-3d", "-o", str(tmp_path / "again")]) == 0
+    assert re.search(r"writing the comparison report: done in \d+ s", capsys.readouterr().err)
