@@ -245,7 +245,8 @@ class RetentionPond(Intervention):
         area = self.where.mask(state) & (state["building_height"] <= 0)
         road = _road_cells(state)
         cells = area & ~road
-        skipped = int((area & road).sum())
+        # over the whole city (each rank counts the cells it owns): one number, said once
+        skipped = int(state.decomposition.allreduce_sum(state.owned(area & road).astype(np.int64)))
         if skipped:
             warnings.warn(f"retention_pond{f' {self.label!r}' if self.label else ''}: "
                           f"{skipped} road cells in its area are left as they are",
