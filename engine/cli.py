@@ -138,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario")
+    validate.add_argument("--cells", action="store_true",
+                          help="build the city and show how many cells each intervention of each "
+                               "variant selects and changes")  # fmt: skip
     validate.set_defaults(func=_validate)
 
     models = sub.add_parser("models", help="list the installed models and their variables")
@@ -163,7 +166,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="'peak' (default), 'end', a clock time 08:30, or a time since the "
                              "start ('90 min')")  # fmt: skip
     render.add_argument("--view", default="overview",
-                        help="camera: overview (default), top, or a municipality's name")
+                        help="camera: overview (default), top, or a district's name from the run "
+                             "(e.g. oldtown; any case)")  # fmt: skip
     render.add_argument("--theme", default="auto", help="auto (default), city, flood or heat")
     render.add_argument("--size", default="1024x768", help="image size WIDTHxHEIGHT (pixels)")
     render.add_argument("-o", "--out", help="output folder (default: each variant's renders/)")
@@ -172,7 +176,8 @@ def _parser() -> argparse.ArgumentParser:
     animate = sub.add_parser("animate", help="animations (MP4 or GIF) of a run's variants")
     animate.add_argument("run", metavar="RUN_DIR", help="a run directory or one variant folder")
     animate.add_argument("--view", default="overview",
-                         help="camera: overview (default), top, or a municipality's name")
+                         help="camera: overview (default), top, or a district's name from the run "
+                             "(e.g. oldtown; any case)")  # fmt: skip
     animate.add_argument("--theme", default="auto", help="auto (default), city, flood or heat")
     animate.add_argument("--format", default="mp4", choices=["mp4", "gif"], dest="fmt")
     animate.add_argument("--fps", type=float, default=2.0, help="frames per second (default 2)")
@@ -227,10 +232,11 @@ def _run(args) -> int:
     if args.layout:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
+    _say_if_compiling(scenario, args.variant or scenario.variant_names)
     try:
         results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
                                overwrite=args.overwrite, report=not args.no_report,
-                               paraview=args.paraview, profile=after_variants,
+                               paraview=args.paraview, profile=after_variants, working=_working,
                                progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
     except MetrotwinError as err:  # the hint to continue, as the command the user typed
         if "metrotwin run SCENARIO " not in str(err):
@@ -243,6 +249,8 @@ def _run(args) -> int:
             report = next(iter(results.values())).parent / "comparison" / "report.html"
             if report.exists():
                 print(f"comparison: {report}")
+            if len(results) < len(scenario.variant_names):
+                print(_only_some_variants(scenario, list(results), out))
         if args.profile:
             _print_profile(results, after_variants)
     return 0
@@ -277,6 +285,62 @@ def _rerun(args) -> str:
     return shlex.join(words) + " "
 
 
+def _say_if_compiling(scenario, variants) -> None:
+    """The first run compiles the models' numba kernels (a minute with nothing moving):
+    say so, and where they are cached."""
+    from metrotwin import numba_cache_dir
+    from metrotwin.registry import uncompiled_models
+
+    known = [v for v in variants if v in scenario.variant_names]  # the run names the others
+    names = dict.fromkeys(m for v in known for m in scenario.resolve_variant(v).models)
+    cold = uncompiled_models(names)
+    if cold and _is_root():
+        print(f"metrotwin: compiling the {'/'.join(cold)} kernels (first run only, cached in "
+              f"{numba_cache_dir()})", file=sys.stderr)  # fmt: skip
+
+
+class _working:
+    """A spinner while a long step works (a report, renders), then one line saying how long
+    it took; a plain line instead of the spinner when stderr is not a terminal."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        import time
+
+        self.t0 = time.perf_counter()
+        self.live = None
+        if not _is_root():
+            return self
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.live = Console(stderr=True).status(f"{self.what} ...")
+            self.live.__enter__()
+        else:
+            print(f"metrotwin: {self.what} ...", file=sys.stderr, flush=True)
+        return self
+
+    def __exit__(self, kind, value, tb):
+        import time
+
+        if self.live is not None:
+            self.live.__exit__(kind, value, tb)
+        if kind is None and _is_root():
+            print(f"metrotwin: {self.what}: done in {time.perf_counter() - self.t0:.0f} s",
+                  file=sys.stderr)  # fmt: skip
+        return False
+
+
+def _only_some_variants(scenario, ran: list[str], out: Path) -> str:
+    """The report covers the variants that ran: say which did not, and how to compare them."""
+    others = [v for v in scenario.variant_names if v not in ran]
+    return (f"the report covers {', '.join(ran)} only; run the others with --variant "
+            f"{others[0]} (into another folder) and compare them with: metrotwin compare "
+            f"{out} OTHER_OUT")
+
+
 def _with_layout(scenario, layout):
     from pydantic import ValidationError
 
@@ -294,13 +358,41 @@ def _validate(args) -> int:
     scenario = _load(args.scenario)
     print(f"{args.scenario}: valid scenario {scenario.name!r} with models "
           f"{', '.join(scenario.models) or 'none'} and variants {', '.join(scenario.variant_names)}")  # fmt: skip
+    if args.cells:
+        _print_intervention_cells(scenario)
+    elif any(scenario.resolve_variant(v).interventions for v in scenario.variant_names):
+        print("(add --cells to build the city and see the cells each intervention selects)")
     return 0
 
 
+def _print_intervention_cells(scenario) -> None:
+    """Per variant and intervention: the cells its area selects and those it changes. Builds
+    the city (a data domain reads its files), but runs no model."""
+    import numpy as np
+
+    from metrotwin.city import build_city
+    from metrotwin.interventions import intervention_cells
+
+    city = build_city(scenario)
+    print(f"city: {city.grid.ny} x {city.grid.nx} cells of {city.grid.resolution:g} m")
+    for name in scenario.variant_names:
+        resolved = scenario.resolve_variant(name)
+        rng = np.random.default_rng(np.random.SeedSequence([resolved.seed, 0x1F7]))
+        try:  # the same draws as the run (runner.prepare_variant)
+            rows = intervention_cells(city.copy(), resolved.interventions, rng)
+        except ValueError as err:
+            raise ScenarioError(str(err), source=f"variant {name!r}") from None
+        print(f"{name}:" + ("" if rows else " no interventions"))
+        for label, selected, changed in rows:
+            where = "" if selected is None else f"selects {selected} cells, "
+            print(f"  {label}: {where}changes {changed}")
+
+
 def _models(args) -> int:
+    from metrotwin.interventions import INTERVENTIONS
     from metrotwin.registry import list_models
 
-    models = list_models()
+    models = list_models()  # model packages register their intervention types on import
     if not models:
         print("no models installed")
     for name, cls in models.items():
@@ -309,7 +401,32 @@ def _models(args) -> int:
             for var, spec in specs.items():
                 opt = ", optional" if spec.optional and label == "reads" else ""
                 print(f"  {label:6} {var} [{spec.units}, {spec.mapping}{opt}]  {spec.doc}")
+        print(f"  parameters (scenario: models: {name}: ...)"
+              f"{'' if cls.Params.model_fields else ': none'}")  # fmt: skip
+        _print_fields(cls.Params)
+    print("\nintervention types (scenario: interventions: - type: NAME ...)")
+    for kind, cls in sorted(INTERVENTIONS.items()):
+        doc = (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        print(f"  {kind}  {' '.join(doc.split())}")
+        _print_fields(cls)
+    print("\nwhere: an Area, cells selected by district, polygon, bbox and land_cover (all "
+          "that are given must hold); Area() is the whole city")
     return 0
+
+
+def _print_fields(schema, indent: int = 4, skip=("type",), seen=()) -> None:
+    """A pydantic model's fields, one a line; those made of other models (a flood inflow, a
+    boundary) with their own fields below them. ``Area`` is explained once, at the end."""
+    from metrotwin.geometry import Area
+    from metrotwin.registry import describe_fields, nested_schemas
+
+    for name, kind, default, doc in describe_fields(schema):
+        if name in skip:
+            continue
+        print(f"{' ' * indent}{name}: {kind} = {default}" + (f"  {doc}" if doc else ""))
+        for inner in nested_schemas(schema.model_fields[name].annotation):
+            if inner is not Area and inner not in seen:
+                _print_fields(inner, indent + 4, skip=(), seen=(*seen, schema))
 
 
 def _inspect(args) -> int:
@@ -335,7 +452,9 @@ def _compare(args) -> int:
     from metrotwin.compare import compare_runs
 
     out = Path(args.out) if args.out else None
-    report = compare_runs([Path(p) for p in args.runs], out, render=not args.no_3d)
+    what = "writing the comparison report" + ("" if args.no_3d else " (3D views take longest)")
+    with _working(what):
+        report = compare_runs([Path(p) for p in args.runs], out, render=not args.no_3d)
     print(f"report: {report}")
     return 0
 
@@ -343,8 +462,10 @@ def _compare(args) -> int:
 def _render(args) -> int:
     from metrotwin.viz.render import render_run
 
-    paths = render_run(args.run, time=args.time, view=args.view, theme=args.theme,
-                       size=_size(args.size), out=Path(args.out) if args.out else None)  # fmt: skip
+    size = _size(args.size)
+    with _working(f"rendering {args.run} ({args.view}, {args.time})"):
+        paths = render_run(args.run, time=args.time, view=args.view, theme=args.theme, size=size,
+                           out=Path(args.out) if args.out else None)  # fmt: skip
     for path in paths:
         print(path)
     return 0
@@ -353,8 +474,10 @@ def _render(args) -> int:
 def _animate(args) -> int:
     from metrotwin.viz.animate import animate_run
 
-    paths = animate_run(args.run, view=args.view, theme=args.theme, fmt=args.fmt, fps=args.fps,
-                        size=_size(args.size), out=Path(args.out) if args.out else None)  # fmt: skip
+    size = _size(args.size)
+    with _working(f"animating {args.run} ({args.fmt}, a frame per output time)"):
+        paths = animate_run(args.run, view=args.view, theme=args.theme, fmt=args.fmt,
+                            fps=args.fps, size=size, out=Path(args.out) if args.out else None)
     for path in paths:
         print(path)
     return 0

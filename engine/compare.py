@@ -425,13 +425,22 @@ def map_summaries(runs) -> list[MapSummary]:
                 from metrotwin.viz.rundata import informative
 
                 arr = informative(da.values)
-                reduce = np.nanmax if style.summary == "max" else np.nanmin
-                values[r.name] = style.display(reduce(arr, axis=0)).astype("float32")
+                values[r.name] = style.display(_over_time(arr, style.summary)).astype("float32")
                 continue
             values[r.name] = style.display(da.values).astype("float32")
         out.append(MapSummary(name, style.summary_label, style.units, style.better,
                               style.summary, values, on_links="link" in r.ds[name].dims))  # fmt: skip
     return out
+
+
+def _over_time(arr: np.ndarray, summary: str) -> np.ndarray:
+    """The max (or min) over axis 0 ignoring NaN, and NaN where a cell has no value at any
+    time (under a building, never wet): what np.nanmax gives, without its All-NaN warning."""
+    missing = np.isnan(arr)
+    fill = -np.inf if summary == "max" else np.inf
+    out = np.where(missing, fill, arr)
+    out = out.max(axis=0) if summary == "max" else out.min(axis=0)
+    return np.where(missing.all(axis=0), np.nan, out)
 
 
 def derived_rows(maps: list[MapSummary], ds, districts: list[str], names: list[str]):

@@ -9,6 +9,7 @@ road network.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -36,6 +37,13 @@ class Intervention(BaseModel):
     def apply(self, state: CityState, rng: np.random.Generator) -> int:
         """Edit the state; return the number of cells (or links) changed."""
         raise NotImplementedError
+
+    def selection(self, state: CityState) -> np.ndarray | None:
+        """The cells this intervention's area (``where``, a levee's line) selects, before its
+        own conditions (a roof, open ground, no building); None when it does not select grid
+        cells (links, shares of a layer). ``metrotwin validate --cells`` shows their count."""
+        where = getattr(self, "where", None)
+        return where.mask(state) if isinstance(where, Area) else None
 
 
 def register_intervention(cls: type[Intervention]) -> type[Intervention]:
@@ -76,7 +84,14 @@ def parse_interventions(items) -> list[Intervention]:
 
 def apply_interventions(state: CityState, interventions, rng: np.random.Generator) -> dict:
     """Apply each intervention in order; returns label -> cells changed (for the log)."""
-    changed = {}
+    return {label: changed for label, _, changed in intervention_cells(state, interventions, rng)}
+
+
+def intervention_cells(state: CityState, interventions, rng: np.random.Generator
+                       ) -> list[tuple[str, int | None, int]]:  # fmt: skip
+    """Apply each intervention in order; returns (label, cells its area selects or None,
+    cells or links changed) for each. Counts are this rank's (a serial state: the city's)."""
+    rows = []
     for i, item in enumerate(interventions):
         missing = [name for name in item.edits if name not in state]
         if missing:
@@ -84,8 +99,11 @@ def apply_interventions(state: CityState, interventions, rng: np.random.Generato
                 f"intervention #{i + 1} ({item.type}) edits {', '.join(missing)}, which this "
                 f"scenario's city and models do not have"
             )
-        changed[item.label or f"{i + 1}:{item.type}"] = item.apply(state, rng)
-    return changed
+        selected = item.selection(state)
+        changed = item.apply(state, rng)
+        rows.append((item.label or f"{i + 1}:{item.type}",
+                     None if selected is None else int(selected.sum()), changed))  # fmt: skip
+    return rows
 
 
 # -- land-cover changes ----------------------------------------------------------------------
@@ -200,9 +218,12 @@ class Levee(Intervention):
         Line(line=self.line, width=self.width)
         return self
 
+    def selection(self, state):
+        return Line(line=self.line, width=self.width).mask(state)
+
     def apply(self, state, rng):
         z = state["surface_altitude"]
-        cells = Line(line=self.line, width=self.width).mask(state)
+        cells = self.selection(state)
         crest = (z + self.crest_height) if self.crest_height is not None else self.crest_elevation
         z[cells] = np.maximum(z, crest)[cells]
         return int(cells.sum())
@@ -210,22 +231,37 @@ class Levee(Intervention):
 
 @register_intervention
 class RetentionPond(Intervention):
-    """A retention basin: ground lowered by ``depth`` inside a polygon (kept as grass)."""
+    """A retention basin: inside ``where``, the ground of every cell lowered by ``depth`` (m)
+    and grassed. Buildings stay; so do roads (the land-cover class ``road`` and every cell a
+    road link runs through): a pond does not dig up a street. The road cells left out are
+    counted in a warning, so a basin drawn across a street says so."""
 
     type: Literal["retention_pond"] = "retention_pond"
     where: Area
-    depth: float = Field(gt=0, le=20, description="excavation depth (m)")
+    depth: float = Field(gt=0, le=20, description="excavation depth below the ground (m)")
     edits: ClassVar[tuple[str, ...]] = ("surface_altitude", "land_cover", "building_height")
 
     def apply(self, state, rng):
-        cells = self.where.mask(state) & (state["building_height"] <= 0)
-        # a flat floor at the area's lowest ground minus depth: a basin, not a copy of the relief
-        lowest = np.min(state["surface_altitude"][cells], initial=np.inf)
-        lowest = state.decomposition.allreduce_min(float(lowest))
-        if np.isfinite(lowest):
-            state["surface_altitude"][cells] = lowest - self.depth
-            state["land_cover"][cells] = landcover.code_of("grass")
+        area = self.where.mask(state) & (state["building_height"] <= 0)
+        road = _road_cells(state)
+        cells = area & ~road
+        # over the whole city (each rank counts the cells it owns): one number, said once
+        skipped = int(state.decomposition.allreduce_sum(state.owned(area & road).astype(np.int64)))
+        if skipped:
+            warnings.warn(f"retention_pond{f' {self.label!r}' if self.label else ''}: "
+                          f"{skipped} road cells in its area are left as they are",
+                          stacklevel=2)  # fmt: skip
+        state["surface_altitude"][cells] -= self.depth
+        state["land_cover"][cells] = landcover.code_of("grass")
         return int(cells.sum())
+
+
+def _road_cells(state) -> np.ndarray:
+    """Cells of the land-cover class ``road`` or under a road link of the network."""
+    road = state["land_cover"] == landcover.code_of("road")
+    if "link_cell_index" in state:
+        road.flat[np.asarray(state["link_cell_index"], dtype=np.int64)] = True
+    return road
 
 
 @register_intervention

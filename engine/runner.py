@@ -13,6 +13,8 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,7 +135,9 @@ def check_variant_names(scenario: Scenario, variants: list[str] | None) -> list[
 def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | None = None,
                  progress: bool = True, restart: bool = False, overwrite: bool = False,
                  report: bool = True, paraview: bool = False,
-                 profile: StageProfile | None = None) -> dict[str, Path]:  # fmt: skip
+                 profile: StageProfile | None = None,
+                 working: Callable[[str], AbstractContextManager] | None = None,
+                 ) -> dict[str, Path]:  # fmt: skip
     """Run the baseline and the variants (default: all); returns variant -> its folder.
 
     The output folder is locked, checked and made ready before the city is built
@@ -148,7 +152,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     several ranks the variants run as an ensemble over groups of ranks, each group
     decomposing the grid (``metrotwin.hpc.ensemble``). Each variant's stage times are in
     its ``scenario.resolved.yaml`` (``run.profile``); ``profile`` gets the stages after the
-    variants (publishing, ParaView, report) of a serial run.
+    variants (publishing, ParaView, report) of a serial run, and ``working(what)`` (a context
+    manager, e.g. a spinner) wraps the report there.
     """
     profile = profile if profile is not None else StageProfile()
     names = check_variant_names(scenario, variants)
@@ -188,7 +193,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
                 for path in results.values():
                     write_paraview(path)
         if report:
-            with profile.stage("report"):
+            what = (f"writing the comparison report of {len(results)} variants"
+                    if len(results) > 1 else f"writing the report of {next(iter(results))}")
+            with profile.stage("report"), (working or _quietly)(what):
                 write_comparison(results, folder.path)
     except Exception as err:
         env = environment_error(err, folder.path)
@@ -203,6 +210,11 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     finally:
         folder.close(outcome)  # the folder stays locked until the report is written
     return results
+
+
+@contextmanager
+def _quietly(what: str):
+    yield
 
 
 def write_comparison(results: dict[str, Path], out_dir: Path) -> Path:
@@ -486,10 +498,16 @@ def _write_master(p: PreparedVariant, folder: Path) -> None:
 
 
 class _progress_bar:
-    """A rich progress bar of simulated time, with wall time and ETA."""
+    """A rich progress bar of simulated time, with wall time and ETA. While the first step of
+    a run with uncompiled kernels works (numba compiles them, a minute with the ETA at -:--),
+    the bar says so; a spinner shows it is alive."""
+
+    #: models whose kernels a bar of this process has seen compiled (the next bars are warm)
+    compiled: set[str] = set()
 
     def __init__(self, p: PreparedVariant, enabled: bool):
         self.p, self.enabled = p, enabled
+        self.cold: list[str] = []
 
     def __enter__(self):
         if not self.enabled:
@@ -497,12 +515,16 @@ class _progress_bar:
         from rich.progress import (
             BarColumn,
             Progress,
+            SpinnerColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
+        from metrotwin.registry import uncompiled_models
+
         self.bar = Progress(
+            SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             TextColumn("sim {task.fields[sim]}"),
@@ -514,8 +536,17 @@ class _progress_bar:
         )
         self.bar.__enter__()
         end = self.p.ctx.clock.end
-        self.task = self.bar.add_task(self.p.name, total=end, sim=self._sim(0.0))
-        return lambda t: self.bar.update(self.task, completed=t, sim=self._sim(t))
+        names = [m.name for m in self.p.coupler.models]
+        self.cold = [n for n in uncompiled_models(names) if n not in self.compiled]
+        description = self.p.name
+        if self.cold:
+            description += f" [dim](first run: compiling the {'/'.join(self.cold)} kernels)[/dim]"
+        self.task = self.bar.add_task(description, total=end, sim=self._sim(0.0))
+        return self._show
+
+    def _show(self, t: float) -> None:
+        self.compiled.update(self.cold)  # the first step has run: its kernels are compiled
+        self.bar.update(self.task, completed=t, sim=self._sim(t), description=self.p.name)
 
     def _sim(self, t: float) -> str:
         return self.p.ctx.clock.datetime_at(t).strftime("%H:%M:%S")

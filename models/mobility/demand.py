@@ -11,6 +11,7 @@ random generator.
 from __future__ import annotations
 
 import csv
+import logging
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -242,12 +243,25 @@ def synthetic_population(state, net: Network, params, rng: np.random.Generator, 
     origin, dest = nearest_nodes(net, hx, hy), nearest_nodes(net, wx, wy)
     keep = (depart >= 0) & (origin != dest)
     if (~keep).any():
-        warnings.warn(f"synthetic population: {int((~keep).sum())} of {n} commuters dropped "
-                      "(departure before the start of the run, or home and work at the same "
-                      "street node)", stacklevel=2)
+        _warn_once(f"synthetic population: {int((~keep).sum())} of {n} commuters dropped "
+                   "(departure before the start of the run, or home and work at the same "
+                   "street node)")  # fmt: skip
     group = group.clip(0, len(names) - 1)
     return Trips(origin[keep], dest[keep], depart[keep], mode[keep], group[keep], district[keep],
                  group_names=names, district_names=dict(state.district_names))
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """A warning on the screen once per process (a ``metrotwin run``), not once per variant:
+    the variants draw the same population. Later ones say it in their run.log only."""
+    if message in _WARNED:
+        logging.getLogger("metrotwin.mobility").info(message)
+        return
+    _WARNED.add(message)
+    warnings.warn(message, stacklevel=3)
 
 
 def building_table(state, grid):
