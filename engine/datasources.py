@@ -81,10 +81,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from metrotwin import landcover
 from metrotwin.errors import DataSourceError
+from metrotwin.messages import short_repr
+from metrotwin.schema import StrictModel
 
 #: Building use codes of the ``building_use`` layer.
 BUILDING_USES = {"residential": 1, "commercial": 2, "industrial": 3, "public": 4}
@@ -97,8 +99,8 @@ class DataSourceWarning(UserWarning):
     """A data file was used, but something in it was repaired or left out (counts given)."""
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(StrictModel):
+    """Unknown keys and NaN/inf are errors (see ``metrotwin.schema``)."""
 
 
 def _check_file(value, info):
@@ -367,10 +369,7 @@ class DataDomain(Strict):
     @field_validator("crs")
     @classmethod
     def _projected(cls, value):
-        crs = _parse_crs(value)
-        if not crs.is_projected:
-            raise ValueError(f"CRS {value!r} is not projected; the grid needs metres (e.g. UTM)")
-        return value
+        return check_projected_crs(value)
 
     @field_validator("drainage_capacity")
     @classmethod
@@ -423,8 +422,28 @@ def _parse_crs(value: str):
 
     try:
         return CRS.from_user_input(value)
-    except CRSError:
-        raise ValueError(f"unknown CRS {value!r}; give e.g. 'EPSG:27700' or a WKT") from None
+    except (CRSError, TypeError, ValueError):
+        raise ValueError(
+            f"unknown CRS {short_repr(value)}; give e.g. 'EPSG:27700' or a WKT"
+        ) from None
+
+
+def check_projected_crs(value: str) -> str:
+    """``value`` if it names a projected CRS in metres (the grid's cells are square metres);
+    ValueError naming it otherwise."""
+    crs = _parse_crs(value)
+    if not crs.is_projected:
+        raise ValueError(
+            f"CRS {short_repr(value)} is not projected; the grid needs a projected CRS in "
+            f"metres, e.g. the UTM zone EPSG:326xx (north) or EPSG:327xx (south)"
+        )
+    units = {axis.unit_name for axis in crs.axis_info}
+    if not units <= {"metre", "meter"}:
+        raise ValueError(
+            f"CRS {short_repr(value)} has axes in {', '.join(sorted(units))}; the grid needs "
+            f"metres, e.g. the UTM zone EPSG:326xx"
+        )
+    return value
 
 
 #: Land-cover presets: file value -> metrotwin class.

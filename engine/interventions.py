@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from metrotwin import landcover
 from metrotwin.geometry import Area, Line
+from metrotwin.schema import StrictModel
 
 if TYPE_CHECKING:
     from metrotwin.state import CityState
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 INTERVENTIONS: dict[str, type[Intervention]] = {}
 
 
-class Intervention(BaseModel):
+class Intervention(StrictModel):
     """Base of every intervention type. Subclasses set ``type: Literal["name"] = "name"``."""
 
     model_config = ConfigDict(extra="forbid")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from metrotwin.indicators import Indicator
+from metrotwin.schema import StrictModel
 from metrotwin.variables import VarSpec
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from metrotwin.state import CityState
 
 
-class NoParams(BaseModel):
+class NoParams(StrictModel):
     """A model without scenario parameters."""
 
     model_config = ConfigDict(extra="forbid")

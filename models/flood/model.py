@@ -37,6 +37,7 @@ from metrotwin.errors import ModelError
 from metrotwin.indicators import Indicator
 from metrotwin.model import Model
 from metrotwin.models.flood import kernels
+from metrotwin.schema import StrictModel
 from metrotwin.models.flood.boundaries import (
     SIDES,
     Boundary,
@@ -70,7 +71,7 @@ def parameter_table() -> dict[str, dict]:
     return table
 
 
-class InitialWater(BaseModel):
+class InitialWater(StrictModel):
     """Water present at the start: ``depth`` (m) over the bed of every cell of ``land_cover``
     (by default the open-water class, e.g. a river), or a flat ``level`` (m) there."""
 
@@ -92,7 +93,7 @@ class InitialWater(BaseModel):
         return self
 
 
-class FloodParams(BaseModel):
+class FloodParams(StrictModel):
     """Scenario parameters of the flood model (``models: flood:``)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -105,7 +106,7 @@ class FloodParams(BaseModel):
     # alpha > ~0.65 at theta = 0.9 (tests/models/flood/test_flood_kernels.py); hence 0.9/0.6.
     theta: float = Field(0.9, ge=0.5, le=1, description="de Almeida et al. (2012) weighting (1 = Bates 2010)")
     cfl: float = Field(0.6, gt=0, le=0.7, description="Courant number alpha of dt = alpha dx / sqrt(g h_max)")
-    max_time_step: float = Field(10.0, gt=0, le=3600, description="largest step (s)")
+    max_time_step: float = Field(10.0, ge=1e-3, le=3600, description="largest step (s)")
     # Off by default: the local-inertial equations (Bates et al. 2010) are what the demo and
     # the EA benchmarks are tuned on, and the moving-front analytic solution (Hunter et al.
     # 2005) is one of them (with advection its RMSE is 3.02 mm, above the issue's 3 mm); on,
@@ -122,7 +123,7 @@ class FloodParams(BaseModel):
         1e-3, gt=0, le=1, description="with advection: faces shallower than this (m) carry no "
         "advective acceleration and their speed does not limit the step (thin films)"
     )
-    fixed_time_step: float | None = Field(None, gt=0, le=3600, description="force this step (s), no CFL")
+    fixed_time_step: float | None = Field(None, ge=1e-3, le=3600, description="force this step (s), no CFL")
     # Temporal blocking (see ``kernels.local_inertial_steps``): the same numbers as one step
     # per sweep, with 1/k of the memory traffic. Only with a fixed step: under the Courant
     # condition a step needs the depths at the end of the one before.

@@ -34,6 +34,7 @@ from metrotwin.model import Model
 from metrotwin.models.heat import kernels
 from metrotwin.models.heat.geometry import Geometry, build_geometry
 from metrotwin.models.heat.surface import check_overrides, surface_arrays
+from metrotwin.schema import StrictModel
 from metrotwin.variables import VarSpec
 
 OMEGA = 2.0 * math.pi / 86400.0  # daily angular frequency (s-1)
@@ -45,12 +46,12 @@ class HeatModelError(ModelError):
     """The heat model cannot run on this city or weather (names the layer and the value)."""
 
 
-class Params(BaseModel):
+class Params(StrictModel):
     """Parameters of the heat model (physics defaults; units in parentheses)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    time_step: float = Field(300.0, gt=0, le=3600, description="energy-balance step (s)")
+    time_step: float = Field(300.0, ge=1, le=3600, description="energy-balance step (s)")
     azimuths: int = Field(32, ge=8, le=360, description="horizon directions for the sky view")
     horizon_distance: float = Field(
         500.0, gt=0, description="horizons are searched at least this far, at most twice (m): "
