@@ -160,7 +160,7 @@ class ElevationSource(RasterSource):
 class ConstantElevation(Strict):
     """Flat ground at one altitude (an analytic test such as EA Test 4); needs ``extent``."""
 
-    constant: float = Field(description="ground altitude everywhere (m)")
+    constant: float = Field(ge=-500, le=9000, description="ground altitude everywhere (m)")
 
 
 class DsmSource(RasterSource):
@@ -568,6 +568,7 @@ def _read_layers(domain: DataDomain, grid):
         domain.drainage_capacity, district, names, grid
     )
 
+    _check_layers(layers, attrs, grid)
     for name, values in layers.items():
         state.add_layer(name, values, attrs.get(name))
     state.ds["land_cover"].attrs.update(landcover.cf_flag_attrs())
@@ -575,6 +576,18 @@ def _read_layers(domain: DataDomain, grid):
         flag_values=np.array(list(names), dtype="int16"), flag_meanings=" ".join(names.values())
     )
     return state
+
+
+def _check_layers(layers: dict[str, np.ndarray], attrs: dict[str, dict], grid) -> None:
+    """The layers built from every source within physical bounds (``metrotwin.layer_bounds``):
+    footprint heights from attributes, DSM - DEM, canopy, land-cover codes."""
+    from metrotwin.layer_bounds import check_bounds, check_land_cover
+
+    for name in ("building_height", "tree_canopy_height"):
+        source = attrs.get(name, {}).get("source", "default")
+        check_bounds(layers[name], grid, layer=name, source=f"{name} from {source}")
+    cover_source = attrs.get("land_cover", {}).get("source", "default")
+    check_land_cover(layers["land_cover"], grid, source=f"land_cover from {cover_source}")
 
 
 def _add_roads(state, domain: DataDomain, domain_grid, tile) -> None:
