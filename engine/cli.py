@@ -59,6 +59,10 @@ def _is_root() -> bool:
     return is_root()
 
 
+_FORCE_HELP = ("accept a scenario whose estimate exceeds this machine's available memory or "
+               "the step limit (see the estimate 'metrotwin validate' prints)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="metrotwin",
@@ -83,10 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--layout", nargs=2, type=int, metavar=("PY", "PX"),
                      help="ranks along y and x of each variant's grid under MPI (overrides the "
                           "scenario's parallel.layout)")
+    run.add_argument("--force", action="store_true", help=_FORCE_HELP)
     run.set_defaults(func=_run)
 
     validate = sub.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario")
+    validate.add_argument("--force", action="store_true", help=_FORCE_HELP)
     validate.set_defaults(func=_validate)
 
     models = sub.add_parser("models", help="list the installed models and their variables")
@@ -171,6 +177,7 @@ def _run(args) -> int:
     from metrotwin.runner import run_scenario
 
     scenario = _load(args.scenario)
+    _check_resources(scenario, args)
     if args.layout:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
@@ -201,9 +208,18 @@ def _with_layout(scenario, layout):
 
 def _validate(args) -> int:
     scenario = _load(args.scenario)
+    estimate = _check_resources(scenario, args)
     print(f"{args.scenario}: valid scenario {scenario.name!r} with models "
           f"{', '.join(scenario.models) or 'none'} and variants {', '.join(scenario.variant_names)}")  # fmt: skip
+    print(estimate.line())
     return 0
+
+
+def _check_resources(scenario, args):
+    """The scenario's estimate; refused above this machine's memory unless --force."""
+    from metrotwin.estimate import check_resources
+
+    return check_resources(scenario, force=args.force, source=args.scenario or "demo")
 
 
 def _models(args) -> int:

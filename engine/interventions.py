@@ -55,7 +55,9 @@ def parse_interventions(items) -> list[Intervention]:
 
     list_models()  # model packages register their own intervention types on import
     if not isinstance(items, list):
-        raise ValueError(f"interventions must be a list, got {items!r:.60}")
+        from metrotwin.messages import short_repr
+
+        raise ValueError(f"interventions must be a list, got {short_repr(items)}")
     parsed = []
     for i, item in enumerate(items):
         if isinstance(item, Intervention):

@@ -20,7 +20,10 @@ def short_repr(value, limit: int = 80) -> str:
     """``repr(value)`` of at most ``limit`` characters, built without expanding the whole
     value (nested containers are elided by ``reprlib``, so the cost does not depend on the
     value's size)."""
-    text = _repr.repr(value)
+    if isinstance(value, str):  # reprlib would cut a path in the middle at 60 characters
+        text = repr(value[: limit + 1])
+    else:
+        text = _repr.repr(value)
     return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
 
 

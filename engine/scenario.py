@@ -447,7 +447,9 @@ def validation_problems(err: ValidationError) -> list[tuple[str, str]]:
             msg = "required field is missing"
         value = e.get("input")
         if e["type"] != "missing" and "got " not in msg and _is_scalar(value):
-            msg += f" (got {short_repr(value)})"
+            shown = short_repr(value, 200)
+            if shown not in msg:
+                msg += f" (got {shown})"
         problems.append((where, msg))
     return problems
 

@@ -117,6 +117,10 @@ class HeatModel(Model):
 
     name: ClassVar[str] = "heat"
     halo: ClassVar[int] = 0  # see tiling(): the ground a person sees; horizons fetch their own
+    # README "Capacity": ~0.35 KiB per cell (the horizon geometry is computed once)
+    memory_per_cell_bytes: ClassVar[float] = 0.35 * 1024
+    seconds_per_cell_step: ClassVar[float] = 2e-7
+    time_step_fields: ClassVar[tuple[str, ...]] = ("time_step",)
     Params: ClassVar[type[BaseModel]] = Params
     variables: ClassVar[dict[str, VarSpec]] = {
         "surface_altitude": VarSpec("in", "m", "ground elevation", standard_name="surface_altitude"),

@@ -81,11 +81,12 @@ def read_od_csv(path) -> np.ndarray:
                     rows.append((int(r["orig"]), int(r["dest"]), float(r["t_start_s"]),
                                  float(r["t_end_s"]), float(r["flow_vehps"])))
                 except (KeyError, TypeError, ValueError):
+                    # the line itself is not quoted: the file may be anything (/etc/passwd)
                     raise DemandError(
-                        f"{path}, line {n}: cannot parse {dict(r)!r:.80}; expected columns orig, "
-                        "dest, t_start_s, t_end_s, flow_vehps with numbers") from None
-    except OSError as err:
-        raise DemandError(f"cannot read {path}: {err}") from None
+                        f"{path}, line {n}: cannot parse it; expected columns orig, dest, "
+                        "t_start_s, t_end_s, flow_vehps with numbers") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise DemandError(f"cannot read {path} as CSV ({type(err).__name__})") from None
     rows = np.array(rows, float).reshape(-1, 5)
     bad = (rows[:, 4] < 0) | (rows[:, 3] < rows[:, 2])
     if bad.any():
@@ -101,7 +102,7 @@ def read_tntp_trips(path):
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as err:
-        raise DemandError(f"cannot read {path}: {err}") from None
+        raise DemandError(f"cannot read {path}: {type(err).__name__}") from None
     meta, _, body = text.partition("<END OF METADATA>")
     declared = None
     for line in meta.splitlines():
@@ -110,12 +111,13 @@ def read_tntp_trips(path):
             try:
                 declared = float(value)
             except ValueError:
-                raise DemandError(f"{path}: <TOTAL OD FLOW> {value!r} is not a number") from None
+                raise DemandError(f"{path}: <TOTAL OD FLOW> is not a number") from None
     if not body:
         raise DemandError(f"{path}: no <END OF METADATA> line; is this a TNTP trips file?")
     orig, dest, vol = [], [], []
     current = None
-    for line in body.splitlines():
+    # errors give line numbers, never the line: the file may be anything
+    for n, line in enumerate(body.splitlines(), start=meta.count("\n") + 1):
         line = line.strip()
         if not line or line.startswith("~"):
             continue
@@ -123,10 +125,10 @@ def read_tntp_trips(path):
             try:
                 current = int(line.split()[1])
             except (IndexError, ValueError):
-                raise DemandError(f"{path}: cannot parse {line!r:.60}") from None
+                raise DemandError(f"{path}, line {n}: cannot parse it as 'Origin <id>'") from None
             continue
         if current is None:
-            raise DemandError(f"{path}: OD values {line!r:.40} before any 'Origin' line")
+            raise DemandError(f"{path}, line {n}: OD values before any 'Origin' line")
         for item in line.split(";"):
             if not item.strip():
                 continue
@@ -136,7 +138,7 @@ def read_tntp_trips(path):
                 dest.append(int(d))
                 vol.append(float(v))
             except ValueError:
-                raise DemandError(f"{path}: cannot parse OD entry {item.strip()!r:.40} of origin "
+                raise DemandError(f"{path}, line {n}: cannot parse an OD entry of origin "
                                   f"{current}; expected 'destination : trips'") from None
     vol = np.array(vol)
     if declared is None:
