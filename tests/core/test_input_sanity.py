@@ -298,3 +298,39 @@ def test_refdata_variable_is_still_expanded(monkeypatch, tmp_path, demo_data):
     _with_dem(demo_data, "${METROTWIN_REFDATA}/dem.tif")
     scenario = parse_scenario(demo_data)
     assert scenario.domain.data.elevation.path == tmp_path / "dem.tif"
+
+
+# -- readers never quote the files they read ------------------------------------------------------
+SECRET_LINES = (
+    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    "alice:S3CRET-HASH:1000:1000::/home/alice:/bin/bash\n"
+)
+
+
+def _readers():
+    from datetime import timezone
+
+    from metrotwin.models.mobility.demand import read_od_csv, read_tntp_trips
+    from metrotwin.models.mobility.network import read_tntp_network
+    from metrotwin.weather import _read_csv
+
+    return {
+        "od_csv": (read_od_csv, SECRET_LINES),
+        "tntp_trips": (read_tntp_trips, "<TOTAL OD FLOW> 1\n<END OF METADATA>\n" + SECRET_LINES),
+        "tntp_origin": (read_tntp_trips, "<TOTAL OD FLOW> 1\n<END OF METADATA>\nOrigin daemon:x\n"),
+        "tntp_net": (read_tntp_network, "<NUMBER OF LINKS> 1\n<END OF METADATA>\n" + SECRET_LINES),
+        "weather_csv": (lambda p: _read_csv(p, timezone.utc), SECRET_LINES),
+    }
+
+
+@pytest.mark.parametrize("kind", ["od_csv", "tntp_trips", "tntp_origin", "tntp_net", "weather_csv"])
+def test_readers_never_quote_lines_of_input_files(tmp_path, kind):
+    reader, text = _readers()[kind]
+    path = tmp_path / "data.txt"
+    path.write_text(text)
+    with pytest.raises(MetrotwinError) as info:
+        reader(path)
+    message = str(info.value)
+    assert str(path) in message  # the file is named ...
+    for secret in ("daemon", "nologin", "S3CRET", "/bin/bash"):  # ... its contents are not
+        assert secret not in message, message
