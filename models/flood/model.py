@@ -78,7 +78,9 @@ class InitialWater(StrictModel):
     model_config = ConfigDict(extra="forbid")
     land_cover: str = Field("water", description="class whose cells start filled")
     depth: float | None = Field(None, gt=0, le=50, description="depth above the bed (m)")
-    level: float | None = Field(None, description="water-surface elevation (m)")
+    level: float | None = Field(
+        None, ge=-500, le=9000, description="water-surface elevation (m), within the ground's bounds"
+    )
 
     @field_validator("land_cover")
     @classmethod
