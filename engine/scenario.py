@@ -229,7 +229,8 @@ class Rainfall(Strict):
         for t, rate in value:
             if not 0 <= rate <= MAX_RAIN:
                 raise ValueError(
-                    f"rain intensity must be 0..{MAX_RAIN:g} mm/h, got {rate:g} at t={t:g} s"
+                    f"rain intensity must be >= 0 and <= {MAX_RAIN:g} mm/h, got {rate:g} at "
+                    f"t={t:g} s"
                 )
             if t < 0:
                 raise ValueError(f"hyetograph times must be >= 0 s, got {t:g}")

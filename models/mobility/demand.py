@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metrotwin.messages import short_repr
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.network import MobilityError, Network
 
@@ -111,7 +112,10 @@ def read_tntp_trips(path):
             try:
                 declared = float(value)
             except ValueError:
-                raise DemandError(f"{path}: <TOTAL OD FLOW> is not a number") from None
+                # a value after the TNTP tag only (an arbitrary file has no such line)
+                raise DemandError(
+                    f"{path}: <TOTAL OD FLOW> {short_repr(value, 40)} is not a number"
+                ) from None
     if not body:
         raise DemandError(f"{path}: no <END OF METADATA> line; is this a TNTP trips file?")
     orig, dest, vol = [], [], []
