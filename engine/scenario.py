@@ -55,13 +55,14 @@ REFDATA_VARIABLE = "${METROTWIN_REFDATA}"
 
 
 def _expand(value: str) -> str:
-    """``${METROTWIN_REFDATA}`` replaced by the reference-data folder; no other variable is
-    expanded (its value could be a secret, and would be echoed by a 'file not found')."""
+    """``${METROTWIN_REFDATA}`` replaced by the reference-data folder and ``~`` by the home
+    folder; no other variable is expanded (its value could be a secret). Messages name the
+    path as written, never the expanded one."""
     if REFDATA_VARIABLE in value:
         # the default is beside the working copy: ../shared/data seen from the current folder
         folder = os.environ.get("METROTWIN_REFDATA") or os.path.abspath(DEFAULT_REFDATA)
         value = value.replace(REFDATA_VARIABLE, folder)
-    return value
+    return os.path.expanduser(value)
 
 
 class FilePath(str):
@@ -375,6 +376,17 @@ class Scenario(Strict):
         for name in value:
             check_name(name, "variant name")
         return value
+
+    @model_validator(mode="after")
+    def _checkpoints(self):
+        interval = self.parallel.checkpoint_interval
+        if interval is not None and interval < self.period.coupling_interval:
+            raise ValueError(
+                f"parallel.checkpoint_interval ({interval:g} s) is shorter than "
+                f"period.coupling_interval ({self.period.coupling_interval:g} s); checkpoints "
+                f"are taken between coupling steps"
+            )
+        return self
 
     @model_validator(mode="after")
     def _variants_resolve(self):

@@ -221,11 +221,17 @@ def test_period_steps_are_bounded(demo_data, change, words):
 @pytest.mark.parametrize(
     "model, params, field",
     [("mobility", {"dt": 1e-9}, "dt"), ("flood", {"fixed_time_step": 1e-9}, "fixed_time_step"),
-     ("heat", {"time_step": 0.01}, "time_step"), ("flood", {"max_time_step": 1e-6}, "max_time_step")],
+     ("heat", {"time_step": 0.01}, "time_step"),
+     ("flood", {"max_time_step": 1e-6}, "max_time_step")],
 )  # fmt: skip
 def test_model_time_steps_have_a_minimum(demo_data, model, params, field):
     demo_data["models"][model] = params
     _refused(demo_data, field, "greater than or equal")
+
+
+def test_checkpoints_are_not_more_frequent_than_coupling(demo_data):
+    demo_data["parallel"] = {"checkpoint_interval": 1e-9}
+    _refused(demo_data, "checkpoint_interval", "coupling_interval")
 
 
 def test_too_many_model_steps_are_refused_unless_forced(tmp_path, demo_data, eight_gib):
