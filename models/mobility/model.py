@@ -249,7 +249,7 @@ class MobilityModel(Model):
     # README "Capacity": flood + heat + mobility ~1.4 KiB per cell, less flood and heat; the
     # synthetic population grows with the built floor area, hence with the cells
     memory_per_cell_bytes = 0.6 * 1024
-    seconds_per_step = 2e-4
+    seconds_per_step = 3e-4  # the demo: ~7 s of mobility for 21,600 queue steps
     time_step_fields = ("dt",)
     decomposable = True  # link state replicated, agents spread over ranks: see parallel.py
     Params = MobilityParams

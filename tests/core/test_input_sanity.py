@@ -340,3 +340,19 @@ def test_readers_never_quote_lines_of_input_files(tmp_path, kind):
     assert str(path) in message  # the file is named ...
     for secret in ("daemon", "nologin", "S3CRET", "/bin/bash"):  # ... its contents are not
         assert secret not in message, message
+
+
+def test_the_estimate_adds_the_costs_the_models_declare():
+    from metrotwin.estimate import BASE_MEMORY, estimate
+    from metrotwin.registry import get_model
+
+    scenario = load_scenario()  # the demo: 3000 m x 2400 m at 20 m, 6 h, coupling 5 min
+    est = estimate(scenario)
+    assert est.shape == (120, 150) and est.coupling_steps == 72
+    # flood: at least one step per max_time_step (10 s); heat: one per coupling interval, its
+    # 900 s step being longer; mobility: one per dt (1 s)
+    assert est.model_steps == {"flood": 2160, "heat": 72, "mobility": 21600}
+    per_cell = sum(get_model(m).memory_per_cell_bytes for m in ("flood", "heat", "mobility"))
+    assert est.memory_bytes == pytest.approx(BASE_MEMORY + 18_000 * per_cell)
+    assert per_cell == pytest.approx(1.4 * 1024)  # README "Capacity": flood + heat + mobility
+    assert est.seconds > 0
