@@ -248,7 +248,7 @@ def test_duplicate_keys_are_refused_naming_both_lines(fuzz_folder, case):
     assert f"line {second}" in err and f"line {first}" in err
 
 
-# -- a handful of real runs on tiny grids ------------------------------------------------------------
+# -- a handful of real runs on tiny grids -----------------------------------------------------
 TINY = {
     "name": "tiny",
     "domain": {"generated": {"size_x": 320, "size_y": 320, "resolution": 20}},
