@@ -356,3 +356,26 @@ def test_the_estimate_adds_the_costs_the_models_declare():
     assert est.memory_bytes == pytest.approx(BASE_MEMORY + 18_000 * per_cell)
     assert per_cell == pytest.approx(1.4 * 1024)  # README "Capacity": flood + heat + mobility
     assert est.seconds > 0
+
+
+def test_layer_bounds_count_and_place_offending_cells():
+    import numpy as np
+
+    from metrotwin.errors import DataSourceError
+    from metrotwin.grid import Grid
+    from metrotwin.landcover import CODE
+    from metrotwin.layer_bounds import check_bounds, check_land_cover
+
+    grid = Grid(ny=4, nx=5, resolution=2.0, west=1000.0, north=5000.0, crs="EPSG:32632")
+    depth = np.zeros(grid.shape)
+    depth[1, 3], depth[2, 0], depth[3, 4] = 150.0, -1.0, np.nan  # NaN: no-data, not counted
+    with pytest.raises(DataSourceError) as info:
+        check_bounds(depth, grid, layer="water_depth", source="depth.tif")
+    # row 1, column 3: x = 1000 + 3.5 * 2, y = 5000 - 1.5 * 2
+    assert "2 cell value(s) of water_depth lie outside 0..100 m" in str(info.value)
+    assert "first at x=1007.0, y=4997.0 in EPSG:32632: 150" in str(info.value)
+    check_bounds(np.where(np.isnan(depth), np.nan, 1.0), grid, layer="water_depth", source="ok")
+    cover = np.full(grid.shape, min(CODE.values()), dtype="int16")
+    cover[0, 1] = max(CODE.values()) + 1
+    with pytest.raises(DataSourceError, match="1 cell.*no class.*x=1003.0, y=4999.0"):
+        check_land_cover(cover, grid, source="cover.tif")
