@@ -102,6 +102,10 @@ def _is_root() -> bool:
     return is_root()
 
 
+_FORCE_HELP = ("accept a scenario whose estimate exceeds this machine's available memory or "
+               "the step limit (see the estimate 'metrotwin validate' prints)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="metrotwin",
@@ -134,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--layout", nargs=2, type=int, metavar=("PY", "PX"),
                      help="ranks along y and x of each variant's grid under MPI (overrides the "
                           "scenario's parallel.layout)")
+    run.add_argument("--force", action="store_true", help=_FORCE_HELP)
     run.set_defaults(func=_run)
 
     validate = sub.add_parser("validate", help="check a scenario file without running it")
@@ -141,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--cells", action="store_true",
                           help="build the city and show how many cells each intervention of each "
                                "variant selects and changes")  # fmt: skip
+    validate.add_argument("--force", action="store_true", help=_FORCE_HELP)
     validate.set_defaults(func=_validate)
 
     models = sub.add_parser("models", help="list the installed models and their variables")
@@ -228,6 +234,7 @@ def _run(args) -> int:
     from metrotwin.runner import run_scenario
 
     scenario = _load(args.scenario)
+    _check_resources(scenario, args)
     after_variants = StageProfile()
     if args.layout:
         scenario = _with_layout(scenario, args.layout)
@@ -356,8 +363,10 @@ def _with_layout(scenario, layout):
 
 def _validate(args) -> int:
     scenario = _load(args.scenario)
+    estimate = _check_resources(scenario, args)
     print(f"{args.scenario}: valid scenario {scenario.name!r} with models "
           f"{', '.join(scenario.models) or 'none'} and variants {', '.join(scenario.variant_names)}")  # fmt: skip
+    print(estimate.line())
     if args.cells:
         _print_intervention_cells(scenario)
     elif any(scenario.resolve_variant(v).interventions for v in scenario.variant_names):
@@ -386,6 +395,13 @@ def _print_intervention_cells(scenario) -> None:
         for label, selected, changed in rows:
             where = "" if selected is None else f"selects {selected} cells, "
             print(f"  {label}: {where}changes {changed}")
+
+
+def _check_resources(scenario, args):
+    """The scenario's estimate; refused above this machine's memory unless --force."""
+    from metrotwin.estimate import check_resources
+
+    return check_resources(scenario, force=args.force, source=args.scenario or "demo")
 
 
 def _models(args) -> int:

@@ -81,10 +81,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from metrotwin import landcover
 from metrotwin.errors import DataSourceError
+from metrotwin.messages import short_repr
+from metrotwin.schema import StrictModel
 
 #: Building use codes of the ``building_use`` layer.
 BUILDING_USES = {"residential": 1, "commercial": 2, "industrial": 3, "public": 4}
@@ -97,8 +99,8 @@ class DataSourceWarning(UserWarning):
     """A data file was used, but something in it was repaired or left out (counts given)."""
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(StrictModel):
+    """Unknown keys and NaN/inf are errors (see ``metrotwin.schema``)."""
 
 
 def _check_file(value, info):
@@ -158,7 +160,7 @@ class ElevationSource(RasterSource):
 class ConstantElevation(Strict):
     """Flat ground at one altitude (an analytic test such as EA Test 4); needs ``extent``."""
 
-    constant: float = Field(description="ground altitude everywhere (m)")
+    constant: float = Field(ge=-500, le=9000, description="ground altitude everywhere (m)")
 
 
 class DsmSource(RasterSource):
@@ -367,10 +369,7 @@ class DataDomain(Strict):
     @field_validator("crs")
     @classmethod
     def _projected(cls, value):
-        crs = _parse_crs(value)
-        if not crs.is_projected:
-            raise ValueError(f"CRS {value!r} is not projected; the grid needs metres (e.g. UTM)")
-        return value
+        return check_projected_crs(value)
 
     @field_validator("drainage_capacity")
     @classmethod
@@ -423,8 +422,28 @@ def _parse_crs(value: str):
 
     try:
         return CRS.from_user_input(value)
-    except CRSError:
-        raise ValueError(f"unknown CRS {value!r}; give e.g. 'EPSG:27700' or a WKT") from None
+    except (CRSError, TypeError, ValueError):
+        raise ValueError(
+            f"unknown CRS {short_repr(value)}; give e.g. 'EPSG:27700' or a WKT"
+        ) from None
+
+
+def check_projected_crs(value: str) -> str:
+    """``value`` if it names a projected CRS in metres (the grid's cells are square metres);
+    ValueError naming it otherwise."""
+    crs = _parse_crs(value)
+    if not crs.is_projected:
+        raise ValueError(
+            f"CRS {short_repr(value)} is not projected; the grid needs a projected CRS in "
+            f"metres, e.g. the UTM zone EPSG:326xx (north) or EPSG:327xx (south)"
+        )
+    units = {axis.unit_name for axis in crs.axis_info}
+    if not units <= {"metre", "meter"}:
+        raise ValueError(
+            f"CRS {short_repr(value)} has axes in {', '.join(sorted(units))}; the grid needs "
+            f"metres, e.g. the UTM zone EPSG:326xx"
+        )
+    return value
 
 
 #: Land-cover presets: file value -> metrotwin class.
@@ -549,6 +568,7 @@ def _read_layers(domain: DataDomain, grid):
         domain.drainage_capacity, district, names, grid
     )
 
+    _check_layers(layers, attrs, grid)
     for name, values in layers.items():
         state.add_layer(name, values, attrs.get(name))
     state.ds["land_cover"].attrs.update(landcover.cf_flag_attrs())
@@ -556,6 +576,18 @@ def _read_layers(domain: DataDomain, grid):
         flag_values=np.array(list(names), dtype="int16"), flag_meanings=" ".join(names.values())
     )
     return state
+
+
+def _check_layers(layers: dict[str, np.ndarray], attrs: dict[str, dict], grid) -> None:
+    """The layers built from every source within physical bounds (``metrotwin.layer_bounds``):
+    footprint heights from attributes, DSM - DEM, canopy, land-cover codes."""
+    from metrotwin.layer_bounds import check_bounds, check_land_cover
+
+    for name in ("building_height", "tree_canopy_height"):
+        source = attrs.get(name, {}).get("source", "default")
+        check_bounds(layers[name], grid, layer=name, source=f"{name} from {source}")
+    cover_source = attrs.get("land_cover", {}).get("source", "default")
+    check_land_cover(layers["land_cover"], grid, source=f"land_cover from {cover_source}")
 
 
 def _add_roads(state, domain: DataDomain, domain_grid, tile) -> None:

@@ -6,8 +6,14 @@ from __future__ import annotations
 class MetrotwinError(Exception):
     """Base of every error metrotwin reports to a user.
 
-    The message names the field or file, the value, and what would be valid.
+    The message names the field or file, the value, and what would be valid; it is cut to
+    ``metrotwin.messages.MAX_MESSAGE`` characters (a screenful), whatever built it.
     """
+
+    def __init__(self, message="", *args):
+        from metrotwin.messages import bounded
+
+        super().__init__(bounded(message), *args)
 
 
 class ScenarioError(MetrotwinError):

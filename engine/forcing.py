@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from metrotwin.errors import DataSourceError
+from metrotwin.layer_bounds import check_bounds
+from metrotwin.messages import short_repr
 
 if TYPE_CHECKING:
     from metrotwin.grid import Grid
@@ -98,11 +100,14 @@ def _read_gridded_rain(path, variable: str, grid: Grid, scenario: Scenario):
 
     try:
         ds = xr.open_dataset(path)
-    except Exception as err:
-        raise DataSourceError(f"{path}: cannot open the rainfall file ({err})") from None
+    except Exception as err:  # noqa: BLE001 - its text may quote the file: name the kind only
+        raise DataSourceError(
+            f"{path}: cannot open the rainfall file as netCDF ({type(err).__name__})"
+        ) from None
     if variable not in ds:
         raise DataSourceError(
-            f"{path}: no variable {variable!r}; it has {', '.join(ds.data_vars)}"
+            f"{path}: no variable {short_repr(variable)}; it has "
+            f"{short_repr(sorted(map(str, ds.data_vars)), 300)}"
         )
     da = ds[variable]
     missing = [d for d in ("time", "y", "x") if d not in da.dims]
@@ -113,8 +118,10 @@ def _read_gridded_rain(path, variable: str, grid: Grid, scenario: Scenario):
         raise DataSourceError(f"{path}: {variable} has units {units!r}; expected 'mm h-1'")
     da = da.sel(x=grid.x, y=grid.y, method="nearest")
     values = np.asarray(da.transpose("time", "y", "x").values, dtype=float)
-    if np.isnan(values).any() or (values < 0).any():
-        raise DataSourceError(f"{path}: {variable} has missing or negative rain rates")
+    if not np.isfinite(values).all():
+        n = int(np.count_nonzero(~np.isfinite(values)))
+        raise DataSourceError(f"{path}: {variable} has {n} missing or infinite rain rate(s)")
+    check_bounds(values, grid, layer="rainfall_rate", source=f"rainfall file {path}")
     t = da["time"].values
     if np.issubdtype(t.dtype, np.datetime64):
         start = np.datetime64(scenario.period.start.replace(tzinfo=None))

@@ -13,10 +13,11 @@ import warnings
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from metrotwin import landcover
 from metrotwin.geometry import Area, Line
+from metrotwin.schema import StrictModel
 
 if TYPE_CHECKING:
     from metrotwin.state import CityState
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 INTERVENTIONS: dict[str, type[Intervention]] = {}
 
 
-class Intervention(BaseModel):
+class Intervention(StrictModel):
     """Base of every intervention type. Subclasses set ``type: Literal["name"] = "name"``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -62,7 +63,9 @@ def parse_interventions(items) -> list[Intervention]:
 
     list_models()  # model packages register their own intervention types on import
     if not isinstance(items, list):
-        raise ValueError(f"interventions must be a list, got {items!r:.60}")
+        from metrotwin.messages import short_repr
+
+        raise ValueError(f"interventions must be a list, got {short_repr(items)}")
     parsed = []
     for i, item in enumerate(items):
         if isinstance(item, Intervention):

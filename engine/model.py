@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from metrotwin.indicators import Indicator
+from metrotwin.schema import StrictModel
 from metrotwin.variables import VarSpec
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from metrotwin.state import CityState
 
 
-class NoParams(BaseModel):
+class NoParams(StrictModel):
     """A model without scenario parameters."""
 
     model_config = ConfigDict(extra="forbid")
@@ -48,6 +49,17 @@ class Model:
     Params: ClassVar[type[BaseModel]] = NoParams
     #: whether the model runs on a grid decomposed over several ranks (tiles with halos)
     decomposable: ClassVar[bool] = True
+    #: memory the model holds per grid cell (bytes): the resource estimate before a run
+    #: (``metrotwin.estimate``); measured, see README "Capacity"
+    memory_per_cell_bytes: ClassVar[float] = 0.0
+    #: run time per grid cell and per step of the model's own (s), for the same estimate
+    seconds_per_cell_step: ClassVar[float] = 0.0
+    #: run time per step of the model's own, whatever the grid (s): agents, queues
+    seconds_per_step: ClassVar[float] = 0.0
+    #: fields of ``Params`` holding the model's own time step (s): the first one set gives the
+    #: step (a fixed step, or the largest an adaptive step can take). Empty: it steps once per
+    #: coupling interval
+    time_step_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: BaseModel | None = None):
         self.params = params if params is not None else self.Params()

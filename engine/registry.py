@@ -60,7 +60,11 @@ def model_params(name: str, params) -> BaseModel:
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        raise ValueError(f"parameters of model {name!r} must be a mapping, got {params!r:.60}")
+        from metrotwin.messages import short_repr
+
+        raise ValueError(
+            f"parameters of model {name!r} must be a mapping, got {short_repr(params)}"
+        )
     try:
         return cls.Params.model_validate(params)
     except ValidationError as err:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 import os
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -26,24 +26,42 @@ from pydantic import (
 
 from metrotwin.datasources import DataDomain
 from metrotwin.errors import ScenarioError
+from metrotwin.messages import short_repr
+from metrotwin.schema import StrictModel, check_name, non_finite_paths
 from metrotwin.units import Duration
 
 DEFAULT_REFDATA = "../shared/data"
 
 
-class Strict(BaseModel):
-    """Base of every scenario section: unknown keys are errors, not silently ignored."""
+class Strict(StrictModel):
+    """Base of every scenario section: unknown keys and NaN/inf are errors, not silently
+    ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(frozen=False)
+
+
+#: shortest coupling interval (s): models exchange fields at most once a second
+MIN_COUPLING_INTERVAL = 1.0
+#: most coupling steps of a run (e.g. 11.5 days at 1 s, or a year at 32 s)
+MAX_COUPLING_STEPS = 1_000_000
+#: most output frames of a run (each is a full set of fields on disk)
+MAX_OUTPUT_FRAMES = 100_000
+#: longest simulated period (s): 100 years
+MAX_PERIOD = 100 * 365.25 * 86400.0
 
 
 # -- paths -----------------------------------------------------------------------------------
+REFDATA_VARIABLE = "${METROTWIN_REFDATA}"
+
+
 def _expand(value: str) -> str:
-    env = dict(os.environ)
-    # the default is beside the working copy: ../shared/data seen from the current folder
-    env.setdefault("METROTWIN_REFDATA", os.path.abspath(DEFAULT_REFDATA))
-    for key, val in env.items():
-        value = value.replace("${" + key + "}", val)
+    """``${METROTWIN_REFDATA}`` replaced by the reference-data folder and ``~`` by the home
+    folder; no other variable is expanded (its value could be a secret). Messages name the
+    path as written, never the expanded one."""
+    if REFDATA_VARIABLE in value:
+        # the default is beside the working copy: ../shared/data seen from the current folder
+        folder = os.environ.get("METROTWIN_REFDATA") or os.path.abspath(DEFAULT_REFDATA)
+        value = value.replace(REFDATA_VARIABLE, folder)
     return os.path.expanduser(value)
 
 
@@ -53,17 +71,28 @@ class FilePath(str):
 
 
 def _check_file(value: Any, info) -> Path:
-    if not isinstance(value, (str, Path)):
-        raise ValueError(f"expected a file path, got {value!r}")
-    path = Path(_expand(str(value)))
+    """The path of an existing regular file: a FIFO or device would block or never end, a
+    folder cannot be read as a file. Messages name the path as written in the scenario."""
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise ValueError(f"expected a file path, got {short_repr(value)}")
+    written = str(value)
+    path = Path(_expand(written))
     base = (info.context or {}).get("base_dir") if info.context else None
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
-    if not path.exists():
+    shown = short_repr(written, 200)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
         hint = ""
-        if "${METROTWIN_REFDATA}" in str(value):
+        if REFDATA_VARIABLE in written:
             hint = " (the public reference data: set METROTWIN_REFDATA to its folder)"
-        raise ValueError(f"file not found: {path}{hint}")
+        raise ValueError(f"file not found: {shown}{hint}") from None
+    except (OSError, ValueError) as err:  # permissions, a name too long, a NUL byte
+        raise ValueError(f"cannot use the file {shown} ({type(err).__name__})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+        raise ValueError(f"{shown} is {kind}; give a data file")
     return path
 
 
@@ -80,6 +109,13 @@ class GeneratedCity(Strict):
     block_size: float = Field(120.0, gt=20, description="street spacing (m)")
     river_width: float = Field(60.0, ge=0, description="width of the river (m)")
     relief: float = Field(25.0, ge=0, description="height of the valley sides above the river (m)")
+
+    @field_validator("crs")
+    @classmethod
+    def _projected(cls, value):
+        from metrotwin.datasources import check_projected_crs
+
+        return check_projected_crs(value)
 
     @model_validator(mode="after")
     def _enough_cells(self):
@@ -125,10 +161,27 @@ class Period(Strict):
                 f"the period must end after it starts; start {self.start.isoformat()}, "
                 f"length {seconds:g} s"
             )
+        if seconds > MAX_PERIOD:
+            raise ValueError(f"the period is {seconds:.4g} s long; at most {MAX_PERIOD:.4g} s")
         for name in ("coupling_interval", "output_interval"):
             value = getattr(self, name)
-            if not value > 0:
-                raise ValueError(f"{name} must be > 0 s, got {value:g}")
+            if not value >= MIN_COUPLING_INTERVAL:
+                raise ValueError(
+                    f"{name} must be >= {MIN_COUPLING_INTERVAL:g} s, got {value:g}"
+                )
+        steps = seconds / self.coupling_interval
+        if steps > MAX_COUPLING_STEPS:
+            raise ValueError(
+                f"{seconds:g} s at coupling_interval {self.coupling_interval:g} s is {steps:.3g} "
+                f"coupling steps; at most {MAX_COUPLING_STEPS:.0e}: lengthen coupling_interval "
+                f"or shorten the period"
+            )
+        frames = seconds / self.output_interval
+        if frames > MAX_OUTPUT_FRAMES:
+            raise ValueError(
+                f"output_interval {self.output_interval:g} s gives {frames:.3g} output frames; "
+                f"at most {MAX_OUTPUT_FRAMES:.0e}: lengthen output_interval"
+            )
         if self.output_interval % self.coupling_interval > 1e-9 * self.output_interval:
             raise ValueError(
                 f"output_interval ({self.output_interval:g} s) must be a multiple of "
@@ -147,6 +200,10 @@ class Period(Strict):
 
 
 # -- forcing ---------------------------------------------------------------------------------
+#: highest rain intensity (mm/h): above the world record hour (about 300 mm) by a margin
+MAX_RAIN = 1000.0
+
+
 class Rainfall(Strict):
     """Uniform rain by a block hyetograph, or a gridded rain file (netCDF, mm h-1)."""
 
@@ -171,12 +228,19 @@ class Rainfall(Strict):
             raise ValueError("hyetograph is empty; give [time, mm/h] pairs")
         times = [t for t, _ in value]
         for t, rate in value:
-            if rate < 0:
-                raise ValueError(f"rain intensity must be >= 0 mm/h, got {rate:g} at t={t:g} s")
+            if not 0 <= rate <= MAX_RAIN:
+                raise ValueError(
+                    f"rain intensity must be >= 0 and <= {MAX_RAIN:g} mm/h, got {rate:g} at "
+                    f"t={t:g} s"
+                )
             if t < 0:
                 raise ValueError(f"hyetograph times must be >= 0 s, got {t:g}")
-        if any(b <= a for a, b in zip(times, times[1:])):
-            raise ValueError(f"hyetograph times must increase strictly, got {times}")
+        bad = next((i for i, (a, b) in enumerate(zip(times, times[1:])) if b <= a), None)
+        if bad is not None:
+            raise ValueError(
+                f"hyetograph times must increase strictly; entry {bad + 1} ({times[bad + 1]:g} s) "
+                f"is not after entry {bad} ({times[bad]:g} s)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -272,7 +336,7 @@ class Parallel(Strict):
 class Scenario(Strict):
     """A scenario file, validated. ``models`` and ``interventions`` hold validated objects."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(description="the run folder's name: letters, digits, '_', '-', '.'")
     description: str = ""
     seed: int = Field(0, ge=0, lt=2**63)
     domain: Domain
@@ -282,6 +346,11 @@ class Scenario(Strict):
     interventions: list[Any] = Field(default_factory=list)
     variants: dict[str, Variant] = Field(default_factory=dict)
     parallel: Parallel = Field(default_factory=Parallel)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value):
+        return check_name(value, "scenario name", reserved={"comparison"})
 
     @field_validator("models", mode="before")
     @classmethod
@@ -305,11 +374,19 @@ class Scenario(Strict):
     @classmethod
     def _variant_names(cls, value):
         for name in value:
-            if name == "baseline" or not name.replace("_", "").replace("-", "").isalnum():
-                raise ValueError(
-                    f"variant name {name!r} must be letters, digits, '-' or '_', and not 'baseline'"
-                )
+            check_name(name, "variant name")
         return value
+
+    @model_validator(mode="after")
+    def _checkpoints(self):
+        interval = self.parallel.checkpoint_interval
+        if interval is not None and interval < self.period.coupling_interval:
+            raise ValueError(
+                f"parallel.checkpoint_interval ({interval:g} s) is shorter than "
+                f"period.coupling_interval ({self.period.coupling_interval:g} s); checkpoints "
+                f"are taken between coupling steps"
+            )
+        return self
 
     @model_validator(mode="after")
     def _variants_resolve(self):
@@ -383,7 +460,9 @@ def validation_problems(err: ValidationError) -> list[tuple[str, str]]:
             msg = "required field is missing"
         value = e.get("input")
         if e["type"] != "missing" and "got " not in msg and _is_scalar(value):
-            msg += f" (got {value!r:.80})"
+            shown = short_repr(value, 200)
+            if shown not in msg:
+                msg += f" (got {shown})"
         problems.append((where, msg))
     return problems
 
@@ -434,6 +513,12 @@ def parse_scenario(data: Any, *, source: str = "scenario", base_dir: Path | None
             f"a scenario is a mapping of fields (name, domain, period, ...), got {type(data).__name__}",
             source=source,
         )
+    bad = non_finite_paths(data)
+    if bad:  # caught here for every section, also a third-party model's parameters
+        raise ScenarioError(
+            f"{'; '.join(bad)}: NaN and infinite numbers are not valid values; give finite ones",
+            source=source,
+        )
     try:
         return Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as err:
@@ -443,14 +528,31 @@ def parse_scenario(data: Any, *, source: str = "scenario", base_dir: Path | None
 
 
 def read_yaml(path: Path) -> Any:
+    """The parsed scenario file; duplicate keys, alias bombs and non-files are refused (see
+    ``metrotwin.yamlsafe``)."""
+    from metrotwin import yamlsafe
+
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise ScenarioError("not a regular file (a folder, FIFO or device)", source=str(path))
+        if os.stat(path).st_size > yamlsafe.MAX_BYTES:
+            raise ScenarioError(
+                f"the file is larger than {yamlsafe.MAX_BYTES} bytes; a scenario is far smaller",
+                source=str(path),
+            )
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError("scenario file not found", source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(f"cannot read the scenario file ({err})", source=str(path)) from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ScenarioError(
+            f"cannot read the scenario file ({type(err).__name__}: {short_repr(str(err), 120)})",
+            source=str(path),
+        ) from None
     try:
-        return yaml.safe_load(text)
+        return yamlsafe.load(text)
+    except yamlsafe.YamlProblem as err:
+        raise ScenarioError(str(err), source=str(path)) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

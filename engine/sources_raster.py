@@ -30,6 +30,7 @@ from metrotwin.datasources import (
 )
 from metrotwin.errors import DataSourceError
 from metrotwin.grid import Grid
+from metrotwin.layer_bounds import BOUNDS, check_bounds
 
 NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf", ".netcdf")
 
@@ -257,6 +258,7 @@ def read_elevation(source: ElevationSource, grid: Grid):
     No-data cells: ``error`` refuses the file naming the count; ``fill`` takes the nearest
     valid cell's value; ``close`` fills the same way and marks the cells closed (flood)."""
     values, info = to_grid(source, grid, what="elevation", resampling="bilinear")
+    check_bounds(values, grid, layer="surface_altitude", source=f"elevation file {source.path}")
     missing = np.isnan(values)
     n, domain = info["nodata_cells"], tiling.domain_of(grid)
     closed = None
@@ -307,6 +309,7 @@ def read_dsm_height(source: DsmSource, grid: Grid, ground: np.ndarray, *, ground
     ``max_below_fraction`` of the cells is refused (swapped files, another vertical datum or
     units); fewer such cells are clipped to 0 with a warning."""
     dsm, info = to_grid(source, grid, what="DSM", resampling="bilinear")
+    check_bounds(dsm, grid, layer="surface_model", source=f"DSM file {source.path}")
     valid = np.isfinite(dsm)
     diff = np.where(valid, dsm - ground, 0.0)
     below = diff < -source.below_dem_tolerance
@@ -332,6 +335,9 @@ def read_dsm_height(source: DsmSource, grid: Grid, ground: np.ndarray, *, ground
 def read_canopy(source: RasterSource, grid: Grid):
     """Tree canopy height above ground (m); no-data and negative values are 0 (no tree)."""
     values, info = to_grid(source, grid, what="tree canopy", resampling="bilinear")
+    # small negative heights are noise of a CDSM (taken as no tree); huge ones are corruption
+    check_bounds(values, grid, layer="tree_canopy_height",
+                 source=f"tree canopy file {source.path}", low=-BOUNDS["tree_canopy_height"][1])
     values = np.where(np.isfinite(values), np.maximum(values, 0.0), 0.0)
     top = float(tiling.overall_max(float(values.max(initial=0.0))))
     if top > 150.0:

@@ -324,16 +324,17 @@ def _read_csv(path: Path, tz):
     try:
         raw = pd.read_csv(path)
     except Exception as err:
-        raise WeatherError(f"{path}: cannot read the weather CSV ({err})") from None
+        raise WeatherError(f"{path}: cannot read the weather CSV ({type(err).__name__})") from None
     columns = {}
-    for col in raw.columns:
+    for number, col in enumerate(raw.columns, start=1):
         name, _, unit = str(col).partition("[")
         name, unit = name.strip(), unit.rstrip("]").strip()
         if name == "time":
             continue
-        if name not in CSV_UNITS:
+        if name not in CSV_UNITS:  # the header is not quoted: the file may be anything
             raise WeatherError(
-                f"{path}: unknown column {name!r}; valid columns: time, {', '.join(CSV_UNITS)}"
+                f"{path}: column {number} of the header is no weather variable; valid columns: "
+                f"time, {', '.join(CSV_UNITS)}"
             )
         if unit not in CSV_UNITS[name]:
             raise WeatherError(
@@ -351,7 +352,7 @@ def _read_csv(path: Path, tz):
     index = pd.to_datetime(raw[time_cols[0]], errors="coerce")
     if index.isna().any():
         row = int(np.flatnonzero(index.isna())[0]) + 2
-        raise WeatherError(f"{path}: line {row}: time {raw[time_cols[0]].iloc[row - 2]!r} is not a date")
+        raise WeatherError(f"{path}: line {row}: the time is not a date (ISO 8601 local time)")
     index = pd.DatetimeIndex(index)
     index = index.tz_localize(tz) if index.tz is None else index
     frame = pd.DataFrame(columns)
@@ -377,13 +378,15 @@ def _read_epw(path: Path, period):
             head = fh.readline().split(",")
         lat, lon, tz = float(head[6]), float(head[7]), float(head[8])
     except Exception as err:
-        raise WeatherError(f"{path}: cannot read the EPW file's LOCATION line ({err})") from None
+        raise WeatherError(
+            f"{path}: cannot read the EPW file's LOCATION line ({type(err).__name__})"
+        ) from None
     _check_latitude(lat, str(path))
     try:
         raw = pd.read_csv(path, skiprows=8, header=None, usecols=list(EPW_COLUMNS),
                           dtype=float, encoding="utf-8", encoding_errors="replace")
     except Exception as err:
-        raise WeatherError(f"{path}: cannot read the EPW file ({err})") from None
+        raise WeatherError(f"{path}: cannot read the EPW file ({type(err).__name__})") from None
     data = raw.rename(columns=EPW_COLUMNS)
     stamp = pd.to_datetime({"year": np.full(len(data), period.start.year),
                             "month": data["month"].astype(int), "day": data["day"].astype(int)})

@@ -626,3 +626,82 @@ def test_a_data_domain_survives_variant_resolution(tmp_path):
     resolved = s.resolve_variant("cool")
     assert resolved.domain.data == s.domain.data
     assert resolved.domain.data.elevation.path == tmp_path / "dem.tif"
+
+
+# -- physical bounds (issue #15) -------------------------------------------------------------
+def _flipped_plane(x, y):
+    """The test terrain with its bytes in the wrong order, as a file written big-endian and
+    read little-endian: values from ~1e-300 to ~1e284 m."""
+    return plane(x, y).byteswap()
+
+
+def _expected_first_bad(values, low, high):
+    """(count, x, y) of the out-of-bounds cells of ``values`` on the 10 m domain grid."""
+    bad = (values < low) | (values > high)
+    row, col = np.argwhere(bad)[0]
+    return int(bad.sum()), W + (col + 0.5) * RES, N - (row + 0.5) * RES
+
+
+def test_a_byte_flipped_geotiff_dem_is_refused_with_count_and_place(tmp_path):
+    path = utm_raster(tmp_path / "dem.tif", _flipped_plane, res=RES)  # on the grid's own cells
+    xx, yy = centres()
+    n, x, y = _expected_first_bad(_flipped_plane(xx, yy), -500.0, 9000.0)
+    assert n > 10  # the flipped plane: about half its cells far outside the bounds
+    with pytest.raises(DataSourceError) as err:
+        build(domain(elevation={"path": str(path)}))
+    message = str(err.value)
+    assert str(path) in message and "surface_altitude" in message and "-500..9000 m" in message
+    assert f"{n} cell value(s)" in message
+    assert f"first at x={x:.1f}, y={y:.1f} in {CRS_DOMAIN}" in message
+
+
+def test_a_byte_flipped_netcdf_dem_is_refused(tmp_path):
+    import rioxarray  # noqa: F401
+    import xarray as xr
+
+    x = W + (np.arange(round((E - W) / RES)) + 0.5) * RES
+    y = N - (np.arange(round((N - S) / RES)) + 0.5) * RES
+    values = _flipped_plane(*np.meshgrid(x, y))
+    da = xr.DataArray(values, coords={"y": y, "x": x}, dims=("y", "x"), name="elev")
+    da.rio.write_crs(CRS_DOMAIN).to_dataset().to_netcdf(tmp_path / "dem.nc")
+    with pytest.raises(DataSourceError, match=r"cell value\(s\) of surface_altitude lie outside"):
+        build(domain(elevation={"path": str(tmp_path / "dem.nc")}))
+
+
+def test_a_corrupt_dsm_and_canopy_are_refused(tmp_path, dem):
+    huge = utm_raster(tmp_path / "huge.tif", lambda x, y: np.where(x < 500_100, 6e306, 100.0))
+    with pytest.raises(DataSourceError, match="DSM file .* surface_model lie outside"):
+        build(domain(elevation={"path": str(dem)}, dsm={"path": str(huge)}))
+    sunk = utm_raster(tmp_path / "sunk.tif", lambda x, y: np.where(x < 500_100, -6e306, 8.0))
+    with pytest.raises(DataSourceError, match="tree canopy file .* tree_canopy_height lie"):
+        build(domain(elevation={"path": str(dem)}, tree_canopy={"path": str(sunk)}))
+
+
+def test_a_constant_elevation_out_of_bounds_is_refused(tmp_path):
+    data = {"crs": CRS_DOMAIN, "resolution": RES, "extent": [W, S, E, N],
+            "elevation": {"constant": 6e306}}  # fmt: skip
+    with pytest.raises(ScenarioError, match="elevation.constant"):
+        parse_scenario(scenario(data, tmp_path), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("bad, words", [(np.inf, "infinite"), (5000.0, "0..1000 mm h-1")])
+def test_gridded_rain_out_of_bounds_is_refused(tmp_path, bad, words):
+    import xarray as xr
+
+    from metrotwin.forcing import Forcing
+    from metrotwin.grid import Grid
+
+    grid = Grid(ny=16, nx=20, resolution=RES, west=W, north=N, crs=CRS_DOMAIN)
+    rain = np.full((3, grid.ny, grid.nx), 10.0)
+    rain[1, 4, 7] = bad
+    xr.Dataset(
+        {"rainfall_rate": (("time", "y", "x"), rain, {"units": "mm h-1"})},
+        coords={"time": [0.0, 600.0, 1200.0], "y": grid.y, "x": grid.x},
+    ).to_netcdf(tmp_path / "rain.nc")
+    s = parse_scenario(
+        {"name": "t", "domain": {"generated": {}},
+         "period": {"start": "2026-07-01T00:00:00", "duration": "1 h"},
+         "forcing": {"rainfall": {"file": str(tmp_path / "rain.nc")}}}  # fmt: skip
+    )
+    with pytest.raises(DataSourceError, match=words):
+        Forcing(s, grid)

@@ -12,15 +12,16 @@ from bisect import bisect_right
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from metrotwin.schema import StrictModel
 from metrotwin.units import Duration
 
 SIDES = ("north", "south", "west", "east")
 BOUNDARY_TYPES = ("closed", "free", "stage", "stage_hydrograph")
 
 
-class Strict(BaseModel):
+class Strict(StrictModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metrotwin.messages import short_repr
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.network import MobilityError, Network
 
@@ -82,11 +83,12 @@ def read_od_csv(path) -> np.ndarray:
                     rows.append((int(r["orig"]), int(r["dest"]), float(r["t_start_s"]),
                                  float(r["t_end_s"]), float(r["flow_vehps"])))
                 except (KeyError, TypeError, ValueError):
+                    # the line itself is not quoted: the file may be anything (/etc/passwd)
                     raise DemandError(
-                        f"{path}, line {n}: cannot parse {dict(r)!r:.80}; expected columns orig, "
-                        "dest, t_start_s, t_end_s, flow_vehps with numbers") from None
-    except OSError as err:
-        raise DemandError(f"cannot read {path}: {err}") from None
+                        f"{path}, line {n}: cannot parse it; expected columns orig, dest, "
+                        "t_start_s, t_end_s, flow_vehps with numbers") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise DemandError(f"cannot read {path} as CSV ({type(err).__name__})") from None
     rows = np.array(rows, float).reshape(-1, 5)
     bad = (rows[:, 4] < 0) | (rows[:, 3] < rows[:, 2])
     if bad.any():
@@ -102,7 +104,7 @@ def read_tntp_trips(path):
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as err:
-        raise DemandError(f"cannot read {path}: {err}") from None
+        raise DemandError(f"cannot read {path}: {type(err).__name__}") from None
     meta, _, body = text.partition("<END OF METADATA>")
     declared = None
     for line in meta.splitlines():
@@ -111,12 +113,16 @@ def read_tntp_trips(path):
             try:
                 declared = float(value)
             except ValueError:
-                raise DemandError(f"{path}: <TOTAL OD FLOW> {value!r} is not a number") from None
+                # a value after the TNTP tag only (an arbitrary file has no such line)
+                raise DemandError(
+                    f"{path}: <TOTAL OD FLOW> {short_repr(value, 40)} is not a number"
+                ) from None
     if not body:
         raise DemandError(f"{path}: no <END OF METADATA> line; is this a TNTP trips file?")
     orig, dest, vol = [], [], []
     current = None
-    for line in body.splitlines():
+    # errors give line numbers, never the line: the file may be anything
+    for n, line in enumerate(body.splitlines(), start=meta.count("\n") + 1):
         line = line.strip()
         if not line or line.startswith("~"):
             continue
@@ -124,10 +130,10 @@ def read_tntp_trips(path):
             try:
                 current = int(line.split()[1])
             except (IndexError, ValueError):
-                raise DemandError(f"{path}: cannot parse {line!r:.60}") from None
+                raise DemandError(f"{path}, line {n}: cannot parse it as 'Origin <id>'") from None
             continue
         if current is None:
-            raise DemandError(f"{path}: OD values {line!r:.40} before any 'Origin' line")
+            raise DemandError(f"{path}, line {n}: OD values before any 'Origin' line")
         for item in line.split(";"):
             if not item.strip():
                 continue
@@ -137,7 +143,7 @@ def read_tntp_trips(path):
                 dest.append(int(d))
                 vol.append(float(v))
             except ValueError:
-                raise DemandError(f"{path}: cannot parse OD entry {item.strip()!r:.40} of origin "
+                raise DemandError(f"{path}, line {n}: cannot parse an OD entry of origin "
                                   f"{current}; expected 'destination : trips'") from None
     vol = np.array(vol)
     if declared is None:

@@ -42,12 +42,13 @@ from typing import Literal
 
 import mesa
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from metrotwin.indicators import Indicator
 from metrotwin.model import Model
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.agents import Cyclist, Driver, Pedestrian
+from metrotwin.schema import StrictModel
 from metrotwin.models.mobility.demand import (
     CAR,
     Trips,
@@ -144,7 +145,7 @@ class TrafficModel(mesa.Model):
 
 
 # -- the metrotwin model ---------------------------------------------------------------------
-class ModeBand(BaseModel):
+class ModeBand(StrictModel):
     """Mode shares of trips shorter than ``max_km`` (and longer than the band before)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -164,7 +165,7 @@ def _default_bands():
             ModeBand(max_km=1e9, walk=0.0, bike=0.15)]
 
 
-class MobilityParams(BaseModel):
+class MobilityParams(StrictModel):
     """Parameters of the mobility model (``models: mobility:`` in a scenario)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -192,9 +193,9 @@ class MobilityParams(BaseModel):
         default_factory=lambda: {"18-29": 0.2, "30-44": 0.32, "45-64": 0.38, "65+": 0.1},
         description="population groups (age bands) and their shares")
     mode_shares: list[ModeBand] = Field(default_factory=_default_bands)
-    dt: float = Field(1.0, gt=0, le=10, description="queue model time step (s)")
-    step_length: float = Field(60.0, gt=0, description="Mesa step (s)")
-    route_interval: float = Field(300.0, gt=0, description="routing update interval (s)")
+    dt: float = Field(1.0, ge=0.1, le=10, description="queue model time step (s)")
+    step_length: float = Field(60.0, ge=1, le=3600, description="Mesa step (s)")
+    route_interval: float = Field(300.0, ge=1, description="routing update interval (s)")
     route_weight: float = Field(0.5, gt=0, le=1, description="weight of the newest routes")
     jam_density: float = Field(JAM_DENSITY, gt=0, le=1, description="per lane (veh/m)")
     walk_speed: float = Field(1.3, gt=0, le=3, description="(m/s)")
@@ -245,6 +246,11 @@ class MobilityModel(Model):
 
     name = "mobility"
     halo = 0
+    # README "Capacity": flood + heat + mobility ~1.4 KiB per cell, less flood and heat; the
+    # synthetic population grows with the built floor area, hence with the cells
+    memory_per_cell_bytes = 0.6 * 1024
+    seconds_per_step = 3e-4  # the demo: ~7 s of mobility for 21,600 queue steps
+    time_step_fields = ("dt",)
     decomposable = True  # link state replicated, agents spread over ranks: see parallel.py
     Params = MobilityParams
     variables = {

@@ -197,7 +197,9 @@ def read_tntp_network(net_path, node_path=None, *, length_factor: float = 1609.3
     """
     meta, body = _tntp_rows(net_path)
     rows = []
-    for n, line in enumerate(body.splitlines()):
+    # errors give line numbers, never the line: the file may be anything (od_file: /etc/passwd)
+    first_line = meta.count("\n") + 1
+    for n, line in enumerate(body.splitlines(), start=first_line):
         line = line.strip()
         if not line or line.startswith("~"):
             continue
@@ -205,7 +207,7 @@ def read_tntp_network(net_path, node_path=None, *, length_factor: float = 1609.3
         try:
             a, b, cap, length, fft = int(parts[0]), int(parts[1]), *map(float, parts[2:5])
         except (ValueError, IndexError):
-            raise MobilityError(f"{net_path}: cannot parse link line {line[:60]!r}; expected "
+            raise MobilityError(f"{net_path}, line {n}: cannot parse it as a link; expected "
                                 "init_node term_node capacity length free_flow_time ...") from None
         rows.append((a, b, cap, length, fft))
     if not rows:
@@ -244,7 +246,11 @@ def read_tntp_network(net_path, node_path=None, *, length_factor: float = 1609.3
 
 def _read_tntp_nodes(path):
     ids, xs, ys = [], [], []
-    for line in Path(path).read_text(encoding="utf-8").splitlines()[1:]:
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        raise MobilityError(f"cannot read {path}: {type(err).__name__}") from None
+    for n, line in enumerate(text.splitlines()[1:], start=2):
         parts = line.replace(";", " ").split()
         if len(parts) >= 3:
             try:
@@ -252,7 +258,8 @@ def _read_tntp_nodes(path):
                 xs.append(float(parts[1]))
                 ys.append(float(parts[2]))
             except ValueError:
-                raise MobilityError(f"{path}: cannot parse node line {line[:60]!r}") from None
+                raise MobilityError(f"{path}, line {n}: cannot parse it as a node; expected "
+                                    "node x y") from None
     return np.array(xs), np.array(ys), np.array(ids)
 
 
