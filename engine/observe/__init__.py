@@ -1,0 +1,1 @@
+"""Observations: sensor readings in, checked, snapped to the grid; the analysis kernels."""
