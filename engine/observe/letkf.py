@@ -150,11 +150,11 @@ def _local_obs(j, cell_x, cell_y, obs_x, obs_y, radius, bucket_start, bucket_obs
 
 
 @njit(cache=True)
-def _letkf_cells(ens, yb, innovation, obs_var, cell_x, cell_y, obs_x, obs_y, radius,
+def _letkf_cells(ens, ybt, bmat, innovation, obs_var, cell_x, cell_y, obs_x, obs_y, radius,
                  bucket_start, bucket_obs, x0, y0, size, nbx, nby, rho, rtps,
                  max_obs_space):  # fmt: skip
     m, n_cells = ens.shape
-    p_all = yb.shape[1]
+    p_all = ybt.shape[0]
     a = (m - 1) / rho
     sqrt_rho = np.sqrt(rho)
     local = np.empty(p_all, np.int64)
@@ -165,7 +165,7 @@ def _letkf_cells(ens, yb, innovation, obs_var, cell_x, cell_y, obs_x, obs_y, rad
     q = max(max_obs_space, 1)
     s = np.empty((q, q))
     low = np.empty((q, q))
-    g = np.empty((q, m))
+    g = np.empty((q, q))
     k_mat = np.empty((q, q))
     w_vec = np.empty((q, q))
     lam = np.empty(q)
@@ -188,14 +188,12 @@ def _letkf_cells(ens, yb, innovation, obs_var, cell_x, cell_y, obs_x, obs_y, rad
         for i in range(m):
             xp[i] = ens[i, j] - mean
         if p <= max_obs_space:
-            # S = a R_loc + Y Y^T, Y the (p, m) local observation perturbations
+            # S = a R_loc + Y Y^T, Y the (p, m) local observation perturbations (Y Y^T from
+            # the precomputed B = Yb^T Yb of all observations)
             for r in range(p):
                 for t in range(r + 1):
-                    acc = 0.0
-                    for i in range(m):
-                        acc += yb[i, local[r]] * yb[i, local[t]]
-                    s[r, t] = acc
-                    s[t, r] = acc
+                    s[r, t] = bmat[local[r], local[t]]
+                    s[t, r] = s[r, t]
                 s[r, r] += a * obs_var[local[r]] / weight[r]
             if not _cholesky(s, low, p):
                 continue  # cannot happen with positive error variances; keep the prior
@@ -206,27 +204,31 @@ def _letkf_cells(ens, yb, innovation, obs_var, cell_x, cell_y, obs_x, obs_y, rad
             _backward(low, tmp2, tmp, p)  # tmp = S^-1 d
             for r in range(p):
                 acc = 0.0
+                row = ybt[local[r]]
                 for i in range(m):
-                    acc += yb[i, local[r]] * xp[i]
+                    acc += row[i] * xp[i]
                 c[r] = acc  # c = Y xp
             increment = 0.0
             for r in range(p):
                 increment += c[r] * tmp[r]
-            # perturbations: Wa = sqrt(rho) (I - G^T G)^(1/2), G = L^-1 Y; with K = G G^T
-            # = V diag(lam) V^T: Xb Wa = sqrt(rho) (xp - G^T V diag(1/(1+sqrt(1-lam))) V^T G xp)
-            for i in range(m):
+            # perturbations: Wa = sqrt(rho) (I - G^T G)^(1/2) with G = L^-1 Y; with
+            # K = G G^T = L^-1 (Y Y^T) L^-T = V diag(lam) V^T (p x p),
+            # Xb Wa = sqrt(rho) (xp - Y^T L^-T V diag(1 / (1 + sqrt(1 - lam))) V^T L^-1 Y xp)
+            for t in range(p):  # k_mat = L^-1 (Y Y^T) L^-T, column by column
                 for r in range(p):
-                    tmp[r] = yb[i, local[r]]
+                    tmp[r] = bmat[local[r], local[t]]
                 _forward(low, tmp, tmp2, p)
                 for r in range(p):
-                    g[r, i] = tmp2[r]
+                    g[r, t] = tmp2[r]  # L^-1 (Y Y^T)
             for r in range(p):
-                for t in range(r + 1):
-                    acc = 0.0
-                    for i in range(m):
-                        acc += g[r, i] * g[t, i]
-                    k_mat[r, t] = acc
-                    k_mat[t, r] = acc
+                for t in range(p):
+                    tmp[t] = g[r, t]
+                _forward(low, tmp, tmp2, p)
+                for t in range(p):
+                    k_mat[r, t] = tmp2[t]  # (L^-1 (L^-1 Y Y^T)^T) = K^T = K
+            for r in range(p):  # symmetrise the rounding
+                for t in range(r):
+                    k_mat[r, t] = k_mat[t, r] = 0.5 * (k_mat[r, t] + k_mat[t, r])
             _jacobi_eigh(k_mat, w_vec, lam, p)
             _forward(low, c, tmp2, p)  # G xp
             for t in range(p):
@@ -240,11 +242,16 @@ def _letkf_cells(ens, yb, innovation, obs_var, cell_x, cell_y, obs_x, obs_y, rad
                 for t in range(p):
                     acc += w_vec[r, t] * tmp[t]
                 tmp2[r] = acc
+            _backward(low, tmp2, tmp, p)  # L^-T V diag(..) V^T G xp
             for i in range(m):
-                acc = 0.0
-                for r in range(p):
-                    acc += g[r, i] * tmp2[r]
-                xa[i] = sqrt_rho * (xp[i] - acc)
+                xa[i] = xp[i]
+            for r in range(p):
+                row = ybt[local[r]]
+                u = tmp[r]
+                for i in range(m):
+                    xa[i] -= row[i] * u
+            for i in range(m):
+                xa[i] *= sqrt_rho
         else:
             # Hunt et al. (2007) eqs. (21)-(24): A = a I + Y^T R_loc^-1 Y (m x m)
             for i in range(m):
@@ -252,7 +259,7 @@ def _letkf_cells(ens, yb, innovation, obs_var, cell_x, cell_y, obs_x, obs_y, rad
                     acc = 0.0
                     for r in range(p):
                         k = local[r]
-                        acc += yb[i, k] * yb[l, k] * weight[r] / obs_var[k]
+                        acc += ybt[k, i] * ybt[k, l] * weight[r] / obs_var[k]
                     amat[i, l] = acc
                     amat[l, i] = acc
                 amat[i, i] += a
@@ -263,7 +270,7 @@ def _letkf_cells(ens, yb, innovation, obs_var, cell_x, cell_y, obs_x, obs_y, rad
                 acc = 0.0
                 for r in range(p):
                     k = local[r]
-                    acc += yb[i, k] * weight[r] / obs_var[k] * innovation[k]
+                    acc += ybt[k, i] * weight[r] / obs_var[k] * innovation[k]
                 ytd[i] = acc
             proj = vec.T @ ytd
             proj_x = vec.T @ xp
@@ -345,13 +352,14 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
     if obs_cell.size == 0:
         return 0
     hx = ens[:, obs_cell]
-    yb = np.ascontiguousarray(hx - hx.mean(axis=0))
+    ybt = np.ascontiguousarray((hx - hx.mean(axis=0)).T)  # (p, m): one row per observation
+    bmat = ybt @ ybt.T
     innovation = obs_value - hx.mean(axis=0)
     cell_x = np.asarray(cell_x, np.float64)
     cell_y = np.asarray(cell_y, np.float64)
     obs_x, obs_y = cell_x[obs_cell], cell_y[obs_cell]
     start, order, x0, y0, size, nbx, nby = _buckets(obs_x, obs_y, float(radius))
-    return int(_letkf_cells(ens, yb, innovation, obs_std**2, cell_x, cell_y, obs_x, obs_y,
+    return int(_letkf_cells(ens, ybt, bmat, innovation, obs_std**2, cell_x, cell_y, obs_x, obs_y,
                             float(radius), start, order, x0, y0, size, nbx, nby,
                             float(inflation), float(rtps),
                             int(m if max_obs_space is None else max_obs_space)))
