@@ -151,7 +151,8 @@ def _withhold(withhold, seed, station, flag, ids) -> None:
         candidates = sorted(set(ids[station[flag == GOOD]]))
         k = int(round(withhold * len(candidates)))
         rng = np.random.default_rng(seed)
-        chosen = set(rng.choice(np.array(candidates, object), size=k, replace=False)) if k else set()
+        picked = rng.choice(np.array(candidates, object), size=k, replace=False) if k else []
+        chosen = set(picked)
     else:
         chosen = set(withhold)
         unknown = sorted(chosen - set(ids))

@@ -112,7 +112,8 @@ def test_all_unusable_is_refused(tmp_path, city):
                                 "d1,2024-06-01T12:00:00Z,water_depth,-1\n"
                                 "zz,2024-06-01T12:00:00Z,water_depth,1\n")
     obs = load_observations(_section(), city, tmp_path)
-    with pytest.raises(ObservationsUnusable, match=r"2 rejected \(unknown_sensor: 1, out_of_range: 1\)"):
+    reasons = r"2 rejected \(unknown_sensor: 1, out_of_range: 1\)"
+    with pytest.raises(ObservationsUnusable, match=reasons):
         require_usable(obs)
 
 

@@ -68,3 +68,22 @@ def test_sample_run_names_a_missing_field(tmp_path, city):
     assert not (tmp_path / "obs.csv").exists()
     with xr.open_dataset(run / "baseline" / "fields.nc") as ds:
         assert "link_flow" in ds
+
+
+def test_cli_observe(tmp_path, city, capsys):
+    from metrotwin.cli import main
+
+    run = _run(tmp_path, city)
+    x, y = cell_centre(2, 3)
+    write(tmp_path / "sensors.csv",
+          f"sensor_id,variable,x,y,error_std\nd1,water_depth,{x},{y},0.01\n")
+    out = tmp_path / "obs.csv"
+    assert main(["observe", str(run), "--sensors", str(tmp_path / "sensors.csv"),
+                 "-o", str(out)]) == 0
+    assert out.read_text().splitlines()[0] == "sensor_id,time,variable,value,units"
+    assert len(out.read_text().splitlines()) == 3
+    # a second time: the file exists, one message and exit status 2, the file unchanged
+    before = out.read_text()
+    assert main(["observe", str(run), "--sensors", str(tmp_path / "sensors.csv"),
+                 "-o", str(out)]) == 2
+    assert "metrotwin: error:" in capsys.readouterr().err and out.read_text() == before
