@@ -19,10 +19,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: Jacobi sweeps are stopped when the off-diagonal norm is below this fraction of the norm
-_JACOBI_TOL = 1e-15
-
-
 @njit(cache=True)
 def gaspari_cohn(distance: float, radius: float) -> float:
     """Gaspari & Cohn (1999) eq. (4.10), the compactly supported fifth-order piecewise rational
@@ -40,49 +36,140 @@ def gaspari_cohn(distance: float, radius: float) -> float:
 
 
 @njit(cache=True)
-def _jacobi_eigh(a, vectors, values, n):
-    """Eigenvalues and vectors of the symmetric n x n top-left block of ``a`` (overwritten),
-    by cyclic Jacobi rotations (Golub & Van Loan 2013, alg. 8.5.3): no allocation, exact to
-    rounding for the small matrices of one cell."""
+def symmetric_eigh(a, vectors, values, e, n):
+    """Eigenvalues (``values``) and eigenvectors (columns of ``vectors``) of the symmetric
+    n x n top-left block of ``a``: Householder reduction to tridiagonal form and the QL method
+    with implicit shifts (EISPACK tred2/tql2, Wilkinson & Reinsch 1971, as in JAMA's
+    EigenvalueDecomposition). No allocation (``e``: work array of n), for the small matrices
+    of one cell; eigenvalues in no particular order."""
+    v, d = vectors, values
     for i in range(n):
         for j in range(n):
-            vectors[i, j] = 1.0 if i == j else 0.0
-    total = 0.0
-    for i in range(n):
-        for j in range(n):
-            total += a[i, j] * a[i, j]
-    for _sweep in range(100):
-        off = 0.0
-        for i in range(n):
-            for j in range(i + 1, n):
-                off += a[i, j] * a[i, j]
-        if off <= _JACOBI_TOL * _JACOBI_TOL * total:
-            break
-        for p in range(n):
-            for q in range(p + 1, n):
-                apq = a[p, q]
-                if apq == 0.0:
-                    continue
-                theta = (a[q, q] - a[p, p]) / (2.0 * apq)
-                t = 1.0 / (abs(theta) + np.sqrt(theta * theta + 1.0))
-                if theta < 0.0:
-                    t = -t
-                c = 1.0 / np.sqrt(t * t + 1.0)
-                s = t * c
-                for k in range(n):
-                    akp, akq = a[k, p], a[k, q]
-                    a[k, p] = c * akp - s * akq
-                    a[k, q] = s * akp + c * akq
-                for k in range(n):
-                    apk, aqk = a[p, k], a[q, k]
-                    a[p, k] = c * apk - s * aqk
-                    a[q, k] = s * apk + c * aqk
-                for k in range(n):
-                    vkp, vkq = vectors[k, p], vectors[k, q]
-                    vectors[k, p] = c * vkp - s * vkq
-                    vectors[k, q] = s * vkp + c * vkq
-    for i in range(n):
-        values[i] = a[i, i]
+            v[i, j] = a[i, j]
+    for j in range(n):
+        d[j] = v[n - 1, j]
+    for i in range(n - 1, 0, -1):  # tred2: Householder to tridiagonal
+        scale = 0.0
+        h = 0.0
+        for k in range(i):
+            scale += abs(d[k])
+        if scale == 0.0:
+            e[i] = d[i - 1]
+            for j in range(i):
+                d[j] = v[i - 1, j]
+                v[i, j] = 0.0
+                v[j, i] = 0.0
+        else:
+            for k in range(i):
+                d[k] /= scale
+                h += d[k] * d[k]
+            f = d[i - 1]
+            g = np.sqrt(h)
+            if f > 0:
+                g = -g
+            e[i] = scale * g
+            h = h - f * g
+            d[i - 1] = f - g
+            for j in range(i):
+                e[j] = 0.0
+            for j in range(i):
+                f = d[j]
+                v[j, i] = f
+                g = e[j] + v[j, j] * f
+                for k in range(j + 1, i):
+                    g += v[k, j] * d[k]
+                    e[k] += v[k, j] * f
+                e[j] = g
+            f = 0.0
+            for j in range(i):
+                e[j] /= h
+                f += e[j] * d[j]
+            hh = f / (h + h)
+            for j in range(i):
+                e[j] -= hh * d[j]
+            for j in range(i):
+                f = d[j]
+                g = e[j]
+                for k in range(j, i):
+                    v[k, j] -= f * e[k] + g * d[k]
+                d[j] = v[i - 1, j]
+                v[i, j] = 0.0
+        d[i] = h
+    for i in range(n - 1):  # accumulate the transformations
+        v[n - 1, i] = v[i, i]
+        v[i, i] = 1.0
+        h = d[i + 1]
+        if h != 0.0:
+            for k in range(i + 1):
+                d[k] = v[k, i + 1] / h
+            for j in range(i + 1):
+                g = 0.0
+                for k in range(i + 1):
+                    g += v[k, i + 1] * v[k, j]
+                for k in range(i + 1):
+                    v[k, j] -= g * d[k]
+        for k in range(i + 1):
+            v[k, i + 1] = 0.0
+    for j in range(n):
+        d[j] = v[n - 1, j]
+        v[n - 1, j] = 0.0
+    v[n - 1, n - 1] = 1.0
+    e[0] = 0.0
+    for i in range(1, n):  # tql2: QL with implicit shifts on the tridiagonal matrix
+        e[i - 1] = e[i]
+    e[n - 1] = 0.0
+    f = 0.0
+    tst1 = 0.0
+    eps = 2.0**-52
+    for l in range(n):
+        tst1 = max(tst1, abs(d[l]) + abs(e[l]))
+        m = l
+        while m < n - 1 and abs(e[m]) > eps * tst1:
+            m += 1
+        if m > l:
+            for _iteration in range(60):
+                g = d[l]
+                p = (d[l + 1] - g) / (2.0 * e[l])
+                r = np.hypot(p, 1.0)
+                if p < 0:
+                    r = -r
+                d[l] = e[l] / (p + r)
+                d[l + 1] = e[l] * (p + r)
+                dl1 = d[l + 1]
+                h = g - d[l]
+                for i in range(l + 2, n):
+                    d[i] -= h
+                f += h
+                p = d[m]
+                c = 1.0
+                c2 = c
+                c3 = c
+                el1 = e[l + 1]
+                s = 0.0
+                s2 = 0.0
+                for i in range(m - 1, l - 1, -1):
+                    c3 = c2
+                    c2 = c
+                    s2 = s
+                    g = c * e[i]
+                    h = c * p
+                    r = np.hypot(p, e[i])
+                    e[i + 1] = s * r
+                    s = e[i] / r
+                    c = p / r
+                    p = c * d[i] - s * g
+                    d[i + 1] = h + s * (c * g + s * d[i])
+                    for k in range(n):
+                        h = v[k, i + 1]
+                        v[k, i + 1] = s * v[k, i] + c * h
+                        v[k, i] = c * v[k, i] - s * h
+                p = -s * s2 * c3 * el1 * e[l] / dl1
+                e[l] = s * p
+                d[l] = c * p
+                if abs(e[l]) <= eps * tst1:
+                    break
+        d[l] = d[l] + f
+        e[l] = 0.0
 
 
 @njit(cache=True)
@@ -171,6 +258,7 @@ def _letkf_cells(ens, ybt, bmat, innovation, obs_var, cell_x, cell_y, obs_x, obs
     lam = np.empty(q)
     tmp = np.empty(q)
     tmp2 = np.empty(q)
+    work = np.empty(q)
     c = np.empty(q)
     # ensemble-space work arrays
     amat = np.empty((m, m))
@@ -229,7 +317,7 @@ def _letkf_cells(ens, ybt, bmat, innovation, obs_var, cell_x, cell_y, obs_x, obs
             for r in range(p):  # symmetrise the rounding
                 for t in range(r):
                     k_mat[r, t] = k_mat[t, r] = 0.5 * (k_mat[r, t] + k_mat[t, r])
-            _jacobi_eigh(k_mat, w_vec, lam, p)
+            symmetric_eigh(k_mat, w_vec, lam, work, p)
             _forward(low, c, tmp2, p)  # G xp
             for t in range(p):
                 acc = 0.0

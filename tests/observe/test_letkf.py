@@ -108,3 +108,19 @@ def test_clip_negative_returns_added_volume():
     added = clip_negative(ens, 4.0)
     np.testing.assert_allclose(added, [0.4, 2.0])  # 0.1 m x 4 m2; (0.2 + 0.3) x 4
     assert ens.min() == 0.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6, 17])
+def test_symmetric_eigh_matches_numpy(n):
+    from metrotwin.observe.letkf import symmetric_eigh
+
+    rng = np.random.default_rng(n)
+    g = rng.standard_normal((n, max(n - 2, 1)))
+    cases = [g @ g.T, np.eye(n), np.zeros((n, n)), np.diag(np.arange(n, dtype=float))]
+    for a in cases:  # rank-deficient, repeated, zero and already diagonal matrices
+        vec, val, work = np.empty((n, n)), np.empty(n), np.empty(n)
+        symmetric_eigh(a.copy(), vec, val, work, n)
+        # V diag(val) V^T = A and V orthogonal, to rounding of O(1) entries
+        np.testing.assert_allclose(vec @ np.diag(val) @ vec.T, a, atol=1e-12)
+        np.testing.assert_allclose(vec.T @ vec, np.eye(n), atol=1e-12)
+        np.testing.assert_allclose(np.sort(val), np.linalg.eigvalsh(a), atol=1e-12)
