@@ -10,7 +10,8 @@ Hamill 2012, MWR 140:3078-3089, doi:10.1175/MWR-D-11-00276.1, eq. 3).
 Each cell is analysed on its own with the observations within ``radius`` of it; a cell with
 none is not touched. With p local observations and m members the transform is computed in
 observation space when p <= m (Woodbury: matrices p x p, the usual case of a few sensors per
-cell), in ensemble space (Hunt et al.'s m x m form) otherwise; the two are algebraically equal
+cell, with the observation errors' scaling making it a plain symmetric eigenproblem), in
+ensemble space (Hunt et al.'s m x m form) otherwise; the two are algebraically equal
 (tested). Functions here are plain functions on arrays; the ensemble is ``(members, cells)``.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
 
 @njit(cache=True)
 def gaspari_cohn(distance: float, radius: float) -> float:
@@ -173,43 +175,6 @@ def symmetric_eigh(a, vectors, values, e, n):
 
 
 @njit(cache=True)
-def _cholesky(s, low, n) -> bool:
-    """Lower Cholesky factor of the n x n block of ``s`` into ``low``; False if not SPD."""
-    for i in range(n):
-        for j in range(i + 1):
-            acc = s[i, j]
-            for k in range(j):
-                acc -= low[i, k] * low[j, k]
-            if i == j:
-                if acc <= 0.0:
-                    return False
-                low[i, i] = np.sqrt(acc)
-            else:
-                low[i, j] = acc / low[j, j]
-    return True
-
-
-@njit(cache=True)
-def _forward(low, b, out, n):
-    """Solve low @ out = b (lower triangular, n x n)."""
-    for i in range(n):
-        acc = b[i]
-        for k in range(i):
-            acc -= low[i, k] * out[k]
-        out[i] = acc / low[i, i]
-
-
-@njit(cache=True)
-def _backward(low, b, out, n):
-    """Solve low.T @ out = b."""
-    for i in range(n - 1, -1, -1):
-        acc = b[i]
-        for k in range(i + 1, n):
-            acc -= low[k, i] * out[k]
-        out[i] = acc / low[i, i]
-
-
-@njit(cache=True)
 def _local_obs(j, cell_x, cell_y, obs_x, obs_y, radius, bucket_start, bucket_obs, x0, y0,
                size, nbx, nby, local, weight):  # fmt: skip
     """Observations within ``radius`` of cell j and their weights; returns their number."""
@@ -250,9 +215,7 @@ def _letkf_cells(ens, ybt, bmat, innovation, obs_var, cell_x, cell_y, obs_x, obs
     xa = np.empty(m)
     # observation-space work arrays (p <= max_obs_space)
     q = max(max_obs_space, 1)
-    s = np.empty((q, q))
-    low = np.empty((q, q))
-    g = np.empty((q, q))
+    scale = np.empty(q)
     k_mat = np.empty((q, q))
     w_vec = np.empty((q, q))
     lam = np.empty(q)
@@ -276,66 +239,47 @@ def _letkf_cells(ens, ybt, bmat, innovation, obs_var, cell_x, cell_y, obs_x, obs
         for i in range(m):
             xp[i] = ens[i, j] - mean
         if p <= max_obs_space:
-            # S = a R_loc + Y Y^T, Y the (p, m) local observation perturbations (Y Y^T from
-            # the precomputed B = Yb^T Yb of all observations)
+            # With D = a R_loc (diagonal) and the scaled local perturbations Yt = D^-1/2 Y
+            # (p x m), C = Yt Yt^T = D^-1/2 (Y Y^T) D^-1/2 = U diag(mu) U^T (Y Y^T from the
+            # precomputed B = Yb^T Yb). Woodbury on Hunt et al.'s eqs. (21)-(24):
+            #   mean increment  xp . Y^T (D + Y Y^T)^-1 d = c~^T U diag(1/(1+mu)) U^T d~
+            #   Xb Wa = sqrt(rho) (I + Yt^T Yt)^(-1/2) xp
+            #         = sqrt(rho) (xp - Yt^T U diag(1/((1+mu) + sqrt(1+mu))) U^T c~)
+            # with c~ = Yt xp and d~ = D^-1/2 d: one p x p eigen-decomposition per cell.
+            for r in range(p):
+                k = local[r]
+                scale[r] = np.sqrt(weight[r] / (a * obs_var[k]))  # D^-1/2
             for r in range(p):
                 for t in range(r + 1):
-                    s[r, t] = bmat[local[r], local[t]]
-                    s[t, r] = s[r, t]
-                s[r, r] += a * obs_var[local[r]] / weight[r]
-            if not _cholesky(s, low, p):
-                continue  # cannot happen with positive error variances; keep the prior
-            # mean: x += xp . Y^T S^-1 d
-            for r in range(p):
-                tmp[r] = innovation[local[r]]
-            _forward(low, tmp, tmp2, p)
-            _backward(low, tmp2, tmp, p)  # tmp = S^-1 d
+                    k_mat[r, t] = bmat[local[r], local[t]] * scale[r] * scale[t]
+                    k_mat[t, r] = k_mat[r, t]
             for r in range(p):
                 acc = 0.0
                 row = ybt[local[r]]
                 for i in range(m):
                     acc += row[i] * xp[i]
-                c[r] = acc  # c = Y xp
-            increment = 0.0
-            for r in range(p):
-                increment += c[r] * tmp[r]
-            # perturbations: Wa = sqrt(rho) (I - G^T G)^(1/2) with G = L^-1 Y; with
-            # K = G G^T = L^-1 (Y Y^T) L^-T = V diag(lam) V^T (p x p),
-            # Xb Wa = sqrt(rho) (xp - Y^T L^-T V diag(1 / (1 + sqrt(1 - lam))) V^T L^-1 Y xp)
-            for t in range(p):  # k_mat = L^-1 (Y Y^T) L^-T, column by column
-                for r in range(p):
-                    tmp[r] = bmat[local[r], local[t]]
-                _forward(low, tmp, tmp2, p)
-                for r in range(p):
-                    g[r, t] = tmp2[r]  # L^-1 (Y Y^T)
-            for r in range(p):
-                for t in range(p):
-                    tmp[t] = g[r, t]
-                _forward(low, tmp, tmp2, p)
-                for t in range(p):
-                    k_mat[r, t] = tmp2[t]  # (L^-1 (L^-1 Y Y^T)^T) = K^T = K
-            for r in range(p):  # symmetrise the rounding
-                for t in range(r):
-                    k_mat[r, t] = k_mat[t, r] = 0.5 * (k_mat[r, t] + k_mat[t, r])
+                c[r] = acc * scale[r]  # c~ = Yt xp
             symmetric_eigh(k_mat, w_vec, lam, work, p)
-            _forward(low, c, tmp2, p)  # G xp
+            increment = 0.0
             for t in range(p):
-                acc = 0.0
+                proj_c = 0.0
+                proj_d = 0.0
                 for r in range(p):
-                    acc += w_vec[r, t] * tmp2[r]
-                one_minus = max(1.0 - lam[t], 0.0)
-                tmp[t] = acc / (1.0 + np.sqrt(one_minus))
+                    proj_c += w_vec[r, t] * c[r]
+                    proj_d += w_vec[r, t] * innovation[local[r]] * scale[r]
+                one_plus = 1.0 + max(lam[t], 0.0)  # C is positive semi-definite
+                increment += proj_c * proj_d / one_plus
+                tmp[t] = proj_c / (one_plus + np.sqrt(one_plus))
             for r in range(p):
                 acc = 0.0
                 for t in range(p):
                     acc += w_vec[r, t] * tmp[t]
-                tmp2[r] = acc
-            _backward(low, tmp2, tmp, p)  # L^-T V diag(..) V^T G xp
+                tmp2[r] = acc * scale[r]  # D^-1/2 U diag(psi) U^T c~
             for i in range(m):
                 xa[i] = xp[i]
             for r in range(p):
                 row = ybt[local[r]]
-                u = tmp[r]
+                u = tmp2[r]
                 for i in range(m):
                     xa[i] -= row[i] * u
             for i in range(m):
