@@ -153,3 +153,45 @@ def test_fifo_and_oversized_files_refused(tmp_path):
     big = write(tmp_path / "big.csv", "x" * 100)
     with pytest.raises(DataSourceError, match="100 bytes, more than the 50"):
         read_bytes(big, what="observations source 1", max_bytes=50)
+
+
+def test_lonlat_sensor_table_and_rain_gauge_on_a_roof(tmp_path, city):
+    from pyproj import Transformer
+
+    to_geo = Transformer.from_crs("EPSG:32632", "EPSG:4326", always_xy=True)
+    x, y = cell_centre(6, 6)  # a building cell
+    lon, lat = to_geo.transform(x + 3.0, y - 4.0)  # 5 m from the cell centre
+    write(tmp_path / "sensors.csv", "sensor_id,variable,lon,lat,error_std\n"
+                                   f"r1,rain_rate,{lon!r},{lat!r},0.5\n"
+                                   f"d1,water_depth,{lon!r},{lat!r},0.01\n")
+    write(tmp_path / "obs.csv", "sensor_id,time,variable,value\n"
+                                "r1,2024-06-01T12:00:00Z,rain_rate,3\n"
+                                "d1,2024-06-01T12:00:00Z,water_depth,0.1\n")
+    obs = load_observations(_section(), city, tmp_path)
+    assert list(obs.cell) == [6 * 30 + 6, 6 * 30 + 6]
+    np.testing.assert_allclose(obs.distance, 5.0, atol=1e-6)  # pyproj round trip << 1 mm
+    # a rain gauge may stand on a roof; a depth gauge in a building is rejected
+    assert list(obs.flag) == [FLAG["good"], FLAG["inside_building"]]
+
+
+def test_observe_imports_point_one_way():
+    """observe may use the city-level modules, never the runner, the models or viz."""
+    import ast
+    from pathlib import Path
+
+    import metrotwin.observe
+
+    forbidden = ("metrotwin.runner", "metrotwin.coupler", "metrotwin.models", "metrotwin.viz",
+                 "metrotwin.scenario", "metrotwin.cli")  # fmt: skip
+    folder = Path(metrotwin.observe.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                assert not any(name == f or name.startswith(f + ".") for f in forbidden), (
+                    f"{path.name} imports {name}")
