@@ -11,6 +11,10 @@ K (d + eps - H x) to every member: every cell sees every sensor. Its cost is lin
 cells (all but the sensors x sensors solve), so with ``--global-cells N`` it is timed on the
 first N cells and scaled by 10^6 / N (0: all cells; needs ~2 GB more memory).
 Target (issue 18, item 6): LETKF <= 1 s. BLAS and numba are held to one thread.
+Measured 2026-12-06 on a 2-core machine shared with ~6 other jobs (load ~3): LETKF 0.36 s at
+500 m (0.78 M cells updated, ~1.6 sensors each), 1.9 s CPU / 3.1 s wall at 1000 m (~6.3 sensors
+per cell: the p x p eigenproblem per cell dominates); global EnKF 1.1-1.9 s (full run 1.78 s,
+the 10^5-cell sample scaled 1.88 s in the same minute).
 """
 
 from __future__ import annotations

@@ -165,3 +165,48 @@ def test_observations_nc_is_cf_timeseries(tmp_path, city):
         assert np.isnan(ds["water_depth"].values[3])
         assert ds["lon"].values[0] == pytest.approx(TO_GEO.transform(x, y)[0], abs=1e-9)
         assert ds["time"].values[0] == np.datetime64("2024-06-01T12:00", "ns")
+
+
+def test_netcdf_indexed_ragged_and_for_analysis(tmp_path, city):
+    xa, ya = cell_centre(1, 1)
+    xb, yb = cell_centre(18, 28)
+    with netCDF4.Dataset(tmp_path / "gauges.nc", "w") as nc:
+        nc.featureType = "timeSeries"
+        nc.createDimension("station", 2)
+        nc.createDimension("obs", 4)
+        sid = nc.createVariable("gauge", str, ("station",))
+        sid.cf_role = "timeseries_id"
+        sid[:] = np.array(["g1", "g2"], object)
+        for name, std, values in (("x", "projection_x_coordinate", [xa, xb]),
+                                  ("y", "projection_y_coordinate", [ya, yb])):
+            v = nc.createVariable(name, "f8", ("station",))
+            v.standard_name = std
+            v[:] = values
+        idx = nc.createVariable("station_index", "i4", ("obs",))
+        idx.instance_dimension = "station"
+        idx[:] = [1, 0, 1, 0]  # interleaved, as a logger appends them
+        t = nc.createVariable("time", "f8", ("obs",))
+        t.standard_name = "time"
+        t.units = "hours since 2024-06-01 00:00:00Z"
+        t[:] = [12, 12, 13, 13]
+        h = nc.createVariable("stage", "f8", ("obs",))
+        h.standard_name = "water_surface_height_above_reference_datum"
+        h.units = "ft"
+        h[:] = [100.0, 10.0, 101.0, 11.0]
+    section = ObservationsSection.model_validate({"sources": [
+        {"format": "netcdf", "path": "gauges.nc", "error_std": {"water_level": 0.05}}]})
+    obs = load_observations(section, city, tmp_path)
+    assert list(obs.sensor_id[obs.station]) == ["g2", "g1", "g2", "g1"]
+    np.testing.assert_allclose(obs.value, [30.48, 3.048, 30.7848, 3.3528], rtol=1e-12)
+    target, values, std, rows = obs.for_analysis(np.datetime64("2024-06-01T12:30"),
+                                                 np.datetime64("2024-06-01T14:00"), "water_level")
+    assert list(rows) == [2, 3]
+    assert list(target) == [18 * 30 + 28, 1 * 30 + 1] and list(std) == [0.05, 0.05]
+
+
+def test_sensorthings_not_json_refused(tmp_path, city):
+    (tmp_path / "sta.json").write_text("<html>not json</html>")
+    section = ObservationsSection.model_validate({"sources": [
+        {"format": "sensorthings", "path": "sta.json"}]})
+    with pytest.raises(DataSourceError, match=r"sta.json is not JSON \(line 1\)"):
+        load_observations(section, city, tmp_path)
