@@ -384,6 +384,8 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
     if obs_cell.size == 0:
         return 0
     hx = ens[:, obs_cell]
+    if not np.all(np.isfinite(hx)):
+        raise ValueError("the ensemble is not finite at an observed cell (NaN on a building?)")
     ybt = np.ascontiguousarray((hx - hx.mean(axis=0)).T)  # (p, m): one row per observation
     bmat = ybt @ ybt.T
     innovation = obs_value - hx.mean(axis=0)

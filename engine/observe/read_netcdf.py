@@ -115,10 +115,18 @@ def _read(nc, path, mapping, what) -> Readings:
     index_name, index_var = _find(nc, instance_dimension=(station_dim,))
     if row_var is not None:
         sizes = np.ma.filled(row_var[...], 0).astype(np.int64)
+        n_samples = len(nc.dimensions[row_var.sample_dimension])
+        if sizes.size != n_station or (sizes < 0).any() or sizes.sum() != n_samples:
+            raise DataSourceError(f"{what}: {path} row_size {row_name!r} adds up to "
+                                  f"{sizes.sum()} readings, the sample dimension has {n_samples}")
         station_of_sample = np.repeat(np.arange(n_station), sizes)
         sample_times = times
     elif index_var is not None:
         station_of_sample = np.ma.filled(index_var[...], -1).astype(np.int64)
+        bad = (station_of_sample < 0) | (station_of_sample >= n_station)
+        if bad.any():
+            raise DataSourceError(f"{what}: {path} {index_name!r} points at station "
+                                  f"{station_of_sample[bad][0]}; there are {n_station}")
         sample_times = times
     else:
         station_of_sample = None  # multidimensional

@@ -52,16 +52,22 @@ def sample_run(run_dir: Path, sensors: Path, out: Path, *, seed: int = 0,
     if out.exists() or out.is_symlink():
         raise DataSourceError(f"{out} exists; give a new file name for the observations")
     table = read_sensor_table(Path(sensors))
-    ds = open_runs(run_dir, variants=None if variant is None else [variant])
-    ds = ds.isel(variant=0)
+    runs = open_runs(run_dir, variants=None if variant is None else [variant])
+    try:
+        return _sample(runs.isel(variant=0), table, run_dir, sensors, out, seed)
+    finally:
+        runs.close()
+
+
+def _sample(ds, table, run_dir, sensors, out, seed) -> dict[str, int]:
     grid = grid_of(ds)
     x = np.array([s.x for s in table])
     y = np.array([s.y for s in table])
     geo = ~(np.isfinite(x) & np.isfinite(y))
     if geo.any():
-        x[geo], y[geo] = lonlat_to_crs([s.lon for s in table if not np.isfinite(s.x)],
-                                       [s.lat for s in table if not np.isfinite(s.x)],
-                                       grid.pyproj_crs)  # fmt: skip
+        lon = np.array([s.lon for s in table])
+        lat = np.array([s.lat for s in table])
+        x[geo], y[geo] = lonlat_to_crs(lon[geo], lat[geo], grid.pyproj_crs)
     cell, _ = snap_to_cells(grid, x, y)
     link = np.full(len(table), -1)
     if "link_from" in ds:

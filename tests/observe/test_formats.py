@@ -210,3 +210,15 @@ def test_sensorthings_not_json_refused(tmp_path, city):
         {"format": "sensorthings", "path": "sta.json"}]})
     with pytest.raises(DataSourceError, match=r"sta.json is not JSON \(line 1\)"):
         load_observations(section, city, tmp_path)
+
+
+def test_netcdf_row_sizes_that_do_not_add_up_refused(tmp_path, city):
+    xa, ya = cell_centre(3, 4)
+    lon, lat = TO_GEO.transform([xa, xa], [ya, ya])
+    _ragged_file(tmp_path / "met.nc", lon, lat)
+    with netCDF4.Dataset(tmp_path / "met.nc", "a") as nc:
+        nc["row_size"][:] = [3, 3]  # 6 readings claimed, 5 stored
+    section = ObservationsSection.model_validate({"sources": [
+        {"format": "netcdf", "path": "met.nc", "error_std": {"air_temperature": 0.5}}]})
+    with pytest.raises(DataSourceError, match="adds up to 6 readings, the sample dimension has 5"):
+        load_observations(section, city, tmp_path)

@@ -124,3 +124,12 @@ def test_symmetric_eigh_matches_numpy(n):
         np.testing.assert_allclose(vec @ np.diag(val) @ vec.T, a, atol=1e-12)
         np.testing.assert_allclose(vec.T @ vec, np.eye(n), atol=1e-12)
         np.testing.assert_allclose(np.sort(val), np.linalg.eigvalsh(a), atol=1e-12)
+
+
+def test_nan_at_an_observed_cell_refused_before_any_change():
+    ens, x, y, cells, values, std = _problem()
+    ens[3, cells[0]] = np.nan
+    before = ens.copy()
+    with pytest.raises(ValueError, match="not finite at an observed cell"):
+        letkf_update(ens, cells, values, std, x, y, 100.0)
+    np.testing.assert_array_equal(ens, before)
