@@ -199,7 +199,23 @@ def _parser() -> argparse.ArgumentParser:
     slurm.add_argument("--tasks-per-node", type=int, default=32, help="MPI ranks per node (default 32)")
     slurm.add_argument("-o", "--out", help="output folder (default: runs/<scenario name>)")
     slurm.set_defaults(func=_slurm)
+    observe = sub.add_parser("observe", help="synthetic sensor readings (CSV) sampled from a run")
+    observe.add_argument("run_dir", help="run folder (or one variant's folder)")
+    observe.add_argument("--sensors", required=True, help="sensor table (CSV)")
+    observe.add_argument("-o", "--out", required=True, help="readings CSV to write (must be new)")
+    observe.add_argument("--variant", help="variant to sample (default: the baseline)")
+    observe.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    observe.set_defaults(func=_observe)
     return parser
+
+
+def _observe(args) -> int:
+    from metrotwin.observe.sample import sample_run
+
+    result = sample_run(Path(args.run_dir), Path(args.sensors), Path(args.out), seed=args.seed,
+                        variant=args.variant)  # fmt: skip
+    print(f"{args.out}: {result['rows']} readings ({result['left_out']} left out: NaN field)")
+    return 0
 
 
 def _slurm(args) -> int:

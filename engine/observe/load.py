@@ -1,0 +1,64 @@
+"""The scenario's ``observations:`` section read, checked and snapped onto a city state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from metrotwin.observe.qc import assemble
+from metrotwin.observe.read_csv import read_csv_readings, read_sensor_table
+from metrotwin.observe.read_netcdf import read_netcdf_readings
+from metrotwin.observe.read_sensorthings import read_sensorthings_readings
+from metrotwin.observe.readings import Readings, Sensor
+from metrotwin.observe.schema import ObservationsSection
+from metrotwin.observe.table import ObservationSet
+from metrotwin.state import CityState
+
+NETWORK_KEYS = ("node_x", "node_y", "link_from", "link_to")
+
+
+def read_source(source, base_dir: Path, index: int) -> tuple[Readings, list[Sensor]]:
+    """The readings of one source and the sensors it declares (its sensor table first, then
+    those of the file, each with the source's default error std and counting interval)."""
+    what = f"observations source {index + 1} ({source.format})"
+    path = Path(base_dir) / source.path
+    if source.format == "csv":
+        readings = read_csv_readings(path, zone=source.naive_timezone, units=source.units,
+                                     what=what)  # fmt: skip
+    elif source.format == "netcdf":
+        readings = read_netcdf_readings(path, mapping=source.variables, what=what)
+    else:
+        readings = read_sensorthings_readings(path, zone=source.naive_timezone,
+                                              mapping=source.variables, what=what)  # fmt: skip
+    sensors = []
+    if source.sensors is not None:
+        sensors = read_sensor_table(Path(base_dir) / source.sensors,
+                                    what=f"{what} sensor table")  # fmt: skip
+    for sensor in sensors + readings.sensors:
+        if not np.isfinite(sensor.error_std) and sensor.variable in source.error_std:
+            sensor.error_std = source.error_std[sensor.variable]
+        if not np.isfinite(sensor.interval) and source.count_interval is not None:
+            sensor.interval = source.count_interval
+    return readings, sensors + readings.sensors
+
+
+def load_observations(section: ObservationsSection, state: CityState,
+                      base_dir: Path) -> ObservationSet:  # fmt: skip
+    """Read every source of ``section`` (paths relative to ``base_dir``), check every reading
+    and snap the sensors onto ``state`` (the whole city: its grid, buildings, road network).
+
+    Unusable readings are flagged, not raised; a file that is not of its format, or a sensor
+    table that is wrong, raises :class:`metrotwin.errors.DataSourceError`."""
+    all_readings, all_sensors = [], []
+    for i, source in enumerate(section.sources):
+        readings, sensors = read_source(source, base_dir, i)
+        all_readings.append(readings)
+        all_sensors.extend(sensors)
+    network = None
+    if all(k in state.ds for k in NETWORK_KEYS):
+        network = {k: state.ds[k].values for k in NETWORK_KEYS}
+    buildings = state["building_height"] if "building_height" in state else None
+    return assemble(all_readings, all_sensors, state.grid, building_height=buildings,
+                    network=network, max_link_distance=section.max_link_distance,
+                    withhold=section.withhold, seed=section.seed)  # fmt: skip
