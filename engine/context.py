@@ -69,6 +69,11 @@ class RunContext:
     def global_sum(self, value):
         return self.decomposition.allreduce_sum(value)
 
+    def global_group_sums(self, values, groups, n_groups: int):
+        """Exact sums, counts and maxima per group over all ranks (see
+        ``Decomposition.allreduce_group_sums``), or None if a counted value is not finite."""
+        return self.decomposition.allreduce_group_sums(values, groups, n_groups)
+
     def allgather_concat(self, array: np.ndarray) -> np.ndarray:
         return self.decomposition.allgather_concat(array)
 

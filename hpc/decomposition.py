@@ -160,6 +160,12 @@ class Decomposition:
         """
         return exact_sum_finish([exact_sum_partial(values)])
 
+    def allreduce_group_sums(self, values, groups, n_groups: int) -> GroupTotals | None:
+        """Exact sums, counts and maxima of ``values`` per group (``groups``: an int array of
+        the same shape, -1 for cells in no group) over all ranks, in one pass over the cells;
+        None where a value counted is not finite (then reduce group by group instead)."""
+        return GroupTotals.combine(self.gather_object(group_partials(values, groups, n_groups)))
+
     def exchange_halos(self, *arrays: np.ndarray) -> None:
         """Fill the halo cells of each local array from the neighbours (serial: nothing)."""
 
@@ -291,6 +297,77 @@ def exact_sum_partial(values) -> dict[int, int]:
         return {"nonfinite": float(arr[~np.isfinite(arr)].sum())}
     return {int(b) + _EXPONENT_MIN - 53: (int(high[b]) << 26) + int(low[b])
             for b in np.flatnonzero(seen)}
+
+
+@njit(cache=True)
+def _group_mantissa_sums(values, groups, high, low, seen, counts, maxima):
+    """``_mantissa_sums`` for every group at once (rows of ``high``/``low``/``seen``), with
+    the count and the maximum of each group's values; cells of group -1 are skipped. Returns
+    False at the first non-finite value counted."""
+    for k in range(values.size):
+        g = groups[k]
+        if g < 0:
+            continue
+        x = values[k]
+        if not np.isfinite(x):
+            return False
+        counts[g] += 1
+        if x > maxima[g]:
+            maxima[g] = x
+        if x == 0.0:
+            continue
+        mant, exp = math.frexp(x)
+        m = np.int64(mant * 9007199254740992.0)
+        b = exp - _EXPONENT_MIN
+        high[g, b] += m >> 26
+        low[g, b] += m & 67108863
+        seen[g, b] += 1
+    return True
+
+
+def group_partials(values, groups, n_groups: int):
+    """This rank's exact partial sums (as ``exact_sum_partial``), counts and maxima of
+    ``values`` per group, or None if a counted value is not finite."""
+    arr = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    grp = np.ascontiguousarray(groups, dtype=np.int64).ravel()
+    high = np.zeros((n_groups, _EXPONENT_BINS), np.int64)
+    low = np.zeros((n_groups, _EXPONENT_BINS), np.int64)
+    seen = np.zeros((n_groups, _EXPONENT_BINS), np.int64)
+    counts = np.zeros(n_groups, np.int64)
+    maxima = np.full(n_groups, -np.inf)
+    if not _group_mantissa_sums(arr, grp, high, low, seen, counts, maxima):
+        return None
+    sums = [{int(b) + _EXPONENT_MIN - 53: (int(high[g, b]) << 26) + int(low[g, b])
+             for b in np.flatnonzero(seen[g])} for g in range(n_groups)]  # fmt: skip
+    return sums, counts, maxima
+
+
+@dataclass
+class GroupTotals:
+    """Per group, over all ranks: exact partial sums, counts and maxima (-inf if empty)."""
+
+    sums: list[dict]
+    counts: np.ndarray
+    maxima: np.ndarray
+
+    @classmethod
+    def combine(cls, parts: list) -> GroupTotals | None:
+        if any(p is None for p in parts):
+            return None
+        n = len(parts[0][0])
+        sums = [{} for _ in range(n)]
+        for part_sums, _, _ in parts:
+            for merged, part in zip(sums, part_sums):
+                for exp, value in part.items():
+                    merged[exp] = merged.get(exp, 0) + value  # integers: exact
+        counts = np.sum([p[1] for p in parts], axis=0)
+        maxima = np.max([p[2] for p in parts], axis=0)
+        return cls(sums, counts, maxima)
+
+    def total(self, groups=None) -> float:
+        """The correctly rounded sum over ``groups`` (default: all)."""
+        chosen = range(len(self.sums)) if groups is None else groups
+        return exact_sum_finish([self.sums[g] for g in chosen])
 
 
 def exact_sum_finish(partials: list[dict]) -> float:

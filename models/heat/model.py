@@ -225,6 +225,13 @@ class HeatModel(Model):
         self.n_counted = ctx.global_sum(float(self.counted.sum()))
         self._district = np.asarray(state["district"])
         self.district_names = state.district_names
+        # the group of each counted cell for the indicators' one-pass reductions: its
+        # district's index, or one more for counted cells outside every district; -1: not
+        # counted
+        self._groups = np.full(grid.shape, len(self.district_names), np.int64)
+        for i, code in enumerate(self.district_names):
+            self._groups[self._district == code] = i
+        self._groups[~self.counted] = -1
         self.state = state
         # air grid: whole air cells per tile, halo of two (the bilinear map reaches one further)
         self.factor = max(1, int(round(p.air_cell_size / grid.resolution)))
@@ -500,6 +507,10 @@ class HeatModel(Model):
         outdoor cells (and ``cells``) of the whole domain: this rank's owned cells reduced over
         the ranks with exact sums, so any split gives the same numbers."""
         ctx = self.ctx
+        groups = self._groups if cells is None else np.where(cells, self._groups, -1)
+        totals = ctx.global_group_sums(values, groups, len(self.district_names) + 1)
+        if totals is not None:  # every counted value finite: all of it from one pass
+            return self._from_groups(totals, how)
         cells = self.counted if cells is None else cells & self.counted
 
         def one(sel):
@@ -516,6 +527,24 @@ class HeatModel(Model):
         by = {name: one(cells & (self._district == code))
               for code, name in self.district_names.items()}
         return one(cells), by
+
+    def _from_groups(self, totals, how: str) -> tuple[float, dict[str, float]]:
+        """``_reduce``'s numbers from per-district exact sums, counts and maxima: the same
+        numbers (sums are exact, so grouping cannot change them)."""
+
+        def one(groups):
+            if how == "max":
+                top = float(totals.maxima[groups].max())
+                return top if top > -math.inf else float("nan")
+            total = totals.total(groups)
+            if how == "sum":
+                return total
+            n = float(totals.counts[groups].sum())
+            return total / n if n else float("nan")
+
+        every = list(range(len(self.district_names) + 1))
+        by = {name: one([i]) for i, name in enumerate(self.district_names.values())}
+        return one(every), by
 
     # -- indicators ------------------------------------------------------------------------------
     def indicators(self, state) -> dict[str, Indicator]:

@@ -148,3 +148,33 @@ def test_circumsolar_diffuse_is_conserved_in_the_open_and_shaded_with_the_sun():
     assert rows.size > 5
     walls = (1.0 - svf[rows, cols]) * model.params.wall_albedo * w.shortwave_global
     assert (kd[rows, cols] < 0.7 * w.shortwave_diffuse * svf[rows, cols] + walls).all()
+
+
+def test_indicators_from_one_pass_equal_the_district_by_district_reductions(monkeypatch):
+    """The indicators reduce every district in one pass over the cells (exact sums per
+    district); they must equal, bit for bit, the reductions made district by district, also
+    with a threshold mask, an empty district and cells outside every district."""
+    bh, cover = block_city(40, 40)
+    district = np.where(np.arange(40)[None, :] < 15, 1, 2) * np.ones((40, 1), int)
+    district[:5, :5] = 0  # outside every named district
+    district = district.astype("int16")
+    model, state = run_heat(bh, cover, duration=3600.0, coupling=1800.0, district=district)
+    assert model.ctx.global_group_sums(state["air_temperature"], model._groups, 3) is not None
+    one_pass = model.indicators(state)
+    hot = state["utci_daily_max"] > np.nanmedian(state["utci_daily_max"])
+    first = {how: model._reduce(state["air_temperature"], how, hot) for how in ("sum", "mean", "max")}
+    monkeypatch.setattr(model.ctx, "global_group_sums", lambda *a: None)  # the old path
+    by_district = model.indicators(state)
+    assert one_pass.keys() == by_district.keys()
+    for key, ind in one_pass.items():
+        old = by_district[key]
+        assert np.array_equal(ind.value, old.value, equal_nan=True), key
+        assert (ind.by_district is None) == (old.by_district is None), key
+        for name, value in (ind.by_district or {}).items():
+            assert np.array_equal(value, old.by_district[name], equal_nan=True), (key, name)
+    for how, result in first.items():
+        assert model._reduce(state["air_temperature"], how, hot) == result, how
+    empty = np.zeros_like(hot)
+    monkeypatch.undo()
+    total, by = model._reduce(state["air_temperature"], "max", empty)
+    assert np.isnan(total) and all(np.isnan(v) for v in by.values())
