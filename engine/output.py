@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import tempfile
 from contextlib import contextmanager
 from datetime import datetime
@@ -75,7 +77,15 @@ def write_yaml(path: Path, data) -> None:
 
 class FieldWriter:
     """Appends the output fields at each output time to a CF netCDF file; the file appears
-    under its final name only when ``close(success=True)`` is called."""
+    under its final name only when ``close(success=True)`` is called.
+
+    The fields are written while the models run on: ``append`` copies them (as they will be
+    stored, float32) and a writer thread compresses and writes the copy, which on a city of
+    millions of cells takes about as long as the models' steps between two output times.
+    At most one copy waits while another is written. The netCDF library is not thread-safe:
+    the thread holds xarray's netCDF/HDF5 locks while it writes, and everything else of this
+    writer (the time axis, checkpoints, closing) first waits for it to finish. An error of
+    the thread (a full disk) is raised by the next call."""
 
     def __init__(self, path: Path, state: CityState, outputs: dict[str, VarSpec], *,
                  start: datetime, attrs: dict, with_network: bool = True):  # fmt: skip
@@ -90,6 +100,12 @@ class FieldWriter:
         self.with_network = with_network
         self.nc = netCDF4.Dataset(self._tmp, "w", format="NETCDF4")
         self._define(start, attrs)
+        self._next: int | None = None  # the record the next append writes
+        self._pending: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write_records, name=f"write {self.path.name}",
+                                        daemon=True)  # fmt: skip
+        self._thread.start()
 
     def _wanted(self, da) -> bool:
         if da.name in UNWRITTEN or da.attrs.get(INTERNAL_ATTR):
@@ -142,20 +158,61 @@ class FieldWriter:
             self._vars[name] = var
 
     def append(self, t: float) -> None:
-        """Write the output fields as they are now, at time ``t`` (s since start)."""
-        i = len(self.nc.dimensions["time"])
-        self.nc["time"][i] = t
+        """Write the output fields as they are now, at time ``t`` (s since start): copied
+        now, written by the writer thread while the run goes on."""
+        self._raise_error()
+        if self._next is None:
+            self._next = self.records  # after the records a restart copied in
+        snapshot = {}
         for name, var in self._vars.items():
             values = self.state[name]
-            var[i, ...] = values[self.region] if self.state.ds[name].dims == ("y", "x") else values
+            values = values[self.region] if self.state.ds[name].dims == ("y", "x") else values
+            snapshot[name] = np.array(values, dtype=var.dtype)  # a copy: the run goes on
+        self._pending.put((self._next, t, snapshot))  # waits while one copy is still waiting
+        self._next += 1
+
+    def _write_records(self) -> None:
+        from xarray.backends.locks import HDF5_LOCK, NETCDFC_LOCK
+
+        while (item := self._pending.get()) is not None:
+            try:
+                if self._error is None:
+                    i, t, snapshot = item
+                    with HDF5_LOCK, NETCDFC_LOCK:
+                        self.nc["time"][i] = t
+                        for name, values in snapshot.items():
+                            self._vars[name][i, ...] = values
+            except BaseException as err:  # noqa: BLE001 - raised by the run's next call
+                self._error = err
+            finally:
+                self._pending.task_done()
+        self._pending.task_done()
+
+    def _wait(self) -> None:
+        """Until every copied record is written; then raise the thread's error, if any."""
+        self._pending.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._stop()
+            raise error
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._pending.put(None)
+            self._thread.join()
 
     @property
     def records(self) -> int:
+        self._wait()
         return len(self.nc.dimensions["time"])
 
     @contextmanager
     def closed(self):
         """Close the file for a moment (to copy it into a checkpoint), yielding its path."""
+        self._wait()
         self.nc.close()
         try:
             yield self._tmp
@@ -164,11 +221,26 @@ class FieldWriter:
             self._vars = {name: self.nc[name] for name in self._vars}
 
     def close(self, success: bool) -> None:
-        self.nc.close()
-        if success:
+        """Finish: the file takes its final name if ``success`` and every record was
+        written; otherwise it is removed (and a writing error is raised)."""
+        error = None
+        try:
+            if success:
+                self._wait()
+        except BaseException as err:  # noqa: BLE001 - raised below, after the clean-up
+            error = err
+        self._error = None
+        self._stop()
+        try:
+            self.nc.close()
+        except BaseException as err:  # noqa: BLE001
+            error = error or err
+        if success and error is None:
             self._ctx.__exit__(None, None, None)
-        else:
-            self._ctx.__exit__(RuntimeError, RuntimeError("run failed"), None)
+            return
+        self._ctx.__exit__(RuntimeError, RuntimeError("run failed"), None)
+        if success:
+            raise error
 
 
 #: the grid mapping variable (rioxarray's name); its attributes hold ``crs_wkt`` and
