@@ -463,8 +463,8 @@ def _losses_row(h, r, h32, hr, cols, ks, suction, infiltrated, drain_rate, store
         w1 = w - ret
         f0 = infiltrated[k]
         soaks = (ks[k] > 0.0) & (w1 > 0.0)
-        cap = ks[k] * dt * (1.0 + suction[k] / (f0 if f0 > 0.0 else 1.0))
-        inf = ((w1 if w1 < cap else cap) if f0 > 0.0 else w1) if soaks else 0.0
+        cap = green_ampt_capacity(f0, ks[k], suction[k], dt)
+        inf = (w1 if w1 < cap else cap) if soaks else 0.0
         infiltrated[k] = f0 + inf if soaks else f0
         w2 = w1 - inf
         cap = drain_rate[k] * dt
@@ -784,15 +784,37 @@ def _boundary_flux(h, z, fric, active, q0, side, kind, value, dt, dx, g, h_min):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def green_ampt_capacity(f0, ks, suction, dt):
+    """Depth (m) the soil can take in a step ``dt`` (s) from the cumulative infiltration
+    ``f0`` (m): the Green & Ampt (1911) infiltrability f = Ks (1 + S / F), S = psi dtheta
+    (``suction``, m), Ks (``ks``, m/s), integrated over the step, F1 - f0, with F1 the
+    ponded solution of F - S ln(1 + F / S) = Ks t advanced by dt from f0 (the
+    infiltrability depends on F only: the time-compression form of Mein & Larson 1973, so
+    the rain-fed case follows their ponding-time solution).
+
+    Explicit, with no logarithm (so that the loss loop vectorises): with x = F / S the
+    equation is dx/dtau = (1 + x) / x, tau = Ks t / S, i.e. d(x^2)/dtau = 2 (1 + x); over
+    the step x1^2 = x0^2 + 2 tau (1 + x0/3 + 2 x1/3), a quadratic in x1. The weights 1/3,
+    2/3 make the first step from a dry soil exact to second order (x1 = sqrt(2 tau) +
+    2 tau / 3 + ..., F1 ~ sqrt(2 Ks S dt)); the cumulative infiltration is within 0.01 %
+    of the exact solution for tau = Ks dt / S <= 1e-5 per step, 0.08 % at 1e-3, 0.3 % at
+    1e-2 and 1 % at 0.1 (loam, Ks 3.4 mm/h and S 19 mm, has tau 5e-5 per second of step;
+    tests/models/flood/test_flood_kernels.py). An infinite capacity at F = 0 (the former
+    explicit rate Ks (1 + S / F0) dt) soaked any ponded water up in one step."""
+    b = (2.0 / 3.0) * ks * dt
+    f1 = b + np.sqrt(b * b + f0 * f0 + 2.0 * ks * dt * (suction + f0 * (1.0 / 3.0)))
+    return f1 - f0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def cell_losses(water, k, ks, suction, infiltrated, drain_rate, store_capacity, stored, dt):
     """Depths (m) removed from ``water`` (m) in lossy cell ``k`` during a step ``dt`` (s).
 
     Order: green-roof retention fills first (its substrate takes the water before anything
     runs off), then Green-Ampt infiltration, then the drainage inlets. The infiltration
-    capacity over the step is Green & Ampt (1911): f = Ks (1 + psi * dtheta / F) (m/s),
-    evaluated explicitly at the cumulative depth F (m) of the start of the step (infinite at
-    F = 0: a dry soil takes all ponded water). The depths are removed exactly: the sum of what
-    is returned never exceeds ``water``.
+    capacity over the step is Green & Ampt (1911) integrated over the step from the
+    cumulative depth F (m) of its start (``green_ampt_capacity``). The depths are removed
+    exactly: the sum of what is returned never exceeds ``water``.
 
     Arrays (per lossy cell): ks saturated conductivity (m/s); suction psi * dtheta (m);
     infiltrated F (m, updated); drain_rate inlet capacity (m/s); store_capacity green-roof
@@ -810,11 +832,8 @@ def cell_losses(water, k, ks, suction, infiltrated, drain_rate, store_capacity, 
         water -= ret
     if ks[k] > 0.0 and water > 0.0:
         f0 = infiltrated[k]
-        if f0 > 0.0:
-            cap = ks[k] * dt * (1.0 + suction[k] / f0)
-            inf = water if water < cap else cap
-        else:
-            inf = water
+        cap = green_ampt_capacity(f0, ks[k], suction[k], dt)
+        inf = water if water < cap else cap
         infiltrated[k] = f0 + inf
         water -= inf
     if drain_rate[k] > 0.0 and water > 0.0:

@@ -385,3 +385,76 @@ def test_lake_at_rest_stays_at_rest_over_an_uneven_bed(fixed_step):
     assert np.abs(h - h0).max() <= 1e-12
     assert np.abs(state["flood_water_speed"]).max() == 0.0
     assert model.volume_balance()["relative_error"] <= 1e-12
+
+
+def _soil_plot(n=4, res=5.0):
+    """A flat, closed plot of grass (loam: Ks 3.4 mm/h, S = psi dtheta = 88.9 mm x 0.217)."""
+    grid = make_grid(n, n, resolution=res)
+    cover = np.full((n, n), CODE["grass"], "int16")
+    state = make_state(grid, land_cover=cover)
+    from metrotwin.models.flood.model import MM_H, parameter_table
+
+    row = parameter_table()["grass"]
+    return grid, state, row["ks"] * MM_H, row["suction"] / 1000.0 * row["moisture_deficit"]
+
+
+def _green_ampt_ponded(t, ks, s):
+    """F (m) at t (s) from the root of F - S ln(1 + F/S) = Ks t (Green & Ampt 1911)."""
+    from scipy.optimize import brentq
+
+    c = ks * t
+    return brentq(lambda f: f - s * np.log1p(f / s) - c, 0.0, c + np.sqrt(2 * c * s) + 1e-12,
+                  xtol=1e-16, rtol=1e-14)
+
+
+def test_green_ampt_under_ponding_follows_the_analytic_curve():
+    """0.2 m of water standing on dry loam for 3 h: the cumulative infiltration follows the
+    ponded Green-Ampt solution F - S ln(1 + F/S) = Ks t within 1 % at every coupling time
+    (the issue asks 5 %; the explicit integration over the model's 10 s steps, tau = Ks dt
+    / S = 5e-4, is within 0.1 %, its error largest in the first step). Before, a dry soil
+    (F = 0) took all ponded water in the first step: F = 0.2 m at 10 s."""
+    grid, state, ks, s = _soil_plot()
+    ctx = make_context(grid, duration=3 * 3600, coupling_interval=600)
+    model = FloodModel(FloodModel.Params(
+        initial_water={"land_cover": "grass", "depth": 0.2}, drainage=False))
+    model.initialize(state, ctx)
+    area = grid.nx * grid.ny * grid.resolution**2
+    for t in range(600, 3 * 3600 + 1, 600):
+        model.advance(state, float(t))
+        infiltrated = model.volume_balance()["infiltration"] / area
+        exact = _green_ampt_ponded(t, ks, s)
+        assert abs(infiltrated - exact) <= 0.01 * exact, (t, infiltrated, exact)
+    assert state["flood_water_thickness"].min() > 0.1  # ponded throughout
+    assert model.volume_balance()["relative_error"] <= 1e-12
+
+
+def test_green_ampt_under_rain_follows_mein_and_larson():
+    """20 mm/h of rain on dry loam for 3 h (rate i > Ks = 3.4 mm/h): everything infiltrates
+    until the ponding time tp = S Ks / (i (i - Ks)) (F_p = S Ks / (i - Ks) = 3.95 mm at
+    711 s), then the ponded curve shifted in time, Ks (t - tp + t'p) = F - S ln(1 + F/S)
+    with Ks t'p = F_p - S ln(1 + F_p/S) (Mein & Larson 1973, WRR 9:384,
+    doi:10.1029/WR009i002p00384). Within 1 % at every coupling time (the issue asks 5 %;
+    the explicit integration is within 0.1 % at tau = 5e-4 per step, and the step in
+    which ponding starts mixes the two regimes for at most 10 s: < 0.3 % of F there)."""
+    grid, state, ks, s = _soil_plot()
+    rain = 20.0
+    i = rain * 1e-3 / 3600.0
+    ctx = make_context(grid, duration=3 * 3600, coupling_interval=300,
+                       forcing={"rainfall": {"hyetograph": [[0, rain]]}})
+    model = FloodModel(FloodModel.Params(drainage=False))
+    model.initialize(state, ctx)
+    area = grid.nx * grid.ny * grid.resolution**2
+    f_p = s * ks / (i - ks)
+    t_p = f_p / i
+    t_equiv = (f_p - s * np.log1p(f_p / s)) / ks
+    assert 600 < t_p < 800
+    ponded_at = None
+    for t in range(300, 3 * 3600 + 1, 300):
+        model.advance(state, float(t))
+        infiltrated = model.volume_balance()["infiltration"] / area
+        exact = i * t if t <= t_p else _green_ampt_ponded(t - t_p + t_equiv, ks, s)
+        assert abs(infiltrated - exact) <= 0.01 * exact, (t, infiltrated, exact)
+        if ponded_at is None and state["flood_water_thickness"].max() > 0.0:
+            ponded_at = t
+    assert ponded_at == 900  # water stands from the first coupling time after t_p
+    assert model.volume_balance()["relative_error"] <= 1e-12
