@@ -864,14 +864,16 @@ def apply_losses(h, cells, ks, suction, infiltrated, drain_rate, store_capacity,
 @njit(cache=True, error_model="numpy")
 def speed_at_cell(h, q_at_xface, q_at_yface, min_depth, out):
     """Speed of the water at cell centres (m/s): |mean of the face discharges| / h, zero where
-    h <= ``min_depth`` (m). Written into ``out``."""
+    h <= ``min_depth`` (m). Written into ``out``. The arithmetic of ``_statistics_row`` (in
+    float32, in the same order), so that the running maximum it keeps is never below a
+    snapshot: the snapshot at a coupling time is exactly the last step's value there."""
     ny, nx = h.shape
+    min32, half = np.float32(min_depth), np.float32(0.5)
     for i in range(ny):
         for j in range(nx):
-            d = h[i, j]
-            if d > min_depth:
-                ux = 0.5 * (np.float64(q_at_xface[i, j]) + q_at_xface[i, j + 1])
-                uy = 0.5 * (np.float64(q_at_yface[i, j]) + q_at_yface[i + 1, j])
-                out[i, j] = np.sqrt(ux * ux + uy * uy) / d
-            else:
-                out[i, j] = 0.0
+            d = np.float32(h[i, j])
+            ux = half * (q_at_xface[i, j] + q_at_xface[i, j + 1])
+            uy = half * (q_at_yface[i, j] + q_at_yface[i + 1, j])
+            fast = d > min32
+            inv_h = (_ONE32 if fast else _ZERO32) / (d if fast else _ONE32)
+            out[i, j] = np.sqrt(ux * ux + uy * uy) * inv_h
