@@ -325,8 +325,9 @@ def test_advection_vanishes_for_uniform_flow():
     u, v = np.zeros_like(qx), np.zeros_like(qy)
     speed = kernels.advection_at_faces(h, z, qx, qy, u, v, ax, ay, np.array([0, ny, 0, nx]),
                                        dx=2.0, g=G, h_min=1e-3)
-    # the fastest face: 0.3 m2/s over 0.5 m, plus the wave speed sqrt(g h)
-    assert speed == 0.3 / 0.5 + np.sqrt(G * 0.5)
+    # the Courant speed: sqrt(g h) plus 3 times |u| + |v|, 0.3 and 0.1 m2/s over 0.5 m
+    # (kernels.ADVECTION_SPEED_WEIGHT)
+    assert speed == pytest.approx(np.sqrt(G * 0.5) + 3.0 * (0.3 / 0.5 + 0.1 / 0.5), rel=1e-15)
     assert not ax[2:-2, 2:-2].any() and not ay[2:-2, 2:-2].any()
     assert ax[:, -2].all()  # the flow piles up against the east wall
     assert np.isfinite(ax).all() and np.isfinite(ay).all()
