@@ -132,11 +132,13 @@ def _momentum(q0, q_theta, q_orth, ha, hb, dh, rise, drop, friction, dt, gdt_dx,
     flow depth is -inf (its slope NaN, never used).
 
     Well-balanced: ``dh`` is hb - ha formed in float64 and rounded once to float32, and
-    rise + drop is dz rounded once (one of them is 0). Over a flat surface hb - ha = -dz
-    exactly in float64 (depths and bed differences of a lake are exact there), and rounding
-    is symmetric, so the slope dh + dz is exactly 0: a lake at rest stays at rest over any
-    bed. Formed from the float32 depths, (hb32 - ha32) + dz32 carried the separate roundings
-    of the three terms, 2^-24 (|dz| + h), and still water over an uneven bed moved."""
+    rise + drop is dz rounded once (one of them is 0). Over a lake filled to a level L
+    (h = L - z) hb - ha = -dz exactly in float64 wherever the bed lies within a factor 2 of
+    L (Sterbenz: every difference is exact, as on any terrain well above its datum; to
+    1e-16 relative elsewhere), and rounding is symmetric, so the slope dh + dz is exactly 0:
+    a lake at rest stays at rest over any bed. Formed from the float32 depths, (hb32 -
+    ha32) + dz32 carried the separate roundings of the three terms, 2^-24 (|dz| + h), and
+    still water over an uneven bed moved."""
     depth_a = ha - rise
     depth_b = hb + drop
     h_face = depth_a if depth_a > depth_b else depth_b
@@ -276,15 +278,12 @@ def _velocity_at_faces(h, z, q_at_xface, q_at_yface, u, v, h_min):
 
 
 #: weight of the flow speed in the Courant condition with advection, dt <= alpha dx /
-#: (sqrt(g h) + ADVECTION_SPEED_WEIGHT (|u| + |v|)). The advective flux through a cell centre
-#: is the mean discharge of its faces (centred) times the upwind velocity: linearised, the
-#: face discharge is advected at 2u, half upwind, half centred, and the explicit update
-#: has the amplification factor 1 - (1 - theta + a) (1 - cos k) - 2 i a sin k, a = u dt/dx,
-#: stable only for 4 a^2 <= a + 1 - theta: a <= 0.33 at theta = 0.9, less once coupled to
-#: the gravity waves (a uniform flow at Froude 0.6-1.4 grew for a > ~0.2: test_flood_model).
-#: With |u| + sqrt(g h) at alpha = 0.6, a reached 0.6 Fr / (1 + Fr) = 0.35 at Fr 1.4 and
-#: depths jumped by centimetres from step to step; with weight 3, a <= alpha / 3 = 0.2.
-ADVECTION_SPEED_WEIGHT = 3.0
+#: (sqrt(g h) + ADVECTION_SPEED_WEIGHT max(|u|, |v|)). Linearised, the advective flux q u
+#: carries a face discharge at 2u, so its explicit upwind update alone needs 2 u dt/dx <= 1,
+#: and coupled to the gravity waves a little more: a uniform flow at Froude 1.4 grew (jumps
+#: of 0.7 mm between snapshots) under |u| + sqrt(g h) at alpha 0.6, and was steady to 1e-7 m
+#: at Froude 0.6-1.6 for every alpha up to 0.7 with weight 1.5 (test_flood_model).
+ADVECTION_SPEED_WEIGHT = 1.5
 
 
 @njit(cache=True, error_model="numpy")
@@ -292,21 +291,28 @@ def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, 
                        h_min):
     """Advective (convective) acceleration of the unit discharges, -(d(q u)/dx + d(q v)/dy)
     at the x faces and -(d(q_y u)/dx + d(q_y v)/dy) at the y faces (m2 s-2), first-order
-    upwind and momentum-conservative on the staggered grid (Stelling & Duinmeijer 2003,
+    upwind and momentum-conservative (flux form) on the staggered grid (after Stelling &
+    Duinmeijer 2003,
     IJNMF 43:1329, doi:10.1002/fld.537; the advection term the local-inertial scheme
     of Bates et al. 2010 drops, cf. de Almeida & Bates 2013, doi:10.1002/wrcr.20366).
 
     The control volume of an x face spans the two cells it joins. Through a cell centre the
-    momentum flux is the mean discharge of the cell's two x faces times the velocity of the
-    face upwind of it; through a cell corner, the mean discharge of the two y faces meeting
-    there times the velocity of the x face upwind (0 beyond the domain: water coming in
-    brings no tangential momentum). Likewise for the y faces. The domain-edge faces get 0
-    (their boundary condition sets their discharge). Uses the old discharges and depths of
+    momentum flux is q u of the x face upwind of it (the direction: the sign of the mean
+    discharge of the cell's two x faces); through a cell corner, the mean discharge of the
+    two y faces meeting there times the velocity of the x face upwind (0 beyond the
+    domain: water coming in brings no tangential momentum). Likewise for the y faces. The
+    domain-edge faces get 0 (their boundary condition sets their discharge). Uses the old discharges and depths of
     the step (explicit): on a tile, the faces within 3 cells of its edge need the halo.
+    Stelling & Duinmeijer's centre flux, the mean discharge times the upwind velocity, is
+    half centred in the discharge: explicit, it is stable only for u dt/dx below ~0.2 (its
+    amplification factor 1 - (1 - theta + a)(1 - cos k) - 2 i a sin k, a = u dt/dx, needs
+    4 a^2 <= a + 1 - theta), which the Courant condition of the gravity waves does not
+    ensure in supercritical flow (depths jumped by centimetres from step to step at Froude
+    1.4); the upwind face's q u is upwind throughout.
 
     ``u``, ``v`` (shapes of the discharges) receive the face velocities (m/s, see
     ``_velocity_at_faces``; faces shallower than ``h_min`` (m) get 0, so thin films carry no
-    advection). Returns the largest sqrt(g h) + ADVECTION_SPEED_WEIGHT (|u| + |v|) (m/s) over
+    advection). Returns the largest sqrt(g h) + ADVECTION_SPEED_WEIGHT max(|u|, |v|) (m/s) over
     the ``owned`` cells (as in ``local_inertial_steps``; h the cell's depth, |u| and |v| the
     largest of its x and of its y faces): the speed of the Courant condition with advection
     (see ``ADVECTION_SPEED_WEIGHT``).
@@ -320,9 +326,9 @@ def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, 
         adv_x[i, nx] = 0.0
         for f in range(1, nx):
             qb = 0.5 * (qx[i, f - 1] + qx[i, f])  # cell f - 1 (west of the face)
-            m_w = qb * (u[i, f - 1] if qb > 0.0 else u[i, f])
+            m_w = qx[i, f - 1] * u[i, f - 1] if qb > 0.0 else qx[i, f] * u[i, f]
             qb = 0.5 * (qx[i, f] + qx[i, f + 1])  # cell f (east)
-            m_e = qb * (u[i, f] if qb > 0.0 else u[i, f + 1])
+            m_e = qx[i, f] * u[i, f] if qb > 0.0 else qx[i, f + 1] * u[i, f + 1]
             vb = 0.5 * (qy[i, f - 1] + qy[i, f])  # north corner (positive south)
             up = u[i - 1, f] if i > 0 else 0.0
             m_n = vb * (up if vb > 0.0 else u[i, f])
@@ -336,9 +342,9 @@ def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, 
     for r in range(1, ny):
         for j in range(nx):
             qb = 0.5 * (qy[r - 1, j] + qy[r, j])  # cell r - 1 (north of the face)
-            m_n = qb * (v[r - 1, j] if qb > 0.0 else v[r, j])
+            m_n = qy[r - 1, j] * v[r - 1, j] if qb > 0.0 else qy[r, j] * v[r, j]
             qb = 0.5 * (qy[r, j] + qy[r + 1, j])  # cell r (south)
-            m_s = qb * (v[r, j] if qb > 0.0 else v[r + 1, j])
+            m_s = qy[r, j] * v[r, j] if qb > 0.0 else qy[r + 1, j] * v[r + 1, j]
             ub = 0.5 * (qx[r - 1, j] + qx[r, j])  # west corner
             up = v[r, j - 1] if j > 0 else 0.0
             m_w = ub * (up if ub > 0.0 else v[r, j])
@@ -351,7 +357,7 @@ def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, 
         for j in range(owned[2], owned[3]):
             us = max(abs(u[i, j]), abs(u[i, j + 1]))
             vs = max(abs(v[i, j]), abs(v[i + 1, j]))
-            speed = np.sqrt(g * h[i, j]) + ADVECTION_SPEED_WEIGHT * (us + vs)
+            speed = np.sqrt(g * h[i, j]) + ADVECTION_SPEED_WEIGHT * max(us, vs)
             best = speed if speed > best else best
     return best
 
@@ -567,8 +573,9 @@ def local_inertial_steps(
     so the continuity update moves the same volume out of one cell and into the other, and
     the limiter keeps a margin (``LIMITER_MARGIN``) against the float32 rounding of what a
     cell gives. The depth differences across the faces are formed in float64 and rounded
-    once, so that a flat water surface has exactly no slope (see ``_momentum``). Depths, slopes and discharges carry ~1e-7 relative round-off per step, five
-    orders of magnitude below the scheme's truncation error (the validation tests bound the
+    once, so that a flat water surface has exactly no slope (see ``_momentum``). Depths,
+    slopes and discharges carry ~1e-7 relative round-off per step, five orders of magnitude
+    below the scheme's truncation error (the validation tests bound the
     result against analytic and benchmark solutions). With ``adv_x`` the momentum stays in
     float64 (``_momentum_adv``) and only the stored discharges are float32.
 

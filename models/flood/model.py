@@ -531,7 +531,7 @@ class FloodModel(Model):
         p = self.params
         if p.fixed_time_step is not None:
             return p.fixed_time_step
-        if p.advection:  # Courant number on sqrt(g h) + 3 (|u| + |v|) (see kernels)
+        if p.advection:  # Courant number on sqrt(g h) + 1.5 max(|u|, |v|) (see kernels)
             if self.wave_speed <= 0:
                 return p.max_time_step
             return min(p.max_time_step, p.cfl * self.dx / self.wave_speed)
@@ -541,7 +541,7 @@ class FloodModel(Model):
 
     def _update_advection(self) -> None:
         """With advection: the advective accelerations of the faces for the next step, and
-        the largest sqrt(g h) + 3 (|u| + |v|) of the domain's cells (m/s) for its Courant
+        the largest sqrt(g h) + 1.5 max(|u|, |v|) of the domain's cells (m/s) for its Courant
         condition (``kernels.ADVECTION_SPEED_WEIGHT``; a global maximum over the owned cells:
         the same on any number of ranks). From the state after the halo exchange, so that a
         restart recomputes them bit-identically."""

@@ -315,7 +315,8 @@ def test_checkerboard_decays_at_the_default_courant_number(theta, cfl):
 def test_advection_vanishes_for_uniform_flow():
     """Uniform depth and discharges: every momentum flux equals its neighbour, so the
     advective acceleration is exactly 0 away from the walls (a steady uniform flow stays
-    steady), and it does not vanish where the flow converges on a wall."""
+    steady), and it does not vanish where the flow slows down: the upwind flux q u of a
+    face whose discharge drops (0.3 -> 0.1 m2/s) decelerates the faces downstream."""
     ny, nx = 8, 9
     h, z = np.full((ny, nx), 0.5), np.zeros((ny, nx))
     qx, qy = np.full((ny, nx + 1), 0.3), np.full((ny + 1, nx), -0.1)
@@ -325,12 +326,17 @@ def test_advection_vanishes_for_uniform_flow():
     u, v = np.zeros_like(qx), np.zeros_like(qy)
     speed = kernels.advection_at_faces(h, z, qx, qy, u, v, ax, ay, np.array([0, ny, 0, nx]),
                                        dx=2.0, g=G, h_min=1e-3)
-    # the Courant speed: sqrt(g h) plus 3 times |u| + |v|, 0.3 and 0.1 m2/s over 0.5 m
-    # (kernels.ADVECTION_SPEED_WEIGHT)
-    assert speed == pytest.approx(np.sqrt(G * 0.5) + 3.0 * (0.3 / 0.5 + 0.1 / 0.5), rel=1e-15)
+    # the Courant speed: sqrt(g h) plus 1.5 times the larger of |u| = 0.3 m2/s / 0.5 m and
+    # |v| = 0.1 m2/s / 0.5 m (kernels.ADVECTION_SPEED_WEIGHT)
+    assert speed == pytest.approx(np.sqrt(G * 0.5) + 1.5 * 0.3 / 0.5, rel=1e-15)
     assert not ax[2:-2, 2:-2].any() and not ay[2:-2, 2:-2].any()
-    assert ax[:, -2].all()  # the flow piles up against the east wall
     assert np.isfinite(ax).all() and np.isfinite(ay).all()
+    qx[:, 5] = 0.1
+    kernels.advection_at_faces(h, z, qx, qy, u, v, ax, ay, np.array([0, ny, 0, nx]), dx=2.0,
+                               g=G, h_min=1e-3)
+    # face 5 takes in the momentum of face 4 (0.3 x 0.6) and passes on its own (0.1 x 0.2):
+    # it accelerates; face 6 receives less than it passes on: it decelerates
+    assert (ax[2:-2, 5] > 0).all() and (ax[2:-2, 6] < 0).all()
 
 
 @pytest.mark.parametrize("axis", [0, 1])

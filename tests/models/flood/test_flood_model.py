@@ -519,10 +519,10 @@ def test_supercritical_flow_with_advection_is_stable_at_the_default_courant_numb
     n = 0.02; below Fr 1.5, where roll waves would make uniform Manning flow physically
     unstable) with the advection term, at the default Courant number 0.6 and at 0.3: steady
     along the middle of the channel to 0.1 mm in space and 1e-5 m between snapshots, and the
-    two steps agree to 0.3 mm (first order in time; 0.12 mm measured). With the Courant
-    condition on |u| + sqrt(g h) alone, the default step let the round-off grow into 6 cm
-    jumps between snapshots and a 13 cm range along the channel; half the step gave other
-    numbers (9 cm apart)."""
+    two steps agree to 0.3 mm (first order in time). Before, with the half-centred advective
+    flux and the Courant condition on |u| + sqrt(g h), the default step let the round-off
+    grow into 12 cm jumps between snapshots and a 13 cm range along the channel; half the
+    step gave other numbers (9 cm apart)."""
     mid = slice(20, 100)
     results = {}
     for cfl in (0.6, 0.3):
