@@ -118,7 +118,7 @@ _Q_TINY32 = np.float32(Q_TINY)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _momentum(q0, q_theta, q_orth, ha, hb, rise, drop, friction, dt, gdt_dx, h_min):
+def _momentum(q0, q_theta, q_orth, ha, hb, dh, rise, drop, friction, dt, gdt_dx, h_min):
     """New unit discharge (m2/s) of one face, float32 and branch-free: de Almeida et al.
     (2012) eq. 13 (Bates et al. 2010 eq. 11 with the theta-weighted explicit part) with the
     semi-implicit Manning friction g n^2 |q| q / h^(7/3); 0 where the face is closed or its
@@ -129,7 +129,16 @@ def _momentum(q0, q_theta, q_orth, ha, hb, rise, drop, friction, dt, gdt_dx, h_m
     elevations: max(eta) - max(z) = max(ha - rise, hb + drop) and eta_b - eta_a = (hb - ha)
     + dz. In single precision the elevations (tens of metres) would leave ~4e-6 m of
     resolution; the depths keep 6e-8 relative. A closed face has rise +inf, drop -inf: its
-    flow depth is -inf (its slope NaN, never used)."""
+    flow depth is -inf (its slope NaN, never used).
+
+    Well-balanced: ``dh`` is hb - ha formed in float64 and rounded once to float32, and
+    rise + drop is dz rounded once (one of them is 0). Over a lake filled to a level L
+    (h = L - z) hb - ha = -dz exactly in float64 wherever the bed lies within a factor 2 of
+    L (Sterbenz: every difference is exact, as on any terrain well above its datum; to
+    1e-16 relative elsewhere), and rounding is symmetric, so the slope dh + dz is exactly 0:
+    a lake at rest stays at rest over any bed. Formed from the float32 depths, (hb32 -
+    ha32) + dz32 carried the separate roundings of the three terms, 2^-24 (|dz| + h), and
+    still water over an uneven bed moved."""
     depth_a = ha - rise
     depth_b = hb + drop
     h_face = depth_a if depth_a > depth_b else depth_b
@@ -137,7 +146,7 @@ def _momentum(q0, q_theta, q_orth, ha, hb, rise, drop, friction, dt, gdt_dx, h_m
     hf = h_face if flows else _ONE32
     mag = np.sqrt(q0 * q0 + q_orth * q_orth)
     # dt g n^2 h^(-7/3): dt folded into the series' coefficients (one product less)
-    qn = (q_theta - gdt_dx * hf * ((hb - ha) + (rise + drop))) / (
+    qn = (q_theta - gdt_dx * hf * (dh + (rise + drop))) / (
         _ONE32 + friction * mag * pow_minus_seven_thirds32(hf, dt))
     # water at rest: friction and theta-weighting shrink q geometrically, step after step;
     # below Q_TINY it is 0, before it reaches the subnormal floats (100x slower arithmetic)
@@ -145,10 +154,12 @@ def _momentum(q0, q_theta, q_orth, ha, hb, rise, drop, friction, dt, gdt_dx, h_m
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _x_faces_row(h32, hr, rise, drop, friction, q_at_yface, old, o, q_at_xface, i, theta,
-                 w_side, dt, gdt_dx, h_min):
+def _x_faces_row(h, h32, hr, rise, drop, friction, q_at_yface, old, o, q_at_xface, i, dh,
+                 theta, w_side, dt, gdt_dx, h_min):
     """Momentum of the interior x faces of row ``i`` (float32): ``h32[hr]`` the row's
-    depths, ``old[o]`` its old x-face discharges, ``q_at_xface[i]`` where the new ones go.
+    depths, ``h[i]`` the same in float64 (for the depth differences, rounded into the
+    scratch row ``dh``), ``old[o]`` its old x-face discharges, ``q_at_xface[i]`` where the
+    new ones go.
     A function of its own so that the loop vectorises (8 faces at a time with AVX2, 16 with
     AVX-512). The row kernels take whole arrays and row indices rather than row slices: a
     slice is a new array view, with its reference count incremented and decremented, and
@@ -156,31 +167,40 @@ def _x_faces_row(h32, hr, rise, drop, friction, q_at_yface, old, o, q_at_xface, 
     th, ws = np.float32(theta), np.float32(w_side)
     dt32, g32, hm = np.float32(dt), np.float32(gdt_dx), np.float32(h_min)
     quarter = np.float32(0.25)
+    # a loop of its own: float64 arithmetic in the momentum loop halved its float32 lanes
+    # (16 -> 8 with AVX-512). Measured on 1000 x 1000 (EPYC, AVX-512, CPU time): the sweep
+    # ran 394 M cell-updates/s before the well-balanced slope, 344 with these two loops,
+    # 330 with float64 inside the momentum loops or with a float64 ring of elevations
+    for f in range(1, h32.shape[1]):
+        dh[f] = np.float32(h[i, f] - h[i, f - 1])
     for f in range(1, h32.shape[1]):
         q0 = old[o, f]
         q_theta = th * q0 + ws * (old[o, f - 1] + old[o, f + 1])
         q_orth = quarter * (q_at_yface[i, f - 1] + q_at_yface[i, f] + q_at_yface[i + 1, f - 1]
                             + q_at_yface[i + 1, f])
-        q_at_xface[i, f] = _momentum(q0, q_theta, q_orth, h32[hr, f - 1], h32[hr, f],
+        q_at_xface[i, f] = _momentum(q0, q_theta, q_orth, h32[hr, f - 1], h32[hr, f], dh[f],
                                      rise[i, f], drop[i, f], friction[i, f], dt32, g32, hm)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _y_faces_row(h32, ha, hb, rise, drop, friction, old_up, s, q_at_yface, i, old, oa, ob,
-                 theta, w_side, dt, gdt_dx, h_min):
+def _y_faces_row(h, h32, ha, hb, rise, drop, friction, old_up, s, q_at_yface, i, old, oa, ob,
+                 dh, theta, w_side, dt, gdt_dx, h_min):
     """Momentum of the y faces between rows i - 1 (a, north) and i (b), float32:
     ``q_at_yface[i]`` updated, ``old_up[s]`` the old discharges of the faces above (replaced
-    by the old ones of these), ``h32[ha]``/``h32[hb]`` the depths and ``old[oa]``/``old[ob]``
-    the old x faces of both rows."""
+    by the old ones of these), ``h32[ha]``/``h32[hb]`` the depths (``h[i - 1]``/``h[i]`` in
+    float64; their differences rounded into the scratch row ``dh``) and
+    ``old[oa]``/``old[ob]`` the old x faces of both rows."""
     th, ws = np.float32(theta), np.float32(w_side)
     dt32, g32, hm = np.float32(dt), np.float32(gdt_dx), np.float32(h_min)
     quarter = np.float32(0.25)
     for j in range(h32.shape[1]):
+        dh[j] = np.float32(h[i, j] - h[i - 1, j])
+    for j in range(h32.shape[1]):
         q0 = q_at_yface[i, j]
         q_theta = th * q0 + ws * (old_up[s, j] + q_at_yface[i + 1, j])
         q_orth = quarter * (old[oa, j] + old[oa, j + 1] + old[ob, j] + old[ob, j + 1])
-        q_at_yface[i, j] = _momentum(q0, q_theta, q_orth, h32[ha, j], h32[hb, j], rise[i, j],
-                                     drop[i, j], friction[i, j], dt32, g32, hm)
+        q_at_yface[i, j] = _momentum(q0, q_theta, q_orth, h32[ha, j], h32[hb, j], dh[j],
+                                     rise[i, j], drop[i, j], friction[i, j], dt32, g32, hm)
         old_up[s, j] = q0
 
 
@@ -259,28 +279,45 @@ def _velocity_at_faces(h, z, q_at_xface, q_at_yface, u, v, h_min):
             v[r, j] = q_at_yface[r, j] / hf if hf > h_min else 0.0
 
 
+#: weight of the flow speed in the Courant condition with advection, dt <= alpha dx /
+#: (sqrt(g h) + ADVECTION_SPEED_WEIGHT max(|u|, |v|)). Linearised, the advective flux q u
+#: carries a face discharge at 2u, so its explicit upwind update alone needs 2 u dt/dx <= 1,
+#: and coupled to the gravity waves a little more: a uniform flow at Froude 1.4 grew (jumps
+#: of 0.7 mm between snapshots) under |u| + sqrt(g h) at alpha 0.6, and was steady to 1e-7 m
+#: at Froude 0.6-1.6 for every alpha up to 0.7 with weight 1.5 (test_flood_model).
+ADVECTION_SPEED_WEIGHT = 1.5
+
+
 @njit(cache=True, error_model="numpy")
 def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, *, dx, g,
                        h_min):
     """Advective (convective) acceleration of the unit discharges, -(d(q u)/dx + d(q v)/dy)
     at the x faces and -(d(q_y u)/dx + d(q_y v)/dy) at the y faces (m2 s-2), first-order
-    upwind and momentum-conservative on the staggered grid (Stelling & Duinmeijer 2003,
+    upwind and momentum-conservative (flux form) on the staggered grid (after Stelling &
+    Duinmeijer 2003,
     IJNMF 43:1329, doi:10.1002/fld.537; the advection term the local-inertial scheme
     of Bates et al. 2010 drops, cf. de Almeida & Bates 2013, doi:10.1002/wrcr.20366).
 
     The control volume of an x face spans the two cells it joins. Through a cell centre the
-    momentum flux is the mean discharge of the cell's two x faces times the velocity of the
-    face upwind of it; through a cell corner, the mean discharge of the two y faces meeting
-    there times the velocity of the x face upwind (0 beyond the domain: water coming in
-    brings no tangential momentum). Likewise for the y faces. The domain-edge faces get 0
-    (their boundary condition sets their discharge). Uses the old discharges and depths of
+    momentum flux is q u of the x face upwind of it (the direction: the sign of the mean
+    discharge of the cell's two x faces); through a cell corner, the mean discharge of the
+    two y faces meeting there times the velocity of the x face upwind (0 beyond the
+    domain: water coming in brings no tangential momentum). Likewise for the y faces. The
+    domain-edge faces get 0 (their boundary condition sets their discharge). Uses the old discharges and depths of
     the step (explicit): on a tile, the faces within 3 cells of its edge need the halo.
+    Stelling & Duinmeijer's centre flux, the mean discharge times the upwind velocity, is
+    half centred in the discharge: explicit, it is stable only for u dt/dx below ~0.2 (its
+    amplification factor 1 - (1 - theta + a)(1 - cos k) - 2 i a sin k, a = u dt/dx, needs
+    4 a^2 <= a + 1 - theta), which the Courant condition of the gravity waves does not
+    ensure in supercritical flow (depths jumped by centimetres from step to step at Froude
+    1.4); the upwind face's q u is upwind throughout.
 
     ``u``, ``v`` (shapes of the discharges) receive the face velocities (m/s, see
     ``_velocity_at_faces``; faces shallower than ``h_min`` (m) get 0, so thin films carry no
-    advection). Returns the largest |u| + sqrt(g h) (m/s) over the faces of the ``owned``
-    cells (as in ``local_inertial_steps``; h the cell's depth): the speed of the Courant
-    condition with advection.
+    advection). Returns the largest sqrt(g h) + ADVECTION_SPEED_WEIGHT max(|u|, |v|) (m/s) over
+    the ``owned`` cells (as in ``local_inertial_steps``; h the cell's depth, |u| and |v| the
+    largest of its x and of its y faces): the speed of the Courant condition with advection
+    (see ``ADVECTION_SPEED_WEIGHT``).
     """
     ny, nx = h.shape
     _velocity_at_faces(h, z, q_at_xface, q_at_yface, u, v, h_min)
@@ -291,9 +328,9 @@ def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, 
         adv_x[i, nx] = 0.0
         for f in range(1, nx):
             qb = 0.5 * (qx[i, f - 1] + qx[i, f])  # cell f - 1 (west of the face)
-            m_w = qb * (u[i, f - 1] if qb > 0.0 else u[i, f])
+            m_w = qx[i, f - 1] * u[i, f - 1] if qb > 0.0 else qx[i, f] * u[i, f]
             qb = 0.5 * (qx[i, f] + qx[i, f + 1])  # cell f (east)
-            m_e = qb * (u[i, f] if qb > 0.0 else u[i, f + 1])
+            m_e = qx[i, f] * u[i, f] if qb > 0.0 else qx[i, f + 1] * u[i, f + 1]
             vb = 0.5 * (qy[i, f - 1] + qy[i, f])  # north corner (positive south)
             up = u[i - 1, f] if i > 0 else 0.0
             m_n = vb * (up if vb > 0.0 else u[i, f])
@@ -307,9 +344,9 @@ def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, 
     for r in range(1, ny):
         for j in range(nx):
             qb = 0.5 * (qy[r - 1, j] + qy[r, j])  # cell r - 1 (north of the face)
-            m_n = qb * (v[r - 1, j] if qb > 0.0 else v[r, j])
+            m_n = qy[r - 1, j] * v[r - 1, j] if qb > 0.0 else qy[r, j] * v[r, j]
             qb = 0.5 * (qy[r, j] + qy[r + 1, j])  # cell r (south)
-            m_s = qb * (v[r, j] if qb > 0.0 else v[r + 1, j])
+            m_s = qy[r, j] * v[r, j] if qb > 0.0 else qy[r + 1, j] * v[r + 1, j]
             ub = 0.5 * (qx[r - 1, j] + qx[r, j])  # west corner
             up = v[r, j - 1] if j > 0 else 0.0
             m_w = ub * (up if ub > 0.0 else v[r, j])
@@ -320,9 +357,10 @@ def advection_at_faces(h, z, q_at_xface, q_at_yface, u, v, adv_x, adv_y, owned, 
     best = 0.0
     for i in range(owned[0], owned[1]):
         for j in range(owned[2], owned[3]):
-            c = np.sqrt(g * h[i, j])
-            for s in (abs(u[i, j]), abs(u[i, j + 1]), abs(v[i, j]), abs(v[i + 1, j])):
-                best = s + c if s + c > best else best
+            us = max(abs(u[i, j]), abs(u[i, j + 1]))
+            vs = max(abs(v[i, j]), abs(v[i + 1, j]))
+            speed = np.sqrt(g * h[i, j]) + ADVECTION_SPEED_WEIGHT * max(us, vs)
+            best = speed if speed > best else best
     return best
 
 
@@ -447,8 +485,8 @@ def _losses_row(h, r, h32, hr, cols, ks, suction, infiltrated, drain_rate, store
         w1 = w - ret
         f0 = infiltrated[k]
         soaks = (ks[k] > 0.0) & (w1 > 0.0)
-        cap = ks[k] * dt * (1.0 + suction[k] / (f0 if f0 > 0.0 else 1.0))
-        inf = ((w1 if w1 < cap else cap) if f0 > 0.0 else w1) if soaks else 0.0
+        cap = green_ampt_capacity(f0, ks[k], suction[k], dt)
+        inf = (w1 if w1 < cap else cap) if soaks else 0.0
         infiltrated[k] = f0 + inf if soaks else f0
         w2 = w1 - inf
         cap = drain_rate[k] * dt
@@ -536,8 +574,10 @@ def local_inertial_steps(
     conserved to float64 round-off all the same: a float32 discharge is exact in float64,
     so the continuity update moves the same volume out of one cell and into the other, and
     the limiter keeps a margin (``LIMITER_MARGIN``) against the float32 rounding of what a
-    cell gives. Depths, slopes and discharges carry ~1e-7 relative round-off per step, five
-    orders of magnitude below the scheme's truncation error (the validation tests bound the
+    cell gives. The depth differences across the faces are formed in float64 and rounded
+    once, so that a flat water surface has exactly no slope (see ``_momentum``). Depths,
+    slopes and discharges carry ~1e-7 relative round-off per step, five orders of magnitude
+    below the scheme's truncation error (the validation tests bound the
     result against analytic and benchmark solutions). With ``adv_x`` the momentum stays in
     float64 (``_momentum_adv``) and only the stored discharges are float32.
 
@@ -603,6 +643,7 @@ def local_inertial_steps(
     old_qx = np.zeros((2 * steps, nx + 1), np.float32)
     h32_old = np.empty((2 * steps + 2, nx), np.float32)
     old_up = np.empty((steps, nx), np.float32)
+    dh = np.empty(nx + 1, np.float32)  # the depth differences of a row's faces (m)
     fac = np.ones(nx + 2, np.float32)  # limiter factor of cell j at fac[j + 1]; 1 beyond
     # the statistics' step, time and fill in float32 (see ``_statistics_row``)
     times32 = np.empty((3, steps), np.float32)
@@ -637,8 +678,8 @@ def local_inertial_steps(
                     h32_old[cur, col] = np.float32(h[i, col])
                 _copy(q_at_xface, i, old_qx, cur)
                 if adv_x is None:
-                    _x_faces_row(h32_old, cur, rise_x, drop_x, friction_x, q_at_yface, old_qx, cur,
-                                 q_at_xface, i, theta, w_side, dt[s], gdt_dx, h_min)
+                    _x_faces_row(h, h32_old, cur, rise_x, drop_x, friction_x, q_at_yface, old_qx,
+                                 cur, q_at_xface, i, dh, theta, w_side, dt[s], gdt_dx, h_min)
                 else:
                     _x_faces_row_adv(h[i], z[i], fric[i], active[i], q_at_yface[i],
                                      q_at_yface[i + 1], old_qx[cur], q_at_xface[i], adv_x[i],
@@ -660,9 +701,9 @@ def local_inertial_steps(
                             0, bc_type[0], bc_value[s, 0], dt[s], dx, g, h_min,
                         )
                 elif adv_y is None:
-                    _y_faces_row(h32_old, prev, cur, rise_y, drop_y, friction_y, old_up, s,
-                                 q_at_yface, i, old_qx, prev, cur, theta, w_side, dt[s], gdt_dx,
-                                 h_min)
+                    _y_faces_row(h, h32_old, prev, cur, rise_y, drop_y, friction_y, old_up, s,
+                                 q_at_yface, i, old_qx, prev, cur, dh, theta, w_side, dt[s],
+                                 gdt_dx, h_min)
                 else:
                     _y_faces_row_adv(h[i - 1], h[i], z[i - 1], z[i], fric[i - 1], fric[i],
                                      active[i - 1], active[i], old_up[s], q_at_yface[i],
@@ -766,15 +807,37 @@ def _boundary_flux(h, z, fric, active, q0, side, kind, value, dt, dx, g, h_min):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def green_ampt_capacity(f0, ks, suction, dt):
+    """Depth (m) the soil can take in a step ``dt`` (s) from the cumulative infiltration
+    ``f0`` (m): the Green & Ampt (1911) infiltrability f = Ks (1 + S / F), S = psi dtheta
+    (``suction``, m), Ks (``ks``, m/s), integrated over the step, F1 - f0, with F1 the
+    ponded solution of F - S ln(1 + F / S) = Ks t advanced by dt from f0 (the
+    infiltrability depends on F only: the time-compression form of Mein & Larson 1973, so
+    the rain-fed case follows their ponding-time solution).
+
+    Explicit, with no logarithm (so that the loss loop vectorises): with x = F / S the
+    equation is dx/dtau = (1 + x) / x, tau = Ks t / S, i.e. d(x^2)/dtau = 2 (1 + x); over
+    the step x1^2 = x0^2 + 2 tau (1 + x0/3 + 2 x1/3), a quadratic in x1. The weights 1/3,
+    2/3 make the first step from a dry soil exact to second order (x1 = sqrt(2 tau) +
+    2 tau / 3 + ..., F1 ~ sqrt(2 Ks S dt)); the cumulative infiltration is within 0.01 %
+    of the exact solution for tau = Ks dt / S <= 1e-5 per step, 0.08 % at 1e-3, 0.3 % at
+    1e-2 and 1 % at 0.1 (loam, Ks 3.4 mm/h and S 19 mm, has tau 5e-5 per second of step;
+    tests/models/flood/test_flood_kernels.py). An infinite capacity at F = 0 (the former
+    explicit rate Ks (1 + S / F0) dt) soaked any ponded water up in one step."""
+    b = (2.0 / 3.0) * ks * dt
+    f1 = b + np.sqrt(b * b + f0 * f0 + 2.0 * ks * dt * (suction + f0 * (1.0 / 3.0)))
+    return f1 - f0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def cell_losses(water, k, ks, suction, infiltrated, drain_rate, store_capacity, stored, dt):
     """Depths (m) removed from ``water`` (m) in lossy cell ``k`` during a step ``dt`` (s).
 
     Order: green-roof retention fills first (its substrate takes the water before anything
     runs off), then Green-Ampt infiltration, then the drainage inlets. The infiltration
-    capacity over the step is Green & Ampt (1911): f = Ks (1 + psi * dtheta / F) (m/s),
-    evaluated explicitly at the cumulative depth F (m) of the start of the step (infinite at
-    F = 0: a dry soil takes all ponded water). The depths are removed exactly: the sum of what
-    is returned never exceeds ``water``.
+    capacity over the step is Green & Ampt (1911) integrated over the step from the
+    cumulative depth F (m) of its start (``green_ampt_capacity``). The depths are removed
+    exactly: the sum of what is returned never exceeds ``water``.
 
     Arrays (per lossy cell): ks saturated conductivity (m/s); suction psi * dtheta (m);
     infiltrated F (m, updated); drain_rate inlet capacity (m/s); store_capacity green-roof
@@ -792,11 +855,8 @@ def cell_losses(water, k, ks, suction, infiltrated, drain_rate, store_capacity, 
         water -= ret
     if ks[k] > 0.0 and water > 0.0:
         f0 = infiltrated[k]
-        if f0 > 0.0:
-            cap = ks[k] * dt * (1.0 + suction[k] / f0)
-            inf = water if water < cap else cap
-        else:
-            inf = water
+        cap = green_ampt_capacity(f0, ks[k], suction[k], dt)
+        inf = water if water < cap else cap
         infiltrated[k] = f0 + inf
         water -= inf
     if drain_rate[k] > 0.0 and water > 0.0:
@@ -827,14 +887,16 @@ def apply_losses(h, cells, ks, suction, infiltrated, drain_rate, store_capacity,
 @njit(cache=True, error_model="numpy")
 def speed_at_cell(h, q_at_xface, q_at_yface, min_depth, out):
     """Speed of the water at cell centres (m/s): |mean of the face discharges| / h, zero where
-    h <= ``min_depth`` (m). Written into ``out``."""
+    h <= ``min_depth`` (m). Written into ``out``. The arithmetic of ``_statistics_row`` (in
+    float32, in the same order), so that the running maximum it keeps is never below a
+    snapshot: the snapshot at a coupling time is exactly the last step's value there."""
     ny, nx = h.shape
+    min32, half = np.float32(min_depth), np.float32(0.5)
     for i in range(ny):
         for j in range(nx):
-            d = h[i, j]
-            if d > min_depth:
-                ux = 0.5 * (np.float64(q_at_xface[i, j]) + q_at_xface[i, j + 1])
-                uy = 0.5 * (np.float64(q_at_yface[i, j]) + q_at_yface[i + 1, j])
-                out[i, j] = np.sqrt(ux * ux + uy * uy) / d
-            else:
-                out[i, j] = 0.0
+            d = np.float32(h[i, j])
+            ux = half * (q_at_xface[i, j] + q_at_xface[i, j + 1])
+            uy = half * (q_at_yface[i, j] + q_at_yface[i + 1, j])
+            fast = d > min32
+            inv_h = (_ONE32 if fast else _ZERO32) / (d if fast else _ONE32)
+            out[i, j] = np.sqrt(ux * ux + uy * uy) * inv_h

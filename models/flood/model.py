@@ -135,7 +135,10 @@ class FloodParams(StrictModel):
         "of halo per step. Default: 16 on an unsplit grid, 8 on tiles (a 16-cell halo)"
     )
     min_flow_depth: float = Field(1e-6, ge=0, le=0.1, description="faces shallower carry no flow (m)")
-    speed_min_depth: float = Field(0.01, ge=0, le=1, description="speed is reported where deeper (m)")
+    # 5 cm: on shallower water |q|/h is dominated by transients (a film running down a step
+    # whose face carries the depth of the cell above): the demo's maximum reached 35 m/s
+    speed_min_depth: float = Field(0.05, ge=0, le=1, description="speed (snapshot and maximum) is "
+                                   "reported where the water is deeper than this (m), else 0")
     duration_threshold: float = Field(0.1, ge=0, le=10, description="depth of the duration statistic (m)")
     door_depth: float = Field(0.1, gt=0, le=10, description="water at the door: depth next to a building (m)")
     infiltration: bool = Field(True, description="Green-Ampt infiltration on pervious land cover")
@@ -537,7 +540,7 @@ class FloodModel(Model):
         p = self.params
         if p.fixed_time_step is not None:
             return p.fixed_time_step
-        if p.advection:  # Courant number on the fastest wave, |u| + sqrt(g h)
+        if p.advection:  # Courant number on sqrt(g h) + 1.5 max(|u|, |v|) (see kernels)
             if self.wave_speed <= 0:
                 return p.max_time_step
             return min(p.max_time_step, p.cfl * self.dx / self.wave_speed)
@@ -547,9 +550,10 @@ class FloodModel(Model):
 
     def _update_advection(self) -> None:
         """With advection: the advective accelerations of the faces for the next step, and
-        |u| + sqrt(g h) of the fastest face of the domain (m/s) for its Courant condition (a
-        global maximum over the owned faces: the same on any number of ranks). From the
-        state after the halo exchange, so that a restart recomputes them bit-identically."""
+        the largest sqrt(g h) + 1.5 max(|u|, |v|) of the domain's cells (m/s) for its Courant
+        condition (``kernels.ADVECTION_SPEED_WEIGHT``; a global maximum over the owned cells:
+        the same on any number of ranks). From the state after the halo exchange, so that a
+        restart recomputes them bit-identically."""
         if self.params.advection:
             self.wave_speed = float(self.ctx.global_max(kernels.advection_at_faces(
                 self.h, self.z, self.qx, self.qy, self.u_face, self.v_face, self.adv_x,
