@@ -16,15 +16,17 @@ from metrotwin import landcover, tiling
 from metrotwin.errors import DataSourceError
 
 #: layer -> (lowest, highest, units). Ground from the Dead Sea shore (-430 m) to above
-#: Everest; building and canopy heights above the tallest building (828 m); rain above the
-#: world-record hour (~300 mm) by a margin; water depths above any urban flood.
+#: Everest; building and canopy heights above the tallest building (828 m); rain up to 1 mm/s
+#: (3600 mm/h): above the world-record minute (38 mm, Barot, Guadeloupe 1970: 2280 mm/h),
+#: and the rate of the SWASHES rain benchmarks (MacDonald's long channel); water depths above
+#: any urban flood.
 BOUNDS: dict[str, tuple[float, float, str]] = {
     "surface_altitude": (-500.0, 9000.0, "m"),
     "surface_model": (-500.0, 10000.0, "m"),
     "building_height": (0.0, 1000.0, "m"),
     "tree_canopy_height": (0.0, 1000.0, "m"),
     "water_depth": (0.0, 100.0, "m"),
-    "rainfall_rate": (0.0, 1000.0, "mm h-1"),
+    "rainfall_rate": (0.0, 3600.0, "mm h-1"),
 }
 
 

@@ -26,6 +26,7 @@ from pydantic import (
 
 from metrotwin.datasources import DataDomain
 from metrotwin.errors import ScenarioError
+from metrotwin.layer_bounds import BOUNDS as LAYER_BOUNDS
 from metrotwin.messages import short_repr
 from metrotwin.schema import StrictModel, check_name, non_finite_paths
 from metrotwin.units import Duration
@@ -200,8 +201,8 @@ class Period(Strict):
 
 
 # -- forcing ---------------------------------------------------------------------------------
-#: highest rain intensity (mm/h): above the world record hour (about 300 mm) by a margin
-MAX_RAIN = 1000.0
+#: highest rain intensity (mm/h): the bound on every rain input (``layer_bounds``)
+MAX_RAIN = LAYER_BOUNDS["rainfall_rate"][1]
 
 
 class Rainfall(Strict):

@@ -684,7 +684,7 @@ def test_a_constant_elevation_out_of_bounds_is_refused(tmp_path):
         parse_scenario(scenario(data, tmp_path), base_dir=tmp_path)
 
 
-@pytest.mark.parametrize("bad, words", [(np.inf, "infinite"), (5000.0, "0..1000 mm h-1")])
+@pytest.mark.parametrize("bad, words", [(np.inf, "infinite"), (5000.0, "0..3600 mm h-1")])
 def test_gridded_rain_out_of_bounds_is_refused(tmp_path, bad, words):
     import xarray as xr
 

@@ -175,7 +175,7 @@ def eight_gib(monkeypatch):
 def test_validate_prints_the_estimate(tmp_path, small_scenario_data, toy_registry, eight_gib):
     code, out, _ = _cli("validate", str(_write(tmp_path, small_scenario_data)))
     assert code == 0
-    line = out.splitlines()[-1]
+    line = next(x for x in out.splitlines() if x.startswith("estimate:"))
     # 600 m x 480 m at 20 m = 24 x 30 cells; 30 min at 5 min = 6 coupling steps
     assert line.startswith("estimate: 24x30 = 720 cells, 6 coupling steps")
     assert "memory ~" in line and "run time ~" in line
