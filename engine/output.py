@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 import yaml
 
-from metrotwin.errors import DataSourceError
+from metrotwin.errors import DataSourceError, ModelError
 from metrotwin.state import CityState
 from metrotwin.variables import INTERNAL_ATTR, VarSpec
 
@@ -178,6 +178,7 @@ class FieldWriter:
             try:
                 if self._error is None:
                     i, t, snapshot = item
+                    self._check(t, snapshot)
                     with HDF5_LOCK, NETCDFC_LOCK:
                         self.nc["time"][i] = t
                         for name, values in snapshot.items():
@@ -187,6 +188,15 @@ class FieldWriter:
             finally:
                 self._pending.task_done()
         self._pending.task_done()
+
+    def _check(self, t: float, snapshot: dict[str, np.ndarray]) -> None:
+        """Refuse a record that cannot be true (non-finite or outside its variable's valid
+        range): the run then fails, and nothing of it is published."""
+        for name, values in snapshot.items():
+            reason = self.outputs[name].untrusted(values)
+            if reason is not None:
+                raise ModelError(f"output {name!r} at t = {t:g} s has {reason}; the run is "
+                                 "not published (check the inputs and the models' parameters)")
 
     def _wait(self) -> None:
         """Until every copied record is written; then raise the thread's error, if any."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 Intent = Literal["in", "out", "inout"]
 #: where a variable lives: on the grid (y, x), on road links, on network nodes, or a scalar.
 Mapping = Literal["grid", "link", "node", "scalar"]
@@ -43,6 +45,9 @@ class VarSpec:
     attrs : further CF attributes (``flag_values``, ``cell_methods``, ...).
     internal : a model's own per-cell state, kept in the state so that checkpoints save it by
         tile; never written to ``fields.nc``.
+    valid_range : (lowest, highest) value that can be true (units as ``units``); a run whose
+        output leaves it is not published. Whatever the range, an output may hold NaN only
+        if its ``fill`` is NaN (no value there, e.g. UTCI inside buildings) and never +-inf.
     """
 
     intent: Intent
@@ -56,6 +61,26 @@ class VarSpec:
     fill: float = 0.0
     attrs: dict = field(default_factory=dict)
     internal: bool = False
+    valid_range: tuple[float, float] | None = None
+
+    def untrusted(self, values: np.ndarray) -> str | None:
+        """Why ``values`` of this variable cannot be published (count and kind of the bad
+        values), or None if they can."""
+        if not np.issubdtype(values.dtype, np.floating):
+            return None
+        finite = np.isfinite(values)
+        if not finite.all():
+            bad = np.isinf(values) if np.isnan(self.fill) else ~finite
+            if bad.any():
+                return f"{int(bad.sum())} non-finite value(s)"
+        if self.valid_range is not None:
+            low, high = self.valid_range
+            with np.errstate(invalid="ignore"):
+                out = (values < low) | (values > high)
+            if out.any():
+                return (f"{int(out.sum())} value(s) outside {low:g}..{high:g} {self.units} "
+                        f"(from {np.nanmin(values):.6g} to {np.nanmax(values):.6g})")
+        return None
 
     @property
     def reads(self) -> bool:

@@ -186,6 +186,11 @@ class _Sum:
 
 
 _STAT = {"dtype": "float32", "output": True}
+#: depths a published run may hold (m): the input bound of any water layer (layer_bounds)
+DEPTH_RANGE = (0.0, 100.0)
+#: speeds a published run may hold (m/s): 10 times the fastest urban flood currents reported
+#: (~5 m/s in steep streets); a larger one is a blow-up, not a flood
+SPEED_RANGE = (0.0, 50.0)
 _ACCOUNTS = ("rain", "inflow", "boundary_out", "infiltration", "drainage", "retention")
 #: volume accounts kept per cell (state variables ``flood_<key>_depth``, m): their totals are
 #: exact sums over the owned cells, so they do not depend on the decomposition
@@ -263,18 +268,20 @@ class FloodModel(Model):
         "district": VarSpec("in", "1", "district of the cell", dtype="int16"),
         "drainage_capacity": VarSpec("in", "mm h-1", "drainage inlet capacity"),
         "closed_cell": VarSpec("in", "1", "cell excluded from flow", dtype="uint8", optional=True),
-        "flood_water_thickness": VarSpec("out", "m", "depth of flood water", "flood_water_thickness"),
-        "flood_water_speed": VarSpec("out", "m s-1", "speed of flood water", "flood_water_speed"),
+        "flood_water_thickness": VarSpec("out", "m", "depth of flood water", "flood_water_thickness",
+                                         valid_range=DEPTH_RANGE),
+        "flood_water_speed": VarSpec("out", "m s-1", "speed of flood water", "flood_water_speed",
+                                     valid_range=SPEED_RANGE),
         "link_max_flood_depth": VarSpec(
             "out", "m", "maximum flood water depth along the road link", mapping="link"
         ),
         "flood_depth_max": VarSpec(
             "out", "m", "maximum depth of flood water since the start", "flood_water_thickness",
-            attrs={"cell_methods": "time: maximum"}, **_STAT,
+            attrs={"cell_methods": "time: maximum"}, valid_range=DEPTH_RANGE, **_STAT,
         ),
         "flood_speed_max": VarSpec(
             "out", "m s-1", "maximum speed of flood water since the start", "flood_water_speed",
-            attrs={"cell_methods": "time: maximum"}, **_STAT,
+            attrs={"cell_methods": "time: maximum"}, valid_range=SPEED_RANGE, **_STAT,
         ),
         "time_of_maximum_flood_depth": VarSpec(
             "out", "s", "time of the maximum depth, seconds since the start of the period",

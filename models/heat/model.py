@@ -88,9 +88,16 @@ class Params(StrictModel):
         return check_overrides(value)
 
 
-def _grid(units, doc, standard_name=None, output=True, fill=0.0, internal=False):
+#: temperatures a published run may hold (K): -100 to +150 degC, beyond any air, ground or
+#: radiant temperature of a city; and the UTCI of those (degC)
+TEMPERATURE_RANGE = (173.15, 423.15)
+UTCI_RANGE = (-100.0, 150.0)
+
+
+def _grid(units, doc, standard_name=None, output=True, fill=0.0, internal=False,
+          valid_range=None):
     return VarSpec("out", units, doc, standard_name=standard_name, output=output, fill=fill,
-                   internal=internal)
+                   internal=internal, valid_range=valid_range)
 
 
 class HeatModel(Model):
@@ -132,12 +139,15 @@ class HeatModel(Model):
         "traffic_heat_flux": VarSpec("in", "W m-2", "heat released by traffic", optional=True),
         "universal_thermal_comfort_index": _grid(
             "degree_C", "universal thermal climate index of a pedestrian (NaN on buildings)",
-            "universal_thermal_comfort_index", fill=np.nan),
+            "universal_thermal_comfort_index", fill=np.nan, valid_range=UTCI_RANGE),
         "mean_radiant_temperature": _grid(
-            "K", "mean radiant temperature of a standing person", fill=np.nan),
-        "air_temperature": _grid("K", "near-surface air temperature", "air_temperature", fill=np.nan),
+            "K", "mean radiant temperature of a standing person", fill=np.nan,
+            valid_range=TEMPERATURE_RANGE),
+        "air_temperature": _grid("K", "near-surface air temperature", "air_temperature", fill=np.nan,
+                                 valid_range=TEMPERATURE_RANGE),
         "surface_temperature": _grid("K", "surface (ground or roof) temperature",
-                                     "surface_temperature", fill=np.nan),
+                                     "surface_temperature", fill=np.nan,
+                                     valid_range=TEMPERATURE_RANGE),
         "utci_daily_max": _grid("degree_C", "maximum UTCI since the start",
                                 fill=np.nan),
         "mean_radiant_temperature_daily_max": _grid(

@@ -14,6 +14,8 @@ from metrotwin.output import FieldWriter
 from metrotwin.testing import make_grid, make_state
 from metrotwin.variables import VarSpec
 
+from .toymodels import Source
+
 SPEC = {"flood_water_thickness": VarSpec("out", "m", "depth", fill=0.0)}
 
 
@@ -74,3 +76,45 @@ def test_a_failed_run_leaves_no_file(tmp_path):
     writer.append(0.0)
     writer.close(success=False)
     assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_untrusted_values_are_named_with_their_count():
+    depth = VarSpec("out", "m", "depth", valid_range=(0.0, 100.0))
+    assert depth.untrusted(np.array([0.0, 3.0])) is None
+    assert "1 non-finite" in depth.untrusted(np.array([0.0, np.nan]))
+    assert "2 value(s) outside 0..100 m" in depth.untrusted(np.array([-1.0, 6e306, 2.0]))
+    utci = VarSpec("out", "degree_C", "UTCI", fill=np.nan)  # NaN: no value (a building)
+    assert utci.untrusted(np.array([np.nan, 30.0])) is None
+    assert "1 non-finite" in utci.untrusted(np.array([np.inf, 30.0]))
+    assert VarSpec("out", "1", "code", dtype="int16").untrusted(np.array([5], "int16")) is None
+
+
+class Blowup(Source):
+    """The toy tracer source, whose tracer turns NaN once the run passes 15 minutes: a
+    model that blows up."""
+
+    name = "blowup"
+
+    def advance(self, state, until):
+        super().advance(state, until)
+        if until > 900:
+            state["tracer"][0, 0] = np.nan
+
+
+def test_a_run_whose_fields_turn_non_finite_is_not_published(toy_registry, small_scenario_data,
+                                                             tmp_path, capsys):  # fmt: skip
+    import yaml
+
+    from metrotwin.cli import main
+
+    toy_registry["blowup"] = Blowup
+    small_scenario_data["models"] = {"blowup": {"rate": 2.0}}
+    small_scenario_data.pop("variants")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(small_scenario_data))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-o", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "output 'tracer' at t = 1200 s has 1 non-finite value(s)" in err
+    assert "not published" in err and err.count("\n") == 1
+    assert not out.exists()
