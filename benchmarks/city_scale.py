@@ -3,6 +3,7 @@
 Usage:
     .venv/bin/python benchmarks/city_scale.py heat      [--time-step 3600] [--peer-tile 400]
     .venv/bin/python benchmarks/city_scale.py coupled   [--size-km 16] [--ranks 1 2]
+    .venv/bin/python benchmarks/city_scale.py memory    [--memory-km 5 10]
     .venv/bin/python benchmarks/city_scale.py all
 
 heat: the city-scale heat day of UMEP issue 859 (a user waited more than 7 hours): a generated
@@ -19,6 +20,11 @@ coupled: flood + heat + mobility on a generated city of SIZE x SIZE km at 5 m (1
 3200 = 10.24 M cells) for 30 simulated minutes of the demo's cloudburst, on 1 rank and on 2
 ranks (`mpiexec -n 2`), with the wall time and peak memory of every stage and the largest
 share of any stage that is not a model's own time stepping (the issue's goal: <= 20 %).
+
+memory: the peak memory per cell of the engine alone (no model) and of each model alone, from
+two generated cities of 5 and 10 km square at 5 m (1 M and 4 M cells), 10 simulated minutes:
+the difference of the peaks over the difference of the cells (as the README's capacity table),
+so that the fixed cost of Python and the libraries drops out.
 
 Every figure is a single run (these runs take minutes); the machine's load average is printed
 beside them, since a busy 2-core machine stretches every time.
@@ -192,21 +198,52 @@ def coupled(args) -> None:
                       "30 min", result, cells)  # fmt: skip
 
 
+MEMORY_MODELS = {
+    "engine alone": {},
+    "flood": {"flood": {"buildings": "raised"}},
+    "heat": {"heat": {"time_step": 600}},
+    "mobility": {"mobility": {"sample_fraction": 0.02}},
+}
+
+
+def memory(args) -> None:
+    small, large = (round(km * 200) ** 2 for km in args.memory_km)
+    print(f"\npeak memory per cell, {args.memory_km[0]:g} and {args.memory_km[1]:g} km square at 5 m "
+          f"({small / 1e6:.2f} and {large / 1e6:.2f} M cells), 10 simulated minutes, one rank:")
+    with tempfile.TemporaryDirectory(prefix="city_scale_") as tmp:
+        work = Path(tmp)
+        for label, models in MEMORY_MODELS.items():
+            peaks = []
+            for km in args.memory_km:
+                scenario = coupled_scenario(km)
+                scenario.update(name=f"mem_{len(peaks)}_{label.split()[0]}", models=models)
+                scenario["period"].update(duration="10 min", output_interval="5 min")
+                result = metrotwin_run(scenario, work)
+                peaks.append(result["run"]["peak_rss_mib"])
+            per_cell = (peaks[1] - peaks[0]) * 2**20 / (large - small)
+            print(f"  {label:14s} peaks {peaks[0]:7.0f} / {peaks[1]:7.0f} MiB: "
+                  f"{per_cell:6.0f} B per cell ({per_cell / 1024:.2f} KiB)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("case", choices=["heat", "coupled", "all"])
+    ap.add_argument("case", choices=["heat", "coupled", "memory", "all"])
     ap.add_argument("--time-step", type=float, default=3600.0,
                     help="heat model's energy-balance step (s) for the heat day (default 3600, "
                          "SOLWEIG's hourly step)")  # fmt: skip
     ap.add_argument("--peer-tile", type=int, default=400, help="SOLWEIG tile size (cells)")
     ap.add_argument("--size-km", type=float, default=16.0, help="coupled city's side (km)")
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--memory-km", type=float, nargs=2, default=[5.0, 10.0],
+                    help="sides (km) of the two cities of the memory case")
     args = ap.parse_args()
     np.seterr(all="ignore")
     if args.case in ("heat", "all"):
         heat(args)
     if args.case in ("coupled", "all"):
         coupled(args)
+    if args.case in ("memory", "all"):
+        memory(args)
 
 
 if __name__ == "__main__":
