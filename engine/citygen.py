@@ -86,7 +86,7 @@ def generate_city(params: GeneratedCity, seed: int, window: tuple[slice, slice] 
     building_height[river] = building_id[river] = building_use[river] = canopy[river] = 0
     elevation[river] = town.river_bed(u)[river]
     pond = (land_cover == CODE["water"]) & ~river
-    elevation[pond] -= 1.5
+    elevation[pond] = town.pond_floors(u[pond], v[pond])
 
     district = np.where(north_bank, 1, np.where(u < params.size_x / 2, 2, 3)).astype("int16")
     drainage = np.where(district == 2, 15.0, 25.0)  # the old town's sewers are older and smaller
@@ -162,15 +162,47 @@ class _Town:
         flat = np.where(north_bank, 120.0, 380.0) + p.river_width / 2
         rise = np.clip((dist - flat) / (0.45 * p.size_y), 0.0, 1.0)
         z = floodplain + p.relief * rise * rise * (3 - 2 * rise)
-        # separable: sines along a row and cosines down a column, multiplied out (the
-        # same products as on the full grid, for 1/ny and 1/nx of the trigonometry)
+        # on the grid (u varies along rows, v down columns) the noise is separable: sines
+        # along a row and cosines down a column, multiplied out (the same products as cell
+        # by cell, for 1/ny and 1/nx of the trigonometry)
+        su, sv = (u[:1], v[:, :1]) if np.ndim(u) == 2 else (u, v)
         for lu, lv, ph, amp in self.noise:
-            z += amp * np.sin(2 * np.pi * u[:1] / lu + ph) * np.cos(2 * np.pi * v[:, :1] / lv - ph)
+            z += amp * np.sin(2 * np.pi * su / lu + ph) * np.cos(2 * np.pi * sv / lv - ph)
         # the old town's bowl: up to 1.2 m below the terrace, where a cloudburst ponds
         bowl_v = self.river_centre(np.array(self.bowl_u)) - p.river_width / 2 - 200.0
         r2 = ((u - self.bowl_u) ** 2 + (v - bowl_v) ** 2) / 180.0**2
         z -= 1.2 * np.exp(-r2)
         return z
+
+    def block_interior(self, ku: int, kv: int) -> tuple[float, float, float, float]:
+        """(u0, u1, v0, v1) of block (``ku``, ``kv``): its buildable interior between the
+        street lines around it (analytic, so that a block cut by a tile boundary is laid out
+        as a whole)."""
+        B = self.p.block_size
+        return (self.offset[0] + ku * B + float(self.half_width(ku)),
+                self.offset[0] + (ku + 1) * B - float(self.half_width(ku + 1)),
+                self.offset[1] + kv * B + float(self.half_width(kv)),
+                self.offset[1] + (kv + 1) * B - float(self.half_width(kv + 1)))  # fmt: skip
+
+    def pond_floors(self, u, v) -> np.ndarray:
+        """Ground (m) of pond cells at (``u``, ``v``): each pond's floor is level, 1.5 m below
+        the lowest ground on its shore (its rim circle, sampled at 64 points of the terrain
+        function: the same on every tile). A floor that followed the terrain (the ground
+        lowered by 1.5 m) held no still water on a valley side: 1 m of initial water there
+        ran off as a sheet at tens of metres per second."""
+        B = self.p.block_size
+        ku = np.floor((u - self.offset[0]) / B).astype(int)
+        kv = np.floor((v - self.offset[1]) / B).astype(int)
+        floors = np.empty(np.shape(u))
+        angles = np.linspace(0.0, 2 * np.pi, 64, endpoint=False)
+        for a, b in set(zip(ku.tolist(), kv.tolist())):
+            u0, u1, v0, v1 = self.block_interior(a, b)
+            ru = (u0 + u1) / 2 + 0.25 * B * np.cos(angles)
+            rv = (v0 + v1) / 2 + 0.25 * B * np.sin(angles)
+            centre = self.river_centre(ru)
+            shore = self.terrain(ru, rv, np.abs(rv - centre), rv > centre)
+            floors[(ku == a) & (kv == b)] = shore.min() - 1.5
+        return floors
 
     def half_width(self, line_index):
         """Half the width (m) of the street on grid line ``line_index``."""
@@ -230,12 +262,7 @@ class _Town:
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xB10C, ku + 10_000, kv + 10_000]))
         index, u, v = cells.index, cells.u, cells.v
         lc, canopy = out.land_cover, out.canopy
-        # the block's buildable interior, from the street lines around it (analytic, so that
-        # a block cut by a tile boundary is laid out as a whole)
-        u0 = self.offset[0] + ku * B + float(self.half_width(ku))
-        u1 = self.offset[0] + (ku + 1) * B - float(self.half_width(ku + 1))
-        v0 = self.offset[1] + kv * B + float(self.half_width(kv))
-        v1 = self.offset[1] + (kv + 1) * B - float(self.half_width(kv + 1))
+        u0, u1, v0, v1 = self.block_interior(ku, kv)
         mid_u, mid_v = (u0 + u1) / 2, (v0 + v1) / 2
         kind = rng.random()
         near_river = abs(mid_v - float(self.river_centre(np.array(mid_u)))) < p.river_width / 2 + 90

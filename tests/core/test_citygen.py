@@ -109,3 +109,26 @@ def test_layout_matches_the_whole_grid_mask_reference(monkeypatch, seed, resolut
     monkeypatch.setattr(citygen._Town, "terrain", terrain_on_full_grid)
     reference = generate_city(params, seed, window)
     xr.testing.assert_identical(fast.ds, reference.ds)
+
+
+def test_ponds_hold_still_water():
+    """A pond's floor is level and 1.5 m below the lowest ground of its shore, so the demo's
+    1 m of initial water in it is at rest (a floor that followed the valley side ran off as a
+    sheet at tens of m/s, found by the check that refuses to publish unphysical speeds)."""
+    from scipy import ndimage
+
+    params = GeneratedCity(size_x=3000, size_y=2400, resolution=5)
+    city = generate_city(params, seed=42)
+    z, cover = city["surface_altitude"], city["land_cover"]
+    labels, n = ndimage.label(cover == CODE["water"])
+    ponds = 0
+    for k in range(1, n + 1):
+        cells = labels == k
+        if cells.sum() > 400:  # the river
+            continue
+        ponds += 1
+        floor = z[cells]
+        assert floor.max() == floor.min()  # level
+        shore = ndimage.binary_dilation(cells) & ~cells & (cover != CODE["water"])
+        assert z[shore].min() >= floor[0] + 1.0  # 1 m of water stays in
+    assert ponds >= 2
