@@ -39,8 +39,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--advection", action="store_true", help="flood with advection: true")
     args = parser.parse_args(argv)
-    from metrotwin.runner import run_scenario
-    from metrotwin.scenario import parse_scenario
+    from metrotwin.run.runner import run_scenario
+    from metrotwin.scenario.scenario import parse_scenario
 
     scenario = parse_scenario(flood_only(args.resolution, args.advection))
     g = scenario.domain.generated

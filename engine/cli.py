@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print("metrotwin: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
-        from metrotwin.outdir import environment_error
+        from metrotwin.run.outdir import environment_error
 
         env = environment_error(err, Path(getattr(args, "out", None) or "."))
         if env is not None:  # the machine's fault (disk full, read-only), not metrotwin's
@@ -221,7 +221,7 @@ def _observe(args) -> int:
 def _slurm(args) -> int:
     from metrotwin.errors import ScenarioError
     from metrotwin.hpc.slurm import job_script
-    from metrotwin.output import write_text_atomic
+    from metrotwin.results.output import write_text_atomic
 
     scenario = _load(args.scenario)
     out = Path(args.out or Path("runs") / scenario.name).resolve()
@@ -240,14 +240,14 @@ def _slurm(args) -> int:
 
 
 def _load(path):
-    from metrotwin.scenario import load_scenario
+    from metrotwin.scenario.scenario import load_scenario
 
     return load_scenario(path)
 
 
 def _run(args) -> int:
-    from metrotwin.profile import StageProfile
-    from metrotwin.runner import run_scenario
+    from metrotwin.run.profile import StageProfile
+    from metrotwin.run.runner import run_scenario
 
     scenario = _load(args.scenario)
     _check_resources(scenario, args)
@@ -283,8 +283,8 @@ def _print_profile(results: dict[str, Path], after_variants) -> None:
     """Each variant's stages (from its scenario.resolved.yaml), then the run's last stages."""
     import yaml
 
-    from metrotwin.output import RESOLVED_FILE
-    from metrotwin.profile import profile_table
+    from metrotwin.results.output import RESOLVED_FILE
+    from metrotwin.run.profile import profile_table
 
     for name, folder in results.items():
         try:
@@ -312,7 +312,7 @@ def _say_if_compiling(scenario, variants) -> None:
     """The first run compiles the models' numba kernels (a minute with nothing moving):
     say so, and where they are cached."""
     from metrotwin import numba_cache_dir
-    from metrotwin.registry import uncompiled_models
+    from metrotwin.run.registry import uncompiled_models
 
     known = [v for v in variants if v in scenario.variant_names]  # the run names the others
     names = dict.fromkeys(m for v in known for m in scenario.resolve_variant(v).models)
@@ -367,7 +367,7 @@ def _only_some_variants(scenario, ran: list[str], out: Path) -> str:
 def _with_layout(scenario, layout):
     from pydantic import ValidationError
 
-    from metrotwin.scenario import Parallel
+    from metrotwin.scenario.scenario import Parallel
 
     try:
         parallel = Parallel.model_validate({**scenario.parallel.model_dump(), "layout": layout})
@@ -395,8 +395,8 @@ def _print_intervention_cells(scenario) -> None:
     the city (a data domain reads its files), but runs no model."""
     import numpy as np
 
-    from metrotwin.city import build_city
-    from metrotwin.interventions import intervention_cells
+    from metrotwin.city.build import build_city
+    from metrotwin.city.interventions import intervention_cells
 
     city = build_city(scenario)
     print(f"city: {city.grid.ny} x {city.grid.nx} cells of {city.grid.resolution:g} m")
@@ -415,14 +415,14 @@ def _print_intervention_cells(scenario) -> None:
 
 def _check_resources(scenario, args):
     """The scenario's estimate; refused above this machine's memory unless --force."""
-    from metrotwin.estimate import check_resources
+    from metrotwin.run.estimate import check_resources
 
     return check_resources(scenario, force=args.force, source=args.scenario or "demo")
 
 
 def _models(args) -> int:
-    from metrotwin.interventions import INTERVENTIONS
-    from metrotwin.registry import list_models
+    from metrotwin.city.interventions import INTERVENTIONS
+    from metrotwin.run.registry import list_models
 
     models = list_models()  # model packages register their intervention types on import
     if not models:
@@ -449,8 +449,8 @@ def _models(args) -> int:
 def _print_fields(schema, indent: int = 4, skip=("type",), seen=()) -> None:
     """A pydantic model's fields, one a line; those made of other models (a flood inflow, a
     boundary) with their own fields below them. ``Area`` is explained once, at the end."""
-    from metrotwin.geometry import Area
-    from metrotwin.registry import describe_fields, nested_schemas
+    from metrotwin.city.geometry import Area
+    from metrotwin.run.registry import describe_fields, nested_schemas
 
     for name, kind, default, doc in describe_fields(schema):
         if name in skip:
@@ -462,7 +462,7 @@ def _print_fields(schema, indent: int = 4, skip=("type",), seen=()) -> None:
 
 
 def _inspect(args) -> int:
-    from metrotwin.inspect import inspect_scenario
+    from metrotwin.city.inspect import inspect_scenario
 
     print(inspect_scenario(_load(args.scenario), Path(args.out)))
     return 0
@@ -481,7 +481,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _compare(args) -> int:
-    from metrotwin.compare import compare_runs
+    from metrotwin.results.compare import compare_runs
 
     out = Path(args.out) if args.out else None
     what = "writing the comparison report" + ("" if args.no_3d else " (3D views take longest)")

@@ -92,7 +92,7 @@ class Decomposition:
 
     def global_grid(self, local):
         """The whole domain's grid, from the grid ``local`` of this rank's window."""
-        from metrotwin.grid import Grid
+        from metrotwin.city.grid import Grid
 
         rows, cols = self.local_window
         res = local.resolution

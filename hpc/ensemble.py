@@ -5,7 +5,7 @@ With P ranks and V variants, P >= V gives variant i to the contiguous group of r
 ``rank * V // P == i``; P < V gives rank r the variants r, r + P, ... Input errors are agreed
 on collectively (every rank raises the same message, nothing is written); an error while
 running aborts the whole job with its message instead of leaving the other ranks waiting.
-Rank 0 alone locks and checks the output folder (``metrotwin.outdir``), before the city is
+Rank 0 alone locks and checks the output folder (``metrotwin.run.outdir``), before the city is
 built; the other ranks raise its refusal.
 """
 
@@ -56,11 +56,11 @@ def meet_or_abort(comm, rank: int, error: BaseException | None) -> None:
 def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
                  restart: bool = False, overwrite: bool = False, report: bool = True,
                  paraview: bool = False) -> dict[str, Path]:  # fmt: skip
-    from metrotwin.city import global_shape
+    from metrotwin.city.build import global_shape
     from metrotwin.hpc.decomposition import MPIDecomposition
-    from metrotwin.outdir import OutputFolder, environment_error
-    from metrotwin.registry import get_model
-    from metrotwin.runner import (
+    from metrotwin.run.outdir import OutputFolder, environment_error
+    from metrotwin.run.registry import get_model
+    from metrotwin.run.runner import (
         model_tiling,
         prepare_variants,
         run_variant,

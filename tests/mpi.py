@@ -103,7 +103,7 @@ def assert_same_run(a: Path, b: Path, variants=("baseline",)) -> None:
 
     import numpy as np
 
-    from metrotwin.output import open_runs
+    from metrotwin.results.output import open_runs
 
     da, db = (open_runs(p).sel(variant=list(variants)) for p in (a, b))
     assert sorted(da.data_vars) == sorted(db.data_vars)

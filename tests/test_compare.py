@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 from metrotwin.cli import main
-from metrotwin.compare import change, compare_runs
+from metrotwin.results.compare import change, compare_runs
 from metrotwin.errors import DataSourceError
 
 from .viz.fakemodels import make_fake_run, small_scenario
@@ -209,7 +209,7 @@ def test_a_one_variant_run_gets_a_report_of_its_own_results(tmp_path):
 def test_a_failing_report_fails_the_run_after_publishing_it(tmp_path, monkeypatch):
     """The report breaks (here: a bug in it): the run still publishes its outputs, then
     stops with a MetrotwinError (exit status 2) that says how to retry."""
-    import metrotwin.compare as compare
+    import metrotwin.results.compare as compare
     from metrotwin.errors import MetrotwinError
 
     def broken(*args, **kwargs):
@@ -251,8 +251,8 @@ def test_images_are_not_lazy_loaded(report):
 
 
 def test_declared_direction_of_improvement():
-    from metrotwin.compare import direction
-    from metrotwin.indicators import Indicator
+    from metrotwin.results.compare import direction
+    from metrotwin.results.indicators import Indicator
     from metrotwin.viz.colors import verdict
 
     # more water drained, infiltrated or held on roofs is better; rain fallen is neither
@@ -272,7 +272,7 @@ def test_parts_of_day_a_run_covers(run):
     grid from 20:00 to 23:00 covers both; rows of a part not covered are left out."""
     from types import SimpleNamespace
 
-    from metrotwin.compare import covered, parts_of_day
+    from metrotwin.results.compare import covered, parts_of_day
     from metrotwin.viz.rundata import open_variants
 
     base = open_variants(run / "baseline")[0]

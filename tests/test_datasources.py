@@ -18,10 +18,10 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from shapely.geometry import Polygon, box
 
-from metrotwin import landcover
-from metrotwin.datasources import DataDomain, DataSourceWarning, build_city_from_data
+from metrotwin.city import landcover
+from metrotwin.city.sources.datasources import DataDomain, DataSourceWarning, build_city_from_data
 from metrotwin.errors import DataSourceError, ScenarioError
-from metrotwin.scenario import parse_scenario
+from metrotwin.scenario.scenario import parse_scenario
 
 CRS_DOMAIN = "EPSG:32633"
 W, S, E, N = 500_000.0, 4_982_840.0, 500_200.0, 4_983_000.0  # 200 m x 160 m
@@ -688,8 +688,8 @@ def test_a_constant_elevation_out_of_bounds_is_refused(tmp_path):
 def test_gridded_rain_out_of_bounds_is_refused(tmp_path, bad, words):
     import xarray as xr
 
-    from metrotwin.forcing import Forcing
-    from metrotwin.grid import Grid
+    from metrotwin.run.forcing import Forcing
+    from metrotwin.city.grid import Grid
 
     grid = Grid(ny=16, nx=20, resolution=RES, west=W, north=N, crs=CRS_DOMAIN)
     rain = np.full((3, grid.ny, grid.nx), 10.0)

@@ -36,10 +36,10 @@ CHECK = r'''
 import sys, warnings
 import numpy as np
 from mpi4py import MPI
-from metrotwin.city import build_city, global_shape
+from metrotwin.city.build import build_city, global_shape
 from metrotwin.hpc.decomposition import MPIDecomposition
-from metrotwin.scenario import load_scenario
-from metrotwin.state import subset_state
+from metrotwin.scenario.scenario import load_scenario
+from metrotwin.city.state import subset_state
 
 warnings.simplefilter("ignore")
 scenario = load_scenario(sys.argv[1])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from metrotwin.scenario import demo_scenario_path
+from metrotwin.scenario.scenario import demo_scenario_path
 
 from .mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
 

@@ -10,8 +10,8 @@ import rasterio
 from affine import Affine
 from shapely.geometry import box
 
-from metrotwin.inspect import inspect_scenario
-from metrotwin.scenario import parse_scenario
+from metrotwin.city.inspect import inspect_scenario
+from metrotwin.scenario.scenario import parse_scenario
 
 CRS = "EPSG:32633"
 W, S, E, N = 500_000.0, 4_982_840.0, 500_200.0, 4_983_000.0
@@ -113,7 +113,7 @@ def test_inspect_a_data_domain(tmp_path):
 
 
 def test_inspect_a_generated_domain(tmp_path):
-    pytest.importorskip("metrotwin.citygen")
+    pytest.importorskip("metrotwin.city.citygen")
     scenario = parse_scenario(
         {
             "name": "small",

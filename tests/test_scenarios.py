@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from metrotwin.runner import run_scenario
-from metrotwin.scenario import load_scenario, parse_scenario, read_yaml
+from metrotwin.run.runner import run_scenario
+from metrotwin.scenario.scenario import load_scenario, parse_scenario, read_yaml
 
 from .conftest import REPO, refdata_path
 

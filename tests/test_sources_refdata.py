@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from metrotwin import landcover
-from metrotwin.datasources import DataDomain, DataSourceWarning, build_city_from_data
+from metrotwin.city import landcover
+from metrotwin.city.sources.datasources import DataDomain, DataSourceWarning, build_city_from_data
 from metrotwin.errors import DataSourceError
 
 UMEP_TO_METROTWIN = {

@@ -12,9 +12,9 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import LineString
 
-from metrotwin.datasources import DataDomain, DataSourceWarning, build_city_from_data
+from metrotwin.city.sources.datasources import DataDomain, DataSourceWarning, build_city_from_data
 from metrotwin.errors import DataSourceError
-from metrotwin.sources_roads import ROAD_CLASS_DEFAULTS, parse_speed
+from metrotwin.city.sources.roads import ROAD_CLASS_DEFAULTS, parse_speed
 
 CRS_DOMAIN = "EPSG:32633"
 W, S, E, N = 500_000.0, 4_982_840.0, 500_200.0, 4_983_000.0

@@ -1,12 +1,12 @@
-"""metrotwin.weather: design day, EPW and CSV weather, and their errors."""
+"""metrotwin.run.weather: design day, EPW and CSV weather, and their errors."""
 
 from __future__ import annotations
 
 import pytest
 
-from metrotwin.scenario import DesignDay, Period, Weather
-from metrotwin.testing import make_grid
-from metrotwin.weather import WeatherError, load_weather
+from metrotwin.scenario.scenario import DesignDay, Period, Weather
+from metrotwin.run.testing import make_grid
+from metrotwin.run.weather import WeatherError, load_weather
 
 GRID = make_grid(4, 4)
 
@@ -98,8 +98,8 @@ def test_epw_reader_matches_pvlib(refdata):
     import numpy as np
     import pvlib
 
-    from metrotwin.scenario import Period
-    from metrotwin.weather import _read_epw
+    from metrotwin.scenario.scenario import Period
+    from metrotwin.run.weather import _read_epw
 
     path = refdata / "heat" / "solweig_demo_rasters" / "athens_1m" / "athens_2023.epw"
     period = Period(start="2023-07-21T00:00:00", duration="24 h")

@@ -9,5 +9,5 @@ Only this package imports PyVista (and only when a 3D picture is asked for).
 - ``animate``  : MP4/GIF animations over the output times (``animate_run``)
 - ``paraview`` : ``write_paraview(variant_dir)`` -> ``paraview/fields.pvd`` (+ ``network.pvd``)
 - ``maps``     : 2D difference, change and road maps and time-series charts (matplotlib, Agg)
-- ``report``   : the self-contained ``report.html`` of ``metrotwin.compare.compare_runs``
+- ``report``   : the self-contained ``report.html`` of ``metrotwin.results.compare.compare_runs``
 """

@@ -58,7 +58,7 @@ def animate_variant(run, path: Path, *, view: str, theme: str, scales: Scales, f
                     size) -> Path:  # fmt: skip
     import imageio.v2 as imageio
 
-    from metrotwin.output import atomic_path
+    from metrotwin.results.output import atomic_path
 
     r = SceneRenderer(run, theme=theme, scales=scales, size=size)
     try:

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from metrotwin.errors import DataSourceError  # noqa: E402
-from metrotwin.output import FIELDS_FILE, atomic_path  # noqa: E402
+from metrotwin.results.output import FIELDS_FILE, atomic_path  # noqa: E402
 
 FOLDER = "paraview"
 #: grid layers that are identifiers or categories: written as integers

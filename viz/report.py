@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from metrotwin import __version__
-from metrotwin.output import write_text_atomic
-from metrotwin.compare import change_units
+from metrotwin.results.output import write_text_atomic
+from metrotwin.results.compare import change_units
 from metrotwin.viz.colors import IMPROVE_COLOUR, WORSEN_COLOUR, cmap_of, style_of, verdict
 
 log = logging.getLogger("metrotwin.report")
@@ -138,14 +138,14 @@ E = html.escape
 
 
 def _lower(text: str) -> str:
-    from metrotwin.compare import _lower as lower
+    from metrotwin.results.compare import _lower as lower
 
     return lower(text)
 
 
 # -- the report ---------------------------------------------------------------------------------
 def write_report(comp, runs, path: Path, *, render: bool = True) -> Path:
-    """Write the report of a ``metrotwin.compare.Comparison`` to ``path``; returns it."""
+    """Write the report of a ``metrotwin.results.compare.Comparison`` to ``path``; returns it."""
     t0 = time.perf_counter()
     sections = [
         ("indicators", _indicator_table),
@@ -215,7 +215,7 @@ def _header(comp, anchors: list[str]) -> str:
 
 def _why(comp, variant) -> str:
     """The known explanations of the variant's surprising results (``viz.explanations``)."""
-    from metrotwin.compare import change
+    from metrotwin.results.compare import change
     from metrotwin.viz.explanations import explain
 
     found: dict = {}
@@ -266,7 +266,7 @@ def _gains(row, comp, variant):
 
 def _headline(comp, variant) -> str:
     """The largest changes of a variant and the municipality that gains most."""
-    from metrotwin.compare import change
+    from metrotwin.results.compare import change
 
     items = []
     for row in comp.rows:
@@ -343,7 +343,7 @@ def is_main(row, comp) -> bool:
 def _values_table(comp, rows, get, first: str = "Indicator") -> str:
     """Indicator rows (grouped by model) x variants; ``get(row, variant)`` gives a value.
     Each variant's cell holds its value and, below, its change from the reference."""
-    from metrotwin.compare import change
+    from metrotwin.results.compare import change
 
     others = [v for v in comp.variants if v != comp.baseline]
     header = [first, f"{E(comp.baseline)}"] + [E(v) for v in others]
@@ -422,7 +422,7 @@ def _municipalities(comp) -> str:
 
 def _tally(comp, rows, get) -> str:
     """``green_blue better on 15, worse on 3 indicators; ...`` for a summary line."""
-    from metrotwin.compare import change
+    from metrotwin.results.compare import change
 
     parts = []
     for v in comp.variants:
@@ -472,7 +472,7 @@ def _change_area_table(comp) -> str:
 
 def _groups(comp) -> str:
     """One table: for each indicator given by population group, a row per group."""
-    from metrotwin.compare import change
+    from metrotwin.results.compare import change
 
     rows_with = [r for r in comp.rows if r.by_group]
     if not rows_with:

@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from metrotwin.errors import DataSourceError
-from metrotwin.output import FIELDS_FILE, INDICATORS_FILE, RESOLVED_FILE
+from metrotwin.results.output import FIELDS_FILE, INDICATORS_FILE, RESOLVED_FILE
 
 BASELINE = "baseline"
 

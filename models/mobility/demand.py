@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.messages import short_repr
+from metrotwin.scenario.messages import short_repr
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.network import MobilityError, Network
 

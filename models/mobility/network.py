@@ -1,7 +1,7 @@
 """The routing graph of the mobility model: links with length, lanes, flow and storage
 capacity and free speed, and the grid cells each link crosses.
 
-Built from the state's link variables (``metrotwin.network``), from TNTP files
+Built from the state's link variables (``metrotwin.city.network``), from TNTP files
 (Transportation Networks for Research, https://github.com/bstabler/TransportationNetworks)
 or from the CSV export of a UXsim scenario; ``grid_network`` makes the square test grids of
 the benchmarks. ``Router`` keeps the next-link tables of the shortest paths to every
@@ -134,7 +134,7 @@ class Network:
 
     @classmethod
     def from_state(cls, state, *, jam_density: float = JAM_DENSITY) -> Network:
-        """The network of a city state (``metrotwin.network.add_network``)."""
+        """The network of a city state (``metrotwin.city.network.add_network``)."""
         if "link_from" not in state:
             raise NetworkError("the city state has no road network (link_from, link_to, ...); "
                                "the mobility model needs one")
@@ -152,7 +152,7 @@ class Network:
 
     def add_to_state(self, state) -> None:
         """Put this network into a state (and compute the cells each link crosses)."""
-        from metrotwin.network import add_network
+        from metrotwin.city.network import add_network
 
         add_network(state, self.node_x, self.node_y, self.link_from, self.link_to,
                     lanes=self.lanes, free_speed=self.free_speed, capacity=self.capacity,

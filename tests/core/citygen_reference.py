@@ -1,14 +1,14 @@
 """The generator's block layout as it was first written: one whole-grid mask per block
 (quadratic in the city's size, so only for small test cities). The test oracle for the
-sorted, per-block layout in ``metrotwin.citygen``, which must give the same town bit for bit.
+sorted, per-block layout in ``metrotwin.city.citygen``, which must give the same town bit for bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from metrotwin.citygen import USE_COMMERCIAL, USE_INDUSTRIAL, USE_PUBLIC, USE_RESIDENTIAL
-from metrotwin.landcover import CODE
+from metrotwin.city.citygen import USE_COMMERCIAL, USE_INDUSTRIAL, USE_PUBLIC, USE_RESIDENTIAL
+from metrotwin.city.landcover import CODE
 
 
 def fill_blocks_by_masks(town, u, v, taken, land_cover, height, bid, use, canopy):

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from metrotwin.registry import list_models
-from metrotwin.scenario import demo_scenario_path, read_yaml
+from metrotwin.run.registry import list_models
+from metrotwin.scenario.scenario import demo_scenario_path, read_yaml
 
 from .toymodels import Failing, Source, Spread
 
@@ -15,7 +15,7 @@ def toy_registry(monkeypatch):
     """The registry with the engine-test models added."""
     models = dict(list_models())
     models.update({"source": Source, "spread": Spread, "failing": Failing})
-    monkeypatch.setattr("metrotwin.registry.list_models", lambda: models)
+    monkeypatch.setattr("metrotwin.run.registry.list_models", lambda: models)
     return models
 
 

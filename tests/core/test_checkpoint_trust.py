@@ -20,10 +20,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from metrotwin import Indicator, Model, VarSpec
-from metrotwin import checkpoint_codec as codec
-from metrotwin.checkpoint_files import sha256
+from metrotwin.results import checkpoint_codec as codec
+from metrotwin.results.checkpoint_files import sha256
 from metrotwin.cli import main
-from metrotwin.registry import list_models
+from metrotwin.run.registry import list_models
 
 STOP_AT = "MT_KEEPER_STOP_AT"
 BAD_CHECKPOINT = "MT_KEEPER_BAD_CHECKPOINT"
@@ -107,7 +107,7 @@ def keeper_registry():
     with pytest.MonkeyPatch.context() as mp:
         models = dict(list_models())
         models["keeper"] = Keeper
-        mp.setattr("metrotwin.registry.list_models", lambda: models)
+        mp.setattr("metrotwin.run.registry.list_models", lambda: models)
         mp.delenv(STOP_AT, raising=False)
         mp.delenv(BAD_CHECKPOINT, raising=False)
         yield models

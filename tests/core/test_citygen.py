@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from metrotwin.citygen import DISTRICTS, generate_city
-from metrotwin.landcover import CODE
-from metrotwin.scenario import GeneratedCity
+from metrotwin.city.citygen import DISTRICTS, generate_city
+from metrotwin.city.landcover import CODE
+from metrotwin.scenario.scenario import GeneratedCity
 
 PARAMS = GeneratedCity(size_x=2000, size_y=1600, resolution=20)
 
@@ -99,7 +99,7 @@ def test_tiles_assemble_to_the_whole_city(city):
 def test_layout_matches_the_whole_grid_mask_reference(monkeypatch, seed, resolution, window):
     """The sorted per-block layout (and the separable terrain) give the town of the
     original whole-grid-mask generator bit for bit."""
-    from metrotwin import citygen
+    from metrotwin.city import citygen
 
     from .citygen_reference import fill_blocks_by_masks, terrain_on_full_grid
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from metrotwin import Model, VarSpec
-from metrotwin.coupler import check_and_order
+from metrotwin.run.coupler import check_and_order
 from metrotwin.errors import CouplingError
 
 from .toymodels import Source, Spread

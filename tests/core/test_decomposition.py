@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from metrotwin.grid import Grid
+from metrotwin.city.grid import Grid
 from metrotwin.hpc.decomposition import Decomposition, block_slice, check_tiles
 
 CASES = [(n, parts, multiple) for n in (41, 61, 150, 7) for parts in (1, 2, 3, 4)

@@ -115,8 +115,8 @@ def test_models_lists_every_parameter_and_intervention_field(capsys):
     """Issue #16: the README sends users to ``metrotwin models`` for the parameters and the
     intervention fields, and it listed neither."""
     from metrotwin.cli import main
-    from metrotwin.interventions import INTERVENTIONS
-    from metrotwin.registry import list_models
+    from metrotwin.city.interventions import INTERVENTIONS
+    from metrotwin.run.registry import list_models
 
     assert main(["models"]) == 0
     sections = _sections(capsys.readouterr().out)
@@ -161,7 +161,7 @@ def test_the_comparison_maps_say_no_all_nan_warning(field):
     import numpy as np
     import xarray as xr
 
-    from metrotwin.compare import map_summaries
+    from metrotwin.results.compare import map_summaries
     from metrotwin.viz.colors import style_of
 
     values = np.random.default_rng(1).uniform(290, 320, (4, 3, 5)).astype("float32")
@@ -210,9 +210,9 @@ def test_the_progress_bar_says_it_is_compiling_until_the_first_step(monkeypatch)
     """Issue #16: ~58 s frozen at "eta -:--" while numba compiled, with nothing said."""
     from types import SimpleNamespace
 
-    from metrotwin import registry
-    from metrotwin.context import Clock
-    from metrotwin.runner import _progress_bar
+    from metrotwin.run import registry
+    from metrotwin.run.context import Clock
+    from metrotwin.run.runner import _progress_bar
 
     monkeypatch.setattr(registry, "_UNCOMPILED", {"flood": True, "heat": False})
     monkeypatch.setattr(_progress_bar, "compiled", set())

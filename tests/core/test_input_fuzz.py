@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrotwin.cli import main
-from metrotwin.messages import MAX_MESSAGE
-from metrotwin.scenario import demo_scenario_path, read_yaml
+from metrotwin.scenario.messages import MAX_MESSAGE
+from metrotwin.scenario.scenario import demo_scenario_path, read_yaml
 
 BASE = read_yaml(demo_scenario_path())
 PREFIX = "metrotwin: error: "
@@ -198,7 +198,7 @@ def _validate(folder: Path, text: str):
     # the memory check must not depend on the machine running the tests
     with contextlib.chdir(folder), contextlib.redirect_stdout(out), \
             contextlib.redirect_stderr(err), \
-            mock.patch("metrotwin.estimate.available_memory", return_value=16 * 2**30):  # fmt: skip
+            mock.patch("metrotwin.run.estimate.available_memory", return_value=16 * 2**30):  # fmt: skip
         start = time.perf_counter()
         code = main(["validate", str(scenario)])
         seconds = time.perf_counter() - start

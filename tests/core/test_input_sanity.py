@@ -13,8 +13,8 @@ import yaml
 
 from metrotwin.cli import main
 from metrotwin.errors import MetrotwinError, ScenarioError
-from metrotwin.messages import MAX_MESSAGE
-from metrotwin.scenario import load_scenario, parse_scenario
+from metrotwin.scenario.messages import MAX_MESSAGE
+from metrotwin.scenario.scenario import load_scenario, parse_scenario
 
 
 def _refused(data, *words):
@@ -169,7 +169,7 @@ def _write(tmp_path, data, name="s.yaml"):
 
 @pytest.fixture
 def eight_gib(monkeypatch):
-    monkeypatch.setattr("metrotwin.estimate.available_memory", lambda: 8.0 * 2**30)
+    monkeypatch.setattr("metrotwin.run.estimate.available_memory", lambda: 8.0 * 2**30)
 
 
 def test_validate_prints_the_estimate(tmp_path, small_scenario_data, toy_registry, eight_gib):
@@ -318,7 +318,7 @@ def _readers():
 
     from metrotwin.models.mobility.demand import read_od_csv, read_tntp_trips
     from metrotwin.models.mobility.network import read_tntp_network
-    from metrotwin.weather import _read_csv
+    from metrotwin.run.weather import _read_csv
 
     return {
         "od_csv": (read_od_csv, SECRET_LINES),
@@ -343,8 +343,8 @@ def test_readers_never_quote_lines_of_input_files(tmp_path, kind):
 
 
 def test_the_estimate_adds_the_costs_the_models_declare():
-    from metrotwin.estimate import BASE_MEMORY, estimate
-    from metrotwin.registry import get_model
+    from metrotwin.run.estimate import BASE_MEMORY, estimate
+    from metrotwin.run.registry import get_model
 
     scenario = load_scenario()  # the demo: 3000 m x 2400 m at 20 m, 6 h, coupling 5 min
     est = estimate(scenario)
@@ -362,9 +362,9 @@ def test_layer_bounds_count_and_place_offending_cells():
     import numpy as np
 
     from metrotwin.errors import DataSourceError
-    from metrotwin.grid import Grid
-    from metrotwin.landcover import CODE
-    from metrotwin.layer_bounds import check_bounds, check_land_cover
+    from metrotwin.city.grid import Grid
+    from metrotwin.city.landcover import CODE
+    from metrotwin.city.layer_bounds import check_bounds, check_land_cover
 
     grid = Grid(ny=4, nx=5, resolution=2.0, west=1000.0, north=5000.0, crs="EPSG:32632")
     depth = np.zeros(grid.shape)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrotwin.interventions import apply_interventions, intervention_cells, parse_interventions
-from metrotwin.landcover import CODE
-from metrotwin.testing import make_grid, make_state
+from metrotwin.city.interventions import apply_interventions, intervention_cells, parse_interventions
+from metrotwin.city.landcover import CODE
+from metrotwin.run.testing import make_grid, make_state
 
 
 @pytest.fixture
@@ -140,10 +140,10 @@ def test_validate_cells_shows_what_each_intervention_selects_and_changes(demo_da
 
     import yaml
 
-    from metrotwin.city import build_city
+    from metrotwin.city.build import build_city
     from metrotwin.cli import main
-    from metrotwin.runner import prepare_variant
-    from metrotwin.scenario import load_scenario
+    from metrotwin.run.runner import prepare_variant
+    from metrotwin.scenario.scenario import load_scenario
 
     box = [690800, 5334400, 691400, 5334800]
     demo_data["variants"]["pond"] = {

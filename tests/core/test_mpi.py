@@ -15,7 +15,7 @@ import xarray as xr
 import yaml
 
 from metrotwin.errors import DataSourceError
-from metrotwin.output import open_runs
+from metrotwin.results.output import open_runs
 
 from ..mpi import metrotwin_command, mpi_env, require_mpiexec
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from metrotwin.checkpoint import has_checkpoint
+from metrotwin.results.checkpoint import has_checkpoint
 from metrotwin.cli import main
 
 from ..mpi import MPIEXEC, metrotwin_command, mpi_env, require_mpiexec
@@ -51,7 +51,7 @@ def no_city(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the city was built before the output folder was refused")
 
-    monkeypatch.setattr("metrotwin.runner.prepare_variants", refuse)
+    monkeypatch.setattr("metrotwin.run.runner.prepare_variants", refuse)
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_a_lock_left_by_a_dead_run_is_taken_over(toy_registry, small_file, tmp_p
 
 
 def test_the_lock_is_exclusive_and_released(tmp_path):
-    from metrotwin.runlock import RunLock
+    from metrotwin.run.runlock import RunLock
 
     first, second = RunLock(tmp_path), RunLock(tmp_path)
     assert first.acquire() is None
@@ -205,7 +205,7 @@ def test_the_lock_is_exclusive_and_released(tmp_path):
 
 
 def test_under_mpi_every_rank_agrees_on_the_refusal(tmp_path):
-    from metrotwin.runlock import RunLock
+    from metrotwin.run.runlock import RunLock
 
     require_mpiexec()
     out = tmp_path / "out"
@@ -317,7 +317,7 @@ def test_a_read_only_working_directory_gives_one_message(tmp_path, read_only):
 
 
 def _fail_second_append(monkeypatch, error):
-    from metrotwin.output import FieldWriter
+    from metrotwin.results.output import FieldWriter
 
     append = FieldWriter.append
     calls = []
@@ -394,7 +394,7 @@ def test_an_internal_error_logs_outside_the_working_directory(toy_registry, smal
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("metrotwin.runner.prepare_variants", broken)
+    monkeypatch.setattr("metrotwin.run.runner.prepare_variants", broken)
     code, err = _main(capsys, small_file, "-o", tmp_path / "out")
     assert code == 1 and "internal error (RuntimeError('a bug'))" in err
     cache, _ = crash_dirs

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from metrotwin.cli import main
-from metrotwin.registry import list_models, refresh_models
+from metrotwin.run.registry import list_models, refresh_models
 
 PLUGIN = '''
 from pydantic import BaseModel, ConfigDict

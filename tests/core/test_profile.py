@@ -7,10 +7,10 @@ import sys
 
 import yaml
 
-from metrotwin import city
+from metrotwin.city import build as city
 from metrotwin.cli import main
-from metrotwin.output import RESOLVED_FILE
-from metrotwin.profile import StageProfile, profile_table
+from metrotwin.results.output import RESOLVED_FILE
+from metrotwin.run.profile import StageProfile, profile_table
 
 
 def test_stages_add_up_and_keep_the_peak():
@@ -31,7 +31,7 @@ def test_the_peak_memory_of_a_stage_sees_what_it_allocated():
     """In a fresh process (the high-water mark of this one is the test session's)."""
     code = (
         "import numpy as np\n"
-        "from metrotwin.profile import StageProfile\n"
+        "from metrotwin.run.profile import StageProfile\n"
         "p = StageProfile()\n"
         "with p.stage('small'): pass\n"
         "with p.stage('big'): a = np.ones(64 * 2**20 // 8); del a\n"  # 64 MiB, touched
@@ -69,7 +69,7 @@ def test_a_data_domain_opens_its_elevation_once_for_its_grid(monkeypatch, tmp_pa
     import rioxarray  # noqa: F401 - registers .rio
     import xarray as xr
 
-    from metrotwin.scenario import parse_scenario
+    from metrotwin.scenario.scenario import parse_scenario
 
     dem = tmp_path / "dem.tif"
 
@@ -86,7 +86,7 @@ def test_a_data_domain_opens_its_elevation_once_for_its_grid(monkeypatch, tmp_pa
                        "coupling_interval": "5 min", "output_interval": "5 min"},
             "models": {}}  # fmt: skip
     calls = []
-    from metrotwin import sources_raster
+    from metrotwin.city.sources import raster as sources_raster
 
     original = sources_raster.domain_grid
     monkeypatch.setattr(sources_raster, "domain_grid", lambda d: calls.append(1) or original(d))

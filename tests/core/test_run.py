@@ -13,7 +13,7 @@ import xarray as xr
 import yaml
 
 from metrotwin.cli import main
-from metrotwin.output import open_runs
+from metrotwin.results.output import open_runs
 
 
 @pytest.fixture
@@ -97,8 +97,8 @@ def test_failed_run_leaves_nothing(toy_registry, small_scenario_data, tmp_path, 
     path.write_text(yaml.safe_dump(small_scenario_data))
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="deliberate failure"):
-        from metrotwin.runner import run_scenario
-        from metrotwin.scenario import load_scenario
+        from metrotwin.run.runner import run_scenario
+        from metrotwin.scenario.scenario import load_scenario
 
         run_scenario(load_scenario(path), out, progress=False)
     assert not out.exists()  # created by the run, so removed with everything in it

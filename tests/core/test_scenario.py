@@ -8,8 +8,8 @@ import copy
 import pytest
 
 from metrotwin.errors import ScenarioError
-from metrotwin.scenario import load_scenario, parse_scenario
-from metrotwin.units import parse_duration
+from metrotwin.scenario.scenario import load_scenario, parse_scenario
+from metrotwin.scenario.units import parse_duration
 
 
 def test_demo_scenario_loads():

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from metrotwin.cli import main
 from metrotwin.errors import ScenarioError
-from metrotwin.scenario import demo_scenario_path, parse_scenario, read_yaml
+from metrotwin.scenario.scenario import demo_scenario_path, parse_scenario, read_yaml
 
 BASE = read_yaml(demo_scenario_path())
 

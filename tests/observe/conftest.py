@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrotwin.network import add_network
-from metrotwin.testing import make_grid, make_state
+from metrotwin.city.network import add_network
+from metrotwin.run.testing import make_grid, make_state
 
 # grid: west 500000, north 5000000, 10 m cells -> x 500000..500300, y 4999800..5000000
 WEST, NORTH, RES = 500_000.0, 5_000_000.0, 10.0

@@ -10,8 +10,8 @@ from metrotwin.errors import DataSourceError
 from metrotwin.observe.load import load_observations
 from metrotwin.observe.sample import sample_run
 from metrotwin.observe.schema import ObservationsSection
-from metrotwin.output import FieldWriter
-from metrotwin.variables import VarSpec
+from metrotwin.results.output import FieldWriter
+from metrotwin.city.variables import VarSpec
 
 from .conftest import cell_centre, write
 

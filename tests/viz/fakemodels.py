@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from metrotwin import Indicator, Model, VarSpec
-from metrotwin.indicators import reduce_by_district, sum_by_district
-from metrotwin.landcover import CODE
-from metrotwin.network import max_along_links
+from metrotwin.results.indicators import reduce_by_district, sum_by_district
+from metrotwin.city.landcover import CODE
+from metrotwin.city.network import max_along_links
 
 RAIN_PEAK = 7200.0  # s: the fake flood is deepest here
 
@@ -169,9 +169,9 @@ def make_fake_run(out, models=("flood", "heat", "mobility"), scenario: dict | No
     ``out``; returns the run directory."""
     import pytest
 
-    import metrotwin.registry as registry
-    from metrotwin.runner import run_scenario
-    from metrotwin.scenario import parse_scenario
+    import metrotwin.run.registry as registry
+    from metrotwin.run.runner import run_scenario
+    from metrotwin.scenario.scenario import parse_scenario
 
     fakes = {name: FAKE_MODELS[name] for name in models}
     with pytest.MonkeyPatch.context() as mp:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.landcover import CODE, cf_flag_attrs
-from metrotwin.network import add_network
-from metrotwin.testing import make_grid, make_state
+from metrotwin.city.landcover import CODE, cf_flag_attrs
+from metrotwin.city.network import add_network
+from metrotwin.run.testing import make_grid, make_state
 
 NY, NX, RES = 40, 50, 10.0
 BUILDING = (slice(18, 24), slice(30, 36))  # rows, cols of the building

@@ -10,10 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from metrotwin.errors import ModelError, ScenarioError
-from metrotwin.landcover import CODE
+from metrotwin.city.landcover import CODE
 from metrotwin.models.flood import FloodError, FloodModel
-from metrotwin.network import add_network
-from metrotwin.testing import make_context, make_grid, make_state
+from metrotwin.city.network import add_network
+from metrotwin.run.testing import make_context, make_grid, make_state
 
 
 def _city(ny=40, nx=50, res=2.0, slope=0.01, block=5.0):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from metrotwin.output import open_runs
+from metrotwin.results.output import open_runs
 
 from ...mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
 
