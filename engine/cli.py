@@ -1,6 +1,9 @@
 """The ``metrotwin`` command: run, validate, models, inspect, compare, render, animate.
 
-User errors end with one message on stderr and exit status 2, never a traceback.
+User errors end with one message on stderr and exit status 2, never a traceback. Each command
+imports what it needs inside its function, so that ``metrotwin --help`` answers without
+importing numpy, xarray, pydantic or matplotlib: these are the package's only function-level
+imports of its own modules besides those that load optional heavy dependencies.
 """
 
 from __future__ import annotations
@@ -246,8 +249,12 @@ def _load(path):
 
 
 def _run(args) -> int:
+    from metrotwin.hpc.decomposition import world
+    from metrotwin.hpc.ensemble import run_ensemble
     from metrotwin.run.profile import StageProfile
-    from metrotwin.run.runner import run_scenario
+    from metrotwin.run.runner import check_variant_names, run_scenario
+    from metrotwin.viz.paraview import write_paraview
+    from metrotwin.viz.report import compare_runs
 
     scenario = _load(args.scenario)
     _check_resources(scenario, args)
@@ -256,11 +263,19 @@ def _run(args) -> int:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
     _say_if_compiling(scenario, args.variant or scenario.variant_names)
+    draw = {"report": None if args.no_report else compare_runs,
+            "paraview": write_paraview if args.paraview else None}  # fmt: skip
+    progress = not args.no_progress and sys.stderr.isatty()
+    comm = world()
     try:
-        results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
-                               overwrite=args.overwrite, report=not args.no_report,
-                               paraview=args.paraview, profile=after_variants, working=_working,
-                               progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
+        if comm is not None and comm.Get_size() > 1:  # the variants over groups of ranks
+            names = check_variant_names(scenario, args.variant)
+            results = run_ensemble(scenario, out, names, progress=progress, comm=comm,
+                                   restart=args.restart, overwrite=args.overwrite, **draw)
+        else:
+            results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
+                                   overwrite=args.overwrite, profile=after_variants,
+                                   working=_working, progress=progress, **draw)  # fmt: skip
     except MetrotwinError as err:  # the hint to continue, as the command the user typed
         if "metrotwin run SCENARIO " not in str(err):
             raise
@@ -463,8 +478,9 @@ def _print_fields(schema, indent: int = 4, skip=("type",), seen=()) -> None:
 
 def _inspect(args) -> int:
     from metrotwin.city.inspect import inspect_scenario
+    from metrotwin.viz.quicklook import quicklooks
 
-    print(inspect_scenario(_load(args.scenario), Path(args.out)))
+    print(inspect_scenario(_load(args.scenario), Path(args.out), quicklooks))
     return 0
 
 
@@ -481,7 +497,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _compare(args) -> int:
-    from metrotwin.results.compare import compare_runs
+    from metrotwin.viz.report import compare_runs
 
     out = Path(args.out) if args.out else None
     what = "writing the comparison report" + ("" if args.no_3d else " (3D views take longest)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from metrotwin.scenario.messages import bounded
+
 
 class MetrotwinError(Exception):
     """Base of every error metrotwin reports to a user.
@@ -11,8 +13,6 @@ class MetrotwinError(Exception):
     """
 
     def __init__(self, message="", *args):
-        from metrotwin.scenario.messages import bounded
-
         super().__init__(bounded(message), *args)
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from metrotwin.results.georef import GRID_MAPPING, georeferenced
+
 TILE_DIR = "tiles"
-GRID_MAPPING = "spatial_ref"
 TILES_ATTR = "metrotwin_tiles"
 # HDF5 attributes that netCDF-4 manages itself; not copied onto the master's variables
 _NETCDF_INTERNAL = {"DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME", "_Netcdf4Dimid",
@@ -89,8 +90,6 @@ def _georeference(ds, item) -> None:
     """A gridded variable names the grid mapping (``grid_mapping``) and lists it in
     ``coordinates``, so that a plain ``xr.open_dataset`` finds the CRS (as in a serial
     run's file, ``metrotwin.results.output.georeferenced``)."""
-    from metrotwin.results.output import georeferenced
-
     attrs = {k: _text(v) for k, v in item.attrs.items() if k in ("grid_mapping", "coordinates")}
     for key, value in georeferenced(("y", "x"), attrs).items():
         if attrs.get(key) != value:

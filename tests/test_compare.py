@@ -12,8 +12,9 @@ import pytest
 import xarray as xr
 
 from metrotwin.cli import main
-from metrotwin.results.compare import change, compare_runs
+from metrotwin.results.compare import change
 from metrotwin.errors import DataSourceError
+from metrotwin.viz.report import compare_runs
 
 from .viz.fakemodels import make_fake_run, small_scenario
 from .viz.pictures import inlined_images, is_real_picture
@@ -209,7 +210,7 @@ def test_a_one_variant_run_gets_a_report_of_its_own_results(tmp_path):
 def test_a_failing_report_fails_the_run_after_publishing_it(tmp_path, monkeypatch):
     """The report breaks (here: a bug in it): the run still publishes its outputs, then
     stops with a MetrotwinError (exit status 2) that says how to retry."""
-    import metrotwin.results.compare as compare
+    import metrotwin.viz.report as compare
     from metrotwin.errors import MetrotwinError
 
     def broken(*args, **kwargs):
@@ -273,7 +274,7 @@ def test_parts_of_day_a_run_covers(run):
     from types import SimpleNamespace
 
     from metrotwin.results.compare import covered, parts_of_day
-    from metrotwin.viz.rundata import open_variants
+    from metrotwin.results.rundata import open_variants
 
     base = open_variants(run / "baseline")[0]
     try:

@@ -14,7 +14,7 @@ import xarray as xr
 import yaml
 from pyproj import CRS
 
-from metrotwin.results.compare import compare_runs
+from metrotwin.viz.report import compare_runs
 
 from .core.test_mpi import PLUGIN, SCENARIO
 from .mpi import metrotwin_command, mpi_env, require_mpiexec

@@ -19,7 +19,8 @@ from pyproj import CRS, Transformer
 from shapely.geometry import Polygon, box
 
 from metrotwin.city import landcover
-from metrotwin.city.sources.datasources import DataDomain, DataSourceWarning, build_city_from_data
+from metrotwin.city.sources.datasources import DataDomain, DataSourceWarning
+from metrotwin.city.sources.from_data import build_city_from_data
 from metrotwin.errors import DataSourceError, ScenarioError
 from metrotwin.scenario.scenario import parse_scenario
 

@@ -11,6 +11,7 @@ from affine import Affine
 from shapely.geometry import box
 
 from metrotwin.city.inspect import inspect_scenario
+from metrotwin.viz.quicklook import quicklooks
 from metrotwin.scenario.scenario import parse_scenario
 
 CRS = "EPSG:32633"
@@ -83,7 +84,7 @@ def data_scenario(tmp_path):
 
 def test_inspect_a_data_domain(tmp_path):
     out = tmp_path / "quicklooks"
-    text = inspect_scenario(data_scenario(tmp_path), out)
+    text = inspect_scenario(data_scenario(tmp_path), out, quicklooks)
     assert "domain: data files" in text
     assert "CRS EPSG:32633" in text and "resolution 10 m" in text
     assert "16 x 20 cells" in text
@@ -124,7 +125,7 @@ def test_inspect_a_generated_domain(tmp_path):
             "period": {"start": "2026-07-01T00:00:00", "duration": "1 h"},
         }
     )
-    text = inspect_scenario(scenario, tmp_path)
+    text = inspect_scenario(scenario, tmp_path, quicklooks)
     assert "domain: generated city (seed 3)" in text and "24 x 32 cells" in text
     assert "land_cover [1, int16]" in text
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
@@ -153,7 +154,7 @@ def test_inspect_gothenburg_reference_data(refdata, tmp_path):
             "period": {"start": "1997-06-06T00:00:00", "duration": "1 h"},
         }
     )
-    text = inspect_scenario(scenario, tmp_path)
+    text = inspect_scenario(scenario, tmp_path, quicklooks)
     assert "CRS EPSG:3007" in text and "111 x 117 cells" in text
     assert "DSM_KRbig.tif" in text and "landcover.tif" in text and "CDSM_KRbig.tif" in text
     assert (tmp_path / "tree_canopy_height.png").read_bytes()[:8] == PNG

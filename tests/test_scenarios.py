@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 from metrotwin.run.runner import run_scenario
+from metrotwin.viz.report import compare_runs
 from metrotwin.scenario.scenario import load_scenario, parse_scenario, read_yaml
 
 from .conftest import REPO, refdata_path
@@ -46,7 +47,7 @@ def test_scenario_validates(path, refdata_env):
 @pytest.mark.parametrize("path", NEEDS_REFDATA, ids=lambda p: p.stem)
 def test_reference_scenario_runs_end_to_end(path, refdata_env, tmp_path):
     scenario = load_scenario(path)
-    results = run_scenario(scenario, tmp_path / "out", progress=False)
+    results = run_scenario(scenario, tmp_path / "out", progress=False, report=compare_runs)
     assert set(results) == set(scenario.variant_names)
     for folder in results.values():
         indicators = json.loads((folder / "indicators.json").read_text())["models"]
@@ -103,7 +104,7 @@ def test_demo_variants_change_what_they_should(demo_run):
 
 def test_demo_is_reproducible(demo_run, tmp_path):
     again = run_scenario(load_scenario(), tmp_path / "again", variants=["cool_city"],
-                         progress=False, report=False)  # fmt: skip
+                         progress=False)  # fmt: skip
     a = xr.open_dataset(demo_run["cool_city"] / "fields.nc")
     b = xr.open_dataset(again["cool_city"] / "fields.nc")
     for name in a.data_vars:
@@ -177,7 +178,7 @@ def test_every_shipped_scenario_runs_to_a_report(path, request, tmp_path):
             request.getfixturevalue("refdata_env")
         scenario = cut_scenario(path)
         out = tmp_path / path.stem
-        run_scenario(scenario, out, progress=False)
+        run_scenario(scenario, out, progress=False, report=compare_runs)
     variants = load_scenario(path).variant_names if path.stem == "demo" else \
         scenario.variant_names  # fmt: skip
     page = assert_report_of(out, variants)

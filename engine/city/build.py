@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from metrotwin.city.citygen import city_grid, generate_city
 from metrotwin.city.grid import Grid
+from metrotwin.city.sources import raster as sources_raster
+from metrotwin.city.sources.from_data import build_city_from_data
+from metrotwin.city.state import CityState, subset_state
 from metrotwin.hpc.decomposition import Decomposition, serial_decomposition
 from metrotwin.scenario.scenario import Scenario
-from metrotwin.city.state import CityState, subset_state
 
 
 def global_grid(scenario: Scenario) -> Grid:
@@ -18,16 +21,12 @@ def global_grid(scenario: Scenario) -> Grid:
     run opens the file for it once, not at every question about the grid."""
     domain = scenario.domain
     if domain.generated is not None:
-        from metrotwin.city.citygen import city_grid
-
         return city_grid(domain.generated)
-    from metrotwin.city.sources.raster import domain_grid
-
     key = (domain.data.model_dump_json(), _file_stamp(getattr(domain.data.elevation, "path", None)))
     if key not in _DATA_GRIDS:
         if len(_DATA_GRIDS) >= 16:
             _DATA_GRIDS.clear()
-        _DATA_GRIDS[key] = domain_grid(domain.data)
+        _DATA_GRIDS[key] = sources_raster.domain_grid(domain.data)
     return _DATA_GRIDS[key]
 
 
@@ -55,13 +54,9 @@ def build_city(scenario: Scenario, decomposition: Decomposition | None = None) -
         decomposition = serial_decomposition(global_shape(scenario))
     window = decomposition.local_window
     if domain.generated is not None:
-        from metrotwin.city.citygen import generate_city
-
         state = generate_city(domain.generated, scenario.seed, window=window)
         state.decomposition, state.seed = decomposition, scenario.seed
         return state
-    from metrotwin.city.sources.datasources import build_city_from_data
-
     # each rank reads its own window of the files (a DSM domain reads whole, then cuts)
     city = build_city_from_data(domain.data, scenario.seed, decomposition)
     city.seed = scenario.seed

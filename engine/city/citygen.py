@@ -13,7 +13,7 @@ resolution (up to the cell sampling).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -22,8 +22,10 @@ from scipy.sparse.csgraph import connected_components
 from metrotwin.city.grid import Grid
 from metrotwin.city.landcover import CODE, cf_flag_attrs
 from metrotwin.city.network import add_network
-from metrotwin.scenario.scenario import GeneratedCity
 from metrotwin.city.state import CityState, empty_state
+
+if TYPE_CHECKING:
+    from metrotwin.scenario.scenario import GeneratedCity
 
 DISTRICTS = {1: "Northbank", 2: "Oldtown", 3: "Eastfield"}
 AVENUE_EVERY = 4  # every 4th street is a two-lane avenue
@@ -113,7 +115,7 @@ def generate_city(params: GeneratedCity, seed: int, window: tuple[slice, slice] 
     return state
 
 
-def _uniform(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
+def cell_uniform(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
     """Uniform [0, 1) numbers keyed by (seed, stream, cell index): splitmix64 of the key, so
     a cell gets the same number whichever tile it is generated in."""
     with np.errstate(over="ignore"):
@@ -145,7 +147,7 @@ class _Town:
         self.offset = (rng.uniform(0, p.block_size), rng.uniform(0, p.block_size))
 
     def cell_random(self, stream: int) -> np.ndarray:
-        return _uniform(self.seed, stream, self.cell_index)
+        return cell_uniform(self.seed, stream, self.cell_index)
 
     def river_centre(self, u):
         return 0.45 * self.p.size_y + self.amplitude * np.sin(

@@ -2,8 +2,8 @@
 
 The report gives the domain (CRS, resolution, extent, cells), every layer with its units,
 range or classes, its source file, the share of the domain the source covers and its no-data
-cells, the road network, the districts and any repair the loaders made (warnings). A
-quick-look PNG of each layer (and of the road network) is saved in ``out_dir``.
+cells, the road network, the districts and any repair the loaders made (warnings). The
+quick-look PNGs of the layers are drawn by ``metrotwin.viz.quicklook``.
 
 >>> from metrotwin.scenario.scenario import load_scenario
 >>> import tempfile
@@ -13,37 +13,25 @@ quick-look PNG of each layer (and of the road network) is saved in ``out_dir``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from metrotwin.city import landcover
+from metrotwin.city.build import build_city
+from metrotwin.city.state import CityState
 
 #: Layers whose values are classes (shown as class counts and with a discrete legend).
 CATEGORICAL = ("land_cover", "district", "building_use", "building_id", "closed_cell")
 USE_NAMES = {0: "none", 1: "residential", 2: "commercial", 3: "industrial", 4: "public"}
-#: Quick-look colours of the land-cover classes.
-LAND_COVER_COLOURS = {
-    "water": "#3b7dd8",
-    "roof": "#b5504a",
-    "green_roof": "#6aa84f",
-    "cool_roof": "#e8e8e8",
-    "road": "#555555",
-    "paved": "#9e9e9e",
-    "cool_pavement": "#d0d0d0",
-    "permeable_paving": "#b8a98a",
-    "grass": "#a6d96a",
-    "trees": "#1a7837",
-    "bare_soil": "#c9a66b",
-    "cropland": "#f2e394",
-}
 
 
-def inspect_scenario(scenario, out_dir) -> str:
-    """Build ``scenario``'s city, write one quick-look PNG per layer into ``out_dir`` and
-    return the report text."""
-    from metrotwin.city.build import build_city
-
+def inspect_scenario(scenario, out_dir, quicklooks: Callable[[CityState, Path], list[Path]]
+                     | None = None) -> str:  # fmt: skip
+    """Build ``scenario``'s city and return the report text; ``quicklooks(state, out_dir)``
+    draws the pictures into ``out_dir`` and returns their paths (the CLI passes
+    ``metrotwin.viz.quicklook.quicklooks``: the drawing lives in viz)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings(record=True) as caught:
@@ -54,7 +42,7 @@ def inspect_scenario(scenario, out_dir) -> str:
     ]
     lines += _domain_lines(scenario, state)
     lines.append("layers:")
-    for name in _grid_layers(state):
+    for name in grid_layers(state):
         lines.append(_layer_line(state, name))
     lines += _district_lines(state)
     lines += _network_lines(state)
@@ -63,9 +51,10 @@ def inspect_scenario(scenario, out_dir) -> str:
     if notes:
         lines.append("warnings:")
         lines += [f"  {n}" for n in notes]
-    pngs = quicklooks(state, out_dir)
-    lines.append(f"quick-looks ({len(pngs)}) in {out_dir}:")
-    lines += [f"  {p.name}" for p in pngs]
+    if quicklooks is not None:
+        pngs = quicklooks(state, out_dir)
+        lines.append(f"quick-looks ({len(pngs)}) in {out_dir}:")
+        lines += [f"  {p.name}" for p in pngs]
     return "\n".join(lines)
 
 
@@ -89,7 +78,7 @@ def _domain_lines(scenario, state) -> list[str]:
     ]
 
 
-def _grid_layers(state) -> list[str]:
+def grid_layers(state) -> list[str]:
     return [str(n) for n, v in state.ds.data_vars.items() if v.dims == ("y", "x")]
 
 
@@ -125,7 +114,7 @@ def _classes_summary(state, name, values) -> str:
         n = len(np.unique(values[values > 0]))
         return f"{n} buildings over {np.count_nonzero(values) / values.size:.1%} of the cells"
     codes, counts = np.unique(values, return_counts=True)
-    names = _class_names(state, name)
+    names = class_names(state, name)
     parts = [
         f"{names.get(int(c), int(c))} {k / values.size:.1%}"
         for c, k in sorted(zip(codes, counts), key=lambda ck: -ck[1])
@@ -133,7 +122,7 @@ def _classes_summary(state, name, values) -> str:
     return ", ".join(parts[:8]) + (f", ... ({len(parts)} classes)" if len(parts) > 8 else "")
 
 
-def _class_names(state, name) -> dict:
+def class_names(state, name) -> dict:
     if name == "land_cover":
         return {c: n for c, (n, _) in landcover.LAND_COVER_CLASSES.items()}
     if name == "district":
@@ -175,104 +164,3 @@ def _network_lines(state) -> list[str]:
     if empty:
         lines.append(f"  {empty} links cross no grid cell")
     return lines
-
-
-# -- pictures --------------------------------------------------------------------------------
-def quicklooks(state, out_dir: Path) -> list[Path]:
-    """One PNG per grid layer (and ``road_network.png``); returns their paths."""
-    paths = []
-    for name in _grid_layers(state):
-        path = out_dir / f"{name}.png"
-        _plot_layer(state, name, path)
-        paths.append(path)
-    if state.n_links:
-        path = out_dir / "road_network.png"
-        _plot_network(state, path)
-        paths.append(path)
-    return paths
-
-
-def _figure(state):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    g = state.grid
-    aspect = g.ny / g.nx
-    fig = Figure(figsize=(7.0, max(3.0, min(9.0, 5.2 * aspect + 1.2))), dpi=80)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.13, 0.1, 0.62, 0.8))
-    ax.set_xlabel(f"easting (m, {g.pyproj_crs.to_string()})")
-    ax.set_ylabel("northing (m)")
-    ax.ticklabel_format(useOffset=False, style="plain")
-    ax.tick_params(labelsize=7)
-    return fig, ax
-
-
-def _plot_layer(state, name: str, path: Path) -> None:
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    g = state.grid
-    var = state.ds[name]
-    values = np.asarray(var.values)
-    fig, ax = _figure(state)
-    extent = (g.west, g.east, g.south, g.north)
-    title = var.attrs.get("long_name", name)
-    if name in ("land_cover", "district", "building_use", "closed_cell"):
-        names = _class_names(state, name)
-        codes = sorted(names)
-        if name == "land_cover":
-            colours = [LAND_COVER_COLOURS.get(names[c], "#ff00ff") for c in codes]
-        else:
-            import matplotlib
-
-            cmap = matplotlib.colormaps["tab10"]
-            colours = [cmap(i % 10) for i in range(len(codes))]
-        index = np.searchsorted(codes, values)
-        index = np.clip(index, 0, len(codes) - 1)
-        cmap = ListedColormap(colours)
-        norm = BoundaryNorm(np.arange(len(codes) + 1) - 0.5, len(codes))
-        im = ax.imshow(index, extent=extent, cmap=cmap, norm=norm, interpolation="nearest")
-        bar = fig.colorbar(im, cax=fig.add_axes((0.8, 0.1, 0.03, 0.8)), ticks=range(len(codes)))
-        bar.ax.set_yticklabels([str(names[c]) for c in codes], fontsize=7)
-    elif name == "building_id":
-        shown = np.where(values > 0, (values * 7919) % 20, np.nan).astype(float)
-        ax.imshow(shown, extent=extent, cmap="tab20", interpolation="nearest")
-    else:
-        shown = np.where(np.isfinite(values), values, np.nan).astype(float)
-        cmap = "terrain" if name == "surface_altitude" else "viridis"
-        im = ax.imshow(shown, extent=extent, cmap=cmap, interpolation="nearest")
-        fig.colorbar(im, cax=fig.add_axes((0.8, 0.1, 0.03, 0.8)), label=var.attrs.get("units", ""))
-    src = var.attrs.get("source")
-    ax.set_title(
-        f"{name}: {title}" + (f"\n{Path(str(src)).name}" if src and "/" in str(src) else ""),
-        fontsize=8,
-    )
-    fig.savefig(path)
-
-
-def _plot_network(state, path: Path) -> None:
-    from matplotlib.collections import LineCollection
-
-    g = state.grid
-    ds = state.ds
-    fig, ax = _figure(state)
-    ax.imshow(
-        ds["surface_altitude"].values,
-        extent=(g.west, g.east, g.south, g.north),
-        cmap="Greys",
-        alpha=0.5,
-        interpolation="nearest",
-    )
-    x, y = ds["node_x"].values, ds["node_y"].values
-    a, b = ds["link_from"].values, ds["link_to"].values
-    segments = np.stack([np.column_stack([x[a], y[a]]), np.column_stack([x[b], y[b]])], axis=1)
-    speed = ds["link_free_speed"].values * 3.6
-    lc = LineCollection(
-        segments, array=speed, cmap="plasma", linewidths=0.4 + ds["link_lanes"].values
-    )
-    ax.add_collection(lc)
-    fig.colorbar(lc, cax=fig.add_axes((0.8, 0.1, 0.03, 0.8)), label="free speed (km/h)")
-    ax.set_xlim(g.west, g.east)
-    ax.set_ylim(g.south, g.north)
-    ax.set_title(f"road network: {ds.sizes['node']} nodes, {state.n_links} links", fontsize=8)
-    fig.savefig(path)

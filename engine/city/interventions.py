@@ -16,8 +16,11 @@ import numpy as np
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from metrotwin.city import landcover
+from metrotwin.city.citygen import cell_uniform
 from metrotwin.city.geometry import Area, Line
+from metrotwin.scenario.messages import short_repr
 from metrotwin.scenario.schema import StrictModel
+from metrotwin.scenario.validation import format_validation_error
 
 if TYPE_CHECKING:
     from metrotwin.city.state import CityState
@@ -58,13 +61,12 @@ def register_intervention(cls: type[Intervention]) -> type[Intervention]:
 
 def parse_interventions(items) -> list[Intervention]:
     """Validate a list of interventions (dicts with a ``type``) into typed objects."""
+    # inside: the registry loads the models, whose packages register their interventions here
+    # (a back-edge listed in pyproject's contracts)
     from metrotwin.run.registry import list_models
-    from metrotwin.scenario.scenario import format_validation_error
 
     list_models()  # model packages register their own intervention types on import
     if not isinstance(items, list):
-        from metrotwin.scenario.messages import short_repr
-
         raise ValueError(f"interventions must be a list, got {short_repr(items)}")
     parsed = []
     for i, item in enumerate(items):
@@ -135,10 +137,8 @@ def _choose(eligible: np.ndarray, fraction: float, state, stream: str) -> np.nda
     rank holds them."""
     if fraction >= 1:
         return eligible
-    from metrotwin.city.citygen import _uniform
-
     key = sum(ord(c) * 31**i for i, c in enumerate(stream)) % 2**32
-    return eligible & (_uniform(state.seed, key, state.global_cell_index()) < fraction)
+    return eligible & (cell_uniform(state.seed, key, state.global_cell_index()) < fraction)
 
 
 @register_intervention

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from metrotwin.city.state import CityState
+from metrotwin.city.landcover import CODE
+from metrotwin.city.state import CityState, filter_csr
 
 #: CF metadata of the network variables.
 NETWORK_VARIABLES: dict[str, dict] = {
@@ -71,16 +72,8 @@ def drop_bridged_water(state: CityState, start: np.ndarray, index: np.ndarray):
     bridge, so the river's depth is no flood on the road (and traffic heat falls on land)."""
     if "land_cover" not in state or index.size == 0:
         return start, index
-    from metrotwin.city.landcover import CODE
-
     dry = state["land_cover"].ravel()[index] != CODE["water"]
     return filter_csr(start, index, dry)
-
-
-def filter_csr(start: np.ndarray, index: np.ndarray, keep: np.ndarray):
-    """The CSR lists (start, index) with only the entries where ``keep`` is true."""
-    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
-    return kept_before[start].astype("int64"), index[keep]
 
 
 def cells_along_links(grid, node_x, node_y, link_from, link_to):

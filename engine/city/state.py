@@ -15,6 +15,7 @@ import xarray as xr
 
 from metrotwin.city.grid import Grid
 from metrotwin.city.variables import VarSpec
+from metrotwin.hpc.decomposition import serial_decomposition
 
 #: CF metadata of the layers every city has (generated or loaded from data).
 STATIC_LAYERS: dict[str, dict] = {
@@ -53,8 +54,6 @@ class CityState:
     """
 
     def __init__(self, grid: Grid, ds: xr.Dataset, decomposition=None, seed: int = 0):
-        from metrotwin.hpc.decomposition import serial_decomposition
-
         self.grid = grid
         self.ds = ds
         #: the scenario seed (for cell-keyed random choices of interventions)
@@ -168,6 +167,12 @@ def empty_state(grid: Grid) -> CityState:
     return CityState(grid, ds)
 
 
+def filter_csr(start: np.ndarray, index: np.ndarray, keep: np.ndarray):
+    """The CSR lists (start, index) with only the entries where ``keep`` is true."""
+    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    return kept_before[start].astype("int64"), index[keep]
+
+
 def subset_state(state: CityState, window: tuple[slice, slice], decomposition) -> CityState:
     """The part of a whole-city state inside ``window`` (global rows, cols), with the road
     network's cell lists re-indexed onto the window's grid."""
@@ -181,8 +186,6 @@ def subset_state(state: CityState, window: tuple[slice, slice], decomposition) -
         r, c = np.divmod(index, g.nx)
         inside = (r >= rows.start) & (r < rows.stop) & (c >= cols.start) & (c < cols.stop)
         local = (r - rows.start) * grid.nx + (c - cols.start)
-        from metrotwin.city.network import filter_csr
-
         new_start, kept = filter_csr(start, local, inside)
         ds = ds.drop_vars(["link_cell_start", "link_cell_index"])
         ds["link_cell_start"] = xr.Variable("link_bound", new_start, state.ds["link_cell_start"].attrs)

@@ -36,6 +36,8 @@ import h5py
 import netCDF4
 import numpy as np
 
+from metrotwin import __version__
+from metrotwin.errors import CheckpointError, ModelError
 from metrotwin.results import checkpoint_codec as codec
 from metrotwin.results.checkpoint_files import (
     ARRAYS_FILE,
@@ -56,7 +58,6 @@ from metrotwin.results.checkpoint_files import (
     verify_data_files,
     verify_hashes,
 )
-from metrotwin.errors import CheckpointError, ModelError
 
 CHECKPOINT_DIR = "checkpoint"
 
@@ -67,8 +68,6 @@ def write_checkpoint(folder: Path, p, *, t: float, records: int, series, tile: P
     the previous checkpoint stays until the new one is complete). A model whose
     ``checkpoint()`` holds something the format cannot keep stops the run on every rank
     (``ModelError`` naming the model and the key)."""
-    from metrotwin import __version__
-
     dec = p.state.decomposition
     final = folder / CHECKPOINT_DIR
     part = folder / f"{CHECKPOINT_DIR}.part"
@@ -117,8 +116,6 @@ def write_checkpoint(folder: Path, p, *, t: float, records: int, series, tile: P
 
 
 def _encode_meta(p, *, t: float, records: int, series, ranks: int) -> tuple[dict, dict]:
-    from metrotwin import __version__
-
     arrays: dict[str, np.ndarray] = {}
     models = {}
     for model in p.coupler.models:

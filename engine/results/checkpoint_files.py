@@ -19,8 +19,9 @@ import h5py
 import netCDF4
 import numpy as np
 
-from metrotwin.results import checkpoint_codec as codec
+from metrotwin import __version__
 from metrotwin.errors import CheckpointError
+from metrotwin.results import checkpoint_codec as codec
 from metrotwin.results.indicators import IndicatorSeries
 
 MANIFEST_FILE = "manifest.json"
@@ -100,8 +101,6 @@ def _read_bytes(path: Path) -> bytes:
 def read_meta(ck: Path, p) -> tuple[dict, dict]:
     """The manifest and the decoded metadata, once the folder's files, the metadata's hashes,
     the version, the scenario and the models' saved state have been checked."""
-    from metrotwin import __version__
-
     legacy = ck / LEGACY_META_FILE
     if legacy.exists() and not (ck / MANIFEST_FILE).exists():
         refuse(legacy, "a checkpoint of an older metrotwin, saved with pickle; it is not read, "

@@ -1,6 +1,6 @@
 """Compare the variants of a run: indicators, their change from the baseline, maps.
 
-``compare_runs(run_dir)`` reads every variant folder of a run (``fields.nc`` and
+``metrotwin.viz.report.compare_runs(run_dir)`` reads every variant folder of a run (``fields.nc`` and
 ``indicators.json``) and writes, into ``<run_dir>/comparison/``:
 
 - ``indicators.csv``  one row per variant, indicator and area (whole city, each
@@ -16,7 +16,7 @@
 
 Fields a run does not have are left out (a flood-only run has no heat map), never an error.
 
-    >>> from metrotwin.results.compare import compare_runs                     # doctest: +SKIP
+    >>> from metrotwin.viz.report import compare_runs                   # doctest: +SKIP
     >>> compare_runs("runs/demo")                                       # doctest: +SKIP
     PosixPath('runs/demo/comparison/report.html')
 """
@@ -34,13 +34,22 @@ import xarray as xr
 
 from metrotwin import __version__
 from metrotwin.errors import DataSourceError
+from metrotwin.results.fields import (
+    CHANGE_CLASSES,
+    LINK_MAP_FIELDS,
+    MAP_FIELDS,
+    label_in_sentence,
+    style_of,
+    verdict,
+)
+from metrotwin.results.georef import GRID_MAPPING
 from metrotwin.results.output import (
     CF_VERSION,
-    GRID_MAPPING,
     atomic_path,
     georeferenced,
     write_text_atomic,
 )
+from metrotwin.results.rundata import informative
 
 log = logging.getLogger("metrotwin.results.compare")
 
@@ -167,33 +176,22 @@ class Comparison:
 
 
 # -- entry point ---------------------------------------------------------------------------------
-def compare_runs(run_dirs: list[Path] | Path, out_dir: Path | None = None, *,
-                 render: bool = True) -> Path:  # fmt: skip
-    """Compare the variants in ``run_dirs`` (a run directory, or several run directories or
-    variant folders) and write ``indicators.csv``, ``comparison.nc`` and ``report.html`` into
-    ``out_dir`` (default ``<run root>/comparison``). ``render=False`` leaves out the 3D views
-    (the tables, maps and charts are always there). Returns the report's path.
+def comparison_dir(run_dirs: list[Path] | Path) -> Path:
+    """Where the comparison of ``run_dirs`` goes by default: ``<run root>/comparison``."""
+    first = Path(run_dirs if isinstance(run_dirs, (str, Path)) else run_dirs[0])
+    root = first if not (first / "fields.nc").is_file() else first.parent
+    return root / COMPARISON_DIR
 
-    The baseline is the variant named ``baseline`` (else the first one given).
-    """
-    from metrotwin.viz.rundata import open_variants
 
-    runs = scenario_order(open_variants(run_dirs))
-    if out_dir is None:
-        first = Path(run_dirs if isinstance(run_dirs, (str, Path)) else run_dirs[0])
-        root = first if not (first / "fields.nc").is_file() else first.parent
-        out_dir = root / COMPARISON_DIR
+def write_comparison_tables(runs, out_dir: Path) -> Comparison:
+    """Compare the opened variants ``runs`` (``metrotwin.results.rundata.open_variants``, in
+    :func:`scenario_order`) and write ``indicators.csv`` and ``comparison.nc`` into ``out_dir``;
+    returns the comparison, which ``metrotwin.viz.report.write_report`` draws."""
     out_dir = Path(out_dir)
-    try:
-        comp = build_comparison(runs)
-        write_csv(comp, out_dir / CSV_FILE)
-        write_netcdf(comp, out_dir / NETCDF_FILE)
-        from metrotwin.viz.report import write_report
-
-        return write_report(comp, runs, out_dir / REPORT_FILE, render=render)
-    finally:
-        for run in runs:
-            run.close()
+    comp = build_comparison(runs)
+    write_csv(comp, out_dir / CSV_FILE)
+    write_netcdf(comp, out_dir / NETCDF_FILE)
+    return comp
 
 
 # -- building the comparison ---------------------------------------------------------------------
@@ -405,8 +403,6 @@ def change(value: float | None, base: float | None, *,
 def map_summaries(runs) -> list[MapSummary]:
     """Peak/lowest values over the run of the main fields, for every variant that has them
     (only fields every variant has: a difference needs both sides)."""
-    from metrotwin.viz.colors import LINK_MAP_FIELDS, MAP_FIELDS, style_of
-
     out = []
     for name in (*MAP_FIELDS, *LINK_MAP_FIELDS):
         if not all(r.has(name) for r in runs):
@@ -422,8 +418,6 @@ def map_summaries(runs) -> list[MapSummary]:
             ):
                 da = r.ds["flood_depth_max"].isel(time=-1)  # the model's own running maximum
             elif "time" in da.dims:
-                from metrotwin.viz.rundata import informative
-
                 arr = informative(da.values)
                 values[r.name] = style.display(_over_time(arr, style.summary)).astype("float32")
                 continue
@@ -475,7 +469,7 @@ def derived_rows(maps: list[MapSummary], ds, districts: list[str], names: list[s
                 DERIVED,
                 f"{m.name}_{m.summary}_open_ground_mean",
                 m.units,
-                f"{_lower(m.label)}, averaged over open ground (not roofs)",
+                f"{label_in_sentence(m.label)}, averaged over open ground (not roofs)",
                 m.better,
             )
             per_cell = m.values
@@ -491,12 +485,6 @@ def derived_rows(maps: list[MapSummary], ds, districts: list[str], names: list[s
     return rows
 
 
-def _lower(text: str) -> str:
-    """Lower-case the first letter unless the first word is an acronym."""
-    first = text.split(" ")[0]
-    return text if first.isupper() else text[:1].lower() + text[1:]
-
-
 def _reduce(values: np.ndarray, how: str) -> float | None:
     values = values[np.isfinite(values)]
     if values.size == 0:
@@ -508,9 +496,7 @@ def change_maps(runs, districts: list[str]):
     """Where each variant changes the city, as categories (0 = unchanged) and areas (ha) per
     municipality and category. Categories may overlap in the areas; the map shows the first
     that applies (land cover, trees, ground, drainage)."""
-    from metrotwin.viz.colors import CHANGE_COLOURS
-
-    labels = list(CHANGE_COLOURS)
+    labels = list(CHANGE_CLASSES)
     base = runs[0].ds
     res = float(abs(base["x"].values[1] - base["x"].values[0])) if base.sizes["x"] > 1 else 1.0
     ha = res * res / 1e4
@@ -624,8 +610,6 @@ CSV_COLUMNS = ["variant", "model", "indicator", "units", "better", "scope", "are
 
 def csv_records(comp: Comparison):
     """The rows of indicators.csv: whole city, each municipality, each population group."""
-    from metrotwin.viz.colors import verdict
-
     for row in comp.rows:
         for v in comp.variants:
             scopes = [("total", "all", row.values.get(v), row.values.get(comp.baseline))]

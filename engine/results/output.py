@@ -19,9 +19,11 @@ import numpy as np
 import xarray as xr
 import yaml
 
-from metrotwin.errors import DataSourceError
 from metrotwin.city.state import CityState
 from metrotwin.city.variables import INTERNAL_ATTR, VarSpec
+from metrotwin.errors import DataSourceError
+from metrotwin.hpc.parallel_output import check_tiles
+from metrotwin.results.georef import georeferenced
 
 FIELDS_FILE = "fields.nc"
 INDICATORS_FILE = "indicators.json"
@@ -171,26 +173,6 @@ class FieldWriter:
             self._ctx.__exit__(RuntimeError, RuntimeError("run failed"), None)
 
 
-#: the grid mapping variable (rioxarray's name); its attributes hold ``crs_wkt`` and
-#: ``spatial_ref`` (WKT), the CF grid-mapping parameters and GDAL's ``GeoTransform``
-GRID_MAPPING = "spatial_ref"
-
-
-def georeferenced(dims, attrs: dict) -> dict:
-    """The attributes of a variable on dimensions ``dims``; a gridded one (on y and x) gets
-    ``grid_mapping`` and lists the grid mapping variable in ``coordinates``.
-
-    Why both: xarray reads a variable named only by ``grid_mapping`` as a coordinate only
-    with ``decode_coords="all"``; listed in ``coordinates`` it is one on a plain
-    ``xr.open_dataset(path)`` too, so ``ds.rio.crs`` finds the CRS there (as it did with the
-    files rioxarray and older xarray wrote)."""
-    attrs = dict(attrs)
-    if {"y", "x"} <= set(dims):
-        attrs["grid_mapping"] = GRID_MAPPING
-        listed = str(attrs.get("coordinates", "")).split()
-        attrs["coordinates"] = " ".join([*listed, GRID_MAPPING] if GRID_MAPPING not in listed
-                                        else listed)  # fmt: skip
-    return attrs
 
 
 def field_chunks(shape: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -230,8 +212,6 @@ def open_runs(paths, *, variants: list[str] | None = None) -> xr.Dataset:
         folders = [f for f in folders if f.name in variants]
     if not folders:
         raise DataSourceError(f"no {FIELDS_FILE} found under {paths}")
-    from metrotwin.hpc.parallel_output import check_tiles
-
     for folder in folders:
         if not (folder / FIELDS_FILE).exists():
             raise DataSourceError(f"{folder}: no {FIELDS_FILE} (is this a metrotwin run folder?)")

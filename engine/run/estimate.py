@@ -14,7 +14,9 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from metrotwin.city.sources import raster as sources_raster
 from metrotwin.errors import ScenarioError
+from metrotwin.run.registry import get_model
 
 #: memory of Python, numba and the libraries in one process (bytes), README "Capacity"
 BASE_MEMORY = 300 * 2**20
@@ -55,8 +57,6 @@ class Estimate:
 
 def estimate(scenario) -> Estimate:
     """The estimate of ``scenario``'s most expensive variant (see the module docstring)."""
-    from metrotwin.run.registry import get_model
-
     shape = grid_shape(scenario)
     cells = shape[0] * shape[1]
     seconds = scenario.period.seconds
@@ -91,9 +91,7 @@ def grid_shape(scenario) -> tuple[int, int]:
     if data.extent is not None:
         w, s, e, n = data.extent
         return round((n - s) / data.resolution), round((e - w) / data.resolution)
-    from metrotwin.city.sources.raster import domain_grid
-
-    return domain_grid(data).shape
+    return sources_raster.domain_grid(data).shape
 
 
 def available_memory() -> float:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from metrotwin.errors import DataSourceError
 from metrotwin.city.layer_bounds import check_bounds
+from metrotwin.errors import DataSourceError
+from metrotwin.run.weather import load_weather
 from metrotwin.scenario.messages import short_repr
 
 if TYPE_CHECKING:
@@ -78,8 +79,6 @@ class Forcing:
         """The weather of the period (see ``metrotwin.run.weather``), or None without one."""
         if self.spec.weather is None:
             return None
-        from metrotwin.run.weather import load_weather
-
         return load_weather(self.spec.weather, self.scenario.period, self.global_grid)
 
 

@@ -23,7 +23,8 @@ import shutil
 from pathlib import Path
 
 from metrotwin.errors import MetrotwinError, OutputError
-from metrotwin.results.output import FIELDS_FILE, RESOLVED_FILE
+from metrotwin.results.checkpoint import has_checkpoint
+from metrotwin.results.output import FIELDS_FILE, RESOLVED_FILE, write_json
 from metrotwin.run.runlock import RunLock
 
 log = logging.getLogger("metrotwin")
@@ -182,8 +183,6 @@ class OutputFolder:
 
     def _resumable(self, manifest: dict | None) -> str:
         """What an interrupted run left to continue from ('' if nothing)."""
-        from metrotwin.results.checkpoint import has_checkpoint
-
         parts = []
         ckpt = sorted(p.name for p in self.work.iterdir() if p.is_dir() and has_checkpoint(p))
         if ckpt:
@@ -205,8 +204,6 @@ class OutputFolder:
         return data if isinstance(data, dict) else None
 
     def _write_manifest(self) -> None:
-        from metrotwin.results.output import write_json
-
         state = {"variants": self.names, "published": self.done, "overwrite": self.overwrite}
         write_json(self.work / MANIFEST, state)
 
@@ -270,15 +267,11 @@ class OutputFolder:
     def can_resume(self) -> bool:
         """Whether ``--restart`` has something to continue from: a finished variant or a
         checkpoint of this run."""
-        from metrotwin.results.checkpoint import has_checkpoint
-
         if self.done or not self.work.is_dir():
             return bool(self.done)
         return any(d.is_dir() and has_checkpoint(d) for d in self.work.iterdir())
 
     def _tidy_work(self, outcome: str) -> None:
-        from metrotwin.results.checkpoint import has_checkpoint
-
         if outcome == "done":
             shutil.rmtree(self.work)
             return

@@ -10,7 +10,10 @@ from importlib.metadata import entry_points
 
 from pydantic import BaseModel, ValidationError
 
+from metrotwin import numba_cache_dir
 from metrotwin.run.model import Model
+from metrotwin.scenario.messages import short_repr
+from metrotwin.scenario.validation import format_validation_error
 
 GROUP = "metrotwin.models"
 
@@ -60,16 +63,12 @@ def model_params(name: str, params) -> BaseModel:
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        from metrotwin.scenario.messages import short_repr
-
         raise ValueError(
             f"parameters of model {name!r} must be a mapping, got {short_repr(params)}"
         )
     try:
         return cls.Params.model_validate(params)
     except ValidationError as err:
-        from metrotwin.scenario.scenario import format_validation_error
-
         raise ValueError(format_validation_error(err, prefix=name)) from None
 
 
@@ -143,8 +142,6 @@ def _uncached(name: str) -> bool:
     import os
     import sys
     from pathlib import Path
-
-    from metrotwin import numba_cache_dir
 
     cls = list_models().get(name)
     module = sys.modules.get(cls.__module__) if cls else None

@@ -22,13 +22,19 @@ from pathlib import Path
 import numpy as np
 
 from metrotwin import __version__
-from metrotwin.city.build import build_city
-from metrotwin.run.context import Clock, RunContext
-from metrotwin.run.coupler import Coupler
-from metrotwin.errors import Checkpointed, Interrupted, MetrotwinError, OutputError, ScenarioError
-from metrotwin.run.forcing import Forcing
-from metrotwin.results.indicators import IndicatorSeries
+from metrotwin.city.build import build_city, global_grid
 from metrotwin.city.interventions import apply_interventions
+from metrotwin.city.state import CityState
+from metrotwin.errors import Checkpointed, Interrupted, MetrotwinError, OutputError, ScenarioError
+from metrotwin.hpc.decomposition import is_root, world
+from metrotwin.hpc.parallel_output import tile_name, write_master
+from metrotwin.results.checkpoint import (
+    copy_output_records,
+    has_checkpoint,
+    read_checkpoint,
+    write_checkpoint,
+)
+from metrotwin.results.indicators import IndicatorSeries
 from metrotwin.results.output import (
     FIELDS_FILE,
     INDICATORS_FILE,
@@ -38,11 +44,13 @@ from metrotwin.results.output import (
     write_json,
     write_yaml,
 )
+from metrotwin.run.context import Clock, RunContext
+from metrotwin.run.coupler import Coupler
+from metrotwin.run.forcing import Forcing
 from metrotwin.run.outdir import DONE_MARKER, OutputFolder, environment_error
 from metrotwin.run.profile import StageProfile, peak_rss_mib
-from metrotwin.run.registry import get_model
+from metrotwin.run.registry import get_model, uncompiled_models
 from metrotwin.scenario.scenario import Scenario
-from metrotwin.city.state import CityState
 
 log = logging.getLogger("metrotwin")
 
@@ -63,8 +71,6 @@ class PreparedVariant:
 def model_tiling(scenario: Scenario) -> tuple[int, int]:
     """(halo, block multiple) the scenario's models need of a tile: the largest halo and the
     least common multiple of the block sizes (over the variants too, which may change them)."""
-    from metrotwin.city.build import global_grid
-
     resolution = global_grid(scenario).resolution
     halo, multiple = 0, 1
     for variant in [None, *scenario.variants]:
@@ -134,7 +140,8 @@ def check_variant_names(scenario: Scenario, variants: list[str] | None) -> list[
 
 def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | None = None,
                  progress: bool = True, restart: bool = False, overwrite: bool = False,
-                 report: bool = True, paraview: bool = False,
+                 report: Callable[[list[Path], Path], Path] | None = None,
+                 paraview: Callable[..., object] | None = None,
                  profile: StageProfile | None = None,
                  working: Callable[[str], AbstractContextManager] | None = None,
                  ) -> dict[str, Path]:  # fmt: skip
@@ -146,28 +153,29 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     Variants run in ``OUT/.metrotwin-work`` and move into ``OUT`` when all are done. SIGTERM,
     SIGUSR1 and Ctrl-C save a checkpoint at the next coupling step and stop (finished
     variants are kept); with ``restart``, finished variants are kept and one with a
-    checkpoint continues from it (on any number of ranks). With several variants and
-    ``report``, the comparison (``OUT/comparison/report.html``) is written at the end;
-    ``paraview`` adds a ParaView time series to each variant's folder. Under ``mpiexec`` with
+    checkpoint continues from it (on any number of ranks). ``report(variant folders,
+    comparison folder) -> report path`` draws the comparison (``OUT/comparison/report.html``)
+    at the end, and ``paraview(variant folder, **piece)`` adds a ParaView time series to each
+    variant's folder: the drawing lives above the engine, and the CLI passes
+    ``metrotwin.viz.report.compare_runs`` and ``metrotwin.viz.paraview.write_paraview``. Under ``mpiexec`` with
     several ranks the variants run as an ensemble over groups of ranks, each group
-    decomposing the grid (``metrotwin.hpc.ensemble``). Each variant's stage times are in
+    decomposing the grid: ``metrotwin.hpc.ensemble.run_ensemble``, which ``metrotwin run``
+    calls there instead of this function. Each variant's stage times are in
     its ``scenario.resolved.yaml`` (``run.profile``); ``profile`` gets the stages after the
     variants (publishing, ParaView, report) of a serial run, and ``working(what)`` (a context
     manager, e.g. a spinner) wraps the report there.
     """
     profile = profile if profile is not None else StageProfile()
     names = check_variant_names(scenario, variants)
-    from metrotwin.hpc.decomposition import world
-
     comm = world()
     if comm is not None and comm.Get_size() > 1:
-        from metrotwin.hpc.ensemble import run_ensemble
-
-        return run_ensemble(scenario, Path(out_dir), names, progress=progress, comm=comm,
-                            restart=restart, overwrite=overwrite, report=report,
-                            paraview=paraview)  # fmt: skip
+        raise MetrotwinError(
+            f"run_scenario runs on one process, but this one is one of {comm.Get_size()} MPI "
+            "ranks; under mpiexec use metrotwin.hpc.ensemble.run_ensemble (as `metrotwin run` "
+            "does)"
+        )
     folder = OutputFolder(out_dir, names, restart=restart, overwrite=overwrite,
-                          comparison=report)  # fmt: skip
+                          comparison=report is not None)  # fmt: skip
     folder.open()
     outcome = "failed"
     try:
@@ -186,17 +194,15 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
             with profile.stage("publish"):
                 results = folder.publish(names)
             outcome = "done"
-        if paraview:
-            from metrotwin.viz.paraview import write_paraview
-
+        if paraview is not None:
             with profile.stage("paraview"):
                 for path in results.values():
-                    write_paraview(path)
-        if report:
+                    paraview(path)
+        if report is not None:
             what = (f"writing the comparison report of {len(results)} variants"
                     if len(results) > 1 else f"writing the report of {next(iter(results))}")
             with profile.stage("report"), (working or _quietly)(what):
-                write_comparison(results, folder.path)
+                write_comparison(results, folder.path, report)
     except Exception as err:
         env = environment_error(err, folder.path)
         if env is None:
@@ -217,16 +223,16 @@ def _quietly(what: str):
     yield
 
 
-def write_comparison(results: dict[str, Path], out_dir: Path) -> Path:
+def write_comparison(results: dict[str, Path], out_dir: Path,
+                     report: Callable[[list[Path], Path], Path]) -> Path:  # fmt: skip
     """The report of a run, ``OUT/comparison/report.html`` (with ``indicators.csv`` and
     ``comparison.nc``): the comparison of the variants, or for a one-variant run its own
     indicators, maps and time series. Called once the run's outputs are published, which
     stay whatever happens here; a report that cannot be made is a ``MetrotwinError`` (exit
-    status 2) saying why and how to retry, never a warning the user may miss."""
-    from metrotwin.results.compare import compare_runs
-
+    status 2) saying why and how to retry, never a warning the user may miss. ``report`` draws
+    it (``metrotwin.viz.report.compare_runs``)."""
     try:
-        return compare_runs(list(results.values()), out_dir / "comparison")
+        return report(list(results.values()), out_dir / "comparison")
     except Exception as err:  # noqa: BLE001 - any failure: the outputs stay, the run fails
         log.debug("the report of %s failed", out_dir, exc_info=True)
         cause = str(err) if isinstance(err, MetrotwinError) else f"{type(err).__name__}: {err}"
@@ -244,8 +250,6 @@ class stop_signals:
 
     def __enter__(self):
         import signal
-
-        from metrotwin.hpc.decomposition import is_root
 
         self.requested = False
         self.interrupted = False
@@ -309,12 +313,6 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
     from it. A checkpoint is saved every ``parallel.checkpoint_interval`` of simulated time,
     and when ``stop`` reports a signal (then the run raises Checkpointed).
     """
-    from metrotwin.results.checkpoint import (
-        copy_output_records,
-        has_checkpoint,
-        read_checkpoint,
-        write_checkpoint,
-    )
     dec = p.state.decomposition
     lead = dec.rank == 0
     if restart and (folder / DONE_MARKER).exists():
@@ -347,8 +345,6 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
     try:
         p.ctx.logger.info("variant %s: interventions %s", p.name, p.interventions or "none")
         if dec.is_parallel:
-            from metrotwin.hpc.parallel_output import tile_name
-
             fields_path = folder / tile_name(dec.rank)
         else:
             fields_path = folder / FIELDS_FILE
@@ -483,14 +479,10 @@ def _split_run_loop(profile: StageProfile, booked_before: dict[str, float],
 
 def _write_master(p: PreparedVariant, folder: Path) -> None:
     """Gather where each rank's tile lies (a few numbers each) and write the master file."""
-    from metrotwin.hpc.parallel_output import tile_name, write_master
-
     dec = p.state.decomposition
     rows, cols = dec.glb_slices
     tiles = dec.gather_object((tile_name(dec.rank), (rows.start, rows.stop), (cols.start, cols.stop)))
     if dec.rank == 0:
-        from metrotwin.city.build import global_grid
-
         grid = global_grid(p.scenario)
         geotransform = f"{grid.west} {grid.resolution} 0 {grid.north} 0 {-grid.resolution}"
         write_master(folder / FIELDS_FILE, tiles, grid.x, grid.y, geotransform)
@@ -520,8 +512,6 @@ class _progress_bar:
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
-
-        from metrotwin.run.registry import uncompiled_models
 
         self.bar = Progress(
             SpinnerColumn(),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from metrotwin.city.grid import Grid
+from metrotwin.city.landcover import CODE
+from metrotwin.city.state import CityState, empty_state
+from metrotwin.hpc.decomposition import serial_decomposition
 from metrotwin.run.context import Clock, RunContext
 from metrotwin.run.forcing import Forcing
-from metrotwin.city.grid import Grid
-from metrotwin.hpc.decomposition import serial_decomposition
-from metrotwin.city.state import CityState, empty_state
+from metrotwin.scenario.scenario import parse_scenario
 
 
 def make_grid(ny: int, nx: int, resolution: float = 1.0, crs: str = "EPSG:32632") -> Grid:
@@ -18,8 +20,6 @@ def make_grid(ny: int, nx: int, resolution: float = 1.0, crs: str = "EPSG:32632"
 def make_state(grid: Grid, **layers: np.ndarray) -> CityState:
     """A state with the standard static layers (flat ground, grass, no buildings, one
     district, no drainage) and any given ``layers`` overriding them."""
-    from metrotwin.city.landcover import CODE
-
     state = empty_state(grid)
     defaults = {
         "surface_altitude": np.zeros(grid.shape),
@@ -49,8 +49,6 @@ def make_context(
     seed: int = 0,
 ) -> RunContext:
     """A serial run context on ``grid`` with the given forcing section (scenario syntax)."""
-    from metrotwin.scenario.scenario import parse_scenario
-
     scenario = parse_scenario(
         {
             "name": "test",

@@ -24,13 +24,14 @@ from pydantic import (
     model_validator,
 )
 
-from metrotwin.city.sources.datasources import DataDomain
+from metrotwin.city.sources.datasources import DataDomain, check_projected_crs
 from metrotwin.errors import ScenarioError
+from metrotwin.scenario import yamlsafe
+from metrotwin.scenario.files import check_file
 from metrotwin.scenario.messages import short_repr
 from metrotwin.scenario.schema import StrictModel, check_name, non_finite_paths
 from metrotwin.scenario.units import Duration
-
-DEFAULT_REFDATA = "../shared/data"
+from metrotwin.scenario.validation import format_validation_error
 
 
 class Strict(StrictModel):
@@ -50,52 +51,6 @@ MAX_OUTPUT_FRAMES = 100_000
 MAX_PERIOD = 100 * 365.25 * 86400.0
 
 
-# -- paths -----------------------------------------------------------------------------------
-REFDATA_VARIABLE = "${METROTWIN_REFDATA}"
-
-
-def _expand(value: str) -> str:
-    """``${METROTWIN_REFDATA}`` replaced by the reference-data folder and ``~`` by the home
-    folder; no other variable is expanded (its value could be a secret). Messages name the
-    path as written, never the expanded one."""
-    if REFDATA_VARIABLE in value:
-        # the default is beside the working copy: ../shared/data seen from the current folder
-        folder = os.environ.get("METROTWIN_REFDATA") or os.path.abspath(DEFAULT_REFDATA)
-        value = value.replace(REFDATA_VARIABLE, folder)
-    return os.path.expanduser(value)
-
-
-class FilePath(str):
-    """A path in a scenario: ``${METROTWIN_REFDATA}`` is expanded, relative paths are taken
-    from the scenario file's folder, and the file must exist."""
-
-
-def _check_file(value: Any, info) -> Path:
-    """The path of an existing regular file: a FIFO or device would block or never end, a
-    folder cannot be read as a file. Messages name the path as written in the scenario."""
-    if not isinstance(value, (str, Path)) or not str(value):
-        raise ValueError(f"expected a file path, got {short_repr(value)}")
-    written = str(value)
-    path = Path(_expand(written))
-    base = (info.context or {}).get("base_dir") if info.context else None
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
-    shown = short_repr(written, 200)
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        hint = ""
-        if REFDATA_VARIABLE in written:
-            hint = " (the public reference data: set METROTWIN_REFDATA to its folder)"
-        raise ValueError(f"file not found: {shown}{hint}") from None
-    except (OSError, ValueError) as err:  # permissions, a name too long, a NUL byte
-        raise ValueError(f"cannot use the file {shown} ({type(err).__name__})") from None
-    if not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
-        raise ValueError(f"{shown} is {kind}; give a data file")
-    return path
-
-
 # -- domain ----------------------------------------------------------------------------------
 class GeneratedCity(Strict):
     """A synthetic city, deterministic from the scenario seed (the demo)."""
@@ -113,8 +68,6 @@ class GeneratedCity(Strict):
     @field_validator("crs")
     @classmethod
     def _projected(cls, value):
-        from metrotwin.city.sources.datasources import check_projected_crs
-
         return check_projected_crs(value)
 
     @model_validator(mode="after")
@@ -217,7 +170,7 @@ class Rainfall(Strict):
     @field_validator("file", mode="before")
     @classmethod
     def _exists(cls, value, info):
-        return None if value is None else _check_file(value, info)
+        return None if value is None else check_file(value, info)
 
     @field_validator("hyetograph")
     @classmethod
@@ -285,7 +238,7 @@ class Weather(Strict):
     @field_validator("file", mode="before")
     @classmethod
     def _exists(cls, value, info):
-        return None if value is None else _check_file(value, info)
+        return None if value is None else check_file(value, info)
 
     @model_validator(mode="after")
     def _one(self):
@@ -355,6 +308,7 @@ class Scenario(Strict):
     @field_validator("models", mode="before")
     @classmethod
     def _models(cls, value):
+        # inside: the registry loads the models (a back-edge listed in pyproject's contracts)
         from metrotwin.run.registry import model_params
 
         if value is None:
@@ -366,6 +320,7 @@ class Scenario(Strict):
     @field_validator("interventions", mode="before")
     @classmethod
     def _interventions(cls, value):
+        # inside: the models register their interventions (a back-edge listed in pyproject)
         from metrotwin.city.interventions import parse_interventions
 
         return parse_interventions(value or [])
@@ -442,70 +397,6 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 
 # -- loading ---------------------------------------------------------------------------------
-def validation_problems(err: ValidationError) -> list[tuple[str, str]]:
-    """(field path, message) for each problem pydantic found, in plain words.
-
-    Where a field accepts one of several forms (a union), pydantic reports every form that did
-    not fit; only the form that came closest (fewest unknown or missing fields) is kept, and
-    the form's class name is left out of the path.
-    """
-    errors = _closest_union_branch(err.errors(include_url=False))
-    problems = []
-    for e in errors:
-        where = ".".join(str(p) for p in e["loc"] if not _is_branch(p))
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling against the documented fields)"
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-        value = e.get("input")
-        if e["type"] != "missing" and "got " not in msg and _is_scalar(value):
-            shown = short_repr(value, 200)
-            if shown not in msg:
-                msg += f" (got {shown})"
-        problems.append((where, msg))
-    return problems
-
-
-def _is_branch(part) -> bool:
-    """A location part that names a union member (a class or tag), not a field."""
-    part = str(part)
-    return part.startswith("function-") or (part[:1].isupper() and part.isidentifier())
-
-
-def _closest_union_branch(errors: list[dict]) -> list[dict]:
-    groups: dict[tuple, dict[str, list]] = {}
-    for e in errors:
-        loc = tuple(str(p) for p in e["loc"])
-        cut = next((i for i, p in enumerate(loc) if _is_branch(p) and not p.startswith("function-")), None)
-        if cut is not None:
-            groups.setdefault(loc[:cut], {}).setdefault(loc[cut], []).append(e)
-    drop = set()
-    for branches in groups.values():
-        if len(branches) < 2:
-            continue
-
-        def misfit(items):
-            return sum(e["type"] in ("extra_forbidden", "missing") for e in items), len(items)
-
-        best = min(branches, key=lambda b: misfit(branches[b]))
-        drop |= {id(e) for b, items in branches.items() if b != best for e in items}
-    return [e for e in errors if id(e) not in drop]
-
-
-def _is_scalar(value) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
-
-
-def format_validation_error(err: ValidationError, prefix: str = "") -> str:
-    """One line per problem: the field's path, what is wrong, the value given."""
-    lines = []
-    for where, msg in validation_problems(err):
-        path = ".".join(p for p in (prefix, where) if p)
-        lines.append(f"{path}: {msg}" if path else msg)
-    return "\n".join(lines)
-
-
 def parse_scenario(data: Any, *, source: str = "scenario", base_dir: Path | None = None) -> Scenario:
     """Validate a scenario from parsed YAML; ScenarioError names every field that is wrong."""
     if not isinstance(data, dict):
@@ -530,8 +421,6 @@ def parse_scenario(data: Any, *, source: str = "scenario", base_dir: Path | None
 def read_yaml(path: Path) -> Any:
     """The parsed scenario file; duplicate keys, alias bombs and non-files are refused (see
     ``metrotwin.scenario.yamlsafe``)."""
-    from metrotwin.scenario import yamlsafe
-
     try:
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metrotwin.city.network import filter_csr
+from metrotwin.city.network import cells_along_links, filter_csr
 
 
 def global_cells(grid, x, y):
@@ -119,8 +119,6 @@ class LinkCells:
             self.owned = np.ones(lindex.size, bool)
             self.local = lindex.copy()
         else:
-            from metrotwin.city.network import cells_along_links
-
             gnx = grid.nx
             start, cells = cells_along_links(grid, state["node_x"], state["node_y"],
                                              state["link_from"], state["link_to"])

@@ -175,7 +175,8 @@ def eight_gib(monkeypatch):
 def test_validate_prints_the_estimate(tmp_path, small_scenario_data, toy_registry, eight_gib):
     code, out, _ = _cli("validate", str(_write(tmp_path, small_scenario_data)))
     assert code == 0
-    line = out.splitlines()[-1]
+    # the estimate's line (a scenario with interventions adds a hint about --cells after it)
+    line = next(s for s in out.splitlines() if s.startswith("estimate:"))
     # 600 m x 480 m at 20 m = 24 x 30 cells; 30 min at 5 min = 6 coupling steps
     assert line.startswith("estimate: 24x30 = 720 cells, 6 coupling steps")
     assert "memory ~" in line and "run time ~" in line

@@ -170,11 +170,13 @@ def make_fake_run(out, models=("flood", "heat", "mobility"), scenario: dict | No
     import pytest
 
     import metrotwin.run.registry as registry
+    import metrotwin.viz.report as viz_report
     from metrotwin.run.runner import run_scenario
     from metrotwin.scenario.scenario import parse_scenario
 
     fakes = {name: FAKE_MODELS[name] for name in models}
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(registry, "list_models", lambda: dict(fakes))
-        run_scenario(parse_scenario(scenario or small_scenario(models)), out, progress=False)
+        run_scenario(parse_scenario(scenario or small_scenario(models)), out, progress=False,
+                     report=viz_report.compare_runs)  # fmt: skip
     return out

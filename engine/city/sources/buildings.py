@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metrotwin.city import landcover
-from metrotwin.city import tiling
-from metrotwin.city.sources.datasources import BUILDING_USES, BuildingsSource, DsmSource, _key, warn
-from metrotwin.errors import DataSourceError
+from metrotwin.city import landcover, tiling
 from metrotwin.city.grid import Grid
+from metrotwin.city.sources.datasources import (
+    BUILDING_USES,
+    BuildingsSource,
+    DsmSource,
+    lookup_key,
+    warn,
+)
+from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
+from metrotwin.errors import DataSourceError
 
 #: Taller than any building on Earth (828 m): heights above this are a units error.
 MAX_BUILDING_HEIGHT = 900.0
@@ -73,8 +79,6 @@ def rasterize_buildings(source: BuildingsSource, grid: Grid, *, dsm_height=None)
     ``storeys_attribute`` x ``storey_height``, else the median DSM - DEM over the footprint
     (when a DSM is given), else ``default_height``; footprints still without a height are
     refused, naming how many and which rows."""
-    from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
-
     gdf = read_vector(source, grid, what="building footprints", kinds=POLYGONS)
     has_h = source.height_attribute is not None and source.height_attribute in gdf.columns
     has_s = source.storeys_attribute is not None and source.storeys_attribute in gdf.columns
@@ -185,10 +189,8 @@ def _classes(gdf, attribute, mapping, default, source) -> list[str]:
     if attribute is None:
         return [default] * len(gdf)
     if attribute not in gdf.columns:
-        from metrotwin.city.sources.vector import columns_hint
-
         raise DataSourceError(
             f"building footprints file {source.path}: no attribute {attribute!r}; its attributes are: "
             f"{columns_hint(gdf)}"
         )
-    return [mapping.get(_key(v), default) if v is not None else default for v in gdf[attribute]]
+    return [mapping.get(lookup_key(v), default) if v is not None else default for v in gdf[attribute]]

@@ -1,6 +1,7 @@
-"""City data from files: the ``domain.data`` section of a scenario, and
-``build_city_from_data``, which puts every source on the scenario grid (one CRS, one
-resolution, one extent) and fills the standard static layers of the city state.
+"""City data from files: the ``domain.data`` section of a scenario, read by
+``metrotwin.city.sources.from_data.build_city_from_data``, which puts every source on the
+scenario grid (one CRS, one resolution, one extent) and fills the standard static layers of the
+city state.
 
 A ``domain: data:`` section, with every option (only ``crs``, ``resolution`` and
 ``elevation`` are required)::
@@ -80,11 +81,10 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Literal
 
-import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from metrotwin.city import landcover
-from metrotwin.errors import DataSourceError
+from metrotwin.city import landcover, tiling
+from metrotwin.scenario.files import check_file
 from metrotwin.scenario.messages import short_repr
 from metrotwin.scenario.schema import StrictModel
 
@@ -103,13 +103,7 @@ class Strict(StrictModel):
     """Unknown keys and NaN/inf are errors (see ``metrotwin.scenario.schema``)."""
 
 
-def _check_file(value, info):
-    from metrotwin.scenario.scenario import _check_file as check
-
-    return check(value, info)
-
-
-def _normalise_name(value) -> str:
+def normalise_name(value) -> str:
     """A district name as a single token (CF flag_meanings): spaces become '_'."""
     return "_".join(str(value).split())
 
@@ -126,7 +120,7 @@ class FileSource(Strict):
     @field_validator("path", mode="before")
     @classmethod
     def _exists(cls, value, info):
-        return _check_file(value, info)
+        return check_file(value, info)
 
     @field_validator("crs")
     @classmethod
@@ -209,7 +203,7 @@ class LandCoverSource(FileSource):
         out = {}
         for key, name in value.items():
             landcover.code_of(str(name))  # ValueError lists the valid classes
-            out[_key(key)] = str(name)
+            out[lookup_key(key)] = str(name)
         return out
 
     @property
@@ -217,7 +211,7 @@ class LandCoverSource(FileSource):
         return LAND_COVER_PRESETS[self.mapping] if isinstance(self.mapping, str) else self.mapping
 
 
-def _key(value) -> str:
+def lookup_key(value) -> str:
     """Mapping keys: numbers compare as numbers (1, 1.0 and "1" are the same class value)."""
     try:
         number = float(value)
@@ -254,7 +248,7 @@ class BuildingsSource(VectorSource):
     @field_validator("use_mapping", "roof_mapping", mode="before")
     @classmethod
     def _keys(cls, value):
-        return {_key(k): v for k, v in value.items()} if isinstance(value, dict) else value
+        return {lookup_key(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class RoadClass(Strict):
@@ -263,6 +257,27 @@ class RoadClass(Strict):
     lanes: int = Field(ge=1, le=12, description="lanes per direction")
     speed: float = Field(gt=0, le=200, description="free-flow speed (km/h)")
     lane_capacity: float = Field(gt=0, le=4000, description="capacity per lane (veh/h)")
+
+
+#: class -> defaults (lanes per direction, km/h, veh/h per lane); MATSim OsmNetworkReader.
+ROAD_CLASS_DEFAULTS: dict[str, RoadClass] = {
+    name: RoadClass(lanes=lanes, speed=speed, lane_capacity=cap)
+    for name, (lanes, speed, cap) in {
+        "motorway": (2, 120.0, 2000.0),
+        "motorway_link": (1, 80.0, 1500.0),
+        "trunk": (1, 80.0, 2000.0),
+        "trunk_link": (1, 50.0, 1500.0),
+        "primary": (1, 80.0, 1500.0),
+        "primary_link": (1, 60.0, 1500.0),
+        "secondary": (1, 60.0, 1000.0),
+        "secondary_link": (1, 60.0, 1000.0),
+        "tertiary": (1, 45.0, 600.0),
+        "tertiary_link": (1, 45.0, 600.0),
+        "unclassified": (1, 45.0, 600.0),
+        "residential": (1, 30.0, 600.0),
+        "living_street": (1, 15.0, 300.0),
+    }.items()
+}
 
 
 class RoadsSource(FileSource):
@@ -297,12 +312,10 @@ class RoadsSource(FileSource):
     @field_validator("nodes", mode="before")
     @classmethod
     def _nodes_exist(cls, value, info):
-        return None if value is None else _check_file(value, info)
+        return None if value is None else check_file(value, info)
 
     @model_validator(mode="after")
     def _classes(self):
-        from metrotwin.city.sources.roads import ROAD_CLASS_DEFAULTS
-
         known = {**ROAD_CLASS_DEFAULTS, **self.class_defaults}
         unknown = [c for c in (self.highway_types or []) if c not in known]
         if unknown:
@@ -326,7 +339,7 @@ class DistrictsSource(VectorSource):
     @field_validator("outside_name")
     @classmethod
     def _token(cls, value):
-        return _normalise_name(value)
+        return normalise_name(value)
 
 
 class DrainageByDistrict(Strict):
@@ -339,7 +352,7 @@ class DrainageByDistrict(Strict):
     @classmethod
     def _names(cls, value):
         return (
-            {_normalise_name(k): v for k, v in value.items()} if isinstance(value, dict) else value
+            {normalise_name(k): v for k, v in value.items()} if isinstance(value, dict) else value
         )
 
 
@@ -475,179 +488,8 @@ LAND_COVER_PRESETS: dict[str, dict[str, str]] = {
 }
 
 
-# -- building the city -----------------------------------------------------------------------
-def build_city_from_data(domain: DataDomain, seed: int = 0, decomposition=None):
-    """The city state of a data domain: every standard static layer on
-    ``Grid(crs=domain.crs, resolution, extent)``, plus the road network when ``roads`` is
-    given and ``closed_cell`` when elevation no-data cells are closed.
-
-    With a ``decomposition`` split over ranks, the state of this rank's window only: each
-    rank reads its own window of the rasters (see ``metrotwin.city.tiling``); a DSM is still read
-    whole, since its buildings (connected patches, footprint medians) span the tiles.
-
-    Raises :class:`~metrotwin.errors.DataSourceError` naming the file, the value and what
-    would be valid when a source cannot be read or does not fit the domain. ``seed`` is
-    accepted for symmetry with the generator; loading data draws no random numbers.
-    """
-    from metrotwin.city.sources import raster as sources_raster
-    from metrotwin.city import tiling
-
-    domain_grid = sources_raster.domain_grid(domain)
-    tile = None
-    if decomposition is not None and decomposition.is_parallel and domain.dsm is None:
-        tile = tiling.Tile(domain_grid, decomposition.local_window, decomposition)
-    with tiling.reading_tile(tile):
-        state = _read_layers(domain, domain_grid if tile is None else domain_grid.window(*tile.window))
-        if domain.roads is not None:
-            _add_roads(state, domain, domain_grid, tile)
-    return state
-
-
-def _read_layers(domain: DataDomain, grid):
-    """Every static layer of the data domain on ``grid`` (the domain, or a tile of it)."""
-    from metrotwin.city.sources import buildings as sources_buildings
-    from metrotwin.city.sources import districts as sources_districts
-    from metrotwin.city.sources import landcover as sources_landcover
-    from metrotwin.city.sources import raster as sources_raster
-    from metrotwin.city.state import empty_state
-
-    state = empty_state(grid)
-    layers: dict[str, np.ndarray] = {}
-    attrs: dict[str, dict] = {}
-
-    # ground
-    if isinstance(domain.elevation, ConstantElevation):
-        layers["surface_altitude"] = np.full(grid.shape, float(domain.elevation.constant))
-        attrs["surface_altitude"] = _provenance(f"constant {domain.elevation.constant:g} m", grid)
-    else:
-        ground, closed, info = sources_raster.read_elevation(domain.elevation, grid)
-        layers["surface_altitude"] = ground
-        attrs["surface_altitude"] = info
-        if closed is not None:
-            layers["closed_cell"] = closed
-            attrs["closed_cell"] = {
-                "units": "1",
-                "long_name": "cell excluded from flow (1), e.g. no elevation data",
-                "flag_values": np.array([0, 1], dtype="uint8"),
-                "flag_meanings": "open closed",
-                "source": str(domain.elevation.path),
-            }
-
-    # land cover (before buildings: roofs are typed on top of it)
-    cover, attrs["land_cover"] = sources_landcover.read_land_cover(
-        domain.land_cover, grid, default=domain.default_land_cover
-    )
-
-    # buildings: footprints, else DSM - DEM
-    dsm_height = None
-    if domain.dsm is not None:
-        dsm_height, dsm_info = sources_raster.read_dsm_height(
-            domain.dsm, grid, layers["surface_altitude"], ground_source=_name(domain.elevation)
-        )
-    if domain.buildings is not None:
-        b = sources_buildings.rasterize_buildings(domain.buildings, grid, dsm_height=dsm_height)
-    elif dsm_height is not None:
-        b = sources_buildings.buildings_from_height(dsm_height, domain.dsm, dsm_info)
-    else:
-        b = sources_buildings.no_buildings(grid)
-    layers.update(building_height=b.height, building_id=b.id, building_use=b.use)
-    for name in ("building_height", "building_id", "building_use"):
-        attrs[name] = dict(b.info)
-    on_building = b.id > 0
-    keep_roof = on_building & np.isin(cover, [landcover.code_of(c) for c in landcover.ROOF_CLASSES])
-    cover[on_building & ~keep_roof] = b.roof[on_building & ~keep_roof]
-    layers["land_cover"] = cover
-
-    # trees
-    if domain.tree_canopy is not None:
-        canopy, attrs["tree_canopy_height"] = sources_raster.read_canopy(domain.tree_canopy, grid)
-    else:
-        canopy, attrs["tree_canopy_height"] = np.zeros(grid.shape), _provenance("default", grid)
-    layers["tree_canopy_height"] = canopy
-
-    # districts and drainage
-    district, names, attrs["district"] = sources_districts.read_districts(domain.districts, grid)
-    layers["district"] = district
-    layers["drainage_capacity"], attrs["drainage_capacity"] = _drainage(
-        domain.drainage_capacity, district, names, grid
-    )
-
-    _check_layers(layers, attrs, grid)
-    for name, values in layers.items():
-        state.add_layer(name, values, attrs.get(name))
-    state.ds["land_cover"].attrs.update(landcover.cf_flag_attrs())
-    state.ds["district"].attrs.update(
-        flag_values=np.array(list(names), dtype="int16"), flag_meanings=" ".join(names.values())
-    )
-    return state
-
-
-def _check_layers(layers: dict[str, np.ndarray], attrs: dict[str, dict], grid) -> None:
-    """The layers built from every source within physical bounds (``metrotwin.city.layer_bounds``):
-    footprint heights from attributes, DSM - DEM, canopy, land-cover codes."""
-    from metrotwin.city.layer_bounds import check_bounds, check_land_cover
-
-    for name in ("building_height", "tree_canopy_height"):
-        source = attrs.get(name, {}).get("source", "default")
-        check_bounds(layers[name], grid, layer=name, source=f"{name} from {source}")
-    cover_source = attrs.get("land_cover", {}).get("source", "default")
-    check_land_cover(layers["land_cover"], grid, source=f"land_cover from {cover_source}")
-
-
-def _add_roads(state, domain: DataDomain, domain_grid, tile) -> None:
-    """The road network (small: every rank holds all of it), its cells cut to the tile."""
-    from metrotwin.city.sources import roads as sources_roads
-
-    if tile is None:
-        sources_roads.add_roads(state, domain.roads)
-        return
-    from metrotwin.city.network import drop_bridged_water
-    from metrotwin.city.state import empty_state, subset_state
-
-    whole = empty_state(domain_grid)  # coordinates only: the links' cells on the domain
-    sources_roads.add_roads(whole, domain.roads)
-    cut = subset_state(whole, tile.window, tile.decomposition).ds
-    for name, var in cut.data_vars.items():
-        state.ds[name] = var.variable
-    if "link_cell_index" in state.ds:  # bridges: the same per-cell rule, on this tile's cover
-        start, index = drop_bridged_water(state, state["link_cell_start"], state["link_cell_index"])
-        attrs = {k: state.ds[k].attrs for k in ("link_cell_start", "link_cell_index")}
-        state.ds = state.ds.drop_vars(["link_cell_start", "link_cell_index"])
-        state.ds["link_cell_start"] = ("link_bound", start, attrs["link_cell_start"])
-        state.ds["link_cell_index"] = ("link_cell", index, attrs["link_cell_index"])
-
-
-def _name(source) -> str:
-    return str(source.path) if hasattr(source, "path") else "constant elevation"
-
-
-def _provenance(source: str, grid, *, nodata: int = 0, coverage: float | None = None, **extra):
-    info = {"source": source, "nodata_cells": int(nodata)}
-    info["coverage"] = float(1.0 - nodata / grid.size if coverage is None else coverage)
-    info.update(extra)
-    return info
-
-
-def _drainage(spec, district, names, grid):
-    if not isinstance(spec, DrainageByDistrict):
-        return np.full(grid.shape, float(spec)), _provenance(f"constant {float(spec):g} mm/h", grid)
-    unknown = [n for n in spec.by_district if n not in names.values()]
-    if unknown:
-        raise DataSourceError(
-            f"drainage_capacity.by_district names {', '.join(unknown)}, which are not districts "
-            f"of the domain; districts: {', '.join(names.values())}"
-        )
-    values = np.full(grid.shape, spec.default)
-    for code, name in names.items():
-        if name in spec.by_district:
-            values[district == code] = spec.by_district[name]
-    return values, _provenance("per district (drainage_capacity.by_district)", grid)
-
-
 def warn(message: str) -> None:
     """Report a repair made to the data (a count of cells, features...), once per domain."""
-    from metrotwin.city import tiling
-
     if tiling.reporting():
         warnings.warn(message, DataSourceWarning, stacklevel=3)
 
@@ -675,5 +517,4 @@ __all__ = [
     "RasterSource",
     "RoadClass",
     "RoadsSource",
-    "build_city_from_data",
 ]

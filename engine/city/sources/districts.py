@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from metrotwin.city import tiling
-from metrotwin.city.sources.datasources import DistrictsSource, _normalise_name, share, warn
-from metrotwin.errors import DataSourceError
 from metrotwin.city.grid import Grid
+from metrotwin.city.sources.datasources import DistrictsSource, normalise_name, share, warn
+from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
+from metrotwin.errors import DataSourceError
 
 DEFAULT_DISTRICT = "domain"
 
@@ -26,8 +27,6 @@ def read_districts(source: DistrictsSource | None, grid: Grid):
     if source is None:
         info = {"source": "default", "nodata_cells": 0, "coverage": 1.0}
         return np.ones(grid.shape, dtype="int16"), {1: DEFAULT_DISTRICT}, info
-    from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
-
     gdf = read_vector(source, grid, what="districts", kinds=POLYGONS)
     if source.name_attribute not in gdf.columns:
         raise DataSourceError(
@@ -37,7 +36,7 @@ def read_districts(source: DistrictsSource | None, grid: Grid):
     names: list[str] = []
     codes = []
     for i, raw in enumerate(gdf[source.name_attribute]):
-        name = "" if pd.isna(raw) else _normalise_name(raw)
+        name = "" if pd.isna(raw) else normalise_name(raw)
         if not name:
             raise DataSourceError(
                 f"districts file {source.path}: feature {gdf.index[i]} has an empty "

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.city import landcover
-from metrotwin.city import tiling
-from metrotwin.city.sources.datasources import LandCoverSource, _key, share, warn
-from metrotwin.errors import DataSourceError
+from metrotwin.city import landcover, tiling
 from metrotwin.city.grid import Grid
+from metrotwin.city.sources.datasources import LandCoverSource, lookup_key, share, warn
+from metrotwin.city.sources.raster import to_grid
+from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
+from metrotwin.errors import DataSourceError
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".nc4", ".cdf", ".netcdf")
 
@@ -33,13 +34,13 @@ def _codes(source: LandCoverSource, values, default: str) -> dict:
     table = source.table
     codes, unmapped = {}, []
     for value in values:
-        name = table.get(_key(value))
+        name = table.get(lookup_key(value))
         if name is None:
             unmapped.append(value)
             name = default
         codes[value] = landcover.code_of(name)
     if unmapped and source.unmapped == "error":
-        shown = ", ".join(_key(v) for v in sorted(unmapped, key=lambda v: _num(_key(v)))[:12])
+        shown = ", ".join(lookup_key(v) for v in sorted(unmapped, key=lambda v: _num(lookup_key(v)))[:12])
         raise DataSourceError(
             f"land cover file {source.path}: values {shown} have no class in the mapping "
             f"(mapped: {', '.join(sorted(table, key=_num))}); add them to land_cover.mapping "
@@ -47,7 +48,7 @@ def _codes(source: LandCoverSource, values, default: str) -> dict:
         )
     if unmapped:
         warn(
-            f"land cover file {source.path}: values {', '.join(_key(v) for v in unmapped)} "
+            f"land cover file {source.path}: values {', '.join(lookup_key(v) for v in unmapped)} "
             f"have no class; used {default!r}"
         )
     return codes
@@ -61,8 +62,6 @@ def _num(key: str):
 
 
 def _from_raster(source: LandCoverSource, grid: Grid, fill: int, default: str):
-    from metrotwin.city.sources.raster import to_grid
-
     values, info = to_grid(source, grid, what="land cover", resampling="mode")
     valid = np.isfinite(values)
     out = np.full(grid.shape, fill, dtype="int16")
@@ -82,8 +81,6 @@ def _from_raster(source: LandCoverSource, grid: Grid, fill: int, default: str):
 
 
 def _from_polygons(source: LandCoverSource, grid: Grid, fill: int, default: str):
-    from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
-
     gdf = read_vector(source, grid, what="land cover", kinds=POLYGONS)
     if source.attribute is None or source.attribute not in gdf.columns:
         raise DataSourceError(

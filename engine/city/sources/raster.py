@@ -18,6 +18,8 @@ import numpy as np
 from pyproj import CRS
 
 from metrotwin.city import tiling
+from metrotwin.city.grid import Grid
+from metrotwin.city.layer_bounds import BOUNDS, check_bounds
 from metrotwin.city.sources.datasources import (
     ConstantElevation,
     DataDomain,
@@ -29,8 +31,6 @@ from metrotwin.city.sources.datasources import (
     warn,
 )
 from metrotwin.errors import DataSourceError
-from metrotwin.city.grid import Grid
-from metrotwin.city.layer_bounds import BOUNDS, check_bounds
 
 NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf", ".netcdf")
 

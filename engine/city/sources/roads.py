@@ -1,7 +1,7 @@
 """Road networks from files: an OpenStreetMap extract read locally with osmnx (``.osm``,
 ``.osm.bz2``, ``.osm.gz``; ``.osm.pbf`` through pyosmium), line features (GeoJSON,
-GeoPackage, Shapefile), or a TNTP ``_net.tntp`` test network (read by the mobility model's
-``read_tntp_network``). Nothing is downloaded.
+GeoPackage, Shapefile), or a TNTP ``_net.tntp`` test network (``metrotwin.city.sources.tntp``).
+Nothing is downloaded.
 
 Link lengths are geodesic (on the WGS 84 ellipsoid), not grid distances. The network is
 clipped to the domain (links whose two end nodes lie in it), reduced to its
@@ -25,29 +25,19 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.city.sources.datasources import RoadClass, RoadsSource, fmt_bounds, warn
-from metrotwin.errors import DataSourceError
 from metrotwin.city.grid import Grid
+from metrotwin.city.network import NETWORK_VARIABLES, add_network, drop_bridged_water
+from metrotwin.city.sources.datasources import (
+    ROAD_CLASS_DEFAULTS,
+    RoadClass,
+    RoadsSource,
+    fmt_bounds,
+    warn,
+)
+from metrotwin.city.sources.tntp import read_tntp
+from metrotwin.city.sources.vector import LINES, read_vector
+from metrotwin.errors import DataSourceError
 
-#: class -> defaults (lanes per direction, km/h, veh/h per lane); MATSim OsmNetworkReader.
-ROAD_CLASS_DEFAULTS: dict[str, RoadClass] = {
-    name: RoadClass(lanes=lanes, speed=speed, lane_capacity=cap)
-    for name, (lanes, speed, cap) in {
-        "motorway": (2, 120.0, 2000.0),
-        "motorway_link": (1, 80.0, 1500.0),
-        "trunk": (1, 80.0, 2000.0),
-        "trunk_link": (1, 50.0, 1500.0),
-        "primary": (1, 80.0, 1500.0),
-        "primary_link": (1, 60.0, 1500.0),
-        "secondary": (1, 60.0, 1000.0),
-        "secondary_link": (1, 60.0, 1000.0),
-        "tertiary": (1, 45.0, 600.0),
-        "tertiary_link": (1, 45.0, 600.0),
-        "unclassified": (1, 45.0, 600.0),
-        "residential": (1, 30.0, 600.0),
-        "living_street": (1, 15.0, 300.0),
-    }.items()
-}
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".xml")
 _TRUE = {"yes", "true", "1", "t"}
 _REVERSE = {"-1", "reverse"}
@@ -65,8 +55,6 @@ class _Network:
 # -- public ----------------------------------------------------------------------------------
 def add_roads(state, source: RoadsSource) -> dict:
     """Read the roads of ``source``, put them into ``state`` and return a summary."""
-    from metrotwin.city.network import NETWORK_VARIABLES, add_network, drop_bridged_water
-
     grid = state.grid
     classes = road_classes(source)
     name = Path(source.path).name.lower()
@@ -109,19 +97,14 @@ def add_roads(state, source: RoadsSource) -> dict:
 
 
 def _from_tntp(state, source: RoadsSource) -> dict:
-    """A TNTP network (the classic test networks), read by the mobility model's reader."""
-    try:
-        from metrotwin.models.mobility.network import read_tntp_network
-    except ImportError as err:  # pragma: no cover - the mobility package ships with metrotwin
-        raise DataSourceError(
-            f"roads file {source.path}: reading TNTP needs the mobility model package ({err})"
-        ) from None
+    """A TNTP network (the classic test networks); the mobility model checks its links when
+    it builds its routing graph from the state."""
     if source.nodes is None:
         raise DataSourceError(
             f"roads file {source.path}: a TNTP network needs its node "
             f"coordinates; give roads.nodes: <name>_node.tntp"
         )
-    net = read_tntp_network(source.path, source.nodes, crs=state.grid.crs)
+    net = read_tntp(source.path, source.nodes, crs=state.grid.crs)
     grid = state.grid
     outside = [
         int(i) for i, x, y in zip(net.node_ids, net.node_x, net.node_y) if not _inside(grid, x, y)
@@ -133,13 +116,14 @@ def _from_tntp(state, source: RoadsSource) -> dict:
             f"{fmt_bounds((net.node_x.min(), net.node_y.min(), net.node_x.max(), net.node_y.max()))}"
             f"); widen the extent"
         )
-    net.add_to_state(state)
+    add_network(state, net.node_x, net.node_y, net.link_from, net.link_to, lanes=net.lanes,
+                free_speed=net.free_speed, capacity=net.capacity, length=net.length)
     state.ds["link_length"].attrs.update(source=str(source.path), format="tntp")
     return {
         "format": "tntp",
         "source": str(source.path),
-        "nodes": net.n_nodes,
-        "links": net.n_links,
+        "nodes": int(net.node_x.size),
+        "links": int(net.link_from.size),
     }
 
 
@@ -371,8 +355,6 @@ def _from_lines(source: RoadsSource, grid: Grid, classes: dict[str, RoadClass]):
     (yes/true/1, or -1/reverse). A line without oneway is two links, one each way."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-
-    from metrotwin.city.sources.vector import LINES, read_vector
 
     gdf = read_vector(source, grid, what="roads", kinds=LINES)
     gdf = gdf.explode(index_parts=False)

@@ -10,9 +10,10 @@ import numpy as np
 from pyproj import CRS
 
 from metrotwin.city import tiling
-from metrotwin.city.sources.datasources import VectorSource, fmt_bounds
-from metrotwin.errors import DataSourceError
 from metrotwin.city.grid import Grid
+from metrotwin.city.sources.datasources import VectorSource, fmt_bounds
+from metrotwin.city.sources.raster import same_crs
+from metrotwin.errors import DataSourceError
 
 POLYGONS = ("Polygon", "MultiPolygon")
 LINES = ("LineString", "MultiLineString")
@@ -68,8 +69,6 @@ def read_vector(source: VectorSource, grid: Grid, *, what: str, kinds: tuple[str
 
 
 def _same(a, b) -> bool:
-    from metrotwin.city.sources.raster import same_crs
-
     return same_crs(CRS.from_user_input(a), CRS.from_user_input(b))
 
 

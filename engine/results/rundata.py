@@ -1,7 +1,7 @@
 """Reading a run directory for pictures: variants, times, fields (no PyVista here).
 
 A *run directory* holds one folder per variant (``baseline/``, ``green_blue/``, ...), each
-with ``fields.nc`` and ``indicators.json`` (engine/output.py). Functions here find the
+with ``fields.nc`` and ``indicators.json`` (engine/results/output.py). Functions here find the
 variants, open their fields, turn a user's ``--time`` into an output-time index, and
 decimate grids to a cell budget for 3D.
 """
