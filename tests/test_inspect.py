@@ -114,7 +114,6 @@ def test_inspect_a_data_domain(tmp_path):
 
 
 def test_inspect_a_generated_domain(tmp_path):
-    pytest.importorskip("metrotwin.city.citygen")
     scenario = parse_scenario(
         {
             "name": "small",

@@ -114,7 +114,6 @@ def test_sioux_falls_tntp_network_in_a_flat_domain(refdata):
     base = refdata / "mobility/SiouxFalls"
     if not base.is_dir():
         pytest.skip(f"{base} not found")
-    pytest.importorskip("metrotwin.models.mobility.network")
     state = build(
         crs="EPSG:32614",
         resolution=100.0,

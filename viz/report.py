@@ -28,7 +28,7 @@ from metrotwin.results.compare import (
     scenario_order,
     write_comparison_tables,
 )
-from metrotwin.results.fields import label_in_sentence
+from metrotwin.results.fields import label_in_sentence as _lower
 from metrotwin.results.output import write_text_atomic
 from metrotwin.results.rundata import open_variants, time_index
 from metrotwin.viz.colors import (
@@ -575,17 +575,17 @@ def _difference_maps(comp) -> str:
             seg = comp_static(comp)["segments"]
             for v in others:
                 du = change_units(m.units)
-                picture = road_map(base, seg, diffs[v], title=f"{v}: {label_in_sentence(m.label)}",
+                picture = road_map(base, seg, diffs[v], title=f"{v}: {_lower(m.label)}",
                                    units=du, better=m.better, limit=limit)  # fmt: skip
-                figs.append(figure(picture, f"{v} minus {comp.baseline}: {label_in_sentence(m.label)} ({du})"))
+                figs.append(figure(picture, f"{v} minus {comp.baseline}: {_lower(m.label)} ({du})"))
         else:
             clim = shared_range(list(m.values.values()), robust=99.5,
                                 floor=0.0 if m.name == "flood_water_thickness" else None)  # fmt: skip
             figs.append(figure(value_map(base, m.values[comp.baseline], cmap=cmap_of(style.cmap),
-                                         title=f"{comp.baseline}: {label_in_sentence(m.label)}",
+                                         title=f"{comp.baseline}: {_lower(m.label)}",
                                          units=m.units, clim=clim,
                                          hide_below=style.threshold),
-                               f"{comp.baseline} (reference): {label_in_sentence(m.label)} ({m.units})"))  # fmt: skip
+                               f"{comp.baseline} (reference): {_lower(m.label)} ({m.units})"))  # fmt: skip
             tiny = 1e-3 if m.name == "flood_water_thickness" else 0.05
             for v in others:
                 figs.append(
@@ -599,7 +599,7 @@ def _difference_maps(comp) -> str:
                             limit=limit or 1.0,
                             tiny=tiny,
                         ),
-                        f"{v} minus {comp.baseline}: {label_in_sentence(m.label)} "
+                        f"{v} minus {comp.baseline}: {_lower(m.label)} "
                         f"({change_units(m.units)})",
                     )
                 )

@@ -1,7 +1,8 @@
 """Compare the variants of a run: indicators, their change from the baseline, maps.
 
-``metrotwin.viz.report.compare_runs(run_dir)`` reads every variant folder of a run (``fields.nc`` and
-``indicators.json``) and writes, into ``<run_dir>/comparison/``:
+``metrotwin.viz.report.compare_runs(run_dir)`` reads every variant folder of a run
+(``fields.nc`` and ``indicators.json``) and, through ``write_comparison_tables``, writes into
+``<run_dir>/comparison/``:
 
 - ``indicators.csv``  one row per variant, indicator and area (whole city, each
   municipality, each population group): value, baseline value, change (absolute and %), and

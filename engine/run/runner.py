@@ -157,8 +157,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     comparison folder) -> report path`` draws the comparison (``OUT/comparison/report.html``)
     at the end, and ``paraview(variant folder, **piece)`` adds a ParaView time series to each
     variant's folder: the drawing lives above the engine, and the CLI passes
-    ``metrotwin.viz.report.compare_runs`` and ``metrotwin.viz.paraview.write_paraview``. Under ``mpiexec`` with
-    several ranks the variants run as an ensemble over groups of ranks, each group
+    ``metrotwin.viz.report.compare_runs`` and ``metrotwin.viz.paraview.write_paraview``.
+    Under ``mpiexec`` with several ranks the variants run as an ensemble over groups of ranks,
+    each group
     decomposing the grid: ``metrotwin.hpc.ensemble.run_ensemble``, which ``metrotwin run``
     calls there instead of this function. Each variant's stage times are in
     its ``scenario.resolved.yaml`` (``run.profile``); ``profile`` gets the stages after the
