@@ -2,8 +2,8 @@
 
 User errors end with one message on stderr and exit status 2, never a traceback. Each command
 imports what it needs inside its function, so that ``metrotwin --help`` answers without
-importing numpy, xarray, pydantic or matplotlib: these are the package's only function-level
-imports of its own modules besides those that load optional heavy dependencies.
+importing numpy, xarray, pydantic or matplotlib (elsewhere in the package an import inside a
+function says why in a comment: tests/test_architecture.py checks it).
 """
 
 from __future__ import annotations
