@@ -12,7 +12,7 @@ from metrotwin.errors import DataSourceError
 from metrotwin.viz.render import SceneRenderer, render_still, themes_of
 from metrotwin.results.rundata import VariantRun, time_index
 
-from .synthetic import BUILDING, NX, NY, RES, WATER, write_synthetic_run
+from tests._support.synthetic import BUILDING, NX, NY, RES, WATER, write_synthetic_run
 
 SIZE = (480, 400)  # small: llvmpipe renders on the CPU
 

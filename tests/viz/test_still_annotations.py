@@ -11,7 +11,7 @@ from metrotwin.viz.colors import ROAD_CLOSED_RGB
 from metrotwin.viz.render import SceneRenderer
 from metrotwin.results.rundata import VariantRun
 
-from .synthetic import write_synthetic_run
+from tests._support.synthetic import write_synthetic_run
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import yaml
 
 from metrotwin.results.output import open_runs
 
-from ...mpi import assert_same_run, run_scenario, scenario_setup
+from tests._support.mpi import assert_same_run, run_scenario, scenario_setup
 
 pytestmark = pytest.mark.mpi
 

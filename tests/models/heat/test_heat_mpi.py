@@ -14,7 +14,7 @@ import yaml
 
 from metrotwin.results.output import open_runs
 
-from ...mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
+from tests._support.mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
 
 pytestmark = pytest.mark.mpi
 

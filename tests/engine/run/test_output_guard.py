@@ -19,9 +19,9 @@ import yaml
 from metrotwin.results.checkpoint import has_checkpoint
 from metrotwin.cli import main
 
-from ..mpi import MPIEXEC, metrotwin_command, mpi_env, require_mpiexec
+from tests._support.mpi import MPIEXEC, metrotwin_command, mpi_env, require_mpiexec
 
-PLUGIN = Path(__file__).parent / "mpi_plugin"
+PLUGIN = Path(__file__).parents[2] / "_support" / "mpi_plugin"
 WORK = ".metrotwin-work"
 LOCK_FILE = ".metrotwin.lock"
 

@@ -16,9 +16,9 @@ from pyproj import CRS
 
 from metrotwin.viz.report import compare_runs
 
-from .core.test_mpi import PLUGIN, SCENARIO
-from .mpi import metrotwin_command, mpi_env, require_mpiexec
-from .viz.fakemodels import make_fake_run
+from tests.hpc.test_mpi import PLUGIN, SCENARIO
+from tests._support.mpi import metrotwin_command, mpi_env, require_mpiexec
+from tests._support.fakemodels import make_fake_run
 
 SMALL_TOWN_CRS = "EPSG:32632"  # the generated towns' default (UTM 32N)
 

@@ -17,7 +17,7 @@ from metrotwin.run.runner import run_scenario
 from metrotwin.viz.report import compare_runs
 from metrotwin.scenario.scenario import load_scenario, parse_scenario, read_yaml
 
-from .conftest import REPO, refdata_path
+from tests.conftest import REPO, refdata_path
 
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
 NEEDS_REFDATA = [p for p in SCENARIOS if "${METROTWIN_REFDATA}" in p.read_text()]

@@ -16,8 +16,8 @@ from metrotwin.results.compare import change
 from metrotwin.errors import DataSourceError
 from metrotwin.viz.report import compare_runs
 
-from .viz.fakemodels import make_fake_run, small_scenario
-from .viz.pictures import inlined_images, is_real_picture
+from tests._support.fakemodels import make_fake_run, small_scenario
+from tests._support.pictures import inlined_images, is_real_picture
 
 VARIANTS = ["baseline", "green_blue", "cool_city"]  # the scenario's order
 

@@ -15,8 +15,8 @@ import sys
 import pytest
 import yaml
 
-from .mpi import MPIEXEC, require_mpiexec
-from .test_datasources import (
+from tests._support.mpi import MPIEXEC, require_mpiexec
+from tests.engine.city.test_datasources import (
     CRS_DOMAIN,
     E,
     N,
@@ -28,7 +28,7 @@ from .test_datasources import (
     umep_classes,
     utm_raster,
 )
-from .test_sources_roads import osm_xml
+from tests.engine.city.test_sources_roads import osm_xml
 
 pytestmark = pytest.mark.mpi
 

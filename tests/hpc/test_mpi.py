@@ -17,11 +17,11 @@ import yaml
 from metrotwin.errors import DataSourceError
 from metrotwin.results.output import open_runs
 
-from ..mpi import metrotwin_command, mpi_env, require_mpiexec
+from tests._support.mpi import metrotwin_command, mpi_env, require_mpiexec
 
 pytestmark = pytest.mark.mpi
 
-PLUGIN = Path(__file__).parent / "mpi_plugin"
+PLUGIN = Path(__file__).parents[1] / "_support" / "mpi_plugin"
 
 SCENARIO = {
     "name": "mpitoy",

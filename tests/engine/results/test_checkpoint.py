@@ -13,8 +13,8 @@ import time
 import pytest
 import yaml
 
-from ..mpi import metrotwin_command, mpi_env, require_mpiexec
-from .test_mpi import PLUGIN, SCENARIO, _assert_same_run
+from tests._support.mpi import metrotwin_command, mpi_env, require_mpiexec
+from tests.hpc.test_mpi import PLUGIN, SCENARIO, _assert_same_run
 
 pytestmark = pytest.mark.mpi
 

@@ -101,7 +101,7 @@ def test_layout_matches_the_whole_grid_mask_reference(monkeypatch, seed, resolut
     original whole-grid-mask generator bit for bit."""
     from metrotwin.city import citygen
 
-    from .citygen_reference import fill_blocks_by_masks, terrain_on_full_grid
+    from tests._support.citygen_reference import fill_blocks_by_masks, terrain_on_full_grid
 
     params = GeneratedCity(size_x=3000, size_y=2400, resolution=resolution)
     fast = generate_city(params, seed, window)

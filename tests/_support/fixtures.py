@@ -7,7 +7,7 @@ import pytest
 from metrotwin.run.registry import list_models
 from metrotwin.scenario.scenario import demo_scenario_path, read_yaml
 
-from .toymodels import Failing, Source, Spread
+from tests._support.toymodels import Failing, Source, Spread
 
 
 @pytest.fixture

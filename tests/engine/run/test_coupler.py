@@ -8,7 +8,7 @@ from metrotwin import Model, VarSpec
 from metrotwin.run.coupler import check_and_order
 from metrotwin.errors import CouplingError
 
-from .toymodels import Source, Spread
+from tests._support.toymodels import Source, Spread
 
 STATIC = {"surface_altitude": "m"}
 
