@@ -115,6 +115,15 @@ def test_import_contracts():
     assert "0 broken" in proc.stdout
 
 
+def commented(lines: list[str], i: int) -> bool:
+    """Line ``i`` has a comment, or the run of import lines it belongs to has one above it."""
+    if "#" in lines[i]:
+        return True
+    while i > 0 and lines[i - 1].strip().startswith(("from ", "import ")):
+        i -= 1
+    return i > 0 and lines[i - 1].strip().startswith("#")
+
+
 def function_level_imports(path: Path):
     """(line, statement) of each import of a metrotwin module inside a function of ``path``
     that has no comment on its line or the line above."""
@@ -131,8 +140,7 @@ def function_level_imports(path: Path):
                 names = [a.name for a in inner.names]
             if not any(n.split(".")[0] == "metrotwin" for n in names):
                 continue
-            said = "#" in lines[inner.lineno - 1] or lines[inner.lineno - 2].strip().startswith("#")
-            if not said:
+            if not commented(lines, inner.lineno - 1):
                 yield inner.lineno, lines[inner.lineno - 1].strip()
 
 

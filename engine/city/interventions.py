@@ -60,12 +60,9 @@ def register_intervention(cls: type[Intervention]) -> type[Intervention]:
 
 
 def parse_interventions(items) -> list[Intervention]:
-    """Validate a list of interventions (dicts with a ``type``) into typed objects."""
-    # inside: the registry loads the models, whose packages register their interventions here
-    # (a back-edge listed in pyproject's contracts)
-    from metrotwin.run.registry import list_models
-
-    list_models()  # model packages register their own intervention types on import
+    """Validate a list of interventions (dicts with a ``type``) into typed objects. A model
+    package registers its own types when it is imported: the scenario loads every model
+    (``metrotwin.run.registry.list_models``) before it parses its interventions."""
     if not isinstance(items, list):
         raise ValueError(f"interventions must be a list, got {short_repr(items)}")
     parsed = []

@@ -320,9 +320,12 @@ class Scenario(Strict):
     @field_validator("interventions", mode="before")
     @classmethod
     def _interventions(cls, value):
-        # inside: the models register their interventions (a back-edge listed in pyproject)
+        # inside: the registry loads the models, whose packages register their intervention
+        # types (back-edges listed in pyproject's contracts)
         from metrotwin.city.interventions import parse_interventions
+        from metrotwin.run.registry import list_models
 
+        list_models()
         return parse_interventions(value or [])
 
     @field_validator("variants")
