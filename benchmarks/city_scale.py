@@ -157,8 +157,8 @@ print(f"steps {len(weather)} tmrt_max {float(np.nanmax(summary.tmrt_max)):.2f}")
 def heat(args) -> None:
     from solweig_peer import run_peer
 
-    from metrotwin.citygen import generate_city
-    from metrotwin.scenario import parse_scenario
+    from metrotwin.city.citygen import generate_city
+    from metrotwin.scenario.scenario import parse_scenario
 
     with tempfile.TemporaryDirectory(prefix="city_scale_") as tmp:
         work = Path(tmp)

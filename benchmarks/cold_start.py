@@ -69,8 +69,8 @@ def kernel_compile_times() -> list[tuple[str, float]]:
     os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-kernels-")
     from numba.core import event
 
-    from metrotwin.runner import prepare_variants
-    from metrotwin.scenario import demo_scenario_path, load_scenario
+    from metrotwin.run.runner import prepare_variants
+    from metrotwin.scenario.scenario import demo_scenario_path, load_scenario
 
     totals: dict[str, float] = {}
     stack: list[list] = []  # [name, start, time in callees]

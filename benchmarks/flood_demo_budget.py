@@ -39,8 +39,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--advection", action="store_true", help="flood with advection: true")
     args = parser.parse_args(argv)
-    from metrotwin.runner import run_scenario
-    from metrotwin.scenario import parse_scenario
+    from metrotwin.run.runner import run_scenario
+    from metrotwin.scenario.scenario import parse_scenario
+    from metrotwin.viz.report import compare_runs
 
     scenario = parse_scenario(flood_only(args.resolution, args.advection))
     g = scenario.domain.generated
@@ -50,7 +51,8 @@ def main(argv=None):
     for rep in range(args.repeats + 1):  # the first run also compiles / loads the kernels
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            folders = run_scenario(scenario, Path(tmp) / "out", progress=False)
+            folders = run_scenario(scenario, Path(tmp) / "out", progress=False,
+                                   report=compare_runs)  # fmt: skip
             wall = time.perf_counter() - t0
             if rep == 0:
                 continue

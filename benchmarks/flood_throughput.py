@@ -54,9 +54,9 @@ def urban_terrain(n: int, res: float):
 
 
 def run_metrotwin(n, steps, repeats, res=2.0, advection=False, steps_per_sweep=None):
-    from metrotwin.landcover import CODE
+    from metrotwin.city.landcover import CODE
     from metrotwin.models.flood import FloodModel
-    from metrotwin.testing import make_context, make_grid, make_state
+    from metrotwin.run.testing import make_context, make_grid, make_state
 
     ground, height = urban_terrain(n, res)
     rates = []

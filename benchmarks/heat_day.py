@@ -60,9 +60,9 @@ def athens():
 
 
 def run_metrotwin(dsm, dem, epw, time_step):
-    from metrotwin.landcover import CODE
+    from metrotwin.city.landcover import CODE
     from metrotwin.models.heat import HeatModel
-    from metrotwin.testing import make_context, make_grid, make_state
+    from metrotwin.run.testing import make_context, make_grid, make_state
 
     height = np.clip(dsm - dem, 0.0, None)
     height[height < 2.0] = 0.0  # SOLWEIG's minimum object height order

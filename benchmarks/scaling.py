@@ -37,7 +37,7 @@ FLOOD = {
 
 
 def demo() -> dict:
-    from metrotwin.scenario import demo_scenario_path
+    from metrotwin.scenario.scenario import demo_scenario_path
 
     data = yaml.safe_load(demo_scenario_path().read_text())
     data["variants"] = {}

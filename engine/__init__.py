@@ -74,14 +74,20 @@ _LAZY = {
     "DataSourceError": "metrotwin.errors",
     "MetrotwinError": "metrotwin.errors",
     "ScenarioError": "metrotwin.errors",
-    "Grid": "metrotwin.grid",
-    "Indicator": "metrotwin.indicators",
-    "Intervention": "metrotwin.interventions",
-    "register_intervention": "metrotwin.interventions",
-    "Model": "metrotwin.model",
-    "NoParams": "metrotwin.model",
-    "CityState": "metrotwin.state",
-    "VarSpec": "metrotwin.variables",
+    "ModelError": "metrotwin.errors",
+    "CheckpointError": "metrotwin.errors",
+    "OutputError": "metrotwin.errors",
+    "Scenario": "metrotwin.scenario.scenario",
+    "load_scenario": "metrotwin.scenario.scenario",
+    "open_runs": "metrotwin.results.output",
+    "Grid": "metrotwin.city.grid",
+    "Indicator": "metrotwin.results.indicators",
+    "Intervention": "metrotwin.city.interventions",
+    "register_intervention": "metrotwin.city.interventions",
+    "Model": "metrotwin.run.model",
+    "NoParams": "metrotwin.run.model",
+    "CityState": "metrotwin.city.state",
+    "VarSpec": "metrotwin.city.variables",
 }
 
 
@@ -98,6 +104,7 @@ def __dir__():
 
 
 __all__ = [
+    "CheckpointError",
     "CityState",
     "CouplingError",
     "DataSourceError",
@@ -106,10 +113,15 @@ __all__ = [
     "Intervention",
     "MetrotwinError",
     "Model",
+    "ModelError",
     "NoParams",
+    "OutputError",
+    "Scenario",
     "ScenarioError",
     "VarSpec",
     "__version__",
+    "load_scenario",
     "numba_cache_dir",
+    "open_runs",
     "register_intervention",
 ]

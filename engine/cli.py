@@ -1,6 +1,9 @@
 """The ``metrotwin`` command: run, validate, models, inspect, compare, render, animate.
 
-User errors end with one message on stderr and exit status 2, never a traceback.
+User errors end with one message on stderr and exit status 2, never a traceback. Each command
+imports what it needs inside its function, so that ``metrotwin --help`` answers without
+importing numpy, xarray, pydantic or matplotlib (elsewhere in the package an import inside a
+function says why in a comment: tests/test_architecture.py checks it).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         print("metrotwin: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
-        from metrotwin.outdir import environment_error
+        from metrotwin.run.outdir import environment_error
 
         env = environment_error(err, Path(getattr(args, "out", None) or "."))
         if env is not None:  # the machine's fault (disk full, read-only), not metrotwin's
@@ -221,7 +224,7 @@ def _observe(args) -> int:
 def _slurm(args) -> int:
     from metrotwin.errors import ScenarioError
     from metrotwin.hpc.slurm import job_script
-    from metrotwin.output import write_text_atomic
+    from metrotwin.results.output import write_text_atomic
 
     scenario = _load(args.scenario)
     out = Path(args.out or Path("runs") / scenario.name).resolve()
@@ -240,14 +243,18 @@ def _slurm(args) -> int:
 
 
 def _load(path):
-    from metrotwin.scenario import load_scenario
+    from metrotwin.scenario.scenario import load_scenario
 
     return load_scenario(path)
 
 
 def _run(args) -> int:
-    from metrotwin.profile import StageProfile
-    from metrotwin.runner import run_scenario
+    from metrotwin.hpc.decomposition import world
+    from metrotwin.hpc.ensemble import run_ensemble
+    from metrotwin.run.profile import StageProfile
+    from metrotwin.run.runner import check_variant_names, run_scenario
+    from metrotwin.viz.paraview import write_paraview
+    from metrotwin.viz.report import compare_runs
 
     scenario = _load(args.scenario)
     _check_resources(scenario, args)
@@ -256,11 +263,19 @@ def _run(args) -> int:
         scenario = _with_layout(scenario, args.layout)
     out = Path(args.out) if args.out else Path("runs") / scenario.name
     _say_if_compiling(scenario, args.variant or scenario.variant_names)
+    draw = {"report": None if args.no_report else compare_runs,
+            "paraview": write_paraview if args.paraview else None}  # fmt: skip
+    progress = not args.no_progress and sys.stderr.isatty()
+    comm = world()
     try:
-        results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
-                               overwrite=args.overwrite, report=not args.no_report,
-                               paraview=args.paraview, profile=after_variants, working=_working,
-                               progress=not args.no_progress and sys.stderr.isatty())  # fmt: skip
+        if comm is not None and comm.Get_size() > 1:  # the variants over groups of ranks
+            names = check_variant_names(scenario, args.variant)
+            results = run_ensemble(scenario, out, names, progress=progress, comm=comm,
+                                   restart=args.restart, overwrite=args.overwrite, **draw)
+        else:
+            results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
+                                   overwrite=args.overwrite, profile=after_variants,
+                                   working=_working, progress=progress, **draw)  # fmt: skip
     except MetrotwinError as err:  # the hint to continue, as the command the user typed
         if "metrotwin run SCENARIO " not in str(err):
             raise
@@ -283,8 +298,8 @@ def _print_profile(results: dict[str, Path], after_variants) -> None:
     """Each variant's stages (from its scenario.resolved.yaml), then the run's last stages."""
     import yaml
 
-    from metrotwin.output import RESOLVED_FILE
-    from metrotwin.profile import profile_table
+    from metrotwin.results.output import RESOLVED_FILE
+    from metrotwin.run.profile import profile_table
 
     for name, folder in results.items():
         try:
@@ -312,7 +327,7 @@ def _say_if_compiling(scenario, variants) -> None:
     """The first run compiles the models' numba kernels (a minute with nothing moving):
     say so, and where they are cached."""
     from metrotwin import numba_cache_dir
-    from metrotwin.registry import uncompiled_models
+    from metrotwin.run.registry import uncompiled_models
 
     known = [v for v in variants if v in scenario.variant_names]  # the run names the others
     names = dict.fromkeys(m for v in known for m in scenario.resolve_variant(v).models)
@@ -367,7 +382,7 @@ def _only_some_variants(scenario, ran: list[str], out: Path) -> str:
 def _with_layout(scenario, layout):
     from pydantic import ValidationError
 
-    from metrotwin.scenario import Parallel
+    from metrotwin.scenario.scenario import Parallel
 
     try:
         parallel = Parallel.model_validate({**scenario.parallel.model_dump(), "layout": layout})
@@ -395,8 +410,8 @@ def _print_intervention_cells(scenario) -> None:
     the city (a data domain reads its files), but runs no model."""
     import numpy as np
 
-    from metrotwin.city import build_city
-    from metrotwin.interventions import intervention_cells
+    from metrotwin.city.build import build_city
+    from metrotwin.city.interventions import intervention_cells
 
     city = build_city(scenario)
     print(f"city: {city.grid.ny} x {city.grid.nx} cells of {city.grid.resolution:g} m")
@@ -415,14 +430,14 @@ def _print_intervention_cells(scenario) -> None:
 
 def _check_resources(scenario, args):
     """The scenario's estimate; refused above this machine's memory unless --force."""
-    from metrotwin.estimate import check_resources
+    from metrotwin.run.estimate import check_resources
 
     return check_resources(scenario, force=args.force, source=args.scenario or "demo")
 
 
 def _models(args) -> int:
-    from metrotwin.interventions import INTERVENTIONS
-    from metrotwin.registry import list_models
+    from metrotwin.city.interventions import INTERVENTIONS
+    from metrotwin.run.registry import list_models
 
     models = list_models()  # model packages register their intervention types on import
     if not models:
@@ -449,8 +464,8 @@ def _models(args) -> int:
 def _print_fields(schema, indent: int = 4, skip=("type",), seen=()) -> None:
     """A pydantic model's fields, one a line; those made of other models (a flood inflow, a
     boundary) with their own fields below them. ``Area`` is explained once, at the end."""
-    from metrotwin.geometry import Area
-    from metrotwin.registry import describe_fields, nested_schemas
+    from metrotwin.city.geometry import Area
+    from metrotwin.run.registry import describe_fields, nested_schemas
 
     for name, kind, default, doc in describe_fields(schema):
         if name in skip:
@@ -462,9 +477,10 @@ def _print_fields(schema, indent: int = 4, skip=("type",), seen=()) -> None:
 
 
 def _inspect(args) -> int:
-    from metrotwin.inspect import inspect_scenario
+    from metrotwin.city.inspect import inspect_scenario
+    from metrotwin.viz.quicklook import quicklooks
 
-    print(inspect_scenario(_load(args.scenario), Path(args.out)))
+    print(inspect_scenario(_load(args.scenario), Path(args.out), quicklooks))
     return 0
 
 
@@ -481,7 +497,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _compare(args) -> int:
-    from metrotwin.compare import compare_runs
+    from metrotwin.viz.report import compare_runs
 
     out = Path(args.out) if args.out else None
     what = "writing the comparison report" + ("" if args.no_3d else " (3D views take longest)")

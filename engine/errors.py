@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from metrotwin.scenario.messages import bounded
+
 
 class MetrotwinError(Exception):
     """Base of every error metrotwin reports to a user.
 
     The message names the field or file, the value, and what would be valid; it is cut to
-    ``metrotwin.messages.MAX_MESSAGE`` characters (a screenful), whatever built it.
+    ``metrotwin.scenario.messages.MAX_MESSAGE`` characters (a screenful), whatever built it.
     """
 
     def __init__(self, message="", *args):
-        from metrotwin.messages import bounded
-
         super().__init__(bounded(message), *args)
 
 

@@ -21,6 +21,8 @@ from functools import cached_property
 import numpy as np
 from numba import njit
 
+from metrotwin.city.grid import Grid
+
 SIDES = ("north", "south", "west", "east")
 
 
@@ -92,8 +94,6 @@ class Decomposition:
 
     def global_grid(self, local):
         """The whole domain's grid, from the grid ``local`` of this rank's window."""
-        from metrotwin.grid import Grid
-
         rows, cols = self.local_window
         res = local.resolution
         return Grid(ny=self.global_shape[0], nx=self.global_shape[1], resolution=res,

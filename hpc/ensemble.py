@@ -5,7 +5,7 @@ With P ranks and V variants, P >= V gives variant i to the contiguous group of r
 ``rank * V // P == i``; P < V gives rank r the variants r, r + P, ... Input errors are agreed
 on collectively (every rank raises the same message, nothing is written); an error while
 running aborts the whole job with its message instead of leaving the other ranks waiting.
-Rank 0 alone locks and checks the output folder (``metrotwin.outdir``), before the city is
+Rank 0 alone locks and checks the output folder (``metrotwin.run.outdir``), before the city is
 built; the other ranks raise its refusal.
 """
 
@@ -16,7 +16,19 @@ import sys
 import time
 from pathlib import Path
 
+from metrotwin.city.build import global_shape
 from metrotwin.errors import Checkpointed, Interrupted, MetrotwinError, OutputError
+from metrotwin.hpc.decomposition import MPIDecomposition
+from metrotwin.run.outdir import OutputFolder, environment_error
+from metrotwin.run.registry import get_model
+from metrotwin.run.runner import (
+    model_tiling,
+    prepare_variants,
+    run_variant,
+    stop_signals,
+    stopped_error,
+    write_comparison,
+)
 
 
 def group_of(rank: int, size: int, n_variants: int) -> int:
@@ -54,26 +66,15 @@ def meet_or_abort(comm, rank: int, error: BaseException | None) -> None:
 
 
 def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
-                 restart: bool = False, overwrite: bool = False, report: bool = True,
-                 paraview: bool = False) -> dict[str, Path]:  # fmt: skip
-    from metrotwin.city import global_shape
-    from metrotwin.hpc.decomposition import MPIDecomposition
-    from metrotwin.outdir import OutputFolder, environment_error
-    from metrotwin.registry import get_model
-    from metrotwin.runner import (
-        model_tiling,
-        prepare_variants,
-        run_variant,
-        stop_signals,
-        stopped_error,
-        write_comparison,
-    )
+                 restart: bool = False, overwrite: bool = False, report=None,
+                 paraview=None) -> dict[str, Path]:  # fmt: skip
+    """``run_scenario`` under MPI (its ``report`` and ``paraview`` drawers included)."""
 
     rank, size = comm.Get_rank(), comm.Get_size()
     # the output folder first, before the city is built: rank 0 locks and checks it, and
     # every rank raises the same refusal
     folder = OutputFolder(out_dir, names, restart=restart, overwrite=overwrite,
-                          comparison=report)  # fmt: skip
+                          comparison=report is not None)  # fmt: skip
     error = None
     if rank == 0:
         try:
@@ -148,17 +149,15 @@ def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, c
         raise (Interrupted if interrupted else Checkpointed)(message)
     results = comm.bcast(results, root=0)
     try:  # the folder stays locked until the report is written
-        if paraview:  # each rank of a group writes its own piece of its group's variants
-            from metrotwin.viz.paraview import write_paraview
-
+        if paraview is not None:  # each rank of a group writes its own piece of its variants
             for p in prepared:
                 dec = p.state.decomposition
-                write_paraview(results[p.name], topology=dec.topology, rank=dec.rank)
+                paraview(results[p.name], topology=dec.topology, rank=dec.rank)
         comm.Barrier()
         failed = None
-        if report and rank == 0:
+        if report is not None and rank == 0:
             try:
-                write_comparison(results, folder.path)
+                write_comparison(results, folder.path, report)
             except MetrotwinError as err:  # raised after the barrier: the others must not hang
                 failed = err
         comm.Barrier()

@@ -3,7 +3,7 @@
 The master ``fields.nc`` holds HDF5 virtual datasets, so xarray (netcdf4 or h5netcdf engine)
 opens it as the global grid, while nothing of grid size passes through one rank. Its
 attribute ``metrotwin_tiles`` lists the tile files: a missing tile would silently read as the
-fill value, so ``check_tiles`` (called by ``metrotwin.output.open_runs``) refuses a master
+fill value, so ``check_tiles`` (called by ``metrotwin.results.output.open_runs``) refuses a master
 whose tiles are not all there.
 """
 
@@ -15,8 +15,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from metrotwin.results.georef import GRID_MAPPING, georeferenced
+
 TILE_DIR = "tiles"
-GRID_MAPPING = "spatial_ref"
 TILES_ATTR = "metrotwin_tiles"
 # HDF5 attributes that netCDF-4 manages itself; not copied onto the master's variables
 _NETCDF_INTERNAL = {"DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME", "_Netcdf4Dimid",
@@ -88,9 +89,7 @@ def write_master(master: Path, tiles: list[tuple[str, tuple[int, int], tuple[int
 def _georeference(ds, item) -> None:
     """A gridded variable names the grid mapping (``grid_mapping``) and lists it in
     ``coordinates``, so that a plain ``xr.open_dataset`` finds the CRS (as in a serial
-    run's file, ``metrotwin.output.georeferenced``)."""
-    from metrotwin.output import georeferenced
-
+    run's file, ``metrotwin.results.output.georeferenced``)."""
     attrs = {k: _text(v) for k, v in item.attrs.items() if k in ("grid_mapping", "coordinates")}
     for key, value in georeferenced(("y", "x"), attrs).items():
         if attrs.get(key) != value:

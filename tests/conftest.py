@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# the engine tests' fixtures (toy models in the registry, the demo and a small scenario as data)
+from tests._support.fixtures import demo_data, small_scenario_data, toy_registry  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")

@@ -1,13 +1,16 @@
 """Pictures of runs: PyVista scenes, animations, ParaView output and the HTML comparison report.
 
-Only this package imports PyVista (and only when a 3D picture is asked for).
+Only this package imports PyVista, VTK and matplotlib (PyVista only when a 3D picture is asked
+for). It draws what ``metrotwin.results`` computed: the run-folder reader is
+``metrotwin.results.rundata``, the field semantics are ``metrotwin.results.fields``.
 
-- ``rundata``  : run directories, variants, times (``--time``), decimation to a cell budget
-- ``colors``   : how each field is shown (labels, display units, colour maps, shared scales)
+- ``colors``   : how each field is coloured (colour maps, shared scales, land-cover colours)
 - ``scene``    : the 3D meshes (terrain, extruded buildings, water, heat drape, roads, agents)
 - ``render``   : off-screen stills from named views (``render_run``), shared colour scales
 - ``animate``  : MP4/GIF animations over the output times (``animate_run``)
 - ``paraview`` : ``write_paraview(variant_dir)`` -> ``paraview/fields.pvd`` (+ ``network.pvd``)
 - ``maps``     : 2D difference, change and road maps and time-series charts (matplotlib, Agg)
-- ``report``   : the self-contained ``report.html`` of ``metrotwin.compare.compare_runs``
+- ``report``   : ``compare_runs``: the numbers of ``metrotwin.results.compare`` and the
+                 self-contained ``report.html`` drawn from them
+- ``quicklook`` : the PNGs of a city's layers for ``metrotwin inspect``
 """

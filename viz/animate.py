@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from metrotwin.errors import DataSourceError
+from metrotwin.results.output import atomic_path
+from metrotwin.results.rundata import open_variants
 from metrotwin.viz.render import Scales, SceneRenderer, themes_of, title_of
-from metrotwin.viz.rundata import open_variants
 
 ANIMATION_SIZE = (800, 600)
 FORMATS = ("mp4", "gif")
@@ -57,8 +58,6 @@ def animate_run(run_dir, *, view: str = "overview", theme: str = "auto", fmt: st
 def animate_variant(run, path: Path, *, view: str, theme: str, scales: Scales, fps: float,
                     size) -> Path:  # fmt: skip
     import imageio.v2 as imageio
-
-    from metrotwin.output import atomic_path
 
     r = SceneRenderer(run, theme=theme, scales=scales, size=size)
     try:

@@ -1,8 +1,9 @@
 """Colour scales, labels and display units of the fields metrotwin draws.
 
-One table (``FIELDS``) says how each output field is shown to a planner: its label, the units
-it is shown in (K becomes °C, m s-1 becomes km/h), its colour map, and how it is summarised
-over the run for a map (peak water depth, highest felt temperature, lowest road speed).
+One table (``FIELDS``, in ``metrotwin.results.fields``) says how each output field is shown to a
+planner: its label, the units it is shown in (K becomes °C, m s-1 becomes km/h), its colour map,
+and how it is summarised over the run for a map (peak water depth, highest felt temperature,
+lowest road speed).
 Scales are shared across the variants of a comparison (``shared_range``) so that the same
 colour means the same value in every picture. No PyVista here: matplotlib colour maps only.
 """
@@ -10,142 +11,23 @@ colour means the same value in every picture. No PyVista here: matplotlib colour
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
+# The field semantics (labels, display units, summaries, which way is better) live with the
+# results; re-exported here for the drawing modules.
+from metrotwin.results.fields import (  # noqa: F401
+    CHANGE_CLASSES,
+    FIELDS,
+    HEAT_FIELDS,
+    LINK_MAP_FIELDS,
+    MAP_FIELDS,
+    FieldStyle,
+    style_of,
+    verdict,
+)
 
-@dataclass(frozen=True)
-class FieldStyle:
-    """How one field is shown.
-
-    name : variable name in fields.nc (the coupling name of the contract).
-    label : what it is, in a planner's words.
-    units : the units it is shown in (after ``convert``).
-    cmap : matplotlib colour map of the values.
-    offset, scale : display value = (value + offset) * scale (K -> °C, m/s -> km/h).
-    summary : how a map summarises the run: "max" or "min" over time.
-    summary_label : the label of that summary ("peak water depth").
-    better : "lower", "higher" or "neither": which direction of a change is an improvement.
-    threshold : values at or below this (display units) are not drawn (dry cells).
-    """
-
-    name: str
-    label: str
-    units: str
-    cmap: str
-    offset: float = 0.0
-    scale: float = 1.0
-    summary: str = "max"
-    summary_label: str = ""
-    better: str = "lower"
-    threshold: float | None = None
-
-    def display(self, values):
-        """Values in display units (float64; NaN stays NaN)."""
-        return (np.asarray(values, dtype="float64") + self.offset) * self.scale
-
-    @property
-    def title(self) -> str:
-        return f"{self.label} ({self.units})"
-
-    @property
-    def summary_title(self) -> str:
-        return f"{self.summary_label or self.label} ({self.units})"
-
-
-FIELDS: dict[str, FieldStyle] = {
-    s.name: s
-    for s in (
-        FieldStyle(
-            "flood_water_thickness",
-            "Water depth",
-            "m",
-            "Blues",
-            summary_label="Peak water depth",
-            threshold=0.02,
-        ),
-        FieldStyle(
-            "flood_water_speed",
-            "Flow speed of flood water",
-            "m/s",
-            "viridis",
-            summary_label="Peak flow speed of flood water",
-        ),
-        FieldStyle(
-            "universal_thermal_comfort_index",
-            "Felt temperature (UTCI)",
-            "°C",
-            "RdYlBu_r",
-            summary_label="Highest felt temperature (UTCI)",
-        ),
-        FieldStyle(
-            "surface_temperature",
-            "Surface temperature",
-            "°C",
-            "inferno",
-            offset=-273.15,
-            summary_label="Highest surface temperature",
-        ),
-        FieldStyle(
-            "air_temperature",
-            "Air temperature",
-            "°C",
-            "RdYlBu_r",
-            offset=-273.15,
-            summary_label="Highest air temperature",
-        ),
-        FieldStyle(
-            "mean_radiant_temperature",
-            "Mean radiant temperature",
-            "°C",
-            "magma",
-            offset=-273.15,
-            summary_label="Highest mean radiant temperature",
-        ),
-        FieldStyle(
-            "traffic_heat_flux",
-            "Heat from traffic",
-            "W/m²",
-            "YlOrBr",
-            summary_label="Peak heat from traffic",
-        ),
-        FieldStyle(
-            "link_speed",
-            "Road speed",
-            "km/h",
-            "RdYlGn",
-            scale=3.6,
-            summary="min",
-            summary_label="Lowest road speed",
-            better="higher",
-        ),
-        FieldStyle(
-            "link_flow",
-            "Traffic flow",
-            "vehicles/h",
-            "viridis",
-            summary_label="Peak traffic flow",
-            better="higher",
-        ),
-        FieldStyle(
-            "link_max_flood_depth",
-            "Water on the road",
-            "m",
-            "Blues",
-            summary_label="Deepest water on the road",
-        ),
-    )  # fmt: skip
-}
-
-#: The fields a 3D scene drapes on the ground, in order of preference ("heat" layer).
-HEAT_FIELDS = ("universal_thermal_comfort_index", "surface_temperature", "air_temperature")
-#: The fields of the comparison's difference maps, in order (those present are drawn).
-MAP_FIELDS = ("flood_water_thickness", "universal_thermal_comfort_index", "surface_temperature")
-#: Link fields of the comparison's road maps.
-LINK_MAP_FIELDS = ("link_speed",)
-
-#: Colours of the land-cover classes (RGB 0-255), by class name (engine/landcover.py).
+#: Colours of the land-cover classes (RGB 0-255), by class name (engine/city/landcover.py).
 LAND_COVER_RGB: dict[str, tuple[int, int, int]] = {
     "water": (120, 170, 215),
     "roof": (170, 160, 150),
@@ -165,26 +47,19 @@ BUILDING_RGB = (214, 208, 200)
 ROAD_CLOSED_RGB = (200, 0, 160)
 DISTRICT_LINE_RGB = (60, 60, 60)
 
-#: Intervention change classes of the "what each variant changes" map: label -> colour.
-CHANGE_COLOURS: dict[str, str] = {
-    "green roof": "#4f9a3a",
-    "cool roof": "#8fb8e8",
-    "cool pavement": "#f2c14e",
-    "permeable paving": "#b0793a",
-    "trees planted": "#1e6b2f",
-    "drainage upgraded": "#c9b3e0",
-    "ground reshaped (pond, levee)": "#d9534f",
-    "other land-cover change": "#999999",
-}
+#: Colours of the intervention change classes (``CHANGE_CLASSES``): label -> colour.
+CHANGE_COLOURS: dict[str, str] = dict(zip(CHANGE_CLASSES, (
+    "#4f9a3a",  # green roof
+    "#8fb8e8",  # cool roof
+    "#f2c14e",  # cool pavement
+    "#b0793a",  # permeable paving
+    "#1e6b2f",  # trees planted
+    "#c9b3e0",  # drainage upgraded
+    "#d9534f",  # ground reshaped (pond, levee)
+    "#999999",  # other land-cover change
+), strict=True))
 IMPROVE_COLOUR = "#1a7f37"  # green: a change for the better
 WORSEN_COLOUR = "#c62828"  # red: a change for the worse
-
-
-def style_of(name: str) -> FieldStyle:
-    """The style of a field; fields without an entry get a neutral style named after them."""
-    if name in FIELDS:
-        return FIELDS[name]
-    return FieldStyle(name, name.replace("_", " "), "", "viridis", summary_label=name)
 
 
 def land_cover_rgb(codes: np.ndarray, flag_values, flag_meanings: str) -> np.ndarray:
@@ -215,18 +90,6 @@ def shared_range(arrays: Iterable[np.ndarray], *, symmetric: bool = False,
     if not hi > lo:
         hi = lo + (abs(lo) * 0.01 or 1.0)
     return lo, hi
-
-
-def verdict(change: float | None, better: str, *, rel_tol: float = 1e-9) -> str:
-    """ "better", "worse" or "same" for a change of an indicator whose ``better`` is given;
-    "changed" where neither direction is an improvement (``better="neither"``: a budget
-    term, a model check)."""
-    if change is None or not np.isfinite(change) or abs(change) <= rel_tol:
-        return "same"
-    if better not in ("lower", "higher"):
-        return "changed"
-    improved = change < 0 if better == "lower" else change > 0
-    return "better" if improved else "worse"
 
 
 def nice_range(lo: float, hi: float) -> tuple[float, float, int]:

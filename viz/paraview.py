@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from metrotwin.errors import DataSourceError  # noqa: E402
-from metrotwin.output import FIELDS_FILE, atomic_path  # noqa: E402
+from metrotwin.hpc.decomposition import Decomposition
+from metrotwin.results.output import FIELDS_FILE, atomic_path  # noqa: E402
 
 FOLDER = "paraview"
 #: grid layers that are identifiers or categories: written as integers
@@ -87,8 +88,6 @@ def _seconds(ds: xr.Dataset) -> list[float]:
 
 
 def _blocks(ny: int, nx: int, topology: tuple[int, int]):
-    from metrotwin.hpc.decomposition import Decomposition
-
     py, px = topology
     if py < 1 or px < 1:
         raise ValueError(f"topology must be positive ranks along (y, x), got {topology}")

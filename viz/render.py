@@ -25,6 +25,13 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 import numpy as np  # noqa: E402
 
 from metrotwin.errors import DataSourceError  # noqa: E402
+from metrotwin.results.rundata import (  # noqa: E402
+    VariantRun,
+    informative,
+    open_variants,
+    time_index,
+    time_label,
+)
 from metrotwin.viz.colors import (  # noqa: E402
     FIELDS,
     HEAT_FIELDS,
@@ -34,13 +41,7 @@ from metrotwin.viz.colors import (  # noqa: E402
     shared_range,
     style_of,
 )
-from metrotwin.viz.rundata import (  # noqa: E402
-    VariantRun,
-    informative,
-    open_variants,
-    time_index,
-    time_label,
-)
+from metrotwin.viz.overlay import Overlay, draw  # noqa: E402
 
 THEMES = ("auto", "city", "flood", "heat")
 #: at most this many land-cover classes in a still's legend (the most common ones)
@@ -121,7 +122,7 @@ class SceneRenderer:
                  size=STILL_SIZE, budget: int | None = None, labels: bool = True):  # fmt: skip
         import pyvista as pv
 
-        from metrotwin.viz.scene import CELL_BUDGET, CityScene
+        from metrotwin.viz.scene import CELL_BUDGET, CityScene  # inside: it loads PyVista
 
         self.run, self.theme = run, theme
         self.scales = scales or Scales.of([run])
@@ -209,8 +210,7 @@ class SceneRenderer:
 
     def annotate(self, img: np.ndarray, *, title: bool) -> np.ndarray:
         """The still with its scale bar, north arrow and legend (``metrotwin.viz.overlay``)."""
-        from metrotwin.viz.overlay import Overlay, draw
-        from metrotwin.viz.scene import nice_length
+        from metrotwin.viz.scene import nice_length  # inside: it loads PyVista
 
         sc = self.scene
         fx, fy = img.shape[1] / self.size[0], img.shape[0] / self.size[1]  # hi-dpi screenshots

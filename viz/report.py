@@ -20,9 +20,26 @@ from pathlib import Path
 import numpy as np
 
 from metrotwin import __version__
-from metrotwin.output import write_text_atomic
-from metrotwin.compare import change_units
-from metrotwin.viz.colors import IMPROVE_COLOUR, WORSEN_COLOUR, cmap_of, style_of, verdict
+from metrotwin.results.compare import (
+    REPORT_FILE,
+    change,
+    change_units,
+    comparison_dir,
+    scenario_order,
+    write_comparison_tables,
+)
+from metrotwin.results.fields import label_in_sentence as _lower
+from metrotwin.results.output import write_text_atomic
+from metrotwin.results.rundata import open_variants, time_index
+from metrotwin.viz.colors import (
+    IMPROVE_COLOUR,
+    WORSEN_COLOUR,
+    cmap_of,
+    shared_range,
+    style_of,
+    verdict,
+)
+from metrotwin.viz.explanations import explain
 
 log = logging.getLogger("metrotwin.report")
 
@@ -137,15 +154,30 @@ def figure(data: bytes, caption: str, mime: str = "image/png") -> str:
 E = html.escape
 
 
-def _lower(text: str) -> str:
-    from metrotwin.compare import _lower as lower
+# -- the comparison and its report --------------------------------------------------------------
+def compare_runs(run_dirs: list[Path] | Path, out_dir: Path | None = None, *,
+                 render: bool = True) -> Path:  # fmt: skip
+    """Compare the variants in ``run_dirs`` (a run directory, or several run directories or
+    variant folders) and write ``indicators.csv``, ``comparison.nc`` and ``report.html`` into
+    ``out_dir`` (default ``<run root>/comparison``). ``render=False`` leaves out the 3D views
+    (the tables, maps and charts are always there). Returns the report's path.
 
-    return lower(text)
+    The baseline is the variant named ``baseline`` (else the first one given). The numbers
+    are computed by ``metrotwin.results.compare``; this module draws them.
+    """
+    runs = scenario_order(open_variants(run_dirs))
+    out_dir = Path(out_dir) if out_dir is not None else comparison_dir(run_dirs)
+    try:
+        comp = write_comparison_tables(runs, out_dir)
+        return write_report(comp, runs, out_dir / REPORT_FILE, render=render)
+    finally:
+        for run in runs:
+            run.close()
 
 
 # -- the report ---------------------------------------------------------------------------------
 def write_report(comp, runs, path: Path, *, render: bool = True) -> Path:
-    """Write the report of a ``metrotwin.compare.Comparison`` to ``path``; returns it."""
+    """Write the report of a ``metrotwin.results.compare.Comparison`` to ``path``; returns it."""
     t0 = time.perf_counter()
     sections = [
         ("indicators", _indicator_table),
@@ -215,9 +247,6 @@ def _header(comp, anchors: list[str]) -> str:
 
 def _why(comp, variant) -> str:
     """The known explanations of the variant's surprising results (``viz.explanations``)."""
-    from metrotwin.compare import change
-    from metrotwin.viz.explanations import explain
-
     found: dict = {}
     for row in comp.rows:
         if not is_main(row, comp):
@@ -266,8 +295,6 @@ def _gains(row, comp, variant):
 
 def _headline(comp, variant) -> str:
     """The largest changes of a variant and the municipality that gains most."""
-    from metrotwin.compare import change
-
     items = []
     for row in comp.rows:
         if not is_main(row, comp):
@@ -343,8 +370,6 @@ def is_main(row, comp) -> bool:
 def _values_table(comp, rows, get, first: str = "Indicator") -> str:
     """Indicator rows (grouped by model) x variants; ``get(row, variant)`` gives a value.
     Each variant's cell holds its value and, below, its change from the reference."""
-    from metrotwin.compare import change
-
     others = [v for v in comp.variants if v != comp.baseline]
     header = [first, f"{E(comp.baseline)}"] + [E(v) for v in others]
     out, model = [], None
@@ -422,8 +447,6 @@ def _municipalities(comp) -> str:
 
 def _tally(comp, rows, get) -> str:
     """``green_blue better on 15, worse on 3 indicators; ...`` for a summary line."""
-    from metrotwin.compare import change
-
     parts = []
     for v in comp.variants:
         if v == comp.baseline:
@@ -472,8 +495,6 @@ def _change_area_table(comp) -> str:
 
 def _groups(comp) -> str:
     """One table: for each indicator given by population group, a row per group."""
-    from metrotwin.compare import change
-
     rows_with = [r for r in comp.rows if r.by_group]
     if not rows_with:
         return ""
@@ -501,7 +522,7 @@ def _groups(comp) -> str:
 
 
 def _change_section(comp) -> str:
-    from metrotwin.viz.maps import BaseMap, change_map
+    from metrotwin.viz.maps import BaseMap, change_map  # inside: it loads matplotlib
 
     base = BaseMap(comp.grid)
     comp._basemap = base
@@ -524,8 +545,7 @@ def _change_section(comp) -> str:
 
 
 def _difference_maps(comp) -> str:
-    from metrotwin.viz.colors import shared_range
-    from metrotwin.viz.maps import difference_map, road_map, value_map
+    from metrotwin.viz.maps import difference_map, road_map, value_map  # loads matplotlib
 
     base = getattr(comp, "_basemap", None)
     others = [v for v in comp.variants if v != comp.baseline]
@@ -610,8 +630,8 @@ def _renders(comp, runs) -> str:
     """Side-by-side 3D views of every variant, per theme, at the reference's peak time."""
     from PIL import Image
 
+    # inside: it loads PyVista, which a report without 3D views never needs
     from metrotwin.viz.render import Scales, SceneRenderer, peak_field, themes_of, title_of
-    from metrotwin.viz.rundata import time_index
 
     t0 = time.perf_counter()
     base = runs[0]
@@ -645,7 +665,7 @@ def _renders(comp, runs) -> str:
 
 
 def _time_series(comp) -> str:
-    from metrotwin.viz.maps import time_series_chart
+    from metrotwin.viz.maps import time_series_chart  # inside: it loads matplotlib
 
     rows = {r.key: r for r in comp.rows}
     keys = [k for k in comp.series if k in rows and is_main(rows[k], comp)]

@@ -13,7 +13,7 @@ from metrotwin.observe.read_sensorthings import read_sensorthings_readings
 from metrotwin.observe.readings import Readings, Sensor
 from metrotwin.observe.schema import ObservationsSection
 from metrotwin.observe.table import ObservationSet
-from metrotwin.state import CityState
+from metrotwin.city.state import CityState
 
 NETWORK_KEYS = ("node_x", "node_y", "link_from", "link_to")
 

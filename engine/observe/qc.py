@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from metrotwin.errors import DataSourceError, ScenarioError
-from metrotwin.grid import Grid
+from metrotwin.city.grid import Grid
 from metrotwin.observe.files import short
 from metrotwin.observe.flags import FLAG, GOOD, WITHHELD
 from metrotwin.observe.readings import Readings, Sensor

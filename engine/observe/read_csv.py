@@ -14,7 +14,7 @@ from metrotwin.observe.files import read_text, short
 from metrotwin.observe.readings import Readings, Sensor, finish, parse_time, parse_value
 from metrotwin.observe.units import UnitsError, convert
 from metrotwin.observe.variables import OBSERVED
-from metrotwin.units import parse_duration
+from metrotwin.scenario.units import parse_duration
 
 READING_COLUMNS = ("sensor_id", "time", "variable", "value")
 SENSOR_COLUMNS = ("sensor_id", "variable", "error_std")

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from metrotwin.errors import DataSourceError
-from metrotwin.grid import Grid
+from metrotwin.city.grid import Grid
 from metrotwin.observe.files import short
 from metrotwin.observe.read_csv import read_sensor_table
 from metrotwin.observe.snap import lonlat_to_crs, snap_to_cells, snap_to_links
 from metrotwin.observe.variables import OBSERVED
-from metrotwin.output import open_runs, write_text_atomic
+from metrotwin.results.output import open_runs, write_text_atomic
 
 #: the fields.nc variable(s) each observed variable is sampled from
 FIELDS = {

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator
 
 from metrotwin.observe.variables import OBSERVED
-from metrotwin.units import Duration
+from metrotwin.scenario.units import Duration
 
 
 class _Source(BaseModel):

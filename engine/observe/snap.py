@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from pyproj import Transformer
 
-from metrotwin.grid import Grid
+from metrotwin.city.grid import Grid
 
 
 def lonlat_to_crs(lon, lat, crs) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ import numpy as np
 from metrotwin.observe.flags import FLAG_MEANINGS
 from metrotwin.observe.table import ObservationSet
 from metrotwin.observe.variables import OBSERVED
-from metrotwin.output import CF_VERSION, atomic_path
+from metrotwin.results.output import CF_VERSION, atomic_path
 
 OBSERVATIONS_FILE = "observations.nc"
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")

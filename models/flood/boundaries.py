@@ -14,8 +14,8 @@ from typing import Literal
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from metrotwin.schema import StrictModel
-from metrotwin.units import Duration
+from metrotwin.scenario.schema import StrictModel
+from metrotwin.scenario.units import Duration
 
 SIDES = ("north", "south", "west", "east")
 BOUNDARY_TYPES = ("closed", "free", "stage", "stage_hydrograph")

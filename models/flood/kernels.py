@@ -3,7 +3,7 @@
 Only ``@njit(cache=True)`` functions on plain numpy arrays live here (no xarray, no MPI), so
 that a decomposed run calls the same code on its tile.
 
-Grid conventions (those of ``metrotwin.grid``): cells ``(row, col)``, row 0 at the north
+Grid conventions (those of ``metrotwin.city.grid``): cells ``(row, col)``, row 0 at the north
 edge. Unit discharges live on the faces: ``q_at_xface`` has shape ``(ny, nx + 1)`` and is
 positive towards the east (face ``col`` is the west face of cell ``col``); ``q_at_yface`` has
 shape ``(ny + 1, nx)`` and is positive towards the south (increasing row; face ``row`` is the

@@ -9,7 +9,7 @@ The numerics are in ``kernels.py``; this class owns the time loop, the choice of
 the validation of its parameters and the reads and writes of the shared state.
 
 >>> import numpy as np
->>> from metrotwin.testing import make_grid, make_state, make_context
+>>> from metrotwin.run.testing import make_grid, make_state, make_context
 >>> from metrotwin.models.flood import FloodModel
 >>> grid = make_grid(4, 5, resolution=10.0)
 >>> state = make_state(grid)
@@ -32,12 +32,12 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from metrotwin import landcover
+from metrotwin.city import landcover
 from metrotwin.errors import ModelError
-from metrotwin.indicators import Indicator
-from metrotwin.model import Model
+from metrotwin.results.indicators import Indicator
+from metrotwin.run.model import Model
 from metrotwin.models.flood import kernels
-from metrotwin.schema import StrictModel
+from metrotwin.scenario.schema import StrictModel
 from metrotwin.models.flood.boundaries import (
     SIDES,
     Boundary,
@@ -46,8 +46,8 @@ from metrotwin.models.flood.boundaries import (
     series_at,
     series_integral,
 )
-from metrotwin.network import max_along_links
-from metrotwin.variables import VarSpec
+from metrotwin.city.network import max_along_links
+from metrotwin.city.variables import VarSpec
 
 G = 9.81  # gravitational acceleration (m s-2)
 MM_H = 1.0 / 1000.0 / 3600.0  # (m/s) per (mm/h)

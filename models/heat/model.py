@@ -3,7 +3,7 @@ cell, near-surface air temperature that responds to the surfaces and to traffic,
 mean radiant temperature and UTCI a pedestrian feels.
 
 >>> import numpy as np
->>> from metrotwin.testing import make_grid, make_state, make_context
+>>> from metrotwin.run.testing import make_grid, make_state, make_context
 >>> from metrotwin.models.heat import HeatModel
 >>> grid = make_grid(12, 12, resolution=5.0)
 >>> height = np.zeros(grid.shape); height[4:8, 4:8] = 15.0
@@ -28,14 +28,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metrotwin.errors import ModelError
-from metrotwin.indicators import Indicator
-from metrotwin.landcover import CODE
-from metrotwin.model import Model
+from metrotwin.results.indicators import Indicator
+from metrotwin.city.landcover import CODE
+from metrotwin.run.model import Model
 from metrotwin.models.heat import kernels
 from metrotwin.models.heat.geometry import Geometry, build_geometry
 from metrotwin.models.heat.surface import check_overrides, surface_arrays
-from metrotwin.schema import StrictModel
-from metrotwin.variables import VarSpec
+from metrotwin.scenario.schema import StrictModel
+from metrotwin.city.variables import VarSpec
 
 OMEGA = 2.0 * math.pi / 86400.0  # daily angular frequency (s-1)
 RHO_CP = 1.2 * kernels.CP_AIR  # volumetric heat capacity of air (J m-3 K-1)

@@ -8,7 +8,7 @@ from importlib.resources import files
 import numpy as np
 import yaml
 
-from metrotwin import landcover
+from metrotwin.city import landcover
 
 PROPERTIES = (
     "albedo",

@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 
 from metrotwin.models.mobility import kernels
-from metrotwin.models.mobility.simulation import REASONS
+from metrotwin.models.mobility.kernels import REASONS
 
 STATUS = {kernels.SCHEDULED: "scheduled", kernels.ON_LINK: "en_route",
           kernels.ARRIVED: "arrived", kernels.STRANDED: "stranded",

@@ -18,9 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.messages import short_repr
-from metrotwin.models.mobility import kernels
-from metrotwin.models.mobility.network import MobilityError, Network
+from metrotwin.city.sources import tntp
+from metrotwin.hpc.decomposition import exact_sum_finish, exact_sum_partial
+from metrotwin.models.mobility import agents, kernels
+from metrotwin.models.mobility.network import JAM_DENSITY, MobilityError, Network
+from metrotwin.models.mobility.parallel import global_cells, values_at
+from metrotwin.scenario.messages import short_repr
 
 MODES = ("car", "walk", "bike")
 CAR, WALK, BIKE = 0, 1, 2
@@ -234,16 +237,12 @@ def synthetic_population(state, net: Network, params, rng: np.random.Generator, 
         wx[k:k + m], wy[k:k + m] = cx[pick], cy[pick]
         k += m
     dist_km = np.hypot(wx - hx, wy - hy) * params.detour_factor / 1000.0
-    if choose_modes is None:
-        from metrotwin.models.mobility.agents import choose_modes
-    mode = choose_modes(dist_km, params.mode_shares, rng)
+    mode = (choose_modes or agents.choose_modes)(dist_km, params.mode_shares, rng)
     names = list(params.group_shares)
     shares = np.array([params.group_shares[g] for g in names], float)
     group = np.searchsorted(np.cumsum(shares) / shares.sum(), rng.random(n), side="right")
     depart = rng.normal(params.departure_peak, params.departure_spread, n)
     depart = np.round((depart - start_hour) * 3600.0)
-    from metrotwin.models.mobility.parallel import global_cells, values_at
-
     r, c, _ = global_cells(grid, hx, hy)
     district = values_at(state, state["district"], r, c).astype("int16")
     origin, dest = nearest_nodes(net, hx, hy), nearest_nodes(net, wx, wy)
@@ -280,8 +279,6 @@ def building_table(state, grid):
     gathered and combined. Centres are cell centres of the mean row and column; the mean
     height is the correctly rounded sum over cells / cells (``exact_sum_partial``).
     """
-    from metrotwin.hpc.decomposition import exact_sum_finish, exact_sum_partial
-
     dec = state.decomposition
     bid = np.asarray(state.owned(state["building_id"]))
     rows, cols = dec.glb_slices
@@ -324,3 +321,34 @@ def nearest_nodes(net: Network, x, y) -> np.ndarray:
 
     tree = cKDTree(np.column_stack([net.node_x, net.node_y]))
     return tree.query(np.column_stack([x, y]))[1].astype("int64")
+
+
+def read_uxsim_csv(folder, *, reaction_time: float = 1.0, crs: str | None = None):
+    """The network and demand of a UXsim scenario exported to CSV (nodes.csv, links.csv,
+    demand.csv), with UXsim's link model: one lane, jam density 0.2 veh/m, flow capacity
+    the smaller of ``capacity_out`` and the triangular fundamental diagram's
+    u w kappa / (u + w) with w = 1 / (reaction_time kappa) (Newell 2002,
+    doi:10.1016/S0191-2615(00)00044-8, as UXsim implements it).
+
+    Returns (Network, rows) where rows are (orig id, dest id, t_start, t_end, flow veh/s).
+    """
+    folder = Path(folder)
+    with open(folder / "nodes.csv", newline="") as f:
+        nodes = list(csv.DictReader(f))
+    with open(folder / "links.csv", newline="") as f:
+        links = list(csv.DictReader(f))
+    ids = np.array([int(r["name"]) for r in nodes])
+    x, y = tntp.project_lonlat(np.array([float(r["x_lon"]) for r in nodes]),
+                           np.array([float(r["y_lat"]) for r in nodes]), crs)
+    pos = {i: k for k, i in enumerate(ids)}
+    u = np.array([float(r["free_flow_speed_mps"]) for r in links])
+    kappa = JAM_DENSITY
+    w = 1.0 / (reaction_time * kappa)
+    fd_capacity = u * w * kappa / (u + w)
+    cap_out = np.array([float(r["capacity_out_vehps"] or np.inf) for r in links])
+    net = Network(x, y, [pos[int(r["start_node"])] for r in links],
+                  [pos[int(r["end_node"])] for r in links],
+                  [float(r["length_m"]) for r in links], np.ones(len(links), int), u,
+                  np.minimum(cap_out, fd_capacity) * 3600.0, jam_density=kappa, node_ids=ids,
+                  source=str(folder / "links.csv"))
+    return net, read_od_csv(folder / "demand.csv")

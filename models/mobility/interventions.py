@@ -1,7 +1,7 @@
 """Mobility interventions: road closures, capacity changes, working from home, a shift from
 car to walking or cycling, and a shaded walking route.
 
-They edit the state before the models start (``metrotwin.interventions``): the network's
+They edit the state before the models start (``metrotwin.city.interventions``): the network's
 link variables, the tree canopy, or demand layers (``mobility_work_from_home``,
 ``mobility_shift_to_walk``, ``mobility_shift_to_bike``: shares by home cell) that the
 mobility model reads when it draws its trips.
@@ -15,8 +15,8 @@ import numpy as np
 import xarray as xr
 from pydantic import Field, model_validator
 
-from metrotwin.geometry import Area, Line
-from metrotwin.interventions import Intervention, register_intervention
+from metrotwin.city.geometry import Area, Line
+from metrotwin.city.interventions import Intervention, register_intervention
 
 
 def select_links(state, where: Area | None, links: list[int] | None) -> np.ndarray:

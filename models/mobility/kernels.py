@@ -21,6 +21,10 @@ from numba import njit
 SCHEDULED, ON_LINK, ARRIVED, STRANDED, STOPPED = 0, 2, 3, 4, 5
 NO_REASON, NO_ROUTE, FLOODED_LINK, FLOOD_HAZARD, UNREACHABLE = 0, 1, 2, 3, 4
 
+#: why a trip was stranded, by the code the kernels write
+REASONS = {1: "no_route", 2: "flooded_link", 3: "flood_hazard"}
+
+
 
 @njit(cache=True)
 def unit_hash(seed, a, b):

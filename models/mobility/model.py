@@ -17,7 +17,7 @@ ranks; ``parallel.py`` explains the design.
 One step on a tiny grid (two streets in a row, one car):
 
 >>> import numpy as np
->>> from metrotwin.testing import make_grid, make_state, make_context
+>>> from metrotwin.run.testing import make_grid, make_state, make_context
 >>> from metrotwin.models.mobility.network import Network
 >>> from metrotwin.models.mobility import MobilityModel
 >>> grid = make_grid(4, 30, resolution=10.0)
@@ -44,11 +44,9 @@ import mesa
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from metrotwin.indicators import Indicator
-from metrotwin.model import Model
+from metrotwin.city.variables import VarSpec
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.agents import Cyclist, Driver, Pedestrian
-from metrotwin.schema import StrictModel
 from metrotwin.models.mobility.demand import (
     CAR,
     Trips,
@@ -68,7 +66,10 @@ from metrotwin.models.mobility.parallel import (
     values_at,
 )
 from metrotwin.models.mobility.simulation import REASONS, TrafficSim
-from metrotwin.variables import VarSpec
+from metrotwin.results.indicators import Indicator
+from metrotwin.run.model import Model
+from metrotwin.scenario.files import check_file
+from metrotwin.scenario.schema import StrictModel
 
 #: heat released per vehicle and metre driven (J m-1): Sailor & Lu 2004, Atmos. Environ. 38,
 #: 2737-2748 (doi:10.1016/j.atmosenv.2004.01.034).
@@ -210,9 +211,7 @@ class MobilityParams(StrictModel):
     @field_validator("od_file", "tntp_trips", mode="before")
     @classmethod
     def _exists(cls, value, info):
-        from metrotwin.scenario import _check_file
-
-        return None if value is None else _check_file(value, info)
+        return None if value is None else check_file(value, info)
 
     @field_validator("group_shares")
     @classmethod

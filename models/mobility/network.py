@@ -1,7 +1,7 @@
 """The routing graph of the mobility model: links with length, lanes, flow and storage
 capacity and free speed, and the grid cells each link crosses.
 
-Built from the state's link variables (``metrotwin.network``), from TNTP files
+Built from the state's link variables (``metrotwin.city.network``), from TNTP files
 (Transportation Networks for Research, https://github.com/bstabler/TransportationNetworks)
 or from the CSV export of a UXsim scenario; ``grid_network`` makes the square test grids of
 the benchmarks. ``Router`` keeps the next-link tables of the shortest paths to every
@@ -10,14 +10,14 @@ destination on the current link travel times (scipy.sparse.csgraph Dijkstra).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from metrotwin.city.network import add_network
+from metrotwin.city.sources import tntp
 from metrotwin.errors import MetrotwinError
 from metrotwin.models.mobility import kernels
 
@@ -134,7 +134,7 @@ class Network:
 
     @classmethod
     def from_state(cls, state, *, jam_density: float = JAM_DENSITY) -> Network:
-        """The network of a city state (``metrotwin.network.add_network``)."""
+        """The network of a city state (``metrotwin.city.network.add_network``)."""
         if "link_from" not in state:
             raise NetworkError("the city state has no road network (link_from, link_to, ...); "
                                "the mobility model needs one")
@@ -152,8 +152,6 @@ class Network:
 
     def add_to_state(self, state) -> None:
         """Put this network into a state (and compute the cells each link crosses)."""
-        from metrotwin.network import add_network
-
         add_network(state, self.node_x, self.node_y, self.link_from, self.link_to,
                     lanes=self.lanes, free_speed=self.free_speed, capacity=self.capacity,
                     length=self.length)
@@ -166,144 +164,20 @@ class Network:
 
 
 # -- readers ---------------------------------------------------------------------------------
-def _tntp_rows(path: Path):
-    """The data rows of a TNTP file after <END OF METADATA> (';'-terminated)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as err:
-        raise MobilityError(f"cannot read {path}: {err}") from None
-    meta, _, body = text.partition("<END OF METADATA>")
-    if not body:
-        raise MobilityError(f"{path}: no <END OF METADATA> line; is this a TNTP file?")
-    return meta, body
-
-
-def _meta(meta: str, key: str, path) -> str | None:
-    for line in meta.splitlines():
-        if line.strip().upper().startswith(f"<{key}>"):
-            return line.split(">", 1)[1].strip()
-    return None
-
-
 def read_tntp_network(net_path, node_path=None, *, length_factor: float = 1609.344,
                       time_factor: float = 60.0, lane_capacity: float = 1800.0,
                       crs: str | None = None, jam_density: float = JAM_DENSITY) -> Network:
-    """A network from a TNTP ``_net.tntp`` file (and its ``_node.tntp`` coordinates).
-
-    Lengths are file units x ``length_factor`` (m; TNTP files mostly use miles), free speed
-    = length / (free_flow_time x ``time_factor``) (s per file unit, minutes by default),
-    capacity in veh/h, lanes = ceil(capacity / ``lane_capacity``). Node coordinates in
-    lon/lat are projected to ``crs`` (default: the UTM zone of the network's centre).
-    """
-    meta, body = _tntp_rows(net_path)
-    rows = []
-    # errors give line numbers, never the line: the file may be anything (od_file: /etc/passwd)
-    first_line = meta.count("\n") + 1
-    for n, line in enumerate(body.splitlines(), start=first_line):
-        line = line.strip()
-        if not line or line.startswith("~"):
-            continue
-        parts = line.rstrip(";").split()
-        try:
-            a, b, cap, length, fft = int(parts[0]), int(parts[1]), *map(float, parts[2:5])
-        except (ValueError, IndexError):
-            raise MobilityError(f"{net_path}, line {n}: cannot parse it as a link; expected "
-                                "init_node term_node capacity length free_flow_time ...") from None
-        rows.append((a, b, cap, length, fft))
-    if not rows:
-        raise MobilityError(f"{net_path}: no links")
-    a, b, cap, length, fft = (np.array(c) for c in zip(*rows))
-    declared = _meta(meta, "NUMBER OF LINKS", net_path)
-    if declared is not None and declared.isdigit() and int(declared) != len(rows):
-        raise MobilityError(f"{net_path}: <NUMBER OF LINKS> is {declared} but {len(rows)} links "
-                            "were read")
-    ids = np.unique(np.concatenate([a, b]))
-    x = y = None
-    if node_path is not None:
-        x, y, node_ids = _read_tntp_nodes(node_path)
-        missing = np.setdiff1d(ids, node_ids)
-        if missing.size:
-            raise MobilityError(f"{node_path}: no coordinates for node(s) {missing[:5].tolist()}")
-        ids = node_ids
-    length_m = length * length_factor
-    fft_s = fft * time_factor
-    if (fft_s <= 0).any():
-        i = int(np.flatnonzero(fft_s <= 0)[0])
-        raise NetworkError(f"{net_path}: link {a[i]}->{b[i]} has free_flow_time {fft[i]:g}; "
-                           "it must be positive")
-    speed = length_m / fft_s
-    order = np.argsort(ids)
-    if x is None:
-        x = np.zeros(ids.size)
-        y = np.zeros(ids.size)
-    elif np.all(np.abs(x) <= 180) and np.all(np.abs(y) <= 90):
-        x, y = _project_lonlat(x, y, crs)
-    idx = lambda v: order[np.searchsorted(ids[order], v)]  # noqa: E731
-    lanes = np.maximum(1, np.ceil(cap / lane_capacity - 1e-9)).astype(int)
-    return Network(x, y, idx(a), idx(b), length_m, lanes, speed, cap, jam_density=jam_density,
-                   node_ids=ids, source=str(net_path))
-
-
-def _read_tntp_nodes(path):
-    ids, xs, ys = [], [], []
+    """A network from a TNTP ``_net.tntp`` file (and its ``_node.tntp`` coordinates), read by
+    :func:`metrotwin.city.sources.tntp.read_tntp` (units and defaults there)."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as err:
-        raise MobilityError(f"cannot read {path}: {type(err).__name__}") from None
-    for n, line in enumerate(text.splitlines()[1:], start=2):
-        parts = line.replace(";", " ").split()
-        if len(parts) >= 3:
-            try:
-                ids.append(int(parts[0]))
-                xs.append(float(parts[1]))
-                ys.append(float(parts[2]))
-            except ValueError:
-                raise MobilityError(f"{path}, line {n}: cannot parse it as a node; expected "
-                                    "node x y") from None
-    return np.array(xs), np.array(ys), np.array(ids)
-
-
-def _project_lonlat(lon, lat, crs):
-    from pyproj import Transformer
-
-    if crs is None:
-        zone = int((np.mean(lon) + 180) // 6) + 1
-        crs = f"EPSG:{32600 + zone if np.mean(lat) >= 0 else 32700 + zone}"
-    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
-    return np.asarray(x), np.asarray(y)
-
-
-def read_uxsim_csv(folder, *, reaction_time: float = 1.0, crs: str | None = None):
-    """The network and demand of a UXsim scenario exported to CSV (nodes.csv, links.csv,
-    demand.csv), with UXsim's link model: one lane, jam density 0.2 veh/m, flow capacity
-    the smaller of ``capacity_out`` and the triangular fundamental diagram's
-    u w kappa / (u + w) with w = 1 / (reaction_time kappa) (Newell 2002,
-    doi:10.1016/S0191-2615(00)00044-8, as UXsim implements it).
-
-    Returns (Network, rows) where rows are (orig id, dest id, t_start, t_end, flow veh/s).
-    """
-    folder = Path(folder)
-    with open(folder / "nodes.csv", newline="") as f:
-        nodes = list(csv.DictReader(f))
-    with open(folder / "links.csv", newline="") as f:
-        links = list(csv.DictReader(f))
-    ids = np.array([int(r["name"]) for r in nodes])
-    x, y = _project_lonlat(np.array([float(r["x_lon"]) for r in nodes]),
-                           np.array([float(r["y_lat"]) for r in nodes]), crs)
-    pos = {i: k for k, i in enumerate(ids)}
-    u = np.array([float(r["free_flow_speed_mps"]) for r in links])
-    kappa = JAM_DENSITY
-    w = 1.0 / (reaction_time * kappa)
-    fd_capacity = u * w * kappa / (u + w)
-    cap_out = np.array([float(r["capacity_out_vehps"] or np.inf) for r in links])
-    net = Network(x, y, [pos[int(r["start_node"])] for r in links],
-                  [pos[int(r["end_node"])] for r in links],
-                  [float(r["length_m"]) for r in links], np.ones(len(links), int), u,
-                  np.minimum(cap_out, fd_capacity) * 3600.0, jam_density=kappa, node_ids=ids,
-                  source=str(folder / "links.csv"))
-    from metrotwin.models.mobility.demand import read_od_csv
-
-    return net, read_od_csv(folder / "demand.csv")
+        t = tntp.read_tntp(net_path, node_path, length_factor=length_factor,
+                           time_factor=time_factor, lane_capacity=lane_capacity, crs=crs)
+    except tntp.TntpLinkError as err:
+        raise NetworkError(str(err)) from None
+    except tntp.TntpError as err:
+        raise MobilityError(str(err)) from None
+    return Network(t.node_x, t.node_y, t.link_from, t.link_to, t.length, t.lanes, t.free_speed,
+                   t.capacity, jam_density=jam_density, node_ids=t.node_ids, source=t.source)
 
 
 def grid_network(n: int, spacing: float, *, free_speed: float = 20.0, lanes: int = 1,

@@ -44,7 +44,7 @@ In a serial run the same code runs with a one-rank decomposition (the reductions
 identities), which is what makes the serial result the reference bit for bit:
 
 >>> import numpy as np
->>> from metrotwin.testing import make_grid, make_state
+>>> from metrotwin.run.testing import make_grid, make_state
 >>> from metrotwin.models.mobility.network import Network
 >>> grid = make_grid(4, 30, resolution=10.0)
 >>> state = make_state(grid)
@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metrotwin.network import filter_csr
+from metrotwin.city.network import cells_along_links, filter_csr
 
 
 def global_cells(grid, x, y):
@@ -119,8 +119,6 @@ class LinkCells:
             self.owned = np.ones(lindex.size, bool)
             self.local = lindex.copy()
         else:
-            from metrotwin.network import cells_along_links
-
             gnx = grid.nx
             start, cells = cells_along_links(grid, state["node_x"], state["node_y"],
                                              state["link_from"], state["link_to"])

@@ -18,9 +18,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.demand import CAR, Trips
+from metrotwin.models.mobility.kernels import REASONS  # noqa: F401 (the model reads it here)
 from metrotwin.models.mobility.network import Network, Router
-
-REASONS = {1: "no_route", 2: "flooded_link", 3: "flood_hazard"}
 
 
 class TrafficSim:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .fakemodels import make_fake_run
+from tests._support.fakemodels import make_fake_run
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrotwin.compare import describe_interventions, describe_period
+from metrotwin.results.compare import describe_interventions, describe_period
 from metrotwin.viz.colors import nice_range, shared_range, style_of, verdict
 from metrotwin.viz.report import display_units, fmt, fmt_change
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 
-from .pictures import inlined_images, is_real_picture
+from tests._support.pictures import inlined_images, is_real_picture
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",

@@ -9,7 +9,7 @@ import xarray as xr
 
 from metrotwin.viz.paraview import read_pvd, write_paraview
 
-from .synthetic import BUILDING, DEPTH, NX, NY, TIMES, WATER, write_synthetic_run
+from tests._support.synthetic import BUILDING, DEPTH, NX, NY, TIMES, WATER, write_synthetic_run
 
 pv = pytest.importorskip("pyvista")
 

@@ -10,9 +10,9 @@ import pytest
 from metrotwin.cli import main
 from metrotwin.errors import DataSourceError
 from metrotwin.viz.render import SceneRenderer, render_still, themes_of
-from metrotwin.viz.rundata import VariantRun, time_index
+from metrotwin.results.rundata import VariantRun, time_index
 
-from .synthetic import BUILDING, NX, NY, RES, WATER, write_synthetic_run
+from tests._support.synthetic import BUILDING, NX, NY, RES, WATER, write_synthetic_run
 
 SIZE = (480, 400)  # small: llvmpipe renders on the CPU
 
@@ -184,7 +184,7 @@ def test_animate_refuses_a_run_without_changing_fields(static_only, capsys):
 
 
 def test_decimation_keeps_to_the_budget():
-    from metrotwin.viz.rundata import block_reduce, decimation_factor
+    from metrotwin.results.rundata import block_reduce, decimation_factor
 
     assert decimation_factor((NY, NX), 10_000) == 1
     step = decimation_factor((2400, 3000), 40_000)

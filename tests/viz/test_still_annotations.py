@@ -9,9 +9,9 @@ import pytest
 
 from metrotwin.viz.colors import ROAD_CLOSED_RGB
 from metrotwin.viz.render import SceneRenderer
-from metrotwin.viz.rundata import VariantRun
+from metrotwin.results.rundata import VariantRun
 
-from .synthetic import write_synthetic_run
+from tests._support.synthetic import write_synthetic_run
 
 
 @pytest.fixture(scope="module")

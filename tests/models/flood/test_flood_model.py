@@ -10,10 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from metrotwin.errors import ModelError, ScenarioError
-from metrotwin.landcover import CODE
+from metrotwin.city.landcover import CODE
 from metrotwin.models.flood import FloodError, FloodModel
-from metrotwin.network import add_network
-from metrotwin.testing import make_context, make_grid, make_state
+from metrotwin.city.network import add_network
+from metrotwin.run.testing import make_context, make_grid, make_state
 
 G = 9.81  # gravitational acceleration (m s-2)
 

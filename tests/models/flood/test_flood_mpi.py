@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import yaml
 
-from metrotwin.output import open_runs
+from metrotwin.results.output import open_runs
 
-from ...mpi import assert_same_run, run_scenario, scenario_setup
+from tests._support.mpi import assert_same_run, run_scenario, scenario_setup
 
 pytestmark = pytest.mark.mpi
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrotwin.grid import Grid
+from metrotwin.city.grid import Grid
 from metrotwin.models.flood import FloodModel, kernels
-from metrotwin.testing import make_context, make_grid, make_state
+from metrotwin.run.testing import make_context, make_grid, make_state
 
 G = 9.81
 

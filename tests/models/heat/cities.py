@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from metrotwin.landcover import CODE
+from metrotwin.city.landcover import CODE
 from metrotwin.models.heat import HeatModel
-from metrotwin.testing import make_context, make_grid, make_state
+from metrotwin.run.testing import make_context, make_grid, make_state
 
 
 def block_city(ny=60, nx=60, resolution=10.0, height=15.0, block=6, street=3, seed=0):

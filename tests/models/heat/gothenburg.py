@@ -1,7 +1,7 @@
 """Run the heat model at the three Gothenburg SOLWEIG validation sites (not a test module).
 
 Each site's rasters (DSM, DEM, CDSM, UMEP land cover) become a city state, its UMEP met file
-becomes a weather CSV with a units header (read by ``metrotwin.weather``), and the model's
+becomes a weather CSV with a units header (read by ``metrotwin.run.weather``), and the model's
 Tmrt at the measurement point is compared hour by hour with the observed Tmrt.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.landcover import CODE
+from metrotwin.city.landcover import CODE
 
 #: site -> (folder, DSM, DEM, CDSM, land cover, met files, measurements)
 SITES = {
@@ -104,7 +104,7 @@ def run_site(refdata: Path, site: str, tmp: Path, params: dict | None = None,
     hour (trapezoid of the states every ``sample`` seconds), like with like."""
     import pandas as pd
 
-    from metrotwin.testing import make_context, make_grid, make_state
+    from metrotwin.run.testing import make_context, make_grid, make_state
     from metrotwin.models.heat import HeatModel
 
     folder_name, dsm_f, dem_f, cdsm_f, lc_f, mets, meas = SITES[site]

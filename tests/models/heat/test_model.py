@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrotwin.landcover import CODE
+from metrotwin.city.landcover import CODE
 from metrotwin.models.heat import HeatModel, HeatModelError
-from metrotwin.testing import make_context, make_grid, make_state
+from metrotwin.run.testing import make_context, make_grid, make_state
 
 from .cities import block_city, run_heat
 

@@ -5,7 +5,7 @@ import pytest
 def sioux_falls(refdata):
     """Sioux Falls as UXsim uses it (network + time-dependent demand, ~37k vehicles)."""
     from metrotwin.models.mobility.demand import trips_from_rows
-    from metrotwin.models.mobility.network import read_uxsim_csv
+    from metrotwin.models.mobility.demand import read_uxsim_csv
 
     folder = refdata / "mobility" / "SiouxFalls" / "uxsim_dynamic"
     if not folder.is_dir():

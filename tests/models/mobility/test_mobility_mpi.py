@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from metrotwin.output import open_runs
+from metrotwin.results.output import open_runs
 
-from ...mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
+from tests._support.mpi import assert_same_run, run_scenario, scenario_setup, serial_reference
 
 pytestmark = pytest.mark.mpi
 

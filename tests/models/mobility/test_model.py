@@ -4,12 +4,12 @@ dangerous water, heat exposure, traffic heat, interventions, Mesa agents, checkp
 import numpy as np
 import pytest
 
-from metrotwin.interventions import apply_interventions, parse_interventions
+from metrotwin.city.interventions import apply_interventions, parse_interventions
 from metrotwin.models.mobility import MobilityModel, TrafficModel, kernels
 from metrotwin.models.mobility.agents import Driver
 from metrotwin.models.mobility.demand import Trips, synthetic_population
 from metrotwin.models.mobility.network import Network
-from metrotwin.testing import make_context, make_grid, make_state
+from metrotwin.run.testing import make_context, make_grid, make_state
 
 RES = 10.0
 

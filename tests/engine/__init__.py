@@ -1,0 +1,1 @@
+"""Tests of the engine, by stage: scenario, city, observe, run, results."""
