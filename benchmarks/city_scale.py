@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -85,8 +84,8 @@ def coupled_scenario(size_km: float) -> dict:
 
 
 def metrotwin_run(scenario: dict, work: Path, ranks: int = 1) -> dict:
-    """Run ``scenario`` with the CLI (`--profile`); returns wall time, the peak memory of the
-    largest process (a rank) and the baseline's stage profile."""
+    """Run ``scenario`` with the CLI (`--profile`); returns wall time, the peak memory of
+    rank 0 (its own high-water mark, VmHWM) and the baseline's stage profile."""
     path = work / f"{scenario['name']}.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False))
     out = work / f"run-{scenario['name']}-{ranks}"
@@ -101,17 +100,16 @@ def metrotwin_run(scenario: dict, work: Path, ranks: int = 1) -> dict:
     wall = time.perf_counter() - start
     if res.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     run = yaml.safe_load((out / "baseline" / "scenario.resolved.yaml").read_text())["run"]
-    return {"wall": wall, "peak_mib": peak, "run": run, "printed": res.stdout}
+    return {"wall": wall, "peak_mib": run["peak_rss_mib"], "run": run, "printed": res.stdout}
 
 
 def summarise(label: str, result: dict, cells: int) -> None:
     run, stages = result["run"], result["run"]["profile"]
     print(f"\n{label}: {cells / 1e6:.2f} M cells, {run['ranks']} rank(s) {run['layout']}: "
           f"wall {result['wall']:.1f} s from the command to the published run, peak memory of "
-          f"the largest process {result['peak_mib']:.0f} MiB "
-          f"({result['peak_mib'] * 2**20 / cells * run['ranks']:.0f} B per cell over the ranks)")
+          f"rank 0 {result['peak_mib']:.0f} MiB "
+          f"({result['peak_mib'] * 2**20 / cells * run['ranks']:.0f} B per cell, x ranks)")
     total = sum(s["seconds"] for s in stages.values())
     print(f"  {'stage (rank 0)':44s} {'wall s':>8s} {'share':>6s} {'peak MiB':>9s}")
     for name, s in stages.items():
