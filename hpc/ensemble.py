@@ -43,9 +43,14 @@ def variants_of(group: int, size: int, names: list[str]) -> list[str]:
 
 def abort(comm, rank: int, err: BaseException) -> None:
     """Say what went wrong, give the launcher a moment to forward it, and end every rank."""
+    code = 2 if isinstance(err, MetrotwinError) else 1
     print(f"metrotwin: error on rank {rank}: {err}", file=sys.stderr, flush=True)
     time.sleep(1.0)  # MPI_Abort can kill the launcher before it has forwarded our stderr
-    comm.Abort(2 if isinstance(err, MetrotwinError) else 1)
+    comm.Abort(code)
+    # MPI_Abort can return when another rank's abort is already tearing the job down; going
+    # on from here would take the failed run for a finished one (rank 0 publishing it, and
+    # with it removing the checkpoint a refused restart must keep): end this process
+    os._exit(code)
 
 
 #: seconds a rank with an input error waits for the others before ending the job: they may be

@@ -367,9 +367,13 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
         profile.add("output", time.perf_counter() - output_start)
         series = IndicatorSeries()
         if resume:
-            meta = read_checkpoint(folder, p)
+            try:
+                meta = read_checkpoint(folder, p)
+                copy_output_records(folder, writer, meta["records"])
+            except BaseException:
+                writer.close(success=False)  # its writer thread and file, before the error
+                raise
             series = meta["series"]
-            copy_output_records(folder, writer, meta["records"])
             p.ctx.logger.info("variant %s: restarted at t = %g s on %d rank(s)", p.name, meta["t"], dec.size)
         interval = p.scenario.parallel.checkpoint_interval
         last_checkpoint = [p.ctx.clock.now]

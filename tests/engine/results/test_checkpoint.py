@@ -24,6 +24,15 @@ def _start(args, ranks, cwd):
                             text=True, start_new_session=True)  # fmt: skip
 
 
+def _end_session(proc) -> None:
+    """Make sure no rank of an ended job lives on (a launcher may return before every rank
+    of an aborted job has gone) before the test touches the files again."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def _wait_for(path, proc, timeout=120):
     deadline = time.monotonic() + timeout
     while not path.exists():
@@ -106,6 +115,7 @@ def test_a_damaged_checkpoint_is_refused_on_every_rank_and_kept(tmp_path):
         again = _start(["run", str(scenario), "-o", str(out), "--restart", "--no-progress"], 3,
                        tmp_path)  # fmt: skip
         _, stderr = again.communicate(timeout=240)
+        _end_session(again)
         return again.returncode, stderr
 
     status, stderr = restart(path)
