@@ -156,7 +156,7 @@ def heat(args) -> None:
     from solweig_peer import run_peer
 
     from metrotwin.city.citygen import generate_city
-    from metrotwin.scenario.scenario import parse_scenario
+    from metrotwin.run.scenario import parse_scenario
 
     with tempfile.TemporaryDirectory(prefix="city_scale_") as tmp:
         work = Path(tmp)

@@ -70,7 +70,8 @@ def kernel_compile_times() -> list[tuple[str, float]]:
     from numba.core import event
 
     from metrotwin.run.runner import prepare_variants
-    from metrotwin.scenario.scenario import demo_scenario_path, load_scenario
+    from metrotwin.scenario.scenario import demo_scenario_path
+    from metrotwin.run.scenario import load_scenario
 
     totals: dict[str, float] = {}
     stack: list[list] = []  # [name, start, time in callees]

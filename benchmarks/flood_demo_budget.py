@@ -40,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--advection", action="store_true", help="flood with advection: true")
     args = parser.parse_args(argv)
     from metrotwin.run.runner import run_scenario
-    from metrotwin.scenario.scenario import parse_scenario
+    from metrotwin.run.scenario import parse_scenario
     from metrotwin.viz.report import compare_runs
 
     scenario = parse_scenario(flood_only(args.resolution, args.advection))

@@ -77,8 +77,9 @@ _LAZY = {
     "ModelError": "metrotwin.errors",
     "CheckpointError": "metrotwin.errors",
     "OutputError": "metrotwin.errors",
-    "Scenario": "metrotwin.scenario.scenario",
-    "load_scenario": "metrotwin.scenario.scenario",
+    "Scenario": "metrotwin.run.scenario",
+    "load_scenario": "metrotwin.run.scenario",
+    "parse_scenario": "metrotwin.run.scenario",
     "open_runs": "metrotwin.results.output",
     "Grid": "metrotwin.city.grid",
     "Indicator": "metrotwin.results.indicators",
@@ -123,5 +124,6 @@ __all__ = [
     "load_scenario",
     "numba_cache_dir",
     "open_runs",
+    "parse_scenario",
     "register_intervention",
 ]

@@ -243,7 +243,7 @@ def _slurm(args) -> int:
 
 
 def _load(path):
-    from metrotwin.scenario.scenario import load_scenario
+    from metrotwin.run.scenario import load_scenario
 
     return load_scenario(path)
 

@@ -5,7 +5,7 @@ range or classes, its source file, the share of the domain the source covers and
 cells, the road network, the districts and any repair the loaders made (warnings). The
 quick-look PNGs of the layers are drawn by ``metrotwin.viz.quicklook``.
 
->>> from metrotwin.scenario.scenario import load_scenario
+>>> from metrotwin.run.scenario import load_scenario
 >>> import tempfile
 >>> text = inspect_scenario(load_scenario(), tempfile.mkdtemp())  # doctest: +SKIP
 """

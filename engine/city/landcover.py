@@ -1,4 +1,6 @@
-"""metrotwin's land-cover classes: the codes of the ``land_cover`` layer.
+"""metrotwin's land-cover classes on the grid: the ``land_cover`` layer's CF flags and per-class
+tables mapped onto it. The classes themselves (names and codes) are defined in
+``metrotwin.scenario.landcover``, the vocabulary of a scenario file, and re-exported here.
 
 Models keep their own per-class parameter tables (roughness, infiltration, albedo, ...) keyed
 by these names; interventions change a cell's class (a cool roof turns ``roof`` into
@@ -9,36 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-#: code -> (name, description). Codes are stable: they are stored in fields.nc.
-LAND_COVER_CLASSES: dict[int, tuple[str, str]] = {
-    1: ("water", "open water: river, lake, pond"),
-    2: ("roof", "conventional building roof"),
-    3: ("green_roof", "extensive green roof on a building"),
-    4: ("cool_roof", "high-albedo (cool) building roof"),
-    5: ("road", "asphalt road surface"),
-    6: ("paved", "other sealed surface: pavement, plaza, parking"),
-    7: ("cool_pavement", "high-albedo sealed surface"),
-    8: ("permeable_paving", "permeable paving"),
-    9: ("grass", "grass, lawn, park meadow"),
-    10: ("trees", "ground under tree cover (park woodland)"),
-    11: ("bare_soil", "bare soil, construction site"),
-    12: ("cropland", "agricultural land, allotments"),
-}
-
-CODE: dict[str, int] = {name: code for code, (name, _) in LAND_COVER_CLASSES.items()}
-NAMES: list[str] = [name for _, (name, _) in sorted(LAND_COVER_CLASSES.items())]
-ROOF_CLASSES = ("roof", "green_roof", "cool_roof")
-SEALED_CLASSES = ("roof", "green_roof", "cool_roof", "road", "paved", "cool_pavement")
-
-
-def code_of(name: str) -> int:
-    """The code of a class name, or a ValueError listing the valid names."""
-    try:
-        return CODE[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown land-cover class {name!r}; valid classes: {', '.join(NAMES)}"
-        ) from None
+from metrotwin.scenario.landcover import (  # the names live with the scenario's vocabulary
+    CODE,
+    LAND_COVER_CLASSES,
+    NAMES,
+    ROOF_CLASSES,
+    SEALED_CLASSES,
+    code_of,
+)
 
 
 def cf_flag_attrs() -> dict:
@@ -71,3 +51,15 @@ def lookup(table: dict[str, float], land_cover: np.ndarray, *, what: str) -> np.
             f"classes with a value: {', '.join(sorted(table))}"
         )
     return values[land_cover]
+
+
+__all__ = [
+    "CODE",
+    "LAND_COVER_CLASSES",
+    "NAMES",
+    "ROOF_CLASSES",
+    "SEALED_CLASSES",
+    "cf_flag_attrs",
+    "code_of",
+    "lookup",
+]

@@ -10,7 +10,7 @@ from metrotwin.city.state import CityState, empty_state
 from metrotwin.hpc.decomposition import serial_decomposition
 from metrotwin.run.context import Clock, RunContext
 from metrotwin.run.forcing import Forcing
-from metrotwin.scenario.scenario import parse_scenario
+from metrotwin.run.scenario import parse_scenario
 
 
 def make_grid(ny: int, nx: int, resolution: float = 1.0, crs: str = "EPSG:32632") -> Grid:

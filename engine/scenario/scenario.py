@@ -2,8 +2,13 @@
 
 A scenario names the city (generated, or built from data files), the period, the forcing,
 the models with their parameters, the interventions of the baseline and the named variants.
-Everything is validated before any work starts; an error names the field, the value and what
-would be valid (see ``load_scenario``).
+An error names the field, the value and what would be valid.
+
+This is the schema of the file as written. The sections whose types come from later stages,
+the models' parameters (each model's ``Params``, found through the registry) and the
+interventions (types registered by the city and the model packages), are only checked for
+shape here; ``metrotwin.run.scenario`` validates them into typed objects (its ``Scenario``,
+``load_scenario`` and ``parse_scenario`` are the public ones, exported by ``metrotwin``).
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import copy
 import os
 import stat
 from datetime import datetime
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from pydantic import (
+    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -24,15 +31,14 @@ from pydantic import (
     model_validator,
 )
 
-from metrotwin.city.sources.datasources import DataDomain, check_projected_crs
 from metrotwin.errors import ScenarioError
 from metrotwin.scenario import yamlsafe
+from metrotwin.scenario.data import DataDomain, check_projected_crs
 from metrotwin.scenario.files import check_file
 from metrotwin.scenario.messages import short_repr
 from metrotwin.scenario.schema import MAX_RAIN, StrictModel, check_name, non_finite_paths
 from metrotwin.scenario.units import Duration
 from metrotwin.scenario.validation import format_validation_error
-
 
 
 class Strict(StrictModel):
@@ -307,25 +313,32 @@ class Scenario(Strict):
     @field_validator("models", mode="before")
     @classmethod
     def _models(cls, value):
-        # inside: the registry loads the models (a back-edge listed in pyproject's contracts)
-        from metrotwin.run.registry import model_params
-
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ValueError("'models' maps model names to their parameters")
-        return {name: model_params(name, params) for name, params in value.items()}
+        return cls.parse_models(value)
 
     @field_validator("interventions", mode="before")
     @classmethod
     def _interventions(cls, value):
-        # inside: the registry loads the models, whose packages register their intervention
-        # types (back-edges listed in pyproject's contracts)
-        from metrotwin.city.interventions import parse_interventions
-        from metrotwin.run.registry import list_models
+        return cls.parse_interventions(value)
 
-        list_models()
-        return parse_interventions(value or [])
+    @classmethod
+    def parse_models(cls, value) -> dict[str, Any]:
+        """The ``models`` section: model name -> its parameters. Here only its shape is
+        checked; ``metrotwin.run.scenario.Scenario`` validates each against the model's
+        ``Params``."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("'models' maps model names to their parameters")
+        return dict(value)
+
+    @classmethod
+    def parse_interventions(cls, value) -> list[Any]:
+        """The ``interventions`` section: a list. Here only its shape is checked;
+        ``metrotwin.run.scenario.Scenario`` validates each into its registered type."""
+        value = value or []  # `interventions:` left empty is none
+        if not isinstance(value, list):
+            raise ValueError(f"interventions must be a list, got {short_repr(value)}")
+        return list(value)
 
     @field_validator("variants")
     @classmethod
@@ -359,7 +372,7 @@ class Scenario(Strict):
     def variant_names(self) -> list[str]:
         return ["baseline", *self.variants]
 
-    def resolve_variant(self, name: str) -> Scenario:
+    def resolve_variant(self, name: str) -> Self:
         """The baseline with variant ``name``'s interventions and overrides applied."""
         if name == "baseline":
             return self
@@ -372,9 +385,11 @@ class Scenario(Strict):
         data["forcing"] = _deep_merge(
             self.forcing.model_dump(mode="python", exclude_none=True), variant.forcing
         )
-        models = {}
-        for model_name, params in self.models.items():
-            models[model_name] = params.model_dump(mode="python")
+        models = {
+            model_name: params.model_dump(mode="python") if isinstance(params, BaseModel)
+            else copy.deepcopy(dict(params or {}))
+            for model_name, params in self.models.items()
+        }
         for model_name, overrides in variant.models.items():
             if model_name not in models:
                 raise ValueError(
@@ -385,7 +400,7 @@ class Scenario(Strict):
         data["models"] = models
         data["interventions"] = [*self.interventions, *variant.interventions]
         data["name"] = self.name
-        return Scenario.model_validate(data, context={"base_dir": None})
+        return type(self).model_validate(data, context={"base_dir": None})
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -399,8 +414,12 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 
 # -- loading ---------------------------------------------------------------------------------
-def parse_scenario(data: Any, *, source: str = "scenario", base_dir: Path | None = None) -> Scenario:
-    """Validate a scenario from parsed YAML; ScenarioError names every field that is wrong."""
+def validate_scenario(
+    schema: type[Scenario], data: Any, *, source: str = "scenario", base_dir: Path | None = None
+) -> Scenario:
+    """Validate parsed YAML ``data`` as ``schema`` (this module's ``Scenario``, or
+    ``metrotwin.run.scenario.Scenario`` for the full check); ScenarioError names every field
+    that is wrong."""
     if not isinstance(data, dict):
         raise ScenarioError(
             f"a scenario is a mapping of fields (name, domain, period, ...), got {type(data).__name__}",
@@ -413,7 +432,7 @@ def parse_scenario(data: Any, *, source: str = "scenario", base_dir: Path | None
             source=source,
         )
     try:
-        return Scenario.model_validate(data, context={"base_dir": base_dir})
+        return schema.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as err:
         raise ScenarioError(format_validation_error(err), source=source) from None
     except (ValueError, TypeError) as err:  # raised by validators outside pydantic's wrapping
@@ -451,14 +470,13 @@ def read_yaml(path: Path) -> Any:
         raise ScenarioError(f"YAML syntax error at {where}{problem}", source=str(path)) from None
 
 
-def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Load and validate a scenario file (default: the built-in demo)."""
+def validate_file(schema: type[Scenario], path: str | Path | None = None) -> Scenario:
+    """Read and validate scenario file ``path`` (default: the built-in demo) as ``schema``."""
     path = Path(path) if path is not None else demo_scenario_path()
     data = read_yaml(path)
-    return parse_scenario(data, source=str(path), base_dir=path.resolve().parent)
+    return validate_scenario(schema, data, source=str(path), base_dir=path.resolve().parent)
 
 
 def demo_scenario_path() -> Path:
-    from importlib.resources import files
-
+    """The built-in demo scenario (``metrotwin.scenarios``' demo.yaml)."""
     return Path(str(files("metrotwin.scenarios").joinpath("demo.yaml")))

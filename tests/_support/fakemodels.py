@@ -172,7 +172,7 @@ def make_fake_run(out, models=("flood", "heat", "mobility"), scenario: dict | No
     import metrotwin.run.registry as registry
     import metrotwin.viz.report as viz_report
     from metrotwin.run.runner import run_scenario
-    from metrotwin.scenario.scenario import parse_scenario
+    from metrotwin.run.scenario import parse_scenario
 
     fakes = {name: FAKE_MODELS[name] for name in models}
     with pytest.MonkeyPatch.context() as mp:

@@ -15,7 +15,8 @@ import xarray as xr
 
 from metrotwin.run.runner import run_scenario
 from metrotwin.viz.report import compare_runs
-from metrotwin.scenario.scenario import load_scenario, parse_scenario, read_yaml
+from metrotwin.scenario.scenario import read_yaml
+from metrotwin.run.scenario import load_scenario, parse_scenario
 
 from tests.conftest import REPO, refdata_path
 

@@ -15,13 +15,8 @@ import numpy as np
 
 from metrotwin.city import landcover, tiling
 from metrotwin.city.grid import Grid
-from metrotwin.city.sources.datasources import (
-    BUILDING_USES,
-    BuildingsSource,
-    DsmSource,
-    lookup_key,
-    warn,
-)
+from metrotwin.city.sources.datasources import BUILDING_USES, warn
+from metrotwin.scenario.data import BuildingsSource, DsmSource, lookup_key
 from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
 from metrotwin.errors import DataSourceError
 

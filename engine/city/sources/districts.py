@@ -15,7 +15,8 @@ import pandas as pd
 
 from metrotwin.city import tiling
 from metrotwin.city.grid import Grid
-from metrotwin.city.sources.datasources import DistrictsSource, normalise_name, share, warn
+from metrotwin.city.sources.datasources import share, warn
+from metrotwin.scenario.data import DistrictsSource, normalise_name
 from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
 from metrotwin.errors import DataSourceError
 

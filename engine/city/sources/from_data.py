@@ -14,7 +14,7 @@ from metrotwin.city.sources import districts as sources_districts
 from metrotwin.city.sources import landcover as sources_landcover
 from metrotwin.city.sources import raster as sources_raster
 from metrotwin.city.sources import roads as sources_roads
-from metrotwin.city.sources.datasources import ConstantElevation, DataDomain, DrainageByDistrict
+from metrotwin.scenario.data import ConstantElevation, DataDomain, DrainageByDistrict
 from metrotwin.city.state import empty_state, subset_state
 from metrotwin.errors import DataSourceError
 

@@ -9,7 +9,8 @@ import numpy as np
 
 from metrotwin.city import landcover, tiling
 from metrotwin.city.grid import Grid
-from metrotwin.city.sources.datasources import LandCoverSource, lookup_key, share, warn
+from metrotwin.city.sources.datasources import share, warn
+from metrotwin.scenario.data import LandCoverSource, lookup_key
 from metrotwin.city.sources.raster import to_grid
 from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
 from metrotwin.errors import DataSourceError

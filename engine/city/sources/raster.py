@@ -20,15 +20,13 @@ from pyproj import CRS
 from metrotwin.city import tiling
 from metrotwin.city.grid import Grid
 from metrotwin.city.layer_bounds import BOUNDS, check_bounds
-from metrotwin.city.sources.datasources import (
+from metrotwin.city.sources.datasources import fmt_bounds, share, warn
+from metrotwin.scenario.data import (
     ConstantElevation,
     DataDomain,
     DsmSource,
     ElevationSource,
     RasterSource,
-    fmt_bounds,
-    share,
-    warn,
 )
 from metrotwin.errors import DataSourceError
 

@@ -27,13 +27,8 @@ import numpy as np
 
 from metrotwin.city.grid import Grid
 from metrotwin.city.network import NETWORK_VARIABLES, add_network, drop_bridged_water
-from metrotwin.city.sources.datasources import (
-    ROAD_CLASS_DEFAULTS,
-    RoadClass,
-    RoadsSource,
-    fmt_bounds,
-    warn,
-)
+from metrotwin.city.sources.datasources import fmt_bounds, warn
+from metrotwin.scenario.data import ROAD_CLASS_DEFAULTS, RoadClass, RoadsSource
 from metrotwin.city.sources.tntp import read_tntp
 from metrotwin.city.sources.vector import LINES, read_vector
 from metrotwin.errors import DataSourceError

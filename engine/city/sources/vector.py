@@ -11,7 +11,8 @@ from pyproj import CRS
 
 from metrotwin.city import tiling
 from metrotwin.city.grid import Grid
-from metrotwin.city.sources.datasources import VectorSource, fmt_bounds
+from metrotwin.city.sources.datasources import fmt_bounds
+from metrotwin.scenario.data import VectorSource
 from metrotwin.city.sources.raster import same_crs
 from metrotwin.errors import DataSourceError
 

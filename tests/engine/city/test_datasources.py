@@ -19,10 +19,11 @@ from pyproj import CRS, Transformer
 from shapely.geometry import Polygon, box
 
 from metrotwin.city import landcover
-from metrotwin.city.sources.datasources import DataDomain, DataSourceWarning
+from metrotwin.city.sources.datasources import DataSourceWarning
+from metrotwin.scenario.data import DataDomain
 from metrotwin.city.sources.from_data import build_city_from_data
 from metrotwin.errors import DataSourceError, ScenarioError
-from metrotwin.scenario.scenario import parse_scenario
+from metrotwin.run.scenario import parse_scenario
 
 CRS_DOMAIN = "EPSG:32633"
 W, S, E, N = 500_000.0, 4_982_840.0, 500_200.0, 4_983_000.0  # 200 m x 160 m

@@ -38,7 +38,7 @@ import numpy as np
 from mpi4py import MPI
 from metrotwin.city.build import build_city, global_shape
 from metrotwin.hpc.decomposition import MPIDecomposition
-from metrotwin.scenario.scenario import load_scenario
+from metrotwin.run.scenario import load_scenario
 from metrotwin.city.state import subset_state
 
 warnings.simplefilter("ignore")

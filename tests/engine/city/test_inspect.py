@@ -12,7 +12,7 @@ from shapely.geometry import box
 
 from metrotwin.city.inspect import inspect_scenario
 from metrotwin.viz.quicklook import quicklooks
-from metrotwin.scenario.scenario import parse_scenario
+from metrotwin.run.scenario import parse_scenario
 
 CRS = "EPSG:32633"
 W, S, E, N = 500_000.0, 4_982_840.0, 500_200.0, 4_983_000.0

@@ -143,7 +143,7 @@ def test_validate_cells_shows_what_each_intervention_selects_and_changes(demo_da
     from metrotwin.city.build import build_city
     from metrotwin.cli import main
     from metrotwin.run.runner import prepare_variant
-    from metrotwin.scenario.scenario import load_scenario
+    from metrotwin.run.scenario import load_scenario
 
     box = [690800, 5334400, 691400, 5334800]
     demo_data["variants"]["pond"] = {

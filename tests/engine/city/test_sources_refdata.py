@@ -11,7 +11,8 @@ import pytest
 import rasterio
 
 from metrotwin.city import landcover
-from metrotwin.city.sources.datasources import DataDomain, DataSourceWarning
+from metrotwin.city.sources.datasources import DataSourceWarning
+from metrotwin.scenario.data import DataDomain
 from metrotwin.city.sources.from_data import build_city_from_data
 from metrotwin.errors import DataSourceError
 

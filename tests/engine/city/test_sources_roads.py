@@ -12,7 +12,8 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import LineString
 
-from metrotwin.city.sources.datasources import DataDomain, DataSourceWarning
+from metrotwin.city.sources.datasources import DataSourceWarning
+from metrotwin.scenario.data import DataDomain
 from metrotwin.city.sources.from_data import build_city_from_data
 from metrotwin.errors import DataSourceError
 from metrotwin.city.sources.roads import ROAD_CLASS_DEFAULTS, parse_speed

@@ -69,7 +69,7 @@ def test_a_data_domain_opens_its_elevation_once_for_its_grid(monkeypatch, tmp_pa
     import rioxarray  # noqa: F401 - registers .rio
     import xarray as xr
 
-    from metrotwin.scenario.scenario import parse_scenario
+    from metrotwin.run.scenario import parse_scenario
 
     dem = tmp_path / "dem.tif"
 

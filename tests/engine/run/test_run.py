@@ -98,7 +98,7 @@ def test_failed_run_leaves_nothing(toy_registry, small_scenario_data, tmp_path, 
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="deliberate failure"):
         from metrotwin.run.runner import run_scenario
-        from metrotwin.scenario.scenario import load_scenario
+        from metrotwin.run.scenario import load_scenario
 
         run_scenario(load_scenario(path), out, progress=False)
     assert not out.exists()  # created by the run, so removed with everything in it

@@ -14,7 +14,7 @@ import yaml
 from metrotwin.cli import main
 from metrotwin.errors import MetrotwinError, ScenarioError
 from metrotwin.scenario.messages import MAX_MESSAGE
-from metrotwin.scenario.scenario import load_scenario, parse_scenario
+from metrotwin.run.scenario import load_scenario, parse_scenario
 
 
 def _refused(data, *words):

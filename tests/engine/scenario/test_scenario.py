@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from metrotwin.errors import ScenarioError
-from metrotwin.scenario.scenario import load_scenario, parse_scenario
+from metrotwin.run.scenario import load_scenario, parse_scenario
 from metrotwin.scenario.units import parse_duration
 
 

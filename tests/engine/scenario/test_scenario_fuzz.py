@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from metrotwin.cli import main
 from metrotwin.errors import ScenarioError
-from metrotwin.scenario.scenario import demo_scenario_path, parse_scenario, read_yaml
+from metrotwin.scenario.scenario import demo_scenario_path, read_yaml
+from metrotwin.run.scenario import parse_scenario
 
 BASE = read_yaml(demo_scenario_path())
 
