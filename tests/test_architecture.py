@@ -1,6 +1,9 @@
 """The house rules of issue #17, checked on the code: imports point one way (the import-linter
-contracts in pyproject.toml), no import cycles among metrotwin's modules, and a module imports
-another of ours inside a function only for a reason it states in a comment."""
+contracts in pyproject.toml), no import cycles among metrotwin's modules, a module imports
+another of ours inside a function only for a reason it states in a comment, no function over
+120 lines or with more than 12 positional parameters, radon maintainability grade A for every
+module, and no test that skips when one of our modules or a runtime dependency fails to import.
+Each check lists every offender (file:line:function)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from radon.metrics import mi_rank, mi_visit
 
 REPO = Path(__file__).resolve().parents[1]
 #: the folders setuptools assembles into the package (pyproject's package-dir)
@@ -156,3 +161,111 @@ def test_function_level_imports_say_why():
             silent += [f"{path.relative_to(REPO)}:{n}: {text}"
                        for n, text in function_level_imports(path)]  # fmt: skip
     assert not silent, "imports inside functions without a reason:\n" + "\n".join(silent)
+
+
+# -- the size of units (issue #17 "Done when") -------------------------------------------------
+#: longest function (lines, decorators to last line) and most positional parameters (``self``
+#: and ``cls`` not counted; a numba kernel groups its arrays into tuples instead)
+MAX_FUNCTION_LINES = 120
+MAX_POSITIONAL = 12
+
+
+def package_modules() -> list[Path]:
+    """Every module of the package, in its four source folders."""
+    return [path for folder in PACKAGE_DIRS for path in sorted((REPO / folder).rglob("*.py"))
+            if "__pycache__" not in path.parts]  # fmt: skip
+
+
+def functions(path: Path):
+    """(qualified name, node) of every function and method in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+
+    def walk(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield f"{prefix}{child.name}", child
+                yield from walk(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.ClassDef):
+                yield from walk(child, f"{prefix}{child.name}.")
+            else:
+                yield from walk(child, prefix)
+
+    yield from walk(tree, "")
+
+
+def where(path: Path, name: str, node) -> str:
+    return f"{path.relative_to(REPO)}:{node.lineno}:{name}"
+
+
+def function_lines(node) -> int:
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return node.end_lineno - first + 1
+
+
+def positional_parameters(node) -> int:
+    names = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    return len([n for n in names if n not in ("self", "cls")])
+
+
+def test_no_function_is_longer_than_the_limit():
+    long = [f"{where(path, name, node)} ({function_lines(node)} lines)"
+            for path in package_modules() for name, node in functions(path)
+            if function_lines(node) > MAX_FUNCTION_LINES]  # fmt: skip
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(long)
+
+
+def test_no_function_takes_too_many_positional_parameters():
+    wide = [f"{where(path, name, node)} ({positional_parameters(node)} positional)"
+            for path in package_modules() for name, node in functions(path)
+            if positional_parameters(node) > MAX_POSITIONAL]  # fmt: skip
+    assert not wide, (
+        f"functions with more than {MAX_POSITIONAL} positional parameters (group them: a "
+        f"tuple of arrays for a numba kernel, keyword-only or a dataclass otherwise):\n"
+        + "\n".join(wide)
+    )
+
+
+def test_every_module_has_maintainability_grade_a():
+    """radon's maintainability index (``radon mi``; A is 20 or more on its 0-100 scale)."""
+    low = []
+    for path in package_modules():
+        score = mi_visit(path.read_text(encoding="utf-8"), multi=True)
+        if mi_rank(score) != "A":
+            low.append(f"{path.relative_to(REPO)}: {mi_rank(score)} ({score:.1f})")
+    assert not low, "modules below maintainability grade A (split them):\n" + "\n".join(low)
+
+
+# -- the tests themselves -----------------------------------------------------------------------
+def hard_dependencies() -> set[str]:
+    """Import names of the package's runtime dependencies (pyproject's [project]
+    dependencies): a test that needs one imports it; skipping would hide a broken install."""
+    aliases = {"pyyaml": "yaml", "pillow": "PIL", "imageio-ffmpeg": "imageio_ffmpeg"}
+    data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    names = set()
+    for requirement in data["project"]["dependencies"]:
+        name = requirement.split(";")[0]
+        for stop in "<>=!~[ ":
+            name = name.split(stop)[0]
+        names.add(aliases.get(name.lower(), name.replace("-", "_")))
+    return names
+
+
+def importorskips(path: Path):
+    """(line, module name) of every ``pytest.importorskip("...")`` in ``path``."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "importorskip" and node.args
+                and isinstance(node.args[0], ast.Constant)):  # fmt: skip
+            yield node.lineno, str(node.args[0].value)
+
+
+def test_tests_do_not_skip_on_our_modules_or_hard_dependencies():
+    """``pytest.importorskip`` of a metrotwin module (a broken import became a skip) or of a
+    runtime dependency (installed with the package) is a plain import instead."""
+    hard = hard_dependencies()
+    assert {"numpy", "pyvista", "osmium", "yaml"} <= hard, hard  # the parse found them
+    found = [f"{path.relative_to(REPO)}:{line}: importorskip({name!r})"
+             for path in sorted((REPO / "tests").rglob("*.py"))
+             for line, name in importorskips(path)
+             if name.split(".")[0] == "metrotwin" or name.split(".")[0] in hard]  # fmt: skip
+    assert not found, "skips on a module that is always installed:\n" + "\n".join(found)

@@ -42,7 +42,9 @@ class Scenario(schema.Scenario):
         return parse_interventions(super().parse_interventions(value))
 
 
-def parse_scenario(data: Any, *, source: str = "scenario", base_dir: Path | None = None) -> Scenario:
+def parse_scenario(
+    data: Any, *, source: str = "scenario", base_dir: Path | None = None
+) -> Scenario:
     """Validate a scenario from parsed YAML; ScenarioError names every field that is wrong."""
     return schema.validate_scenario(Scenario, data, source=source, base_dir=base_dir)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import pyvista as pv
 import xarray as xr
 
 from metrotwin.viz.paraview import read_pvd, write_paraview
 
 from tests._support.synthetic import BUILDING, DEPTH, NX, NY, TIMES, WATER, write_synthetic_run
-
-pv = pytest.importorskip("pyvista")
 
 
 @pytest.fixture(scope="module")

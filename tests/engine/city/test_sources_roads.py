@@ -8,6 +8,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pytest
 from pyproj import Transformer
 from shapely.geometry import LineString
@@ -137,7 +138,6 @@ def test_osm_xml_extract(tmp_path):
 
 
 def test_osm_pbf_extract(tmp_path):
-    osmium = pytest.importorskip("osmium")
     xml = osm_xml(tmp_path / "city.osm")
     with osmium.SimpleWriter(str(tmp_path / "city.osm.pbf")) as writer:
         for obj in osmium.FileProcessor(str(xml)):
