@@ -269,3 +269,22 @@ def test_tests_do_not_skip_on_our_modules_or_hard_dependencies():
              for line, name in importorskips(path)
              if name.split(".")[0] == "metrotwin" or name.split(".")[0] in hard]  # fmt: skip
     assert not found, "skips on a module that is always installed:\n" + "\n".join(found)
+
+
+def test_the_package_doctests_are_collected():
+    """The README's test command runs the package's doctests (pyproject's pytest options and
+    the root conftest.py): every module with a ``>>>`` example is collected, under its
+    installed name."""
+    with_examples = sorted(path for path in package_modules()
+                           if ">>> " in path.read_text(encoding="utf-8"))  # fmt: skip
+    assert with_examples
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                           "-p", "no:cacheprovider", *map(str, with_examples)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    for path in with_examples:
+        folder = path.relative_to(REPO).parts[0]
+        parts = path.relative_to(REPO / folder).with_suffix("").parts
+        name = ".".join(("metrotwin", *([PACKAGE_DIRS[folder]] if PACKAGE_DIRS[folder] else []),
+                         *parts))  # fmt: skip
+        assert f"{path.relative_to(REPO)}::{name}" in proc.stdout, (name, proc.stdout[-2000:])
