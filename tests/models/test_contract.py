@@ -1,15 +1,24 @@
 """The model contract, over every registered model (built-in and installed plugins): each
-variable declared with its units and what it is, ``Params`` that refuse an unknown key, and one
-coupling step on a 4 x 5 grid that leaves what the model writes finite."""
+variable declared with its units and what it is, a parameter class named ``Params`` that
+refuses an unknown key, the errors of the model's package under ``ModelError``, variables
+allocated by the coupler alone (``initialize`` adds or replaces none), and one coupling step on
+a 4 x 5 grid that leaves what the model writes finite."""
 
 from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from metrotwin.errors import ModelError
+
 from metrotwin.city.landcover import CODE
 from metrotwin.city.network import add_network
+from metrotwin.city.state import CityState
 from metrotwin.run.registry import list_models
 from metrotwin.run.testing import make_context, make_grid, make_state
 
@@ -41,6 +50,38 @@ def test_params_refuse_an_unknown_key(name):
         cls.Params.model_validate({"no_such_parameter": 1})
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_the_parameter_class_is_named_params(name):
+    """One name in every model package (not ``FloodParams`` here and ``Params`` there)."""
+    params = list_models()[name].Params
+    assert params.__name__ == "Params", f"{name}: {params.__module__}.{params.__qualname__}"
+
+
+def package_modules(cls) -> list:
+    """The modules of the package that holds model ``cls`` (the module alone when it is not
+    in a package of its own, e.g. a single-file plugin)."""
+    module = importlib.import_module(cls.__module__)
+    package_name = cls.__module__.rpartition(".")[0]
+    package = importlib.import_module(package_name) if package_name else None
+    if package is None or not hasattr(package, "__path__") or package_name == "tests._support":
+        return [module]
+    return [package, *(importlib.import_module(info.name) for info in
+                       pkgutil.walk_packages(package.__path__, f"{package_name}."))]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_errors_of_a_model_package_are_model_errors(name):
+    """Every exception class a model package defines derives from ``ModelError`` (so the run
+    reports it as the model's error, and a caller can catch all of them at once)."""
+    modules = package_modules(list_models()[name])
+    errors = {f"{obj.__module__}.{obj.__qualname__}": obj for module in modules
+              for obj in vars(module).values()
+              if inspect.isclass(obj) and issubclass(obj, Exception)
+              and obj.__module__ == module.__name__}  # fmt: skip
+    strays = sorted(where for where, obj in errors.items() if not issubclass(obj, ModelError))
+    assert not strays, f"{name}: exceptions that are not ModelError subclasses: {strays}"
+
+
 def tiny_city():
     """A 4 x 5 grid of 10 m cells, flat grass with one district, flats along the western
     column and offices along the eastern one (30 m high: enough floor area for sampled
@@ -60,7 +101,7 @@ def tiny_city():
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_one_coupling_step_on_a_4x5_grid(name):
+def test_one_coupling_step_on_a_4x5_grid(name, monkeypatch):
     """Inputs another model would write are zero (dry ground, no traffic heat); the model
     initialises, advances one step and everything it writes is finite (or still its declared
     fill where that is NaN: e.g. the time of the maximum depth of a cell never wet)."""
@@ -72,7 +113,23 @@ def test_one_coupling_step_on_a_4x5_grid(name):
     ctx = make_context(state.grid, duration=STEP, coupling_interval=STEP,
                        forcing={"weather": {"design_day": {}}})  # fmt: skip
     model = cls()
+    before = {var: state.ds[var].variable._data for var in state.ds.data_vars}
+    allocations = []
+    allocate = CityState.add_variable
+
+    def spy(self, var, spec):
+        allocations.append(var)
+        return allocate(self, var, spec)
+
+    monkeypatch.setattr(CityState, "add_variable", spy)
     model.initialize(state, ctx)
+    monkeypatch.undo()
+    after = {var: state.ds[var].variable._data for var in state.ds.data_vars}
+    # the coupler allocates the declared variables (above, as it would); the model fills them
+    assert not allocations, f"{name}.initialize allocates variables itself: {allocations}"
+    assert not sorted(set(after) - set(before)), f"{name}.initialize added variables"
+    replaced = sorted(var for var in cls.variables if after[var] is not before[var])
+    assert not replaced, f"{name}.initialize allocated its declared variables again: {replaced}"
     model.advance(state, STEP)
     for var, spec in cls.variables.items():
         if spec.writes and np.issubdtype(state.ds[var].dtype, np.floating):
