@@ -1,6 +1,8 @@
 """The run stage: models and what advances them.
 
 ``model`` (the ``Model`` protocol), ``registry`` (which models exist, by entry point),
+``scenario`` (a scenario validated against them: ``Scenario``, ``load_scenario``, the public
+loader: each model's ``Params`` and the registered interventions),
 ``context`` (what a model receives at ``initialize``), ``forcing`` and ``weather`` (time-dependent
 inputs), ``coupler`` (models in lock-step), ``runner`` (every variant of a scenario into one run
 folder), ``outdir`` and ``runlock`` (the output folder, checked and locked before anything runs),
