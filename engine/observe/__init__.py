@@ -2,6 +2,13 @@
 to the model's units and UTC, snapped to cells and road links, checked (every reading kept with
 a flag), written to ``observations.nc``; and the LETKF analysis kernels.
 
+``schema`` (the scenario's ``observations:`` section), ``variables`` (what sensors may
+measure), ``files`` with ``read_csv``, ``read_netcdf`` and ``read_sensorthings`` (the readers,
+returning ``readings``), ``units`` (conversion with pint), ``snap`` (positions onto cells and
+links), ``flags`` and ``qc`` (one quality flag per reading), ``table`` (every reading in one
+table), ``load`` (the section read, checked and snapped), ``write`` (``observations.nc``),
+``sample`` (synthetic observations from a finished run) and ``letkf`` (the analysis kernels).
+
 A stage of its own between city and run: it imports the city-level modules (grid, state,
 output, errors), never the runner, the models or viz.
 """
