@@ -1,4 +1,5 @@
-"""Readers of city data files onto the scenario grid: ``datasources`` (the schema of the
-``domain.data`` section and the readers' shared helpers), ``from_data`` (``build_city_from_data``:
+"""Readers of city data files onto the scenario grid (the schema of the ``domain.data``
+section they read is ``metrotwin.scenario.data``): ``datasources`` (the readers' shared
+helpers: the repair warning, building-use codes, message formats), ``from_data`` (``build_city_from_data``:
 every source read into one state), ``raster``, ``vector``, ``buildings``, ``landcover``,
 ``roads``, ``districts`` and ``tntp`` (TNTP test networks)."""

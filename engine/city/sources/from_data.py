@@ -1,6 +1,6 @@
 """The city of a data domain: every source of the scenario's ``domain.data`` section read onto
 the scenario grid (one rank's window of it under MPI) into one state, with the road network.
-The sections' schema is ``metrotwin.city.sources.datasources``."""
+The sections' schema is ``metrotwin.scenario.data``."""
 
 from __future__ import annotations
 
