@@ -25,13 +25,28 @@ References
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
 
-SIGMA = 5.670374419e-8  # Stefan-Boltzmann constant (W m-2 K-4)
-CP_AIR = 1005.0  # specific heat of air (J kg-1 K-1)
-LV = 2.45e6  # latent heat of vaporisation (J kg-1)
+from metrotwin.physics import (AIR_SPECIFIC_HEAT, KELVIN_OFFSET, LATENT_HEAT_VAPORISATION,
+                               STEFAN_BOLTZMANN, saturation_specific_humidity_kernel)
+
+
+#: one direction of horizon sweeps (see ``_direction``): rows advanced per column (|slope| <= 1),
+#: whether the sweep advances towards increasing columns, horizontal length of one step (m)
+SweepLine = namedtuple("SweepLine", ["slope", "forward", "step"])
+#: where the swept arrays lie: global indices of their cell [0, 0], and the search bound of
+#: the horizons (cells, see ``_horizon_sweep``)
+GlobalWindow = namedtuple("GlobalWindow", ["row0", "col0", "segment"])
+#: the sky at one time (W m-2 but for the sines): direct normal and horizontal diffuse
+#: irradiance, sine and cosine of the sun's altitude, longwave down
+Sky = namedtuple("Sky", ["direct_normal", "diffuse", "sin_alt", "cos_alt", "longwave"])
+#: what walls and crowns send (W m-2): shortwave irradiance and longwave exitance (4,) of walls
+#: FACING N, E, S, W, the longwave exitance of crowns; and the walls' albedo (1)
+Surroundings = namedtuple("Surroundings",
+                          ["wall_shortwave", "wall_longwave", "leaf_longwave", "wall_albedo"])
 
 
 # -- geometry --------------------------------------------------------------------------------
@@ -47,18 +62,17 @@ def _atan(t):
 
 
 @njit(cache=True)
-def _horizon_sweep(obstacle, observer, slope, forward, step, weights, store, out, acc, chunk,
-                   n_chunks, row0, col0, segment):
-    """Sweep all lines of one direction that advances one column per step (``forward``:
-    towards increasing columns) and ``slope`` rows per column (|slope| <= 1).
+def _horizon_sweep(obstacle, observer, line_dir, window, part, weights, store, out, acc):
+    """Sweep all lines of one direction ``line_dir`` (a ``SweepLine``) that advances one column
+    per step (``forward``: towards increasing columns) and ``slope`` rows per column.
 
-    Lines are r = line + round(c * slope) in global cell indices (the array's [0, 0] is global
-    cell [``row0``, ``col0``]); each is swept from its far end with an upper convex hull of the
+    Lines are r = line + round(c * slope) in global cell indices (``window``, a
+    ``GlobalWindow``: the array's [0, 0] is global cell [``row0``, ``col0``]); each is swept from its far end with an upper convex hull of the
     obstacle profile ahead (Stewart 1998): a cell first removes the hull points its own
     obstacle point hides, the tangent from its viewpoint is then the hull's first vertex (a
     short walk further when the viewpoint is below the obstacle, i.e. under a canopy).
     Every cell lies on exactly one line, so chunks of lines can run in parallel without races:
-    this sweeps chunk ``chunk`` of ``n_chunks`` (``_horizon_sweep_all`` runs them all).
+    this sweeps chunk ``part[0]`` of ``part[1]`` (``_horizon_sweep_all`` runs them all).
 
     ``segment`` > 0 bounds the search: columns are cut into segments of ``segment`` cells
     at global multiples, and a cell sees the rest of its own segment and the whole next one
@@ -71,6 +85,9 @@ def _horizon_sweep(obstacle, observer, slope, forward, step, weights, store, out
     integrands of this direction to ``acc``: acc[0] += cos^2 h, acc[1 + d] += weights[d] *
     (pi/4 - h/2 - sin(2h)/4), with cos^2 h = 1/(1 + t^2), sin 2h = 2t/(1 + t^2), t = tan h.
     """
+    slope, forward, step = line_dir
+    row0, col0, segment = window
+    chunk, n_chunks = part
     ny, nx = obstacle.shape
     off_first = int(math.floor(col0 * slope + 0.5))
     off_last = int(math.floor((col0 + nx - 1) * slope + 0.5))
@@ -137,19 +154,18 @@ def _horizon_sweep(obstacle, observer, slope, forward, step, weights, store, out
 
 
 @njit(cache=True, parallel=True)
-def _horizon_sweep_all(obstacle, observer, slope, forward, step, weights, out, acc, row0, col0,
-                       segment):
+def _horizon_sweep_all(obstacle, observer, line_dir, window, weights, out, acc):
     """All lines of one direction into the sky-view accumulators, chunks of lines in
     parallel (numba threads)."""
     n_chunks = 64
     for chunk in prange(n_chunks):
-        _horizon_sweep(obstacle, observer, slope, forward, step, weights, False, out, acc, chunk,
-                       n_chunks, row0, col0, segment)
+        _horizon_sweep(obstacle, observer, line_dir, window, (chunk, n_chunks), weights, False,
+                       out, acc)
 
 
 @njit(cache=True)
 def _direction(azimuth_deg, resolution):
-    """(transposed, slope, forward, step) of the sweep of one azimuth: directions nearer
+    """(transposed, ``SweepLine``) of the sweep of one azimuth: directions nearer
     north-south than east-west are swept on the transposed grid (azimuth 270 - az there) so
     that every sweep walks along memory rows."""
     az = math.radians(azimuth_deg)
@@ -158,7 +174,7 @@ def _direction(azimuth_deg, resolution):
     if transposed:
         s, c = -c, -s
     slope = -c / s
-    return transposed, slope, s > 0, math.sqrt(1 + slope * slope) * resolution
+    return transposed, SweepLine(slope, s > 0, math.sqrt(1 + slope * slope) * resolution)
 
 
 @njit(cache=True)
@@ -183,9 +199,10 @@ def horizon_angles(obstacle, observer, azimuth_deg, *, resolution, out, row0, co
     """
     obstacle_t = np.ascontiguousarray(obstacle.T)
     observer_t = np.ascontiguousarray(observer.T)
+    window = GlobalWindow(row0, col0, segment)
     for ia in range(azimuth_deg.shape[0]):
         _horizon_towards(obstacle, observer, obstacle_t, observer_t, azimuth_deg[ia],
-                         resolution, out[ia], row0, col0, segment)
+                         resolution, out[ia], window)
     return out
 
 
@@ -195,24 +212,29 @@ def horizon_angle_towards(obstacle, observer, obstacle_t, observer_t, azimuth_de
     """Horizon angle (rad) of every cell towards one azimuth (degrees); see
     ``horizon_angles``. ``obstacle_t``/``observer_t`` are C-contiguous transposes."""
     return _horizon_towards(obstacle, observer, obstacle_t, observer_t, azimuth_deg, resolution,
-                            out, row0, col0, segment)
+                            out, GlobalWindow(row0, col0, segment))
 
 
 @njit(cache=True)
 def _horizon_towards(obstacle, observer, obstacle_t, observer_t, azimuth_deg, resolution, out,
-                     row0, col0, segment):
-    transposed, slope, forward, step = _direction(azimuth_deg, resolution)
+                     window):
+    transposed, line_dir = _direction(azimuth_deg, resolution)
     w = np.zeros(4)
     dummy = np.zeros((1, 1, 1))
     if transposed:
         tmp = np.empty(obstacle_t.shape, np.float32)
-        _horizon_sweep(obstacle_t, observer_t, slope, forward, step, w, True, tmp, dummy, 0, 1,
-                       col0, row0, segment)
+        _horizon_sweep(obstacle_t, observer_t, line_dir, _transposed(window), (0, 1), w, True,
+                       tmp, dummy)
         out[:, :] = tmp.T
     else:
-        _horizon_sweep(obstacle, observer, slope, forward, step, w, True, out, dummy, 0, 1,
-                       row0, col0, segment)
+        _horizon_sweep(obstacle, observer, line_dir, window, (0, 1), w, True, out, dummy)
     return out
+
+
+@njit(cache=True)
+def _transposed(window):
+    """The ``GlobalWindow`` of the transposed arrays."""
+    return GlobalWindow(window.col0, window.row0, window.segment)
 
 
 @njit(cache=True)
@@ -244,18 +266,18 @@ def sky_view_factors(obstacle, observer, azimuth_deg, *, resolution, out_total, 
     norm = np.zeros(4)
     w = np.zeros(4)
     dummy = np.zeros((1, 1), np.float32)
+    window = GlobalWindow(row0, col0, segment)
     for ia in range(na):
         phi = math.radians(azimuth_deg[ia])
         for d in range(4):
             w[d] = max(math.cos(phi - 0.5 * math.pi * d), 0.0)
             norm[d] += w[d] * (math.pi / 4.0)
-        transposed, slope, forward, step = _direction(azimuth_deg[ia], resolution)
+        transposed, line_dir = _direction(azimuth_deg[ia], resolution)
         if transposed:
-            _horizon_sweep_all(obstacle_t, observer_t, slope, forward, step, w, dummy, acc_t,
-                               col0, row0, segment)
+            _horizon_sweep_all(obstacle_t, observer_t, line_dir, _transposed(window), w, dummy,
+                               acc_t)
         else:
-            _horizon_sweep_all(obstacle, observer, slope, forward, step, w, dummy, acc,
-                               row0, col0, segment)
+            _horizon_sweep_all(obstacle, observer, line_dir, window, w, dummy, acc)
     for r in range(ny):
         for cc in range(nx):
             out_total[r, cc] = (acc[0, r, cc] + acc_t[0, cc, r]) / na
@@ -320,9 +342,8 @@ def sunlit_fraction_at_cell(horizon_building, horizon_canopy, under_canopy, sun_
 
 # -- radiation -------------------------------------------------------------------------------
 @njit(cache=True)
-def irradiance_at_surface(sunlit, svf, svf_side, svf_building, direct_normal, diffuse, sin_alt,
-                          sky_longwave, wall_shortwave, wall_longwave, leaf_longwave, *,
-                          wall_albedo, out_shortwave, out_longwave):
+def irradiance_at_surface(sunlit, svf, svf_side, svf_building, sky, surroundings, *,
+                          out_shortwave, out_longwave):
     """Shortwave and longwave irradiance (W m-2) of the horizontal surface of each cell.
 
     K_down = I sin(alt) s + D SVF + (1 - SVF) sum_d w_d alpha_w E_wall,d ; L_down = SVF L_sky
@@ -338,11 +359,12 @@ def irradiance_at_surface(sunlit, svf, svf_side, svf_building, direct_normal, di
     sunlit, svf : (n,) share of direct sun; sky view factor.
     svf_side : (4, n) normalised SVF of vertical faces towards N, E, S, W.
     svf_building : (n,) SVF of the buildings alone (>= svf).
-    direct_normal, diffuse, sin_alt, sky_longwave : scalars (W m-2, -, W m-2).
-    wall_shortwave : (4,) shortwave irradiance of walls FACING N, E, S, W (W m-2).
-    wall_longwave : (4,) longwave exitance of walls facing N, E, S, W (W m-2).
-    leaf_longwave : scalar longwave exitance of crowns (W m-2).
+    sky : ``Sky`` (direct normal, diffuse, sin_alt and longwave are used).
+    surroundings : ``Surroundings``, the walls facing N, E, S, W and the crowns.
     """
+    direct_normal, diffuse, sin_alt, sky_longwave = sky.direct_normal, sky.diffuse, \
+        sky.sin_alt, sky.longwave
+    wall_shortwave, wall_longwave, leaf_longwave, wall_albedo = surroundings
     n = svf.shape[0]
     direct = direct_normal * max(sin_alt, 0.0)
     for i in range(n):
@@ -371,7 +393,7 @@ def ground_exitance_at_cell(albedo, emissivity, t_surface, k_down, l_down, *, ou
     for i in range(k_down.shape[0]):
         out_k[i] = albedo[i] * k_down[i]
         t2 = t_surface[i] * t_surface[i]
-        out_l[i] = emissivity[i] * SIGMA * t2 * t2 + (1.0 - emissivity[i]) * l_down[i]
+        out_l[i] = emissivity[i] * STEFAN_BOLTZMANN * t2 * t2 + (1.0 - emissivity[i]) * l_down[i]
     return out_l
 
 
@@ -449,9 +471,8 @@ def ground_view_mean(values, ground, *, radius, out):
 
 @njit(cache=True)
 def mean_radiant_temperature_at_cell(sunlit, svf_side, side_building, k_down, l_down, k_up,
-                                     l_up, direct_normal, diffuse, cos_alt, sky_longwave,
-                                     wall_shortwave, wall_longwave, leaf_longwave, *, wall_albedo,
-                                     abs_k, abs_l, f_up, f_side, f_cyl, out):
+                                     l_up, sky, surroundings, *, abs_k, abs_l, f_up, f_side,
+                                     f_cyl, out):
     """Mean radiant temperature (K) of a standing person, six-direction method ([2]_, section 2).
 
     S_str = a_k (f_cyl I cos(alt) s + f_up (K_down + K_up) + f_side sum K_d)
@@ -461,7 +482,13 @@ def mean_radiant_temperature_at_cell(sunlit, svf_side, side_building, k_down, l_
     lateral flux half from the sky/walls/crowns seen that way (crowns, the part of the view
     hidden by them only, 1 - side_building of it by walls, at ``leaf_longwave``) and half from
     the ground (the cylinder option of SOLWEIG 2015a for the direct beam, f_cyl = 0.28).
+    ``sky`` is a ``Sky`` (direct normal, diffuse, cos_alt and longwave are used),
+    ``surroundings`` the ``Surroundings``; the person absorbs ``abs_k`` and ``abs_l`` and sees
+    the directions with the weights ``f_up``, ``f_side``, ``f_cyl``.
     """
+    direct_normal, diffuse, cos_alt, sky_longwave = sky.direct_normal, sky.diffuse, \
+        sky.cos_alt, sky.longwave
+    wall_shortwave, wall_longwave, leaf_longwave, wall_albedo = surroundings
     n = k_down.shape[0]
     beam = abs_k * f_cyl * direct_normal * max(cos_alt, 0.0)
     # per direction d (seen towards N, E, S, W): the wall seen faces the opposite way
@@ -474,7 +501,7 @@ def mean_radiant_temperature_at_cell(sunlit, svf_side, side_building, k_down, l_
     al_side = 0.5 * abs_l * f_side
     ak_up = abs_k * f_up
     al_up = abs_l * f_up
-    inv = 1.0 / (abs_l * SIGMA)
+    inv = 1.0 / (abs_l * STEFAN_BOLTZMANN)
     for i in range(n):
         ks = 0.0
         ls = 0.0
@@ -492,19 +519,6 @@ def mean_radiant_temperature_at_cell(sunlit, svf_side, side_building, k_down, l_
 
 
 # -- surface energy balance ------------------------------------------------------------------
-@njit(cache=True)
-def saturation_specific_humidity(t, pressure):
-    """Saturation specific humidity (kg kg-1) and its derivative (K-1) over water at t (K),
-    p (Pa); Bolton (1980) doi:10.1175/1520-0493(1980)108<1046:TCOEPT>2.0.CO;2, eq. 10."""
-    tc = t - 273.15
-    es = 611.2 * math.exp(17.67 * tc / (tc + 243.5))
-    des = es * 17.67 * 243.5 / ((tc + 243.5) ** 2)
-    den = pressure - 0.378 * es
-    qs = 0.622 * es / den
-    dqs = 0.622 * pressure * des / (den * den)
-    return qs, dqs
-
-
 @njit(cache=True)
 def surface_temperature_step(t_surface, k_absorbed, l_absorbed, t_air, heat_capacity, emissivity,
                              evaporation, anthropogenic, t_deep, h_conv, *, q_air, pressure, dt,
@@ -536,16 +550,16 @@ def surface_temperature_step(t_surface, k_absorbed, l_absorbed, t_air, heat_capa
         qe = 0.0
         dqe = 0.0
         if evaporation[i] > 0.0:  # sealed surfaces (beta = 0) skip the saturation humidity
-            qs, dqs = saturation_specific_humidity(t0, pressure)
-            ke = evaporation[i] * h * LV / CP_AIR
+            qs, dqs = saturation_specific_humidity_kernel(t0, pressure)
+            ke = evaporation[i] * h * LATENT_HEAT_VAPORISATION / AIR_SPECIFIC_HEAT
             qe = ke * (qs - q_air)
             dqe = ke * dqs
             if qe < 0.0:
                 qe = 0.0
                 dqe = 0.0
-        f0 = (k_absorbed[i] + l_absorbed[i] - eps * SIGMA * t0 ** 4 - h * (t0 - t_air[i]) - qe
+        f0 = (k_absorbed[i] + l_absorbed[i] - eps * STEFAN_BOLTZMANN * t0 ** 4 - h * (t0 - t_air[i]) - qe
               + anthropogenic[i] - c * omega * (t0 - t_deep[i]))
-        df = -4.0 * eps * SIGMA * t0 ** 3 - h - dqe - c * omega
+        df = -4.0 * eps * STEFAN_BOLTZMANN * t0 ** 3 - h - dqe - c * omega
         dtemp = f0 / (c / dt - theta * df)
         t1 = t0 + dtemp
         tm = t0 + theta * dtemp
@@ -732,7 +746,7 @@ def utci_at_cell(t_air_c, tmrt_c, wind_10m, relative_humidity, *, where, out):
 def saturation_vapour_pressure_kpa(t_c):
     """Saturation vapour pressure over water (kPa) at t_c (degC): Hardy (1998, ITS-90), the
     formula of UTCI_a002.f90 and pythermalcomfort."""
-    tk = t_c + 273.15
+    tk = t_c + KELVIN_OFFSET
     es = 2.7150305 * math.log(tk)
     es += -2836.5744 / (tk * tk) - 6028.076559 / tk + 19.54263612 - 0.02737830188 * tk
     es += 1.6261698e-05 * tk * tk + 7.0229056e-10 * tk ** 3 - 1.8680009e-13 * tk ** 4

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from metrotwin.models.heat import kernels
+from metrotwin.physics import STEFAN_BOLTZMANN
 
 
 def _utci(ta, tr, v, rh):
@@ -70,12 +71,14 @@ def test_tmrt_of_an_isotropic_enclosure_is_its_temperature():
     # a person surrounded by black surfaces at T and no sunshine has Tmrt = T (S = a_l sigma T^4)
     n = 3
     t = 300.0
-    lw = kernels.SIGMA * t**4
+    lw = STEFAN_BOLTZMANN * t**4
     out = np.empty(n)
+    sky = kernels.Sky(direct_normal=0.0, diffuse=0.0, sin_alt=0.0, cos_alt=1.0, longwave=lw)
+    around = kernels.Surroundings(wall_shortwave=np.zeros(4), wall_longwave=np.full(4, lw),
+                                  leaf_longwave=lw, wall_albedo=0.2)
     kernels.mean_radiant_temperature_at_cell(
         np.zeros(n), np.full((4, n), 0.3), np.full((4, n), 0.6), np.zeros(n), np.full(n, lw),
-        np.zeros(n), np.full(n, lw), 0.0, 0.0, 1.0, lw, np.zeros(4), np.full(4, lw), lw,
-        wall_albedo=0.2,
+        np.zeros(n), np.full(n, lw), sky, around,
         abs_k=0.7, abs_l=0.97, f_up=0.06, f_side=0.22, f_cyl=0.28, out=out)
     np.testing.assert_allclose(out, t, rtol=1e-12)
 
