@@ -722,7 +722,10 @@ def _utci_polynomial(ta, va, dt, pa):
     )
 
 
-@njit(cache=True, fastmath=True)
+# no fast math here: numba compiles a kernel first reached from a fastmath one with fast math
+# and keeps (and caches) that, so the saturation pressure the model calls from Python would
+# then move in its last bits with the order earlier runs compiled the kernels in
+@njit(cache=True)
 def utci_at_cell(t_air_c, tmrt_c, wind_10m, relative_humidity, *, where, out):
     """Universal Thermal Climate Index (degree_C), the operational polynomial of [4]_.
 

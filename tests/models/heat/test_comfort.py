@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -132,3 +135,28 @@ def test_uniform_wind_utci_matches_the_full_polynomial_and_pythermalcomfort(v, p
     fin = np.isfinite(ref)
     assert fin.sum() > 50
     assert np.abs(fast[ok][fin] - ref[fin]).max() < 0.01
+
+
+#: run in a fresh interpreter with an empty numba cache: UTCI from relative humidity compiled
+#: first, then the saturation vapour pressure the model calls from Python at -50..50 degC
+FIRST_UTCI = """
+import numpy as np
+from metrotwin.models.heat import kernels
+one = np.ones(1)
+kernels.utci_at_cell(20 * one, 30 * one, 2 * one, 50 * one, where=one > 0, out=np.empty(1))
+from numba import njit
+alone = njit(kernels.saturation_vapour_pressure_kpa.py_func)  # compiled by itself, no cache
+t = np.linspace(-50.0, 50.0, 401)
+print(sum(kernels.saturation_vapour_pressure_kpa(x) != alone(x) for x in t))
+"""
+
+
+def test_saturation_pressure_does_not_depend_on_what_compiled_first(tmp_path):
+    # numba compiled a kernel first reached from a fastmath kernel (utci_at_cell) with fast
+    # math and cached it so: the vapour pressure the model takes from it moved in the last bits
+    # with the order in which earlier runs or tests compiled the kernels. The reference: the
+    # same function compiled on its own.
+    proc = subprocess.run([sys.executable, "-c", FIRST_UTCI], capture_output=True, text=True,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[-1] == "0", "values that differ from the formula: " + proc.stdout
