@@ -7,8 +7,8 @@ same name with ``_kernel`` appended, for ``@njit`` kernels (scalars: libm's ``ex
 run the same operations in the same order; they may differ in the last bit only where numpy's
 vectorised ``exp`` and libm's differ, which is why each caller keeps the path it always had.
 
->>> round(float(saturation_vapour_pressure(KELVIN_OFFSET + 20.0)), 1)
-2338.8
+>>> float(saturation_vapour_pressure(KELVIN_OFFSET))  # Bolton's e_s at 0 degC (Pa)
+611.2
 >>> round(dew_point(float(saturation_vapour_pressure(300.0))), 9)
 300.0
 
