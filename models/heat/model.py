@@ -31,7 +31,7 @@ from metrotwin.errors import ModelError
 from metrotwin.results.indicators import Indicator
 from metrotwin.city.landcover import CODE
 from metrotwin.run.model import Model
-from metrotwin.models.heat import kernels
+from metrotwin.models.heat.kernels import air, comfort, energy, radiation
 from metrotwin.models.heat.geometry import Geometry, build_geometry
 from metrotwin.models.heat.surface import check_overrides, surface_arrays
 from metrotwin.physics import (AIR_VOLUMETRIC_HEAT_CAPACITY, KELVIN_OFFSET, SOLAR_CONSTANT,
@@ -316,7 +316,7 @@ class HeatModel(Model):
         l_abs = np.multiply(self.emissivity, self._buf["ld"], out=self._scratch("l_abs"))
         t_deep = self._scratch("t_deep")
         t_deep.fill(self.t_deep)
-        kernels.surface_temperature_step(
+        energy.surface_temperature_step(
             self.t_surface, k_abs, l_abs, ta, self.heat_capacity, self.emissivity,
             self.evaporation, self.anthropogenic, t_deep, hc, q_air=q_air,
             pressure=w.air_pressure, dt=dt, omega=OMEGA, theta=0.5,
@@ -357,7 +357,7 @@ class HeatModel(Model):
         hw = np.full(4, 5.7 + 3.8 * p.street_wind_factor * w.wind_speed)
         dummy = np.zeros(4)
         if dt > 0:
-            kernels.surface_temperature_step(
+            energy.surface_temperature_step(
                 self.t_wall, (1 - p.wall_albedo) * wall_k, p.wall_emissivity * sky_air * n4,
                 np.full(4, w.air_temperature), n4 * p.wall_admittance / math.sqrt(2 * OMEGA),
                 n4 * p.wall_emissivity, dummy, dummy, np.full(4, self.t_deep), hw,
@@ -369,9 +369,9 @@ class HeatModel(Model):
         eps_leaf = self._leaf_emissivity
         leaf_l = (eps_leaf * STEFAN_BOLTZMANN * w.air_temperature**4
                   + (1 - eps_leaf) * w.longwave_down)  # crowns at air temperature (SOLWEIG)
-        rad = Radiation(kernels.Sky(dni, diffuse, sin_alt, cos_alt, w.longwave_down),
-                        kernels.Surroundings(wall_k, wall_l, leaf_l, p.wall_albedo))
-        kernels.irradiance_at_surface(
+        rad = Radiation(radiation.Sky(dni, diffuse, sin_alt, cos_alt, w.longwave_down),
+                        radiation.Surroundings(wall_k, wall_l, leaf_l, p.wall_albedo))
+        radiation.irradiance_at_surface(
             sun, self.svf, self.svf_side, self.svf_building, rad.sky, rad.surroundings,
             out_shortwave=self._buf["kd"], out_longwave=self._buf["ld"],
         )
@@ -384,7 +384,7 @@ class HeatModel(Model):
         k = (1 - grass["albedo"]) * (sky.direct_normal * sky.sin_alt + sky.diffuse)
         one = np.ones(1)
         qh = np.empty(1)
-        kernels.surface_temperature_step(
+        energy.surface_temperature_step(
             self.t_reference, k, grass["emissivity"] * w.longwave_down,
             np.full(1, w.air_temperature), grass["thermal_admittance"] / math.sqrt(2 * OMEGA),
             grass["emissivity"], grass["evaporation_efficiency"], 0 * one,
@@ -402,7 +402,7 @@ class HeatModel(Model):
             heat = heat + np.nan_to_num(state["traffic_heat_flux"].ravel())
         rows, cols = self.owned_slices
         crows, ccols = self.air_dec.owned
-        kernels.block_mean(heat.reshape(grid.shape)[rows, cols], self.factor,
+        air.block_mean(heat.reshape(grid.shape)[rows, cols], self.factor,
                            out=self._heat_c[crows, ccols])
         self._heat_c /= AIR_VOLUMETRIC_HEAT_CAPACITY * p.air_layer_depth
         dx = self.factor * grid.resolution
@@ -415,7 +415,7 @@ class HeatModel(Model):
         n_sub = max(1, int(math.ceil(dt / limit)))
         tmp = np.empty_like(self.theta)
         for _ in range(n_sub):
-            kernels.air_temperature_step(
+            air.air_temperature_step(
                 self.theta, self._heat_c, u_east=u, v_north=v, dx=dx, dt=dt / n_sub,
                 diffusivity=p.horizontal_diffusivity, relax=exch / p.air_layer_depth, out=tmp,
             )
@@ -425,7 +425,7 @@ class HeatModel(Model):
 
     def _theta_to_fine(self) -> None:
         fine, coarse = self.ctx.decomposition.local_window, self.air_dec.local_window
-        kernels.bilinear_to_fine(
+        air.bilinear_to_fine(
             self.theta, self.factor, out=self._theta_fine, row0=fine[0].start,
             col0=fine[1].start, coarse_row0=coarse[0].start, coarse_col0=coarse[1].start,
             coarse_ny=self.air_dec.global_shape[0], coarse_nx=self.air_dec.global_shape[1])
@@ -435,7 +435,7 @@ class HeatModel(Model):
         so that the total is exact whatever the split over ranks, and cheap every step."""
         if self.n_counted == 0:
             return 1.0
-        fixed = kernels.fixed_point_sum(sun, self._counted_flat, scale=2.0**20)
+        fixed = radiation.fixed_point_sum(sun, self._counted_flat, scale=2.0**20)
         return self.ctx.global_sum(float(fixed)) / 2.0**20 / self.n_counted
 
     # -- diagnostics ---------------------------------------------------------------------------
@@ -450,7 +450,7 @@ class HeatModel(Model):
         state["surface_temperature"][...] = self.t_surface.reshape(shape)
         tmrt = self._buf["tmrt"]
         k_up, l_up = self._ground_seen(shape)
-        kernels.mean_radiant_temperature_at_cell(
+        radiation.mean_radiant_temperature_at_cell(
             self._buf["sun"], self.svf_side, self.side_building, self._buf["kd"],
             self._buf["ld"], k_up, l_up, rad.sky, rad.surroundings,
             abs_k=p.absorption_shortwave, abs_l=p.absorption_longwave, f_up=0.06, f_side=0.22,
@@ -462,15 +462,15 @@ class HeatModel(Model):
         # the weather air's vapour pressure (kPa; UTCI's own saturation formula, so that at the
         # weather's temperature UTCI is that of pythermalcomfort for its RH), kept as the
         # streets warm the air, capped at saturation where they are cooler
-        vapour = w.relative_humidity / 100.0 * kernels.saturation_vapour_pressure_kpa(
+        vapour = w.relative_humidity / 100.0 * comfort.saturation_vapour_pressure_kpa(
             w.air_temperature - KELVIN_OFFSET)
         if self.theta.min() < 0.0 and t_air.min() <= dew_point(1000.0 * vapour) + 1e-6:
             pa = np.minimum(vapour, saturation_vapour_pressure(t_air.ravel()) / 1000.0)
             wind = np.full(ta_c.shape, w.wind_speed)
-            kernels.utci_from_vapour_pressure(ta_c, tmrt_c, wind, pa, where=self._pedestrian,
+            comfort.utci_from_vapour_pressure(ta_c, tmrt_c, wind, pa, where=self._pedestrian,
                                               out=self._buf["utci"])
         else:  # one wind and one vapour pressure for all cells: the collapsed polynomial
-            kernels.utci_uniform_at_cell(ta_c, tmrt_c, w.wind_speed, vapour,
+            comfort.utci_uniform_at_cell(ta_c, tmrt_c, w.wind_speed, vapour,
                                          where=self._pedestrian, out=self._buf["utci"])
         state["universal_thermal_comfort_index"][...] = self._buf["utci"].reshape(shape)
         np.fmax(state["utci_daily_max"], state["universal_thermal_comfort_index"],
@@ -494,11 +494,11 @@ class HeatModel(Model):
         (W m-2): own-cell values averaged over the ground within ``ground_view_radius``."""
         k_up = self._buf["kup"]
         l_up = self._buf["lup"]
-        kernels.ground_exitance_at_cell(self.albedo, self.emissivity, self.t_surface,
+        radiation.ground_exitance_at_cell(self.albedo, self.emissivity, self.t_surface,
                                         self._buf["kd"], self._buf["ld"], out_k=k_up, out_l=l_up)
         if self._view_cells > 0:
             for arr in (k_up, l_up):
-                kernels.ground_view_mean(arr.reshape(shape), self._ground, radius=self._view_cells,
+                radiation.ground_view_mean(arr.reshape(shape), self._ground, radius=self._view_cells,
                                          out=arr.reshape(shape))
         return k_up, l_up
 

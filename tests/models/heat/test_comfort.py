@@ -10,14 +10,14 @@ import sys
 import numpy as np
 import pytest
 
-from metrotwin.models.heat import kernels
+from metrotwin.models.heat.kernels import comfort, radiation
 from metrotwin.physics import STEFAN_BOLTZMANN
 
 
 def _utci(ta, tr, v, rh):
     ta, tr, v, rh = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (ta, tr, v, rh))
     out = np.empty(ta.shape)
-    kernels.utci_at_cell(ta, tr, v, rh, where=np.ones(ta.shape, bool), out=out)
+    comfort.utci_at_cell(ta, tr, v, rh, where=np.ones(ta.shape, bool), out=out)
     return out
 
 
@@ -76,10 +76,10 @@ def test_tmrt_of_an_isotropic_enclosure_is_its_temperature():
     t = 300.0
     lw = STEFAN_BOLTZMANN * t**4
     out = np.empty(n)
-    sky = kernels.Sky(direct_normal=0.0, diffuse=0.0, sin_alt=0.0, cos_alt=1.0, longwave=lw)
-    around = kernels.Surroundings(wall_shortwave=np.zeros(4), wall_longwave=np.full(4, lw),
+    sky = radiation.Sky(direct_normal=0.0, diffuse=0.0, sin_alt=0.0, cos_alt=1.0, longwave=lw)
+    around = radiation.Surroundings(wall_shortwave=np.zeros(4), wall_longwave=np.full(4, lw),
                                   leaf_longwave=lw, wall_albedo=0.2)
-    kernels.mean_radiant_temperature_at_cell(
+    radiation.mean_radiant_temperature_at_cell(
         np.zeros(n), np.full((4, n), 0.3), np.full((4, n), 0.6), np.zeros(n), np.full(n, lw),
         np.zeros(n), np.full(n, lw), sky, around,
         abs_k=0.7, abs_l=0.97, f_up=0.06, f_side=0.22, f_cyl=0.28, out=out)
@@ -93,7 +93,7 @@ def test_ground_view_mean_against_numpy_box_mean():
     ground = rng.uniform(size=values.shape) > 0.3
     out = np.empty_like(values)
     k = 2
-    kernels.ground_view_mean(values, ground, radius=k, out=out)
+    radiation.ground_view_mean(values, ground, radius=k, out=out)
     for r in range(values.shape[0]):
         for c in range(values.shape[1]):
             sl = (slice(max(r - k, 0), r + k + 1), slice(max(c - k, 0), c + k + 1))
@@ -106,7 +106,7 @@ def test_utci_is_nan_where_not_asked():
     ta = np.full(4, 30.0)
     out = np.empty(4)
     where = np.array([True, False, True, False])
-    kernels.utci_at_cell(ta, ta + 20, np.full(4, 2.0), np.full(4, 50.0), where=where, out=out)
+    comfort.utci_at_cell(ta, ta + 20, np.full(4, 2.0), np.full(4, 50.0), where=where, out=out)
     assert np.isfinite(out[where]).all() and np.isnan(out[~where]).all()
 
 
@@ -123,12 +123,12 @@ def test_uniform_wind_utci_matches_the_full_polynomial_and_pythermalcomfort(v, p
     tr = ta + rng.uniform(-10, 60, n)
     where = rng.uniform(size=n) > 0.2
     fast = np.empty(n)
-    kernels.utci_uniform_at_cell(ta, tr, v, pa, where=where, out=fast)
+    comfort.utci_uniform_at_cell(ta, tr, v, pa, where=where, out=fast)
     full = np.empty(n)
-    kernels.utci_from_vapour_pressure(ta, tr, np.full(n, v), np.full(n, pa), where=where, out=full)
+    comfort.utci_from_vapour_pressure(ta, tr, np.full(n, v), np.full(n, pa), where=where, out=full)
     assert np.array_equal(np.isnan(fast), ~where)
     assert np.abs(fast[where] - full[where]).max() < 1e-9
-    es = np.array([kernels.saturation_vapour_pressure_kpa(t) for t in ta])
+    es = np.array([comfort.saturation_vapour_pressure_kpa(t) for t in ta])
     rh = 100.0 * pa / es
     ok = where & (rh <= 100.0)
     ref = utci(ta[ok], tr[ok], v, rh[ok], round_output=False, limit_inputs=False).utci
@@ -141,13 +141,13 @@ def test_uniform_wind_utci_matches_the_full_polynomial_and_pythermalcomfort(v, p
 #: first, then the saturation vapour pressure the model calls from Python at -50..50 degC
 FIRST_UTCI = """
 import numpy as np
-from metrotwin.models.heat import kernels
+from metrotwin.models.heat.kernels import comfort, radiation
 one = np.ones(1)
-kernels.utci_at_cell(20 * one, 30 * one, 2 * one, 50 * one, where=one > 0, out=np.empty(1))
+comfort.utci_at_cell(20 * one, 30 * one, 2 * one, 50 * one, where=one > 0, out=np.empty(1))
 from numba import njit
-alone = njit(kernels.saturation_vapour_pressure_kpa.py_func)  # compiled by itself, no cache
+alone = njit(comfort.saturation_vapour_pressure_kpa.py_func)  # compiled by itself, no cache
 t = np.linspace(-50.0, 50.0, 401)
-print(sum(kernels.saturation_vapour_pressure_kpa(x) != alone(x) for x in t))
+print(sum(comfort.saturation_vapour_pressure_kpa(x) != alone(x) for x in t))
 """
 
 
