@@ -9,14 +9,13 @@ import numpy as np
 
 from metrotwin.city.layer_bounds import check_bounds
 from metrotwin.errors import DataSourceError
+from metrotwin.physics import MM_PER_HOUR
 from metrotwin.run.weather import load_weather
 from metrotwin.scenario.messages import short_repr
 
 if TYPE_CHECKING:
     from metrotwin.city.grid import Grid
     from metrotwin.scenario.scenario import Scenario
-
-MM_PER_HOUR = 1.0 / 1000.0 / 3600.0  # (m/s) per (mm/h)
 
 
 class Forcing:

@@ -38,9 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from metrotwin.errors import DataSourceError
+from metrotwin.physics import (KELVIN_OFFSET, STANDARD_PRESSURE, STEFAN_BOLTZMANN,
+                               saturation_vapour_pressure)
 
 STEP = 60.0  # resolution of the precomputed time axis (s)
-SIGMA = 5.670374419e-8  # Stefan-Boltzmann constant (W m-2 K-4)
 
 
 class WeatherError(DataSourceError):
@@ -219,12 +220,6 @@ def _clear_sky(stamps, latitude, longitude, sun) -> dict[str, np.ndarray]:
     }
 
 
-def saturation_vapour_pressure(t_kelvin):
-    """Saturation vapour pressure over water (Pa), Bolton (1980) eq. 10."""
-    tc = np.asarray(t_kelvin) - 273.15
-    return 611.2 * np.exp(17.67 * tc / (tc + 243.5))
-
-
 def reindl_diffuse_fraction(kt, sin_alt, t_air_c, rh):
     """Diffuse share of global radiation, Reindl et al. (1990) with Ta (degC) and RH (%)."""
     kt, s = np.asarray(kt, float), np.maximum(np.asarray(sin_alt, float), 0.0)
@@ -237,10 +232,10 @@ def reindl_diffuse_fraction(kt, sin_alt, t_air_c, rh):
 
 def longwave_down(t_air, rh, cloud):
     """Longwave down (W m-2): Brutsaert (1975) clear sky, Crawford & Duchon (1999) clouds."""
-    e_hpa = saturation_vapour_pressure(t_air) * np.asarray(rh) / 100.0 / 100.0
+    e_hpa = saturation_vapour_pressure(np.asarray(t_air)) * np.asarray(rh) / 100.0 / 100.0
     eps_clear = 1.24 * (e_hpa / np.asarray(t_air)) ** (1.0 / 7.0)
     eps = np.asarray(cloud) + (1.0 - np.asarray(cloud)) * eps_clear
-    return eps * SIGMA * np.asarray(t_air) ** 4
+    return eps * STEFAN_BOLTZMANN * np.asarray(t_air) ** 4
 
 
 def _split(ghi, sun, clear, t_air, rh, diffuse=None, dni=None):
@@ -250,7 +245,7 @@ def _split(ghi, sun, clear, t_air, rh, diffuse=None, dni=None):
     if diffuse is None:
         top = np.maximum(clear["extra"] * sin_alt, 1e-6)
         kt = np.where(day, np.clip(ghi / top, 0.0, 1.2), 0.0)
-        diffuse = ghi * reindl_diffuse_fraction(kt, sin_alt, t_air - 273.15, rh)
+        diffuse = ghi * reindl_diffuse_fraction(kt, sin_alt, t_air - KELVIN_OFFSET, rh)
     diffuse = np.minimum(diffuse, ghi)
     if dni is None:
         dni = np.where(day, (ghi - diffuse) / np.maximum(sin_alt, 0.05), 0.0)
@@ -265,8 +260,8 @@ def _design_day(dd, start, times, longitude, tz_hours, sun, clear) -> dict:
     solar_hour = h0 + times / 3600.0 + (longitude - 15.0 * float(tz_hours)) / 15.0
     mean = 0.5 * (dd.air_temperature_max + dd.air_temperature_min)
     amp = 0.5 * (dd.air_temperature_max - dd.air_temperature_min)
-    t_air = 273.15 + mean + amp * np.cos(2 * np.pi * (solar_hour - dd.hour_of_max) / 24.0)
-    vapour = dd.relative_humidity / 100.0 * saturation_vapour_pressure(273.15 + mean)
+    t_air = KELVIN_OFFSET + mean + amp * np.cos(2 * np.pi * (solar_hour - dd.hour_of_max) / 24.0)
+    vapour = dd.relative_humidity / 100.0 * saturation_vapour_pressure(KELVIN_OFFSET + mean)
     rh = np.minimum(100.0 * vapour / saturation_vapour_pressure(t_air), 100.0)
     c = dd.cloud_cover
     # Kasten & Czeplak (1980) cloud reduction of global radiation
@@ -281,7 +276,7 @@ def _design_day(dd, start, times, longitude, tz_hours, sun, clear) -> dict:
         "relative_humidity": rh,
         "wind_speed": np.full(n, dd.wind_speed),
         "wind_direction": np.full(n, dd.wind_direction),
-        "air_pressure": np.full(n, 101325.0),
+        "air_pressure": np.full(n, STANDARD_PRESSURE),
         "shortwave_global": ghi,
         "shortwave_direct_normal": np.asarray(dni, float),
         "shortwave_diffuse": np.asarray(dhi, float),
@@ -292,7 +287,8 @@ def _design_day(dd, start, times, longitude, tz_hours, sun, clear) -> dict:
 # -- files -------------------------------------------------------------------------------------
 #: column -> {accepted unit: factor, offset to SI}
 CSV_UNITS: dict[str, dict[str, tuple[float, float]]] = {
-    "air_temperature": {"degC": (1.0, 273.15), "degree_C": (1.0, 273.15), "K": (1.0, 0.0)},
+    "air_temperature": {"degC": (1.0, KELVIN_OFFSET), "degree_C": (1.0, KELVIN_OFFSET),
+                        "K": (1.0, 0.0)},
     "relative_humidity": {"%": (1.0, 0.0), "percent": (1.0, 0.0)},
     "wind_speed": {"m s-1": (1.0, 0.0), "m/s": (1.0, 0.0)},
     "wind_direction": {"degree": (1.0, 0.0), "degrees": (1.0, 0.0), "deg": (1.0, 0.0)},
@@ -394,7 +390,7 @@ def _read_epw(path: Path, period):
     data.index = pd.DatetimeIndex(stamp).tz_localize(timezone(timedelta(hours=tz)))
     frame = pd.DataFrame(
         {
-            "air_temperature": data["temp_air"].astype(float) + 273.15,
+            "air_temperature": data["temp_air"].astype(float) + KELVIN_OFFSET,
             "relative_humidity": data["relative_humidity"].astype(float),
             "wind_speed": data["wind_speed"].astype(float),
             "wind_direction": data["wind_direction"].astype(float),
@@ -491,7 +487,7 @@ def _from_frame(frame_source, stamps, sun, clear, source) -> dict:
         "relative_humidity": rh,
         "wind_speed": interp("wind_speed"),
         "wind_direction": _interp_direction(t, ftimes[used] + state_shift, frame["wind_direction"].to_numpy(float)[used]),
-        "air_pressure": interp("air_pressure") if "air_pressure" in frame else np.full_like(t, 101325.0),
+        "air_pressure": interp("air_pressure") if "air_pressure" in frame else np.full_like(t, STANDARD_PRESSURE),
         "shortwave_global": ghi,
         "shortwave_direct_normal": dni,
         "shortwave_diffuse": diffuse,

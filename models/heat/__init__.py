@@ -6,6 +6,6 @@ edits of the state made by the engine; the model maps classes to ``surface_param
 and reads ``tree_canopy_height``, so it has no intervention types of its own.
 """
 
-from metrotwin.models.heat.model import HeatModel, HeatModelError, Params
+from metrotwin.models.heat.model import HeatModel, HeatError, Params
 
-__all__ = ["HeatModel", "HeatModelError", "Params"]
+__all__ = ["HeatModel", "HeatError", "Params"]

@@ -3,7 +3,7 @@ sky view factors (total and towards N, E, S, W), wall heights and aspects, tree 
 the direct-sun share of every cell for a sun position.
 
 Horizons are searched over a bounded distance (``segment`` cells: at least one, at most two
-segments ahead, cut at fixed global positions; see ``kernels._horizon_sweep``), so that a
+segments ahead, cut at fixed global positions; see ``horizons._horizon_sweep``), so that a
 rank of a decomposed run that holds the DSM two segments around its tile gets the serial
 numbers bit for bit. The geometry is then computed on that wider window and cropped.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metrotwin.models.heat import kernels
+from metrotwin.models.heat.kernels import horizons
 
 
 @dataclass
@@ -65,17 +65,17 @@ class Geometry:
         dsm_t, top_t = self._t
         hb = np.empty(self.dsm.shape, np.float32)
         where = {"row0": self.row0, "col0": self.col0, "segment": self.segment}
-        kernels.horizon_angle_towards(self.dsm, self.dsm, dsm_t, dsm_t, float(azimuth_deg),
+        horizons.horizon_angle_towards(self.dsm, self.dsm, dsm_t, dsm_t, float(azimuth_deg),
                                       resolution=self.resolution, out=hb, **where)
         if self.has_trees:
             hc = np.empty_like(hb)
-            kernels.horizon_angle_towards(self.canopy_top, self.dsm, top_t, dsm_t,
+            horizons.horizon_angle_towards(self.canopy_top, self.dsm, top_t, dsm_t,
                                           float(azimuth_deg), resolution=self.resolution, out=hc,
                                           **where)
         else:
             hc = hb
         crop = self.crop
-        kernels.sunlit_fraction_at_cell(
+        horizons.sunlit_fraction_at_cell(
             hb[crop], hc[crop], self.under_canopy[crop], np.radians(altitude_deg),
             transmissivity=self.transmissivity, out=out,
         )
@@ -90,10 +90,10 @@ def azimuths(n: int) -> np.ndarray:
 def sky_view(obstacle, observer, n_azimuth: int, resolution: float, row0: int = 0, col0: int = 0,
              segment: int = 0):
     """SVF (ny, nx) and side SVFs (4, ny, nx) from a horizon stack of ``n_azimuth`` directions
-    (``row0``, ``col0``, ``segment``: see ``kernels.horizon_angles``)."""
+    (``row0``, ``col0``, ``segment``: see ``horizons.horizon_angles``)."""
     svf = np.empty(obstacle.shape)
     side = np.empty((4, *obstacle.shape))
-    kernels.sky_view_factors(np.ascontiguousarray(obstacle, dtype=float),
+    horizons.sky_view_factors(np.ascontiguousarray(obstacle, dtype=float),
                              np.ascontiguousarray(observer, dtype=float), azimuths(n_azimuth),
                              resolution=float(resolution), out_total=svf, out_side=side,
                              row0=int(row0), col0=int(col0), segment=int(segment))
@@ -124,7 +124,7 @@ def build_geometry(ground, building_height, canopy_height, *, resolution: float,
         svf, side = svf_b, side_b
     wall_h = np.empty(dsm.shape)
     wall_a = np.empty(dsm.shape)
-    kernels.wall_height_and_aspect(dsm, resolution=resolution, min_height=2.0,
+    horizons.wall_height_and_aspect(dsm, resolution=resolution, min_height=2.0,
                                    out_height=wall_h, out_aspect=wall_a)
     rows, cols = crop
     return Geometry(

@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -31,18 +31,28 @@ from metrotwin.errors import ModelError
 from metrotwin.results.indicators import Indicator
 from metrotwin.city.landcover import CODE
 from metrotwin.run.model import Model
-from metrotwin.models.heat import kernels
+from metrotwin.models.heat.kernels import air, comfort, energy, radiation
 from metrotwin.models.heat.geometry import Geometry, build_geometry
 from metrotwin.models.heat.surface import check_overrides, surface_arrays
+from metrotwin.physics import (AIR_VOLUMETRIC_HEAT_CAPACITY, KELVIN_OFFSET, SOLAR_CONSTANT,
+                               STEFAN_BOLTZMANN, dew_point, saturation_vapour_pressure,
+                               specific_humidity)
 from metrotwin.scenario.schema import StrictModel
 from metrotwin.city.variables import VarSpec
 
 OMEGA = 2.0 * math.pi / 86400.0  # daily angular frequency (s-1)
-RHO_CP = 1.2 * kernels.CP_AIR  # volumetric heat capacity of air (J m-3 K-1)
 STRONG, VERY_STRONG = 32.0, 38.0  # UTCI heat-stress thresholds (degC), Broede et al. 2012
 
 
-class HeatModelError(ModelError):
+class Radiation(NamedTuple):
+    """The radiation of one time step: the sky and what walls and crowns send (kernels'
+    ``Sky`` and ``Surroundings``)."""
+
+    sky: tuple
+    surroundings: tuple
+
+
+class HeatError(ModelError):
     """The heat model cannot run on this city or weather (names the layer and the value)."""
 
 
@@ -179,7 +189,7 @@ class HeatModel(Model):
         self.ctx = ctx
         weather = ctx.forcing.weather
         if weather is None:
-            raise HeatModelError(
+            raise HeatError(
                 "the heat model needs forcing.weather (a design_day or an EPW/CSV file)"
             )
         self.weather = weather
@@ -190,10 +200,10 @@ class HeatModel(Model):
         for name, arr in (("surface_altitude", ground), ("building_height", height),
                           ("tree_canopy_height", canopy)):
             if not np.isfinite(arr).all():
-                raise HeatModelError(f"{name} has {int((~np.isfinite(arr)).sum())} missing (NaN) cells")
+                raise HeatError(f"{name} has {int((~np.isfinite(arr)).sum())} missing (NaN) cells")
         if (height < 0).any() or (canopy < 0).any():
             name = "building_height" if (height < 0).any() else "tree_canopy_height"
-            raise HeatModelError(
+            raise HeatError(
                 f"{name} is negative in {int((state[name] < 0).sum())} cells (min "
                 f"{float(state[name].min()):.2f} m): the surface model lies below the ground "
                 f"model (DSM lower than DEM); heights above ground must be >= 0"
@@ -201,7 +211,7 @@ class HeatModel(Model):
         try:
             surf = surface_arrays(np.asarray(state["land_cover"]), p.surface)
         except ValueError as err:
-            raise HeatModelError(str(err)) from None
+            raise HeatError(str(err)) from None
         dec = ctx.decomposition
         segment = int(math.ceil(p.horizon_distance / grid.resolution - 1e-9))
         window, crop = _horizon_window(dec, 2 * segment)
@@ -248,7 +258,7 @@ class HeatModel(Model):
         try:
             self.air_dec = dec.coarsened(self.factor, halo=2 + -(-dec.halo // self.factor))
         except ValueError as err:
-            raise HeatModelError(
+            raise HeatError(
                 f"heat.air_cell_size {p.air_cell_size:g} m is {self.factor} cells, but the tiles "
                 f"of this run are cut for another air grid ({err}); give every variant the same "
                 f"air_cell_size") from None
@@ -306,7 +316,7 @@ class HeatModel(Model):
         l_abs = np.multiply(self.emissivity, self._buf["ld"], out=self._scratch("l_abs"))
         t_deep = self._scratch("t_deep")
         t_deep.fill(self.t_deep)
-        kernels.surface_temperature_step(
+        energy.surface_temperature_step(
             self.t_surface, k_abs, l_abs, ta, self.heat_capacity, self.emissivity,
             self.evaporation, self.anthropogenic, t_deep, hc, q_air=q_air,
             pressure=w.air_pressure, dt=dt, omega=OMEGA, theta=0.5,
@@ -318,7 +328,7 @@ class HeatModel(Model):
         self._diagnose(state, w, rad=rad)
         self._accumulate(state, w, dt)
 
-    def _radiation(self, w, dt: float = 0.0) -> dict:
+    def _radiation(self, w, dt: float = 0.0) -> Radiation:
         """Direct-sun shares, wall fluxes and surface irradiance at the time of ``w``; the wall
         temperatures advance by ``dt`` (s)."""
         p = self.params
@@ -342,38 +352,39 @@ class HeatModel(Model):
             dni * cos_alt * max(math.cos(azr - 0.5 * math.pi * d), 0.0) * open_sun
             + 0.5 * diffuse + 0.5 * ground_refl for d in range(4)
         ])
-        sky_air = 0.5 * w.longwave_down + 0.5 * kernels.SIGMA * w.air_temperature**4
+        sky_air = 0.5 * w.longwave_down + 0.5 * STEFAN_BOLTZMANN * w.air_temperature**4
         n4 = np.ones(4)
         hw = np.full(4, 5.7 + 3.8 * p.street_wind_factor * w.wind_speed)
         dummy = np.zeros(4)
         if dt > 0:
-            kernels.surface_temperature_step(
+            energy.surface_temperature_step(
                 self.t_wall, (1 - p.wall_albedo) * wall_k, p.wall_emissivity * sky_air * n4,
                 np.full(4, w.air_temperature), n4 * p.wall_admittance / math.sqrt(2 * OMEGA),
                 n4 * p.wall_emissivity, dummy, dummy, np.full(4, self.t_deep), hw,
                 q_air=0.0, pressure=w.air_pressure, dt=dt, omega=OMEGA, theta=0.5,
                 out_qh=np.empty(4), out_qe=np.empty(4), out_qg=np.empty(4),
             )
-        wall_l = (p.wall_emissivity * kernels.SIGMA * self.t_wall**4
+        wall_l = (p.wall_emissivity * STEFAN_BOLTZMANN * self.t_wall**4
                   + (1 - p.wall_emissivity) * sky_air)
         eps_leaf = self._leaf_emissivity
-        leaf_l = (eps_leaf * kernels.SIGMA * w.air_temperature**4
+        leaf_l = (eps_leaf * STEFAN_BOLTZMANN * w.air_temperature**4
                   + (1 - eps_leaf) * w.longwave_down)  # crowns at air temperature (SOLWEIG)
-        kernels.irradiance_at_surface(
-            sun, self.svf, self.svf_side, self.svf_building, dni, diffuse, sin_alt,
-            w.longwave_down, wall_k, wall_l, leaf_l, wall_albedo=p.wall_albedo,
+        rad = Radiation(radiation.Sky(dni, diffuse, sin_alt, cos_alt, w.longwave_down),
+                        radiation.Surroundings(wall_k, wall_l, leaf_l, p.wall_albedo))
+        radiation.irradiance_at_surface(
+            sun, self.svf, self.svf_side, self.svf_building, rad.sky, rad.surroundings,
             out_shortwave=self._buf["kd"], out_longwave=self._buf["ld"],
         )
-        return {"dni": dni, "diffuse": diffuse, "sin_alt": sin_alt, "cos_alt": cos_alt,
-                "wall_k": wall_k, "wall_l": wall_l, "leaf_l": leaf_l}
+        return rad
 
     def _reference_flux(self, w, rad, q_air, h_conv, dt) -> float:
         """Sensible heat of open grass under the same weather (the weather station's site)."""
         grass = self._grass
-        k = (1 - grass["albedo"]) * (rad["dni"] * rad["sin_alt"] + rad["diffuse"])
+        sky = rad.sky
+        k = (1 - grass["albedo"]) * (sky.direct_normal * sky.sin_alt + sky.diffuse)
         one = np.ones(1)
         qh = np.empty(1)
-        kernels.surface_temperature_step(
+        energy.surface_temperature_step(
             self.t_reference, k, grass["emissivity"] * w.longwave_down,
             np.full(1, w.air_temperature), grass["thermal_admittance"] / math.sqrt(2 * OMEGA),
             grass["emissivity"], grass["evaporation_efficiency"], 0 * one,
@@ -391,9 +402,9 @@ class HeatModel(Model):
             heat = heat + np.nan_to_num(state["traffic_heat_flux"].ravel())
         rows, cols = self.owned_slices
         crows, ccols = self.air_dec.owned
-        kernels.block_mean(heat.reshape(grid.shape)[rows, cols], self.factor,
+        air.block_mean(heat.reshape(grid.shape)[rows, cols], self.factor,
                            out=self._heat_c[crows, ccols])
-        self._heat_c /= RHO_CP * p.air_layer_depth
+        self._heat_c /= AIR_VOLUMETRIC_HEAT_CAPACITY * p.air_layer_depth
         dx = self.factor * grid.resolution
         wd = math.radians(w.wind_direction)
         u, v = -w.wind_speed * math.sin(wd), -w.wind_speed * math.cos(wd)  # blowing towards
@@ -404,7 +415,7 @@ class HeatModel(Model):
         n_sub = max(1, int(math.ceil(dt / limit)))
         tmp = np.empty_like(self.theta)
         for _ in range(n_sub):
-            kernels.air_temperature_step(
+            air.air_temperature_step(
                 self.theta, self._heat_c, u_east=u, v_north=v, dx=dx, dt=dt / n_sub,
                 diffusivity=p.horizontal_diffusivity, relax=exch / p.air_layer_depth, out=tmp,
             )
@@ -414,7 +425,7 @@ class HeatModel(Model):
 
     def _theta_to_fine(self) -> None:
         fine, coarse = self.ctx.decomposition.local_window, self.air_dec.local_window
-        kernels.bilinear_to_fine(
+        air.bilinear_to_fine(
             self.theta, self.factor, out=self._theta_fine, row0=fine[0].start,
             col0=fine[1].start, coarse_row0=coarse[0].start, coarse_col0=coarse[1].start,
             coarse_ny=self.air_dec.global_shape[0], coarse_nx=self.air_dec.global_shape[1])
@@ -424,7 +435,7 @@ class HeatModel(Model):
         so that the total is exact whatever the split over ranks, and cheap every step."""
         if self.n_counted == 0:
             return 1.0
-        fixed = kernels.fixed_point_sum(sun, self._counted_flat, scale=2.0**20)
+        fixed = radiation.fixed_point_sum(sun, self._counted_flat, scale=2.0**20)
         return self.ctx.global_sum(float(fixed)) / 2.0**20 / self.n_counted
 
     # -- diagnostics ---------------------------------------------------------------------------
@@ -439,28 +450,27 @@ class HeatModel(Model):
         state["surface_temperature"][...] = self.t_surface.reshape(shape)
         tmrt = self._buf["tmrt"]
         k_up, l_up = self._ground_seen(shape)
-        kernels.mean_radiant_temperature_at_cell(
+        radiation.mean_radiant_temperature_at_cell(
             self._buf["sun"], self.svf_side, self.side_building, self._buf["kd"],
-            self._buf["ld"], k_up, l_up, rad["dni"], rad["diffuse"], rad["cos_alt"],
-            w.longwave_down, rad["wall_k"], rad["wall_l"], rad["leaf_l"], wall_albedo=p.wall_albedo,
+            self._buf["ld"], k_up, l_up, rad.sky, rad.surroundings,
             abs_k=p.absorption_shortwave, abs_l=p.absorption_longwave, f_up=0.06, f_side=0.22,
             f_cyl=0.28, out=tmrt,
         )
         state["mean_radiant_temperature"][...] = tmrt.reshape(shape)
-        ta_c = np.subtract(t_air.ravel(), 273.15, out=self._scratch("ta_c"))
-        tmrt_c = np.subtract(tmrt, 273.15, out=self._scratch("tmrt_c"))
+        ta_c = np.subtract(t_air.ravel(), KELVIN_OFFSET, out=self._scratch("ta_c"))
+        tmrt_c = np.subtract(tmrt, KELVIN_OFFSET, out=self._scratch("tmrt_c"))
         # the weather air's vapour pressure (kPa; UTCI's own saturation formula, so that at the
         # weather's temperature UTCI is that of pythermalcomfort for its RH), kept as the
         # streets warm the air, capped at saturation where they are cooler
-        vapour = w.relative_humidity / 100.0 * kernels.saturation_vapour_pressure_kpa(
-            w.air_temperature - 273.15)
-        if self.theta.min() < 0.0 and t_air.min() <= _dew_point(1000.0 * vapour) + 1e-6:
-            pa = np.minimum(vapour, _es(t_air.ravel()) / 1000.0)
+        vapour = w.relative_humidity / 100.0 * comfort.saturation_vapour_pressure_kpa(
+            w.air_temperature - KELVIN_OFFSET)
+        if self.theta.min() < 0.0 and t_air.min() <= dew_point(1000.0 * vapour) + 1e-6:
+            pa = np.minimum(vapour, saturation_vapour_pressure(t_air.ravel()) / 1000.0)
             wind = np.full(ta_c.shape, w.wind_speed)
-            kernels.utci_from_vapour_pressure(ta_c, tmrt_c, wind, pa, where=self._pedestrian,
+            comfort.utci_from_vapour_pressure(ta_c, tmrt_c, wind, pa, where=self._pedestrian,
                                               out=self._buf["utci"])
         else:  # one wind and one vapour pressure for all cells: the collapsed polynomial
-            kernels.utci_uniform_at_cell(ta_c, tmrt_c, w.wind_speed, vapour,
+            comfort.utci_uniform_at_cell(ta_c, tmrt_c, w.wind_speed, vapour,
                                          where=self._pedestrian, out=self._buf["utci"])
         state["universal_thermal_comfort_index"][...] = self._buf["utci"].reshape(shape)
         np.fmax(state["utci_daily_max"], state["universal_thermal_comfort_index"],
@@ -484,11 +494,11 @@ class HeatModel(Model):
         (W m-2): own-cell values averaged over the ground within ``ground_view_radius``."""
         k_up = self._buf["kup"]
         l_up = self._buf["lup"]
-        kernels.ground_exitance_at_cell(self.albedo, self.emissivity, self.t_surface,
+        radiation.ground_exitance_at_cell(self.albedo, self.emissivity, self.t_surface,
                                         self._buf["kd"], self._buf["ld"], out_k=k_up, out_l=l_up)
         if self._view_cells > 0:
             for arr in (k_up, l_up):
-                kernels.ground_view_mean(arr.reshape(shape), self._ground, radius=self._view_cells,
+                radiation.ground_view_mean(arr.reshape(shape), self._ground, radius=self._view_cells,
                                          out=arr.reshape(shape))
         return k_up, l_up
 
@@ -510,7 +520,8 @@ class HeatModel(Model):
         gap = abs(local.hour * 3600 + local.minute * 60 + local.second - 43200)
         if gap < self._noon_gap and gap <= 1800:
             self._noon_gap = gap
-            self.tmrt_noon = self._reduce(state["mean_radiant_temperature"], "mean")[0] - 273.15
+            tmrt = self._reduce(state["mean_radiant_temperature"], "mean")[0]
+            self.tmrt_noon = tmrt - KELVIN_OFFSET
 
     def _reduce(self, values, how: str, cells=None) -> tuple[float, dict[str, float]]:
         """Total and per-district ``how`` ("sum", "mean" or "max") of ``values`` over the
@@ -591,7 +602,7 @@ class HeatModel(Model):
         night = self.night_time if self.night_time > 0 else float("nan")
         total, _ = self._reduce(state["heat_night_air_time_integral"], "mean")
         res["air_temperature_night"] = Indicator(
-            total / night - 273.15, "degree_C",
+            total / night - KELVIN_OFFSET, "degree_C",
             "mean night-time near-surface air temperature of outdoor cells")
         return res
 
@@ -651,21 +662,10 @@ def _extraterrestrial(time) -> float:
     solar constant 1361 W m-2 (Kopp & Lean 2011, doi:10.1029/2010GL045777) times the
     Earth-Sun distance factor 1 + 0.033 cos(2 pi doy / 365) (Duffie & Beckman 2013, eq. 1.4.1a)."""
     doy = time.timetuple().tm_yday
-    return 1361.0 * (1.0 + 0.033 * math.cos(2.0 * math.pi * doy / 365.0))
-
-
-def _dew_point(vapour_pa: float) -> float:
-    """Temperature (K) at which ``_es`` equals ``vapour_pa`` (Pa): Bolton (1980) inverted."""
-    x = math.log(max(vapour_pa, 1e-3) / 611.2)
-    return 273.15 + 243.5 * x / (17.67 - x)
-
-
-def _es(t_kelvin):
-    """Saturation vapour pressure (Pa), Bolton (1980)."""
-    tc = np.asarray(t_kelvin) - 273.15
-    return 611.2 * np.exp(17.67 * tc / (tc + 243.5))
+    return SOLAR_CONSTANT * (1.0 + 0.033 * math.cos(2.0 * math.pi * doy / 365.0))
 
 
 def _specific_humidity(w) -> float:
-    e = w.relative_humidity / 100.0 * float(_es(w.air_temperature))
-    return 0.622 * e / (w.air_pressure - 0.378 * e)
+    """Specific humidity (kg kg-1) of the weather's air."""
+    e = w.relative_humidity / 100.0 * float(saturation_vapour_pressure(w.air_temperature))
+    return specific_humidity(e, w.air_pressure)

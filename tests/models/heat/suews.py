@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.models.heat import kernels
+from metrotwin.models.heat.kernels import energy
 from metrotwin.models.heat.model import OMEGA
 from metrotwin.models.heat.surface import default_table
 
@@ -56,7 +56,7 @@ def run_kcl(folder: Path, *, wind_factor: float = 0.5) -> dict:
         qf = ref["QF"].get(when, qf_hour[when.hour])
         h = 5.7 + 3.8 * wind_factor * row["U"]
         n = len(names)
-        kernels.surface_temperature_step(
+        energy.surface_temperature_step(
             t_s, (1 - albedo) * max(row["kdown"], 0.0), emis * ld, np.full(n, ta), cap, emis,
             beta, np.full(n, qf), np.full(n, t_mean), np.full(n, h), q_air=q, pressure=p,
             dt=3600.0, omega=OMEGA, theta=0.5, out_qh=qh, out_qe=qe, out_qg=qg)

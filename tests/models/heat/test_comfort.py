@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from metrotwin.models.heat import kernels
+from metrotwin.models.heat.kernels import comfort, radiation
+from metrotwin.physics import STEFAN_BOLTZMANN
 
 
 def _utci(ta, tr, v, rh):
     ta, tr, v, rh = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (ta, tr, v, rh))
     out = np.empty(ta.shape)
-    kernels.utci_at_cell(ta, tr, v, rh, where=np.ones(ta.shape, bool), out=out)
+    comfort.utci_at_cell(ta, tr, v, rh, where=np.ones(ta.shape, bool), out=out)
     return out
 
 
@@ -70,12 +74,14 @@ def test_tmrt_of_an_isotropic_enclosure_is_its_temperature():
     # a person surrounded by black surfaces at T and no sunshine has Tmrt = T (S = a_l sigma T^4)
     n = 3
     t = 300.0
-    lw = kernels.SIGMA * t**4
+    lw = STEFAN_BOLTZMANN * t**4
     out = np.empty(n)
-    kernels.mean_radiant_temperature_at_cell(
+    sky = radiation.Sky(direct_normal=0.0, diffuse=0.0, sin_alt=0.0, cos_alt=1.0, longwave=lw)
+    around = radiation.Surroundings(wall_shortwave=np.zeros(4), wall_longwave=np.full(4, lw),
+                                  leaf_longwave=lw, wall_albedo=0.2)
+    radiation.mean_radiant_temperature_at_cell(
         np.zeros(n), np.full((4, n), 0.3), np.full((4, n), 0.6), np.zeros(n), np.full(n, lw),
-        np.zeros(n), np.full(n, lw), 0.0, 0.0, 1.0, lw, np.zeros(4), np.full(4, lw), lw,
-        wall_albedo=0.2,
+        np.zeros(n), np.full(n, lw), sky, around,
         abs_k=0.7, abs_l=0.97, f_up=0.06, f_side=0.22, f_cyl=0.28, out=out)
     np.testing.assert_allclose(out, t, rtol=1e-12)
 
@@ -87,7 +93,7 @@ def test_ground_view_mean_against_numpy_box_mean():
     ground = rng.uniform(size=values.shape) > 0.3
     out = np.empty_like(values)
     k = 2
-    kernels.ground_view_mean(values, ground, radius=k, out=out)
+    radiation.ground_view_mean(values, ground, radius=k, out=out)
     for r in range(values.shape[0]):
         for c in range(values.shape[1]):
             sl = (slice(max(r - k, 0), r + k + 1), slice(max(c - k, 0), c + k + 1))
@@ -100,7 +106,7 @@ def test_utci_is_nan_where_not_asked():
     ta = np.full(4, 30.0)
     out = np.empty(4)
     where = np.array([True, False, True, False])
-    kernels.utci_at_cell(ta, ta + 20, np.full(4, 2.0), np.full(4, 50.0), where=where, out=out)
+    comfort.utci_at_cell(ta, ta + 20, np.full(4, 2.0), np.full(4, 50.0), where=where, out=out)
     assert np.isfinite(out[where]).all() and np.isnan(out[~where]).all()
 
 
@@ -117,15 +123,40 @@ def test_uniform_wind_utci_matches_the_full_polynomial_and_pythermalcomfort(v, p
     tr = ta + rng.uniform(-10, 60, n)
     where = rng.uniform(size=n) > 0.2
     fast = np.empty(n)
-    kernels.utci_uniform_at_cell(ta, tr, v, pa, where=where, out=fast)
+    comfort.utci_uniform_at_cell(ta, tr, v, pa, where=where, out=fast)
     full = np.empty(n)
-    kernels.utci_from_vapour_pressure(ta, tr, np.full(n, v), np.full(n, pa), where=where, out=full)
+    comfort.utci_from_vapour_pressure(ta, tr, np.full(n, v), np.full(n, pa), where=where, out=full)
     assert np.array_equal(np.isnan(fast), ~where)
     assert np.abs(fast[where] - full[where]).max() < 1e-9
-    es = np.array([kernels.saturation_vapour_pressure_kpa(t) for t in ta])
+    es = np.array([comfort.saturation_vapour_pressure_kpa(t) for t in ta])
     rh = 100.0 * pa / es
     ok = where & (rh <= 100.0)
     ref = utci(ta[ok], tr[ok], v, rh[ok], round_output=False, limit_inputs=False).utci
     fin = np.isfinite(ref)
     assert fin.sum() > 50
     assert np.abs(fast[ok][fin] - ref[fin]).max() < 0.01
+
+
+#: run in a fresh interpreter with an empty numba cache: UTCI from relative humidity compiled
+#: first, then the saturation vapour pressure the model calls from Python at -50..50 degC
+FIRST_UTCI = """
+import numpy as np
+from metrotwin.models.heat.kernels import comfort, radiation
+one = np.ones(1)
+comfort.utci_at_cell(20 * one, 30 * one, 2 * one, 50 * one, where=one > 0, out=np.empty(1))
+from numba import njit
+alone = njit(comfort.saturation_vapour_pressure_kpa.py_func)  # compiled by itself, no cache
+t = np.linspace(-50.0, 50.0, 401)
+print(sum(comfort.saturation_vapour_pressure_kpa(x) != alone(x) for x in t))
+"""
+
+
+def test_saturation_pressure_does_not_depend_on_what_compiled_first(tmp_path):
+    # numba compiled a kernel first reached from a fastmath kernel (utci_at_cell) with fast
+    # math and cached it so: the vapour pressure the model takes from it moved in the last bits
+    # with the order in which earlier runs or tests compiled the kernels. The reference: the
+    # same function compiled on its own.
+    proc = subprocess.run([sys.executable, "-c", FIRST_UTCI], capture_output=True, text=True,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[-1] == "0", "values that differ from the formula: " + proc.stdout

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from metrotwin.models.heat import kernels
+from metrotwin.models.heat.kernels import energy
 
 
 def _periodic_response(mu, amplitude, dt, days=6):
@@ -23,7 +23,7 @@ def _periodic_response(mu, amplitude, dt, days=6):
     for k in range(n):
         t_mid = (k + 0.5) * dt
         g = amplitude * math.sin(omega * t_mid)
-        kernels.surface_temperature_step(
+        energy.surface_temperature_step(
             t_s, g * one, zero, t_deep * one, c * one, zero, zero, zero, t_deep * one, zero,
             q_air=0.0, pressure=1e5, dt=dt, omega=omega, theta=0.5,
             out_qh=np.empty(1), out_qe=np.empty(1), out_qg=np.empty(1))

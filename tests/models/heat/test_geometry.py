@@ -70,10 +70,10 @@ def test_horizon_of_a_wall_under_a_canopy_observer_is_lower():
     # the observer below a canopy point (trees) sees the canopy ahead at a higher angle
     obstacle = np.zeros((5, 30))
     obstacle[:, 20] = 10.0
-    from metrotwin.models.heat import kernels
+    from metrotwin.models.heat.kernels import horizons
 
     out = np.empty((1, 5, 30), np.float32)
-    kernels.horizon_angles(obstacle, obstacle, np.array([90.0]), resolution=1.0, out=out, row0=0, col0=0, segment=0)
+    horizons.horizon_angles(obstacle, obstacle, np.array([90.0]), resolution=1.0, out=out, row0=0, col0=0, segment=0)
     assert out[0, 2, 10] == pytest.approx(math.atan(10 / 10), abs=1e-6)
     assert out[0, 2, 25] == 0.0
 
@@ -103,8 +103,8 @@ def test_fast_arctangent_of_the_sky_view_sweep():
     # the sweep's polynomial arctan (Abramowitz & Stegun 4.4.49) is within 1.2e-5 rad, which
     # moves a sky view factor by < 3e-5 (d cos^2 h / dh <= 1): far below the 0.01-0.02
     # tolerances of the SVF tests
-    from metrotwin.models.heat import kernels
+    from metrotwin.models.heat.kernels import horizons
 
     t = np.concatenate([np.linspace(0.0, 5.0, 20001), np.logspace(-6, 6, 2001)])
-    err = max(abs(kernels._atan(x) - math.atan(x)) for x in t)
+    err = max(abs(horizons._atan(x) - math.atan(x)) for x in t)
     assert err < 1.2e-5

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from metrotwin.city.landcover import CODE
-from metrotwin.models.heat import HeatModel, HeatModelError
+from metrotwin.models.heat import HeatModel, HeatError
 from metrotwin.run.testing import make_context, make_grid, make_state
 
 from .cities import block_city, run_heat
@@ -94,7 +94,7 @@ def test_dsm_below_dem_is_refused():
     bh = np.zeros((10, 10))
     bh[3, 3] = -2.0
     model, state, ctx = _model_on(building_height=bh)
-    with pytest.raises(HeatModelError, match="DSM lower than DEM"):
+    with pytest.raises(HeatError, match="DSM lower than DEM"):
         model.initialize(state, ctx)
 
 
@@ -102,7 +102,7 @@ def test_land_cover_without_parameters_is_refused():
     cover = np.full((10, 10), CODE["grass"], dtype="int16")
     cover[0, 0] = 42
     model, state, ctx = _model_on(land_cover=cover)
-    with pytest.raises(HeatModelError, match="code 42"):
+    with pytest.raises(HeatError, match="code 42"):
         model.initialize(state, ctx)
 
 
@@ -121,7 +121,7 @@ def test_missing_weather_is_refused():
     grid = make_grid(10, 10)
     state = make_state(grid)
     ctx = make_context(grid)
-    with pytest.raises(HeatModelError, match="forcing.weather"):
+    with pytest.raises(HeatError, match="forcing.weather"):
         HeatModel().initialize(state, ctx)
 
 
