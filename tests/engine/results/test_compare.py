@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 from metrotwin.cli import main
-from metrotwin.results.compare import change
+from metrotwin.results.indicators import change
 from metrotwin.errors import DataSourceError
 from metrotwin.viz.report import compare_runs
 
@@ -252,8 +252,7 @@ def test_images_are_not_lazy_loaded(report):
 
 
 def test_declared_direction_of_improvement():
-    from metrotwin.results.compare import direction
-    from metrotwin.results.indicators import Indicator
+    from metrotwin.results.indicators import Indicator, direction
     from metrotwin.viz.colors import verdict
 
     # more water drained, infiltrated or held on roofs is better; rain fallen is neither
@@ -273,7 +272,7 @@ def test_parts_of_day_a_run_covers(run):
     grid from 20:00 to 23:00 covers both; rows of a part not covered are left out."""
     from types import SimpleNamespace
 
-    from metrotwin.results.compare import covered, parts_of_day
+    from metrotwin.results.compare_context import covered, parts_of_day
     from metrotwin.results.rundata import open_variants
 
     base = open_variants(run / "baseline")[0]
