@@ -183,7 +183,8 @@ def time_series(comp) -> str:
     for k in chosen:
         row = rows[k]
         f, u = row_unit(row, comp)
-        series = {v: (comp.series_time[v][: len(vals)], [None if x is None else x * f for x in vals])
+        series = {v: (comp.series_time[v][: len(vals)],
+                      [None if x is None else x * f for x in vals])
                   for v, vals in comp.series[k].items() if v in comp.series_time}  # fmt: skip
         figs.append(figure(time_series_chart(series, title=row.description or row.name, units=u),
                            f"{row.description or row.name} ({u or 'count'})"

@@ -107,33 +107,38 @@ def _indicators(comp: Comparison, coords: dict):
     return new, data
 
 
+def _split_values(comp: Comparison, split: str, areas: list[str]) -> np.ndarray:
+    """(variant, indicator, area) values of every indicator in each of ``areas`` of the
+    rows' ``split`` ("by_district" or "by_group"); NaN where one is missing."""
+    def values(v):
+        return [[_f(getattr(r, split).get(v, {}).get(a)) for a in areas] for r in comp.rows]
+
+    return _per_variant(comp, values, len(comp.rows), len(areas))
+
+
 def _by_municipality(comp: Comparison, coords: dict):
     if not comp.rows or not comp.districts:
         return {}, {}
-    new = {"municipality": ("municipality", np.array(comp.districts, dtype=object),
-                            {"long_name": "municipality / district"})}  # fmt: skip
-    dv = _per_variant(comp, lambda v: [[_f(r.by_district.get(v, {}).get(d)) for d in comp.districts]
-                                       for r in comp.rows], len(comp.rows), len(comp.districts))  # fmt: skip
+    dv = _split_values(comp, "by_district", comp.districts)
     dims = ("variant", "indicator", "municipality")
-    data = {
+    return {"municipality": ("municipality", np.array(comp.districts, dtype=object),
+                             {"long_name": "municipality / district"})}, {
         "indicator_value_by_municipality": (dims, dv, {
             "long_name": "value of the indicator in the municipality", **UNITLESS}),
         "indicator_change_by_municipality": (dims, dv - dv[0], {
             "long_name": "change from the baseline in the municipality", **UNITLESS}),
     }  # fmt: skip
-    return new, data
 
 
 def _by_group(comp: Comparison, coords: dict):
     if not comp.rows or not comp.groups:
         return {}, {}
-    new = {"group": ("group", np.array(comp.groups, dtype=object),
-                     {"long_name": "population group"})}  # fmt: skip
-    gv = _per_variant(comp, lambda v: [[_f(r.by_group.get(v, {}).get(g)) for g in comp.groups]
-                                       for r in comp.rows], len(comp.rows), len(comp.groups))  # fmt: skip
-    data = {"indicator_value_by_group": (("variant", "indicator", "group"), gv, {
-        "long_name": "value of the indicator for the population group", **UNITLESS})}  # fmt: skip
-    return new, data
+    gv = _split_values(comp, "by_group", comp.groups)
+    return {"group": ("group", np.array(comp.groups, dtype=object),
+                      {"long_name": "population group"})}, {
+        "indicator_value_by_group": (("variant", "indicator", "group"), gv, {
+            "long_name": "value of the indicator for the population group", **UNITLESS}),
+    }  # fmt: skip
 
 
 def _series(comp: Comparison, coords: dict):
@@ -149,9 +154,9 @@ def _series(comp: Comparison, coords: dict):
     base_t = comp.series_time[comp.variants[0]]
     secs = (base_t - base_t[0]) / np.timedelta64(1, "s") if len(base_t) else np.arange(n_t)
     new = {"output_time": ("output_time", np.resize(secs, n_t).astype("float64"),
-                           {"long_name": "time since the start of the run", "units": "s"})}  # fmt: skip
+                           {"long_name": "time since the start of the run", "units": "s"})}
     data = {"indicator_series": (("variant", "indicator", "output_time"), ts,
-                                 {"long_name": "indicator at each output time", **UNITLESS})}  # fmt: skip
+                                 {"long_name": "indicator at each output time", **UNITLESS})}
     return new, data
 
 

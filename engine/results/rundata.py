@@ -104,7 +104,8 @@ def open_runs(paths, *, variants: list[str] | None = None) -> xr.Dataset:
     datasets = [open_fields(f) for f in folders]
     names = [f.name for f in folders]
     return xr.concat(datasets, dim=xr.Variable("variant", names), join="exact",
-                     coords="minimal", compat="override", combine_attrs="drop_conflicts")  # fmt: skip
+                     coords="minimal", compat="override",
+                     combine_attrs="drop_conflicts")  # fmt: skip
 
 
 @dataclass
@@ -195,30 +196,11 @@ def time_index(
     if len(times) == 0:
         return 0
     if spec is None or spec == "peak":
-        if peak_field and run.has(peak_field) and "time" in run.ds[peak_field].dims:
-            da = run.ds[peak_field]
-            totals = np.nan_to_num(da.sum(dim=[d for d in da.dims if d != "time"]).values)
-            return int(np.argmax(totals))
-        return len(times) - 1
-    if spec == "end":
-        return len(times) - 1
-    if spec == "start":
-        return 0
+        return _peak_index(run, peak_field)
+    if spec in ("end", "start"):
+        return len(times) - 1 if spec == "end" else 0
     text = str(spec).strip()
-    start = times[0].astype("M8[s]").astype(datetime)
-    target: datetime | None = None
-    if m := re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text):
-        h, mi, s = int(m[1]), int(m[2]), int(m[3] or 0)
-        target = start.replace(hour=h, minute=mi, second=s)
-    elif m := _DURATION.match(text):
-        unit = (m[2] or "s").lower()
-        factor = 60 if unit == "min" else 3600 if unit.startswith("h") else 1
-        target = start + timedelta(seconds=float(m[1]) * factor)
-    else:
-        try:
-            target = datetime.fromisoformat(text)
-        except ValueError:
-            target = None
+    target = _parse_time(text, times[0].astype("M8[s]").astype(datetime))
     valid = f"{_clock(times[0])} to {_clock(times[-1])}"
     if target is None:
         raise DataSourceError(
@@ -229,6 +211,31 @@ def time_index(
     if t64 < times[0] - np.timedelta64(1, "s") or t64 > times[-1] + np.timedelta64(1, "s"):
         raise DataSourceError(f"--time {text!r} is outside the run; outputs are from {valid}")
     return int(np.argmin(np.abs(times - t64)))
+
+
+def _peak_index(run: VariantRun, peak_field: str | None) -> int:
+    """The output index where ``peak_field`` summed over the grid is largest; the last
+    without such a field."""
+    if peak_field and run.has(peak_field) and "time" in run.ds[peak_field].dims:
+        da = run.ds[peak_field]
+        totals = np.nan_to_num(da.sum(dim=[d for d in da.dims if d != "time"]).values)
+        return int(np.argmax(totals))
+    return len(run.times) - 1
+
+
+def _parse_time(text: str, start: datetime) -> datetime | None:
+    """The time ``text`` names (a clock time on the start's day, a time since ``start``, or
+    an ISO date-time); None when it names none (a clock time of 25:00 included)."""
+    try:
+        if m := re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text):
+            return start.replace(hour=int(m[1]), minute=int(m[2]), second=int(m[3] or 0))
+        if m := _DURATION.match(text):
+            unit = (m[2] or "s").lower()
+            factor = 60 if unit == "min" else 3600 if unit.startswith("h") else 1
+            return start + timedelta(seconds=float(m[1]) * factor)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _clock(t) -> str:

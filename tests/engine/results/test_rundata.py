@@ -14,7 +14,7 @@ from metrotwin.cli import main
 from metrotwin.errors import DataSourceError
 from metrotwin.hpc.parallel_output import tile_name, write_master
 from metrotwin.results.compare import compare
-from metrotwin.results.rundata import open_fields, open_runs, open_variants
+from metrotwin.results.rundata import open_fields, open_runs, open_variants, time_index
 
 from tests._support.synthetic import write_synthetic_run
 
@@ -85,3 +85,13 @@ def test_open_runs_gives_the_variants_baseline_first(tiled_run):
     with pytest.raises(DataSourceError, match="none of the variants nope is there; it holds "
                                               "baseline, variant"):  # fmt: skip
         open_runs(run, variants=["nope"])
+
+
+@pytest.mark.parametrize("bad", ["25:00", "06:61", "2026-13-01T06:00"])
+def test_a_time_that_names_no_time_is_refused_with_the_valid_times(tmp_path, bad):
+    """A clock time past 23:59 read as a traceback (ValueError from datetime) before."""
+    run = open_variants(write_synthetic_run(tmp_path / "baseline"))[0]
+    with pytest.raises(DataSourceError, match=f"--time '{bad}' is not a time; .* outputs from "
+                                              "2026-07-15 06:00 to 2026-07-15 06:20"):  # fmt: skip
+        time_index(run, bad)
+    run.close()
