@@ -119,14 +119,14 @@ def build_comparison(runs) -> Comparison:
         period=describe_period(sc.get("period") or {}),
         rows=rows,
         districts=districts,
-        groups=sorted({g for r in rows for d in r.by_group.values() for g in (d or {})}),
+        groups=_groups(rows),
         series_time=series_time,
         series=series,
         maps=maps,
         changes=changes,
         change_labels=labels,
         change_area=area,
-        grid=base.ds[[v for v in GRID_LAYERS if v in base.ds]],
+        grid=base.ds[[v for v in GRID_LAYERS if v in base.ds]],  # x, y and the CRS come along
         run_paths={r.name: r.path for r in runs},
         notes=_notes(runs),
         intervention_types={r.name: added_types(r.interventions, reference) for r in runs},
@@ -134,6 +134,11 @@ def build_comparison(runs) -> Comparison:
         road_segments=road_segments(base.ds),
         runs=list(runs),
     )
+
+
+def _groups(rows) -> list[str]:
+    """The population groups any indicator is given for, sorted."""
+    return sorted({g for r in rows for d in r.by_group.values() for g in (d or {})})
 
 
 def _check_same_grid(runs) -> None:
