@@ -3,8 +3,8 @@
 The master ``fields.nc`` holds HDF5 virtual datasets, so xarray (netcdf4 or h5netcdf engine)
 opens it as the global grid, while nothing of grid size passes through one rank. Its
 attribute ``metrotwin_tiles`` lists the tile files: a missing tile would silently read as the
-fill value, so ``check_tiles`` (called by ``metrotwin.results.output.open_runs``) refuses a master
-whose tiles are not all there.
+fill value, so the reader of run folders (``metrotwin.results.rundata``) refuses a master
+whose tiles are not all there (``missing_tiles``).
 """
 
 from __future__ import annotations
@@ -118,15 +118,11 @@ def _copy_attrs(src, dst) -> None:
             dst.attrs[key] = value
 
 
-def check_tiles(master: Path) -> None:
-    """Raise FileNotFoundError naming the tiles of a master file that are missing."""
+def missing_tiles(master: Path) -> list[str]:
+    """The tile files (relative to the master's folder) that ``master`` lists and that are
+    not there; empty for a master whose tiles are all there and for a serial run's file."""
     with h5py.File(master, "r") as f:
         listed = f.attrs.get(TILES_ATTR)
     if listed is None:
-        return
-    missing = [t for t in json.loads(listed) if not (Path(master).parent / t).exists()]
-    if missing:
-        raise FileNotFoundError(
-            f"{master}: {len(missing)} tile file(s) missing ({', '.join(missing)}); the grid "
-            f"would read as fill values there"
-        )
+        return []
+    return [t for t in json.loads(listed) if not (Path(master).parent / t).exists()]

@@ -29,6 +29,7 @@ import xarray as xr  # noqa: E402
 from metrotwin.errors import DataSourceError  # noqa: E402
 from metrotwin.hpc.decomposition import Decomposition
 from metrotwin.results.output import FIELDS_FILE, atomic_path  # noqa: E402
+from metrotwin.results.rundata import open_fields  # noqa: E402
 
 FOLDER = "paraview"
 #: grid layers that are identifiers or categories: written as integers
@@ -55,7 +56,7 @@ def write_paraview(variant_dir: Path, *, topology: tuple[int, int] | None = None
     if rank is None:  # a fresh series: drop the pieces of an earlier layout
         for old in [*out.glob("fields_t*_p*.vti"), *out.glob("network_t*.vtp")]:
             old.unlink()
-    with xr.open_dataset(src) as ds:
+    with open_fields(variant_dir, decode_coords=True) as ds:
         times = _seconds(ds)
         blocks = _blocks(ds.sizes["y"], ds.sizes["x"], topology or (1, 1))
         entries = []

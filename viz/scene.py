@@ -24,7 +24,8 @@ from metrotwin.viz.colors import (  # noqa: E402
     HEAT_FIELDS,
     land_cover_rgb,
 )
-from metrotwin.results.rundata import VariantRun, block_reduce, decimation_factor  # noqa: E402
+from metrotwin.results.rundata import VariantRun  # noqa: E402
+from metrotwin.viz.decimate import block_reduce, decimation_factor  # noqa: E402
 
 #: Default number of grid cells drawn in 3D (the grid is block-averaged down to it).
 CELL_BUDGET = 40_000

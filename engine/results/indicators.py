@@ -1,4 +1,5 @@
-"""Indicators: numbers a planner reads, totals and per district, with units."""
+"""Indicators: numbers a planner reads, totals and per district, with units; which direction
+of their change is an improvement, and how a change is given (percent, or a difference in K)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,60 @@ import numpy as np
 
 #: which direction of change of an indicator is an improvement
 BETTER_CHOICES = ("lower", "higher", "neither")
+
+#: Which direction of change is an improvement, for the shipped models' indicators whose own
+#: declaration (``Indicator.better``, "lower" unless a model says otherwise) would mislead:
+#: more water infiltrated, drained or held on green roofs is water off the streets; budget
+#: terms, model checks and counts the variants do not act on are "neither" (no colour).
+BETTER = {
+    "flood.volume_infiltration": "higher",
+    "flood.volume_drainage": "higher",
+    "flood.volume_retention": "higher",
+    "flood.volume_rain": "neither",
+    "flood.volume_inflow": "neither",
+    "flood.volume_boundary_out": "neither",
+    "flood.volume_balance_error": "neither",
+    "flood.limited_cell_steps": "neither",
+    "mobility.trips_departed": "neither",
+    "mobility.vehicle_km": "neither",
+}
+
+#: units of temperatures: an interval scale (0 °C is no "zero temperature"), so their changes
+#: are differences in K, never percent
+TEMPERATURE_UNITS = {"degree_C", "degree_Celsius", "degC", "celsius", "°C", "K", "degree_K"}
+
+
+def direction(key: str, declared) -> str:
+    """"lower", "higher" or "neither": which change of indicator ``key`` ("model.name") is
+    an improvement; ``BETTER`` first, then what the model declared (default "lower")."""
+    if key in BETTER:
+        return BETTER[key]
+    return declared if declared in BETTER_CHOICES else "lower"
+
+
+def is_ratio_scale(units: str) -> bool:
+    """Whether a change of a quantity in ``units`` may be given in percent (a true zero)."""
+    return str(units).strip() not in TEMPERATURE_UNITS
+
+
+def change_units(units: str) -> str:
+    """The units of a change (difference) of a quantity shown in ``units``: K for
+    temperatures, the same units otherwise."""
+    return "K" if str(units).strip() in TEMPERATURE_UNITS else units
+
+
+def change(value: float | None, base: float | None, *,
+           ratio: bool = True) -> tuple[float | None, float | None]:  # fmt: skip
+    """(absolute, percent) change of ``value`` from ``base``; percent is None when the
+    baseline is zero or missing, and for a quantity on an interval scale (``ratio=False``:
+    a temperature, whose change is a difference in K)."""
+    if value is None or base is None:
+        return None, None
+    diff = value - base
+    if not ratio:
+        return diff, None
+    pct = 100.0 * diff / abs(base) if base != 0 else (0.0 if diff == 0 else None)
+    return diff, pct
 
 
 @dataclass

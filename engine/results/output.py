@@ -1,8 +1,8 @@
 """The run directory: CF netCDF fields, indicators, the resolved scenario — written atomically.
 
 Layout, per variant: ``OUT/<variant>/fields.nc``, ``indicators.json``,
-``scenario.resolved.yaml`` and ``run.log``. ``open_runs`` opens the variants of a run as one
-dataset with a ``variant`` dimension.
+``scenario.resolved.yaml`` and ``run.log`` (``metrotwin.results.layout``). Reading them back is
+``metrotwin.results.rundata``'s job (``open_runs``, offered here too).
 """
 
 from __future__ import annotations
@@ -18,19 +18,22 @@ from pathlib import Path
 
 import netCDF4
 import numpy as np
-import xarray as xr
 import yaml
 
 from metrotwin.city.state import CityState
 from metrotwin.city.variables import INTERNAL_ATTR, VarSpec
-from metrotwin.errors import DataSourceError, ModelError
-from metrotwin.hpc.parallel_output import check_tiles
+from metrotwin.errors import ModelError
 from metrotwin.results.georef import georeferenced
+# the file names, and the one reader of run folders, offered here too: where a run's
+# writer has always offered them
+from metrotwin.results.layout import (  # noqa: F401
+    FIELDS_FILE,
+    INDICATORS_FILE,
+    LOG_FILE,
+    RESOLVED_FILE,
+)
+from metrotwin.results.rundata import open_runs  # noqa: F401
 
-FIELDS_FILE = "fields.nc"
-INDICATORS_FILE = "indicators.json"
-RESOLVED_FILE = "scenario.resolved.yaml"
-LOG_FILE = "run.log"
 CF_VERSION = "CF-1.13"
 #: deflate level of every variable: level 1 writes a city-scale field at ~157 MB/s against
 #: ~112 MB/s at level 4, for files 6 % larger (2.64 M cells, ten heat fields, this machine)
@@ -274,35 +277,3 @@ def _nc_attr(value):
     if isinstance(value, (list, tuple)):
         return np.asarray(value)
     return value
-
-
-def open_runs(paths, *, variants: list[str] | None = None) -> xr.Dataset:
-    """Open the ``fields.nc`` of several variants as one dataset with a ``variant`` dimension.
-
-    ``paths`` is a run directory holding one folder per variant, or a list of variant folders.
-    The CRS is decoded (``decode_coords="all"``), so ``ds.rio.crs`` works.
-    """
-    if isinstance(paths, (str, Path)):
-        root = Path(paths)
-        if (root / FIELDS_FILE).exists():
-            folders = [root]
-        else:
-            folders = sorted(p.parent for p in root.glob(f"*/{FIELDS_FILE}"))
-    else:
-        folders = [Path(p) for p in paths]
-    if variants is not None:
-        folders = [f for f in folders if f.name in variants]
-    if not folders:
-        raise DataSourceError(f"no {FIELDS_FILE} found under {paths}")
-    for folder in folders:
-        if not (folder / FIELDS_FILE).exists():
-            raise DataSourceError(f"{folder}: no {FIELDS_FILE} (is this a metrotwin run folder?)")
-        try:
-            check_tiles(folder / FIELDS_FILE)
-        except FileNotFoundError as err:
-            raise DataSourceError(str(err)) from None
-    folders.sort(key=lambda f: (f.name != "baseline", f.name))
-    datasets = [xr.open_dataset(f / FIELDS_FILE, decode_coords="all") for f in folders]
-    names = [f.name for f in folders]
-    return xr.concat(datasets, dim=xr.Variable("variant", names), join="exact",
-                     coords="minimal", compat="override", combine_attrs="drop_conflicts")  # fmt: skip

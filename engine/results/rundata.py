@@ -1,9 +1,11 @@
-"""Reading a run directory for pictures: variants, times, fields (no PyVista here).
+"""The one reader of run folders: variants, their fields, indicators and times.
 
 A *run directory* holds one folder per variant (``baseline/``, ``green_blue/``, ...), each
-with ``fields.nc`` and ``indicators.json`` (engine/results/output.py). Functions here find the
-variants, open their fields, turn a user's ``--time`` into an output-time index, and
-decimate grids to a cell budget for 3D.
+with ``fields.nc`` and ``indicators.json`` (``metrotwin.results.layout``; written by
+``metrotwin.results.output``). Functions here find the variants, open their fields (refusing
+a decomposed run whose tile files are not all there: the grid would read as fill values),
+and turn a user's ``--time`` into an output-time index. ``open_runs`` gives the variants as
+one dataset with a ``variant`` dimension; ``open_variants`` one ``VariantRun`` each.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+import yaml
 
 from metrotwin.errors import DataSourceError
-from metrotwin.results.output import FIELDS_FILE, INDICATORS_FILE, RESOLVED_FILE
-
-BASELINE = "baseline"
+from metrotwin.hpc.parallel_output import missing_tiles
+from metrotwin.results.layout import BASELINE, FIELDS_FILE, INDICATORS_FILE, RESOLVED_FILE
 
 
 def variant_dirs(paths) -> list[Path]:
@@ -31,18 +33,7 @@ def variant_dirs(paths) -> list[Path]:
         paths = [paths]
     found: list[Path] = []
     for p in map(Path, paths):
-        if not p.exists():
-            raise DataSourceError(f"{p}: no such run directory")
-        if (p / FIELDS_FILE).is_file():
-            found.append(p)
-            continue
-        inner = sorted(q.parent for q in p.glob(f"*/{FIELDS_FILE}"))
-        if not inner:
-            raise DataSourceError(
-                f"{p}: not a metrotwin run directory (no {FIELDS_FILE} in it or in its "
-                "sub-folders); give the folder `metrotwin run` wrote, e.g. runs/demo"
-            )
-        found.extend(inner)
+        found.extend(_folders_of(p))
     seen: dict[str, Path] = {}
     for p in found:
         if p.name in seen and seen[p.name].resolve() != p.resolve():
@@ -52,6 +43,69 @@ def variant_dirs(paths) -> list[Path]:
             )
         seen[p.name] = p
     return sorted(seen.values(), key=lambda f: (f.name != BASELINE, 0))
+
+
+def _folders_of(path: Path) -> list[Path]:
+    """``path`` itself when it is a variant folder, else the variant folders in it."""
+    if not path.exists():
+        raise DataSourceError(f"{path}: no such run directory")
+    if (path / FIELDS_FILE).is_file():
+        return [path]
+    inner = sorted(q.parent for q in path.glob(f"*/{FIELDS_FILE}"))
+    if not inner:
+        raise DataSourceError(
+            f"{path}: not a metrotwin run directory (no {FIELDS_FILE} in it or in its "
+            "sub-folders); give the folder `metrotwin run` wrote, e.g. runs/demo"
+        )
+    return inner
+
+
+def open_fields(folder: Path, *, decode_coords: bool | str = "all") -> xr.Dataset:
+    """The ``fields.nc`` of variant folder ``folder``, with its CRS decoded (``ds.rio.crs``).
+
+    Raises DataSourceError naming the file when it cannot be read, and when it is the master
+    of a decomposed run whose tile files are not all there (the grid would read as fill
+    values, NaN in a comparison, without a word).
+    """
+    path = Path(folder) / FIELDS_FILE
+    try:
+        missing = missing_tiles(path)
+    except OSError as err:
+        raise DataSourceError(f"{path}: cannot be read ({err})") from None
+    if missing:
+        raise DataSourceError(
+            f"{path}: {len(missing)} tile file(s) missing ({', '.join(missing)}, beside it); "
+            "the grid would read as fill values there: restore the tiles, or run the variant "
+            "again"
+        )
+    try:
+        return xr.open_dataset(path, decode_coords=decode_coords)
+    except (OSError, ValueError) as err:
+        raise DataSourceError(f"{path}: cannot be read ({err})") from None
+
+
+def open_runs(paths, *, variants: list[str] | None = None) -> xr.Dataset:
+    """Open the ``fields.nc`` of several variants as one dataset with a ``variant`` dimension
+    (baseline first, then by name).
+
+    ``paths`` is a run directory holding one folder per variant, a variant folder, or a list
+    of either; ``variants`` keeps only the variants of those names. The CRS is decoded
+    (``decode_coords="all"``), so ``ds.rio.crs`` works.
+    """
+    folders = variant_dirs(paths)
+    if variants is not None:
+        folders = [f for f in folders if f.name in variants]
+    if not folders:
+        raise DataSourceError(
+            f"{paths}: none of the variants {', '.join(variants or [])} is there; it holds "
+            + ", ".join(f.name for f in variant_dirs(paths))
+        )
+    folders.sort(key=lambda f: (f.name != BASELINE, f.name))
+    datasets = [open_fields(f) for f in folders]
+    names = [f.name for f in folders]
+    return xr.concat(datasets, dim=xr.Variable("variant", names), join="exact",
+                     coords="minimal", compat="override",
+                     combine_attrs="drop_conflicts")  # fmt: skip
 
 
 @dataclass
@@ -66,10 +120,7 @@ class VariantRun:
 
     @cached_property
     def ds(self) -> xr.Dataset:
-        try:
-            return xr.open_dataset(self.path / FIELDS_FILE, decode_coords="all")
-        except (OSError, ValueError) as err:
-            raise DataSourceError(f"{self.path / FIELDS_FILE}: cannot be read ({err})") from None
+        return open_fields(self.path)
 
     @cached_property
     def indicators(self) -> dict:
@@ -83,8 +134,6 @@ class VariantRun:
 
     @cached_property
     def resolved(self) -> dict:
-        import yaml
-
         path = self.path / RESOLVED_FILE
         if not path.is_file():
             return {}
@@ -147,30 +196,11 @@ def time_index(
     if len(times) == 0:
         return 0
     if spec is None or spec == "peak":
-        if peak_field and run.has(peak_field) and "time" in run.ds[peak_field].dims:
-            da = run.ds[peak_field]
-            totals = np.nan_to_num(da.sum(dim=[d for d in da.dims if d != "time"]).values)
-            return int(np.argmax(totals))
-        return len(times) - 1
-    if spec == "end":
-        return len(times) - 1
-    if spec == "start":
-        return 0
+        return _peak_index(run, peak_field)
+    if spec in ("end", "start"):
+        return len(times) - 1 if spec == "end" else 0
     text = str(spec).strip()
-    start = times[0].astype("M8[s]").astype(datetime)
-    target: datetime | None = None
-    if m := re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text):
-        h, mi, s = int(m[1]), int(m[2]), int(m[3] or 0)
-        target = start.replace(hour=h, minute=mi, second=s)
-    elif m := _DURATION.match(text):
-        unit = (m[2] or "s").lower()
-        factor = 60 if unit == "min" else 3600 if unit.startswith("h") else 1
-        target = start + timedelta(seconds=float(m[1]) * factor)
-    else:
-        try:
-            target = datetime.fromisoformat(text)
-        except ValueError:
-            target = None
+    target = _parse_time(text, times[0].astype("M8[s]").astype(datetime))
     valid = f"{_clock(times[0])} to {_clock(times[-1])}"
     if target is None:
         raise DataSourceError(
@@ -181,6 +211,31 @@ def time_index(
     if t64 < times[0] - np.timedelta64(1, "s") or t64 > times[-1] + np.timedelta64(1, "s"):
         raise DataSourceError(f"--time {text!r} is outside the run; outputs are from {valid}")
     return int(np.argmin(np.abs(times - t64)))
+
+
+def _peak_index(run: VariantRun, peak_field: str | None) -> int:
+    """The output index where ``peak_field`` summed over the grid is largest; the last
+    without such a field."""
+    if peak_field and run.has(peak_field) and "time" in run.ds[peak_field].dims:
+        da = run.ds[peak_field]
+        totals = np.nan_to_num(da.sum(dim=[d for d in da.dims if d != "time"]).values)
+        return int(np.argmax(totals))
+    return len(run.times) - 1
+
+
+def _parse_time(text: str, start: datetime) -> datetime | None:
+    """The time ``text`` names (a clock time on the start's day, a time since ``start``, or
+    an ISO date-time); None when it names none (a clock time of 25:00 included)."""
+    try:
+        if m := re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text):
+            return start.replace(hour=int(m[1]), minute=int(m[2]), second=int(m[3] or 0))
+        if m := _DURATION.match(text):
+            unit = (m[2] or "s").lower()
+            factor = 60 if unit == "min" else 3600 if unit.startswith("h") else 1
+            return start + timedelta(seconds=float(m[1]) * factor)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _clock(t) -> str:
@@ -203,34 +258,3 @@ def informative(values: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         keep = np.nanmax(flat, axis=1) > np.nanmin(flat, axis=1)
     return values[keep] if keep.any() else values
-
-
-# -- decimation ----------------------------------------------------------------------------
-def decimation_factor(shape: tuple[int, int], budget: int) -> int:
-    """The smallest integer step that brings ``shape`` to at most ``budget`` cells."""
-    ny, nx = shape
-    step = 1
-    while (-(-ny // step)) * (-(-nx // step)) > budget:
-        step += 1
-    return step
-
-
-def block_reduce(values: np.ndarray, step: int, how: str = "mean") -> np.ndarray:
-    """Reduce a (ny, nx) array over ``step`` x ``step`` blocks ("mean", "max", "min" or
-    "first"), padding the last row and column blocks with edge values. NaN-aware."""
-    values = np.asarray(values)
-    if step == 1:
-        return values
-    ny, nx = values.shape
-    py, px = (-ny) % step, (-nx) % step
-    padded = np.pad(values, ((0, py), (0, px)), mode="edge")
-    blocks = padded.reshape(padded.shape[0] // step, step, padded.shape[1] // step, step)
-    if how == "first":
-        return blocks[:, 0, :, 0]
-    func = {"mean": np.nanmean, "max": np.nanmax, "min": np.nanmin}[how]
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return func(blocks.astype("float64"), axis=(1, 3))

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrotwin.results.compare import describe_interventions, describe_period
+from metrotwin.results.compare_context import describe_interventions, describe_period
 from metrotwin.viz.colors import nice_range, shared_range, style_of, verdict
-from metrotwin.viz.report import display_units, fmt, fmt_change
+from metrotwin.viz.report_format import display_units, fmt, fmt_change
 
 
 @given(st.floats(-1e4, 1e4), st.floats(1e-3, 1e4))

@@ -11,6 +11,7 @@ from metrotwin.cli import main
 from metrotwin.errors import DataSourceError
 from metrotwin.viz.render import SceneRenderer, render_still, themes_of
 from metrotwin.results.rundata import VariantRun, time_index
+from metrotwin.viz.decimate import block_reduce, decimation_factor
 
 from tests._support.synthetic import BUILDING, NX, NY, RES, WATER, write_synthetic_run
 
@@ -184,8 +185,6 @@ def test_animate_refuses_a_run_without_changing_fields(static_only, capsys):
 
 
 def test_decimation_keeps_to_the_budget():
-    from metrotwin.results.rundata import block_reduce, decimation_factor
-
     assert decimation_factor((NY, NX), 10_000) == 1
     step = decimation_factor((2400, 3000), 40_000)
     assert (-(-2400 // step)) * (-(-3000 // step)) <= 40_000

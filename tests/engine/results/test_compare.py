@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 from metrotwin.cli import main
-from metrotwin.results.compare import change
+from metrotwin.results.indicators import change
 from metrotwin.errors import DataSourceError
 from metrotwin.viz.report import compare_runs
 
@@ -252,8 +252,7 @@ def test_images_are_not_lazy_loaded(report):
 
 
 def test_declared_direction_of_improvement():
-    from metrotwin.results.compare import direction
-    from metrotwin.results.indicators import Indicator
+    from metrotwin.results.indicators import Indicator, direction
     from metrotwin.viz.colors import verdict
 
     # more water drained, infiltrated or held on roofs is better; rain fallen is neither
@@ -273,7 +272,7 @@ def test_parts_of_day_a_run_covers(run):
     grid from 20:00 to 23:00 covers both; rows of a part not covered are left out."""
     from types import SimpleNamespace
 
-    from metrotwin.results.compare import covered, parts_of_day
+    from metrotwin.results.compare_context import covered, parts_of_day
     from metrotwin.results.rundata import open_variants
 
     base = open_variants(run / "baseline")[0]
@@ -297,3 +296,44 @@ def test_known_explanations_match_intervention_and_sign():
     assert explain(["cool_roof"], "mobility.heat_exposure_minutes_above_38", -1.0) is None
     assert explain(["green_roof"], "mobility.heat_exposure_minutes_above_38", +8.6) is None
     assert explain(["cool_roof"], "flood.flooded_area_10cm", +1.0) is None
+
+
+def test_compare_returns_the_comparison_it_writes(run, report):
+    """``compare`` computes (no drawing): its rows are the variants' indicators.json and its
+    maps those of comparison.nc."""
+    from metrotwin.results.compare import compare
+    from metrotwin.results.comparison import Comparison
+
+    with compare(run) as comp:
+        assert isinstance(comp, Comparison) and comp.variants == VARIANTS
+        rows = {row.key: row for row in comp.rows}
+        for variant in VARIANTS:
+            for model, inds in indicators(run, variant).items():
+                for name, ind in inds.items():
+                    assert rows[f"{model}.{name}"].values[variant] == pytest.approx(ind["value"])
+        with xr.open_dataset(report.parent / "comparison.nc") as ds:
+            for m in comp.maps:
+                np.testing.assert_array_equal(ds[f"{m.name}_{m.summary}"].values,
+                                              np.stack([m.values[v] for v in VARIANTS]))
+        assert comp.road_segments is not None and comp.road_segments.shape[1:] == (2, 2)
+
+
+def test_the_municipality_that_gains_most():
+    """Ranked by its relative gain (a difference in K for temperatures); none where no
+    municipality improves or neither direction is better."""
+    from metrotwin.results.comparison import IndicatorRow
+
+    base = {"A": 10.0, "B": 100.0}
+    row = IndicatorRow("flood", "flooded_area", "m2", "", "lower",
+                       by_district={"baseline": base, "v": {"A": 5.0, "B": 60.0}})  # fmt: skip
+    assert row.best_district("v", "baseline") == ("A", 50.0, 5.0)  # -50 % beats -40 %
+    hot = IndicatorRow("heat", "utci", "degree_C", "", "lower",
+                       by_district={"baseline": {"A": 30.0, "B": 40.0},
+                                    "v": {"A": 29.0, "B": 38.0}})  # fmt: skip
+    assert hot.best_district("v", "baseline") == ("B", 2.0, 2.0)  # 2 K beats 1 K
+    worse = IndicatorRow("flood", "flooded_area", "m2", "", "lower",
+                         by_district={"baseline": base, "v": {"A": 11.0, "B": 101.0}})  # fmt: skip
+    assert worse.best_district("v", "baseline") is None
+    neither = IndicatorRow("flood", "volume_rain", "m3", "", "neither",
+                           by_district={"baseline": base, "v": {"A": 5.0, "B": 60.0}})  # fmt: skip
+    assert neither.best_district("v", "baseline") is None
