@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from metrotwin.physics import KELVIN_OFFSET
+
 
 @dataclass(frozen=True)
 class FieldStyle:
@@ -81,7 +83,7 @@ FIELDS: dict[str, FieldStyle] = {
             "Surface temperature",
             "°C",
             "inferno",
-            offset=-273.15,
+            offset=-KELVIN_OFFSET,
             summary_label="Highest surface temperature",
         ),
         FieldStyle(
@@ -89,7 +91,7 @@ FIELDS: dict[str, FieldStyle] = {
             "Air temperature",
             "°C",
             "RdYlBu_r",
-            offset=-273.15,
+            offset=-KELVIN_OFFSET,
             summary_label="Highest air temperature",
         ),
         FieldStyle(
@@ -97,7 +99,7 @@ FIELDS: dict[str, FieldStyle] = {
             "Mean radiant temperature",
             "°C",
             "magma",
-            offset=-273.15,
+            offset=-KELVIN_OFFSET,
             summary_label="Highest mean radiant temperature",
         ),
         FieldStyle(
