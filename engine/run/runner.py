@@ -116,8 +116,7 @@ def prepare_variants(scenario: Scenario, names: list[str], decomposition=None) -
         prepared.append(p)
     for p in prepared:
         with p.profile.stage("model set-up"):
-            p.coupler.allocate()
-            p.coupler.initialize()
+            p.coupler.initialize()  # allocates what the models write, then initializes them
     return prepared
 
 
