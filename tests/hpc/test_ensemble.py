@@ -13,28 +13,21 @@ import pytest
 
 from metrotwin.errors import MetrotwinError
 from metrotwin.hpc.decomposition import Decomposition
-from metrotwin.hpc.ensemble import (
-    SerialComm,
-    agree_on_error,
-    communicator,
-    decompose,
-    group_of,
-    meet_or_abort,
-    variants_of,
-)
+from metrotwin.hpc import ensemble
+from metrotwin.hpc.ensemble import SerialComm
 
 
 def test_a_serial_run_is_a_world_of_one_rank(monkeypatch):
     for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "PMIX_SIZE",
                 "SLURM_NTASKS", "METROTWIN_MPI"):  # fmt: skip
         monkeypatch.delenv(var, raising=False)
-    comm = communicator()
+    comm = ensemble.communicator()
     assert isinstance(comm, SerialComm)
     assert (comm.Get_rank(), comm.Get_size()) == (0, 1)
     assert comm.Split(3, 0) is comm and comm.bcast({"a": 1}, root=0) == {"a": 1}
     assert comm.allgather("x") == ["x"]
     comm.Barrier()
-    meet_or_abort(comm, 0, MetrotwinError("an input error"))  # alone: nobody to wait for
+    ensemble.meet_or_abort(comm, 0, MetrotwinError("an input error"))  # alone: nobody to wait for
     with pytest.raises(SystemExit) as ended:
         comm.Abort(2)
     assert ended.value.code == 2
@@ -42,14 +35,14 @@ def test_a_serial_run_is_a_world_of_one_rank(monkeypatch):
 
 def test_a_serial_group_gets_the_serial_decomposition_whatever_the_layout():
     """A serial run keeps ignoring ``parallel.layout`` (written for mpiexec) and the halo."""
-    dec = decompose(SerialComm(), (47, 61), halo=4, layout=(2, 2), multiple=3)
+    dec = ensemble.decompose(SerialComm(), (47, 61), halo=4, layout=(2, 2), multiple=3)
     assert dec == Decomposition((47, 61)) and not dec.is_parallel
 
 
 def test_every_rank_raises_the_input_error_one_of_them_found():
-    agree_on_error(SerialComm(), None)
+    ensemble.agree_on_error(SerialComm(), None)
     with pytest.raises(MetrotwinError, match="bad tile"):
-        agree_on_error(SerialComm(), MetrotwinError("bad tile"))
+        ensemble.agree_on_error(SerialComm(), MetrotwinError("bad tile"))
 
 
 @pytest.mark.parametrize("size, n, groups", [
@@ -59,7 +52,8 @@ def test_every_rank_raises_the_input_error_one_of_them_found():
 ])  # fmt: skip
 def test_variants_are_dealt_to_groups(size, n, groups):
     names = list(range(n))
-    assert [variants_of(group_of(r, size, n), size, names) for r in range(size)] == groups
+    dealt = [ensemble.variants_of(ensemble.group_of(r, size, n), size, names) for r in range(size)]
+    assert dealt == groups
 
 
 ABORTING_RANK = """
