@@ -249,10 +249,8 @@ def _load(path):
 
 
 def _run(args) -> int:
-    from metrotwin.hpc.decomposition import world
-    from metrotwin.hpc.ensemble import run_ensemble
     from metrotwin.run.profile import StageProfile
-    from metrotwin.run.runner import check_variant_names, run_scenario
+    from metrotwin.run.runner import run_scenario
     from metrotwin.viz.paraview import write_paraview
     from metrotwin.viz.report import compare_runs
 
@@ -266,16 +264,10 @@ def _run(args) -> int:
     draw = {"report": None if args.no_report else compare_runs,
             "paraview": write_paraview if args.paraview else None}  # fmt: skip
     progress = not args.no_progress and sys.stderr.isatty()
-    comm = world()
-    try:
-        if comm is not None and comm.Get_size() > 1:  # the variants over groups of ranks
-            names = check_variant_names(scenario, args.variant)
-            results = run_ensemble(scenario, out, names, progress=progress, comm=comm,
-                                   restart=args.restart, overwrite=args.overwrite, **draw)
-        else:
-            results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
-                                   overwrite=args.overwrite, profile=after_variants,
-                                   working=_working, progress=progress, **draw)  # fmt: skip
+    try:  # serial, or the variants over groups of ranks under mpiexec: one path
+        results = run_scenario(scenario, out, variants=args.variant, restart=args.restart,
+                               overwrite=args.overwrite, profile=after_variants,
+                               working=_working, progress=progress, **draw)  # fmt: skip
     except MetrotwinError as err:  # the hint to continue, as the command the user typed
         if "metrotwin run SCENARIO " not in str(err):
             raise

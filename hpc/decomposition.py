@@ -158,7 +158,7 @@ class Decomposition:
         (and of their order), so a run gives the same indicators on any number of ranks. Pass
         the per-cell values of the owned cells, not a local sum.
         """
-        return exact_sum_finish([exact_sum_partial(values)])
+        return exact_sum_finish(self.gather_object(exact_sum_partial(values)))
 
     def allreduce_group_sums(self, values, groups, n_groups: int) -> GroupTotals | None:
         """Exact sums, counts and maxima of ``values`` per group (``groups``: an int array of
@@ -262,47 +262,36 @@ _EXPONENT_BINS = _EXPONENT_MAX - _EXPONENT_MIN + 1
 
 
 @njit(cache=True)
+def _add_mantissa(x, g, high, low, seen):
+    """Add the 53-bit integer mantissa of the nonzero finite ``x`` = m 2**(e - 53) into row
+    ``g`` of ``high``/``low`` at index e - _EXPONENT_MIN (its 27 high and 26 low bits apart,
+    so that int64 sums cannot overflow before 2**36 terms); ``seen`` counts them."""
+    mant, exp = math.frexp(x)  # x = mant 2**exp, 0.5 <= |mant| < 1
+    m = np.int64(mant * 9007199254740992.0)  # 2**53: exact
+    b = exp - _EXPONENT_MIN
+    high[g, b] += m >> 26
+    low[g, b] += m & 67108863  # 2**26 - 1
+    seen[g, b] += 1
+
+
+@njit(cache=True)
 def _mantissa_sums(values, high, low, seen):
-    """Add the 53-bit integer mantissa of every nonzero finite ``values[k]`` = m 2**(e - 53)
-    into ``high``/``low`` at index e - _EXPONENT_MIN (its 27 high and 26 low bits apart, so
-    that int64 sums cannot overflow before 2**36 terms); ``seen`` counts them. Returns False
-    at the first non-finite value."""
+    """``_add_mantissa`` of every nonzero ``values[k]`` into row 0. Returns False at the
+    first non-finite value."""
     for k in range(values.size):
         x = values[k]
         if x == 0.0:
             continue
         if not np.isfinite(x):
             return False
-        mant, exp = math.frexp(x)  # x = mant 2**exp, 0.5 <= |mant| < 1
-        m = np.int64(mant * 9007199254740992.0)  # 2**53: exact
-        b = exp - _EXPONENT_MIN
-        high[b] += m >> 26
-        low[b] += m & 67108863  # 2**26 - 1
-        seen[b] += 1
+        _add_mantissa(x, 0, high, low, seen)
     return True
-
-
-def exact_sum_partial(values) -> dict[int, int]:
-    """Exact integer sums of the mantissas of ``values``, by binary exponent.
-
-    Every float64 is m * 2**e with an integer m of at most 53 bits; summing the m of each e in
-    integers is exact, whatever the order. ``exact_sum_finish`` combines such partials from
-    all ranks into the correctly rounded total. One pass over the values (a numba loop).
-    """
-    arr = np.ascontiguousarray(values, dtype=np.float64).ravel()
-    high = np.zeros(_EXPONENT_BINS, np.int64)
-    low = np.zeros(_EXPONENT_BINS, np.int64)
-    seen = np.zeros(_EXPONENT_BINS, np.int64)
-    if not _mantissa_sums(arr, high, low, seen):
-        return {"nonfinite": float(arr[~np.isfinite(arr)].sum())}
-    return {int(b) + _EXPONENT_MIN - 53: (int(high[b]) << 26) + int(low[b])
-            for b in np.flatnonzero(seen)}
 
 
 @njit(cache=True)
 def _group_mantissa_sums(values, groups, high, low, seen, counts, maxima):
-    """``_mantissa_sums`` for every group at once (rows of ``high``/``low``/``seen``), with
-    the count and the maximum of each group's values; cells of group -1 are skipped. Returns
+    """``_add_mantissa`` of every nonzero ``values[k]`` into row ``groups[k]``, with the
+    count and the maximum of each group's values; cells of group -1 are skipped. Returns
     False at the first non-finite value counted."""
     for k in range(values.size):
         g = groups[k]
@@ -314,32 +303,71 @@ def _group_mantissa_sums(values, groups, high, low, seen, counts, maxima):
         counts[g] += 1
         if x > maxima[g]:
             maxima[g] = x
-        if x == 0.0:
-            continue
-        mant, exp = math.frexp(x)
-        m = np.int64(mant * 9007199254740992.0)
-        b = exp - _EXPONENT_MIN
-        high[g, b] += m >> 26
-        low[g, b] += m & 67108863
-        seen[g, b] += 1
+        if x != 0.0:
+            _add_mantissa(x, g, high, low, seen)
     return True
+
+
+def _bins(n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zeroed (high, low, seen) mantissa sums of ``n_groups`` groups."""
+    return tuple(np.zeros((n_groups, _EXPONENT_BINS), np.int64) for _ in range(3))
+
+
+def _partial(high, low, seen, g: int) -> dict[int, int]:
+    """Group ``g``'s exact partial: binary exponent -> integer sum of mantissas."""
+    return {int(b) + _EXPONENT_MIN - 53: (int(high[g, b]) << 26) + int(low[g, b])
+            for b in np.flatnonzero(seen[g])}  # fmt: skip
 
 
 def group_partials(values, groups, n_groups: int):
     """This rank's exact partial sums (as ``exact_sum_partial``), counts and maxima of
-    ``values`` per group, or None if a counted value is not finite."""
+    ``values`` per group (``groups``: an int array of the same shape, -1 for cells in no
+    group), or None if a counted value is not finite. One pass over the values."""
     arr = np.ascontiguousarray(values, dtype=np.float64).ravel()
     grp = np.ascontiguousarray(groups, dtype=np.int64).ravel()
-    high = np.zeros((n_groups, _EXPONENT_BINS), np.int64)
-    low = np.zeros((n_groups, _EXPONENT_BINS), np.int64)
-    seen = np.zeros((n_groups, _EXPONENT_BINS), np.int64)
+    high, low, seen = _bins(n_groups)
     counts = np.zeros(n_groups, np.int64)
     maxima = np.full(n_groups, -np.inf)
     if not _group_mantissa_sums(arr, grp, high, low, seen, counts, maxima):
         return None
-    sums = [{int(b) + _EXPONENT_MIN - 53: (int(high[g, b]) << 26) + int(low[g, b])
-             for b in np.flatnonzero(seen[g])} for g in range(n_groups)]  # fmt: skip
-    return sums, counts, maxima
+    return [_partial(high, low, seen, g) for g in range(n_groups)], counts, maxima
+
+
+def exact_sum_partial(values) -> dict[int, int]:
+    """Exact integer sums of the mantissas of ``values``, by binary exponent.
+
+    Every float64 is m * 2**e with an integer m of at most 53 bits; summing the m of each e in
+    integers is exact, whatever the order. ``exact_sum_finish`` combines such partials from
+    all ranks into the correctly rounded total. A non-finite value makes the partial
+    ``{"nonfinite": sum of the non-finite values}`` (NaN or an infinity), which the total is.
+    One pass over the values (a numba loop).
+    """
+    arr = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    high, low, seen = _bins(1)
+    if not _mantissa_sums(arr, high, low, seen):
+        return {"nonfinite": float(arr[~np.isfinite(arr)].sum())}
+    return _partial(high, low, seen, 0)
+
+
+def merge_partials(partials: list[dict]) -> dict:
+    """One partial (``exact_sum_partial``) of all of ``partials``: integers, so exact."""
+    merged: dict = {}
+    for part in partials:
+        for exp, value in part.items():
+            merged[exp] = merged.get(exp, 0) + value
+    return merged
+
+
+def exact_sum_finish(partials: list[dict]) -> float:
+    """The correctly rounded sum of the values behind ``partials`` (NaN or an infinity where
+    one of them held one)."""
+    nonfinite = [p["nonfinite"] for p in partials if "nonfinite" in p]
+    if nonfinite:
+        return float(math.fsum(nonfinite))
+    total = Fraction(0)
+    for exp, value in merge_partials(partials).items():
+        total += Fraction(value) * (Fraction(2) ** exp)
+    return float(total)
 
 
 @dataclass
@@ -352,14 +380,10 @@ class GroupTotals:
 
     @classmethod
     def combine(cls, parts: list) -> GroupTotals | None:
+        """The totals of every rank's ``group_partials`` (None if one of them is None)."""
         if any(p is None for p in parts):
             return None
-        n = len(parts[0][0])
-        sums = [{} for _ in range(n)]
-        for part_sums, _, _ in parts:
-            for merged, part in zip(sums, part_sums):
-                for exp, value in part.items():
-                    merged[exp] = merged.get(exp, 0) + value  # integers: exact
+        sums = [merge_partials(group) for group in zip(*(p[0] for p in parts))]
         counts = np.sum([p[1] for p in parts], axis=0)
         maxima = np.max([p[2] for p in parts], axis=0)
         return cls(sums, counts, maxima)
@@ -368,17 +392,6 @@ class GroupTotals:
         """The correctly rounded sum over ``groups`` (default: all)."""
         chosen = range(len(self.sums)) if groups is None else groups
         return exact_sum_finish([self.sums[g] for g in chosen])
-
-
-def exact_sum_finish(partials: list[dict]) -> float:
-    nonfinite = [p["nonfinite"] for p in partials if "nonfinite" in p]
-    if nonfinite:
-        return float(math.fsum(nonfinite))
-    total = Fraction(0)
-    for part in partials:
-        for exp, value in part.items():
-            total += Fraction(value) * (Fraction(2) ** exp)
-    return float(total)
 
 
 # -- MPI -------------------------------------------------------------------------------------
@@ -433,9 +446,6 @@ class MPIDecomposition(Decomposition):
             self.comm.Allreduce(np.ascontiguousarray(value), out, op=MPI.MAX)
             return out
         return self.comm.allreduce(value, op=MPI.MAX)
-
-    def allreduce_sum(self, values) -> float:
-        return exact_sum_finish(self.comm.allgather(exact_sum_partial(values)))
 
     def gather_object(self, obj):
         return self.comm.allgather(obj)

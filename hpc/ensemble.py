@@ -1,34 +1,80 @@
-"""Variants as an ensemble over MPI: the world's ranks split into groups, each group runs its
-variants with the grid decomposed over its ranks.
+"""The communicators of a run: the world's ranks split into groups, each group running its
+variants with the grid decomposed over its ranks. A serial run is the same ensemble on one
+process: ``communicator()`` gives ``SerialComm``, a world of one rank, and the run takes the
+same path (``metrotwin.run.runner.run_scenario``).
 
 With P ranks and V variants, P >= V gives variant i to the contiguous group of ranks
-``rank * V // P == i``; P < V gives rank r the variants r, r + P, ... Input errors are agreed
-on collectively (every rank raises the same message, nothing is written); an error while
-running aborts the whole job with its message instead of leaving the other ranks waiting.
-Rank 0 alone locks and checks the output folder (``metrotwin.run.outdir``), before the city is
-built; the other ranks raise its refusal.
+``rank * V // P == i``; P < V gives rank r the variants r, r + P, ... A rank that cannot go
+on (a bug, a full disk while running) ends the whole job with its message (``abort``) instead
+of leaving the other ranks waiting in a collective.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
-from pathlib import Path
 
-from metrotwin.city.build import global_shape
-from metrotwin.errors import Checkpointed, Interrupted, MetrotwinError, OutputError
-from metrotwin.hpc.decomposition import MPIDecomposition
-from metrotwin.run.outdir import OutputFolder, environment_error
-from metrotwin.run.registry import get_model
-from metrotwin.run.runner import (
-    model_tiling,
-    prepare_variants,
-    run_variant,
-    stop_signals,
-    stopped_error,
-    write_comparison,
+from metrotwin.errors import MetrotwinError
+from metrotwin.hpc.decomposition import (
+    Decomposition,
+    MPIDecomposition,
+    serial_decomposition,
+    world,
 )
+
+
+class _Done:
+    """A request that has completed (what a one-rank barrier returns)."""
+
+    def Test(self) -> bool:  # noqa: N802 - mpi4py's name
+        return True
+
+
+class SerialComm:
+    """The communicator of a run on one process: the calls of mpi4py's ``Comm`` that a run
+    makes, answered for a world of one rank. Collectives return at once; ``Abort`` ends
+    the process with its status."""
+
+    def Get_rank(self) -> int:  # noqa: N802 - mpi4py's names, here and below
+        return 0
+
+    def Get_size(self) -> int:  # noqa: N802
+        return 1
+
+    def Split(self, color: int = 0, key: int = 0) -> SerialComm:  # noqa: N802
+        return self
+
+    def bcast(self, obj, root: int = 0):
+        return obj
+
+    def allgather(self, obj) -> list:
+        return [obj]
+
+    def Barrier(self) -> None:  # noqa: N802
+        pass
+
+    def Ibarrier(self) -> _Done:  # noqa: N802
+        return _Done()
+
+    def Abort(self, errorcode: int = 0) -> None:  # noqa: N802
+        raise SystemExit(errorcode)
+
+
+def communicator():
+    """MPI's world under an MPI launcher with several ranks, else a ``SerialComm``."""
+    comm = world()
+    return SerialComm() if comm is None else comm
+
+
+def decompose(group, global_shape, halo: int, layout, multiple: int) -> Decomposition:
+    """The decomposition of the grid over the ranks of ``group``: the serial one (no halo,
+    no layout to check) for a ``SerialComm``, else ``MPIDecomposition.create`` (which raises
+    ValueError naming the numbers where ``layout`` does not fit the ranks or the grid)."""
+    if isinstance(group, SerialComm):
+        return serial_decomposition(global_shape)
+    return MPIDecomposition.create(group, global_shape, halo, layout, multiple)
 
 
 def group_of(rank: int, size: int, n_variants: int) -> int:
@@ -42,7 +88,16 @@ def variants_of(group: int, size: int, names: list[str]) -> list[str]:
 
 
 def abort(comm, rank: int, err: BaseException) -> None:
-    """Say what went wrong, give the launcher a moment to forward it, and end every rank."""
+    """Say what went wrong, give the launcher a moment to forward it, and end every rank.
+
+    The signals a run catches (``metrotwin.run.stop.stop_signals``) get their default action
+    back first: a rank that is ending must end when its launcher tells it to, not take the
+    launcher's SIGTERM for a request to save a checkpoint and live on."""
+    for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT):
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except ValueError:  # not the main thread: its handlers are not ours to change
+            pass
     code = 2 if isinstance(err, MetrotwinError) else 1
     print(f"metrotwin: error on rank {rank}: {err}", file=sys.stderr, flush=True)
     time.sleep(1.0)  # MPI_Abort can kill the launcher before it has forwarded our stderr
@@ -70,105 +125,8 @@ def meet_or_abort(comm, rank: int, error: BaseException | None) -> None:
         time.sleep(0.005)
 
 
-def run_ensemble(scenario, out_dir: Path, names: list[str], *, progress: bool, comm,
-                 restart: bool = False, overwrite: bool = False, report=None,
-                 paraview=None) -> dict[str, Path]:  # fmt: skip
-    """``run_scenario`` under MPI (its ``report`` and ``paraview`` drawers included)."""
-
-    rank, size = comm.Get_rank(), comm.Get_size()
-    # the output folder first, before the city is built: rank 0 locks and checks it, and
-    # every rank raises the same refusal
-    folder = OutputFolder(out_dir, names, restart=restart, overwrite=overwrite,
-                          comparison=report is not None)  # fmt: skip
-    error = None
-    if rank == 0:
-        try:
-            folder.open()
-        except MetrotwinError as err:
-            error = err
-        except BaseException as err:
-            abort(comm, rank, err)
-    refusal = comm.bcast(None if error is None else str(error), root=0)
-    if refusal is not None:
-        raise error if error is not None else OutputError(refusal)
-    done = comm.bcast(folder.done, root=0)
-    todo = [n for n in names if n not in done] or names[:1]  # (a group needs a variant)
-    colour = group_of(rank, size, len(todo))
-    group = comm.Split(colour, rank)
-    mine = [n for n in variants_of(colour, size, todo) if n not in done]
-
-    # every input error is found on every rank before anything is written
-    prepared = []
-    try:
-        layout = scenario.parallel.layout
-        whole = [m for m in scenario.models if not get_model(m).decomposable]
-        if whole and group.Get_size() > 1:
-            raise MetrotwinError(
-                f"model(s) {', '.join(whole)} cannot run on a grid split over ranks yet; run "
-                f"this scenario on at most {len(names)} rank(s), one per variant"
-            )
-        halo, multiple = model_tiling(scenario)
-        dec = MPIDecomposition.create(group, global_shape(scenario), halo, layout, multiple)
-        prepared = prepare_variants(scenario, mine, dec)
-    except MetrotwinError as err:
-        error = err
-    except ValueError as err:  # a layout that does not fit the ranks
-        error = MetrotwinError(f"parallel.layout: {err}")
-    except BaseException as err:  # a bug: the others may wait in a collective, end them all
-        abort(comm, rank, err)
-    meet_or_abort(comm, rank, error)
-    errors = comm.allgather(None if error is None else str(error))
-    failed = [e for e in errors if e is not None]
+def agree_on_error(comm, error: MetrotwinError | None) -> None:
+    """Every rank raises the input error one of them found (its own where it has one)."""
+    failed = [e for e in comm.allgather(None if error is None else str(error)) if e is not None]
     if failed:
-        if rank == 0:
-            folder.close("failed")
         raise error if error is not None else MetrotwinError(failed[0])
-
-    stopped = None
-    with stop_signals() as stop:
-        try:
-            for p in prepared:
-                run_variant(p, folder.work / p.name, progress=progress, restart=restart, stop=stop)
-        except Checkpointed as err:
-            stopped = err
-        except BaseException as err:  # the other ranks may be waiting on this one: end them all
-            abort(comm, rank, environment_error(err, folder.path) or err)
-        stop.disarm()
-        # a group that stopped for a signal stops the job; the others finished or stopped too
-        messages = [m for m in comm.allgather(None if stopped is None else str(stopped)) if m]
-        interrupted = any(comm.allgather(stop.interrupted))
-        results = {}
-        if rank == 0:
-            try:
-                if messages:
-                    stop.interrupted = interrupted
-                    stopped = stopped_error(Checkpointed("; ".join(messages)), folder, stop)
-                    folder.close("stopped")
-                else:
-                    results = folder.publish(names)
-            except BaseException as err:
-                folder.close("failed")
-                abort(comm, rank, environment_error(err, folder.path) or err)
-    if messages:
-        message = comm.bcast(str(stopped) if rank == 0 else None, root=0)
-        raise (Interrupted if interrupted else Checkpointed)(message)
-    results = comm.bcast(results, root=0)
-    try:  # the folder stays locked until the report is written
-        if paraview is not None:  # each rank of a group writes its own piece of its variants
-            for p in prepared:
-                dec = p.state.decomposition
-                paraview(results[p.name], topology=dec.topology, rank=dec.rank)
-        comm.Barrier()
-        failed = None
-        if report is not None and rank == 0:
-            try:
-                write_comparison(results, folder.path, report)
-            except MetrotwinError as err:  # raised after the barrier: the others must not hang
-                failed = err
-        comm.Barrier()
-        if failed is not None:
-            raise failed
-    finally:
-        if rank == 0:
-            folder.close("done")
-    return results

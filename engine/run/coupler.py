@@ -84,6 +84,19 @@ def _order(models: Sequence[Model], writers: dict[str, Model]):
     return ordered, lagged
 
 
+def allocate_variables(state: CityState, models: Sequence[Model]) -> None:
+    """Create in ``state`` every variable ``models`` declare as written (intent "out" or
+    "inout"), with its declared dims, dtype, fill and CF attributes; one already there (a
+    static layer, or allocated before) is kept as it is. A variable on a dimension the city
+    lacks (link fields of a city without roads) is not created: its model finds it absent.
+    The coupler calls this before any model initializes; tests and doctests that drive a
+    model alone call it too, so no model allocates its own variables."""
+    for model in models:
+        for name, spec in model.writes().items():
+            if all(d in state.ds.sizes for d in spec.dims):
+                state.add_variable(name, spec)
+
+
 class Coupler:
     """Runs ordered models over the shared state from 0 to ``ctx.clock.end`` seconds."""
 
@@ -98,13 +111,13 @@ class Coupler:
             ctx.logger.info("coupling lag: %s", message)
 
     def allocate(self) -> None:
-        """Create every variable the models write (before any model initializes)."""
-        for model in self.models:
-            for name, spec in model.writes().items():
-                if all(d in self.state.ds.sizes for d in spec.dims):  # no roads: no link fields
-                    self.state.add_variable(name, spec)
+        """Create every variable the models write (``allocate_variables``)."""
+        allocate_variables(self.state, self.models)
 
     def initialize(self) -> None:
+        """Allocate what the models write, then initialize each model in order: a model
+        finds every variable it declares as written in the state, and never allocates."""
+        self.allocate()
         for model in self.models:
             t0 = time.perf_counter()
             model.initialize(self.state, self.ctx)

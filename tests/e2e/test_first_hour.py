@@ -212,7 +212,7 @@ def test_the_progress_bar_says_it_is_compiling_until_the_first_step(monkeypatch)
 
     from metrotwin.run import registry
     from metrotwin.run.context import Clock
-    from metrotwin.run.runner import _progress_bar
+    from metrotwin.run.variant_run import ProgressBar as _progress_bar
 
     monkeypatch.setattr(registry, "_UNCOMPILED", {"flood": True, "heat": False})
     monkeypatch.setattr(_progress_bar, "compiled", set())

@@ -85,3 +85,41 @@ def test_exact_sum_is_correctly_rounded_in_any_order_and_split():
     assert exact_sum_finish([exact_sum_partial(small)]) == math.fsum(small)
     assert math.isnan(exact_sum_finish([exact_sum_partial(np.array([1.0, np.nan]))]))
     assert exact_sum_finish([exact_sum_partial(np.array([1.0, np.inf]))]) == np.inf
+
+
+def test_group_sums_are_the_exact_sums_counts_and_maxima_of_each_group_in_any_split():
+    """``group_partials`` and ``GroupTotals`` (the heat model's one-pass district totals)
+    give, per group and however the cells are split over ranks, the sum ``exact_sum_partial``
+    gives for that group's values alone (correctly rounded, ``math.fsum``), its count and its
+    maximum; a non-finite value counted makes them None (the caller reduces group by group),
+    one in no group (-1) does not."""
+    import math
+
+    from metrotwin.hpc.decomposition import (
+        GroupTotals,
+        exact_sum_finish,
+        exact_sum_partial,
+        group_partials,
+    )
+
+    rng = np.random.default_rng(11)
+    values = rng.normal(size=3000) * 10.0 ** rng.integers(-200, 200, 3000)
+    groups = rng.integers(-1, 4, 3000)
+    values[groups == 2] = 0.0  # a group of zeros: counted, sum 0, maximum 0
+    for n_parts in (1, 3, 7):
+        bounds = np.sort(rng.integers(0, values.size, n_parts - 1))
+        parts = [group_partials(v, g, 4) for v, g in zip(np.split(values, bounds),
+                                                         np.split(groups, bounds))]
+        totals = GroupTotals.combine(parts)
+        for g in range(4):
+            mine = values[groups == g]
+            assert totals.total([g]) == math.fsum(mine)
+            assert totals.sums[g] == exact_sum_partial(mine)
+            assert totals.counts[g] == mine.size and totals.maxima[g] == mine.max()
+        assert totals.total() == math.fsum(values[groups >= 0])
+        assert exact_sum_finish(totals.sums) == totals.total()
+    values[np.flatnonzero(groups == -1)[0]] = np.nan  # in no group: not counted
+    assert GroupTotals.combine([group_partials(values, groups, 4)]) is not None
+    values[np.flatnonzero(groups == 1)[0]] = np.inf
+    assert group_partials(values, groups, 4) is None
+    assert GroupTotals.combine([group_partials(values[:1], groups[:1], 4), None]) is None

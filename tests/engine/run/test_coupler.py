@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from metrotwin import Model, VarSpec
@@ -65,3 +66,43 @@ def test_a_cycle_is_broken_at_the_first_model_with_a_lag():
     # flood depends on nobody and goes first; heat <-> traffic is a cycle broken at heat
     assert names == ["flood", "heat", "traffic"]
     assert lagged == ["heat reads heatflux from traffic of the previous coupling step"]
+
+
+class _Writer(Model):
+    """Writes a grid field, a link field and an integer field, and never allocates them: it
+    reads them back at ``initialize``."""
+
+    name = "writer"
+    variables = {
+        "depth": VarSpec("out", "m", "water depth", fill=float("nan")),
+        "counter": VarSpec("out", "1", "a count", dtype="int32", fill=-1),
+        "link_depth": VarSpec("out", "m", "depth on each road link", mapping="link"),
+        "surface_altitude": VarSpec("inout", "m", "ground"),
+    }
+
+    def initialize(self, state, ctx):
+        self.seen = {name: state.ds[name] for name in self.variables if name in state.ds}
+
+    def advance(self, state, until):
+        state["depth"][...] += 1.0
+
+
+def test_the_coupler_alone_allocates_what_the_models_write():
+    """Issue #17 item 7: a model finds every variable it writes in the state at
+    ``initialize`` (declared dims, dtype, fill and units), without allocating it itself; a
+    link field waits for a city with roads, and a static layer it updates is the city's own."""
+    from metrotwin.run.coupler import Coupler
+    from metrotwin.run.testing import make_context, make_grid, make_state
+
+    grid = make_grid(4, 5)
+    altitude = np.arange(20.0).reshape(4, 5)
+    state = make_state(grid, surface_altitude=altitude)
+    model = _Writer()
+    coupler = Coupler([model], state, make_context(grid, duration=60.0))
+    coupler.initialize()
+    depth, counter = model.seen["depth"], model.seen["counter"]
+    assert depth.dims == ("y", "x") and depth.dtype == np.float64 and depth.attrs["units"] == "m"
+    assert np.isnan(depth.values).all()  # its declared fill
+    assert counter.dtype == np.int32 and (counter.values == -1).all()
+    assert "link_depth" not in state.ds  # no roads in this city
+    assert np.array_equal(model.seen["surface_altitude"].values, altitude)

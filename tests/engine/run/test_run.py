@@ -142,3 +142,40 @@ def test_cli_in_a_subprocess_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "YAML syntax error" in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_a_serial_run_is_a_one_rank_ensemble(toy_registry, small_file, tmp_path, monkeypatch):
+    """Issue #17 item 2: one orchestration path. A run on one process goes through the
+    ensemble's collectives on a one-rank communicator (the output folder's verdict and the
+    published folders broadcast, the variants' split, the errors and stops gathered), and
+    gives the same run folder as a run on an explicit ``SerialComm``."""
+    from metrotwin.hpc.ensemble import SerialComm
+    from metrotwin.run import runner
+    from metrotwin.scenario.scenario import load_scenario
+
+    calls = []
+
+    class Spy(SerialComm):
+        def Split(self, color=0, key=0):  # noqa: N802 - mpi4py's name
+            calls.append(("Split", color))
+            return super().Split(color, key)
+
+        def bcast(self, obj, root=0):
+            calls.append(("bcast", type(obj).__name__))
+            return obj
+
+        def allgather(self, obj):
+            calls.append(("allgather", type(obj).__name__))
+            return [obj]
+
+    monkeypatch.setattr(runner, "communicator", Spy)  # what a run without ``comm`` gets
+    scenario = load_scenario(small_file)
+    results = runner.run_scenario(scenario, tmp_path / "a", progress=False)
+    assert sorted(results) == ["baseline", "more"]
+    assert ("Split", 0) in calls and ("bcast", "dict") in calls  # one group; the results
+    assert calls.count(("allgather", "tuple")) == 1  # each rank's stop (none here), once
+    explicit = runner.run_scenario(scenario, tmp_path / "b", progress=False, comm=SerialComm())
+    for name in results:
+        a = xr.open_dataset(results[name] / "fields.nc")
+        b = xr.open_dataset(explicit[name] / "fields.nc")
+        xr.testing.assert_identical(a, b.assign_attrs(history=a.attrs["history"]))
