@@ -189,6 +189,7 @@ def write_report(comp, runs, path: Path, *, render: bool = True) -> Path:
     if render:
         sections.append(("views", lambda c: _renders(c, runs)))
     sections.append(("time", _time_series))
+    sections.append(("sensors", _sensors))  # hook (observe helper): viz/sensors.py
     body = [(anchor, func(comp)) for anchor, func in sections]
     body = [(a, html_) for a, html_ in body if html_]  # empty sections are left out
     parts = [_header(comp, [a for a, _ in body]), _cards(comp), *[h for _, h in body],
@@ -206,7 +207,8 @@ def write_report(comp, runs, path: Path, *, render: bool = True) -> Path:
 
 SECTION_TITLES = {"indicators": "Indicators", "municipalities": "Municipalities",
                   "groups": "Groups", "changes": "Where it changes", "maps": "Maps",
-                  "views": "3D views", "time": "Over time", "files": "Files"}  # fmt: skip
+                  "views": "3D views", "time": "Over time", "sensors": "Sensors",
+                  "files": "Files"}  # fmt: skip
 
 
 def _header(comp, anchors: list[str]) -> str:
@@ -695,6 +697,12 @@ def _time_series(comp) -> str:
         )
     out.append(f"<div class='grid'>{''.join(figs)}</div>")
     return "".join(out)
+
+
+def _sensors(comp) -> str:  # hook (observe helper): variants with an observations.nc
+    from metrotwin.viz.sensors import sensor_section  # inside: it loads matplotlib
+
+    return sensor_section(comp.grid, comp.run_paths)
 
 
 def _files(comp, path: Path) -> str:

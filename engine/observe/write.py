@@ -178,10 +178,10 @@ def _station_variables(nc, obs: ObservationSet, crs_wkt) -> None:
         v[:] = getattr(obs, _STATION_FIELD[name])
 
 
-def read_observations_nc(path: Path) -> tuple[ObservationSet, dict[str, np.ndarray]]:
+def read_observations_nc(path: Path) -> tuple[ObservationSet, dict[str, np.ndarray], dict]:
     """Read an ``observations.nc`` back: its readings in read order (as they were given to
-    :func:`write_observations`) and the model values it holds, by kind (``innovation``
-    included), in read order."""
+    :func:`write_observations`), the model values it holds, by kind (``innovation``
+    included), in read order, and its global attributes."""
     with netCDF4.Dataset(Path(path)) as nc:
         nc.set_auto_mask(False)
         st = {name: nc[name][:] for name in (*_STATION_FLOATS, *_STATION_INTS)}
@@ -210,4 +210,5 @@ def read_observations_nc(path: Path) -> tuple[ObservationSet, dict[str, np.ndarr
                 len(back), np.nan)), flag=nc["flag"][:][back].astype(np.uint8),
             source=nc["source"][:][back].astype(np.int64), sources=sources,
         )  # fmt: skip
-    return obs, columns
+        attrs = {k: nc.getncattr(k) for k in nc.ncattrs()}
+    return obs, columns, attrs

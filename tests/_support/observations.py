@@ -17,7 +17,7 @@ def synthetic_observations(west=0.0, south=0.0, width=1200.0, height=960.0, step
     """(ObservationSet, model_values, truth): three depth gauges and three temperature
     stations inside the box (scenario CRS, m), ``steps`` readings each every 10 min from
     ``START``; the last station of each variable withheld; one depth reading out of range.
-    The free run is the truth minus 0.2 m (depth) or 2 K; the analysis the truth plus noise of
+    The free run is the truth minus 0.2 m (depth, at least 0) or 2 K; the analysis the truth plus noise of
     std 0.03 m or 0.4 K; spreads 0.25 m / 2.5 K before, 0.04 m / 0.5 K after the analysis."""
     rng = np.random.default_rng(seed)
     variables = np.array(["water_depth"] * 3 + ["air_temperature"] * 3, object)
@@ -42,6 +42,7 @@ def synthetic_observations(west=0.0, south=0.0, width=1200.0, height=960.0, step
         "analysis_mean": truth + small * rng.standard_normal(truth.size),
         "analysis_spread": np.where(depth, 0.04, 0.5),
     }
+    model_values["free_run"][depth] = np.maximum(model_values["free_run"][depth], 0.0)
     model_values["free_run"][-1] = np.nan  # a reading the free run did not sample
     nan = np.full(n_st, np.nan)
     obs = ObservationSet(

@@ -13,7 +13,7 @@ from tests._support.observations import synthetic_observations
 def test_model_values_written_per_variable_with_units_and_read_back(tmp_path):
     obs, values, _ = synthetic_observations()
     path = tmp_path / "v" / "observations.nc"
-    write_observations(path, obs, model_values=values)
+    write_observations(path, obs, model_values=values, attrs={"ensemble_members": 20})
     assert [p.name for p in path.parent.iterdir()] == ["observations.nc"]  # no temporary left
     with xr.open_dataset(path) as ds:
         for kind in [*MODEL_VALUES, "innovation"]:
@@ -27,10 +27,11 @@ def test_model_values_written_per_variable_with_units_and_read_back(tmp_path):
         column = ds["water_depth_analysis_mean"].values
         assert np.all(np.isnan(column[depth_rows != "water_depth"]))
         assert np.all(np.isfinite(column[depth_rows == "water_depth"]))
-    back, model = read_observations_nc(path)
+    back, model, attrs = read_observations_nc(path)
     for name in ("station", "flag", "source", "value", "time", "x", "y", "cell", "error_std"):
         np.testing.assert_array_equal(getattr(back, name), getattr(obs, name), err_msg=name)
     assert list(back.sensor_id) == list(obs.sensor_id) and back.sources == obs.sources
+    assert attrs["ensemble_members"] == 20 and attrs["featureType"] == "timeSeries"
     for kind, array in values.items():
         np.testing.assert_array_equal(model[kind], array, err_msg=kind)  # NaN where NaN
     # innovation: the reading minus the forecast ensemble mean, reading by reading
@@ -44,7 +45,7 @@ def test_order_of_readings_kept_when_stations_interleave(tmp_path):
         setattr(obs, name, getattr(obs, name)[perm])
     values = {k: v[perm] for k, v in values.items()}
     write_observations(tmp_path / "o.nc", obs, model_values=values)
-    back, model = read_observations_nc(tmp_path / "o.nc")
+    back, model, _ = read_observations_nc(tmp_path / "o.nc")
     np.testing.assert_array_equal(back.station, obs.station)
     np.testing.assert_array_equal(model["analysis_mean"], values["analysis_mean"])
 
@@ -52,7 +53,7 @@ def test_order_of_readings_kept_when_stations_interleave(tmp_path):
 def test_without_model_values_no_model_columns(tmp_path):
     obs, _, _ = synthetic_observations(steps=2)
     write_observations(tmp_path / "o.nc", obs)
-    _, model = read_observations_nc(tmp_path / "o.nc")
+    _, model, _ = read_observations_nc(tmp_path / "o.nc")
     assert model == {}
     with xr.open_dataset(tmp_path / "o.nc") as ds:
         assert ds["water_depth"].attrs["ancillary_variables"] == "flag"
