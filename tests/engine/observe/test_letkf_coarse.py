@@ -96,3 +96,16 @@ def test_bad_options_refused_before_any_change(options, match):
     with pytest.raises(ValueError, match=match):
         letkf_update(ens, cells, values, std, x, y, 300.0, **options)
     assert ens.tobytes() == before.tobytes()
+
+
+def test_a_nan_cell_stays_nan_and_alone():
+    ens, x, y, cells, values, std, shape = _grid_problem()
+    building = next(j for j in (0, 1, 2, 3) if j not in cells)  # NaN on a building, unobserved
+    plain, holed = ens.copy(), ens.copy()
+    holed[:, building] = np.nan
+    options = {"transform_step": 4, "grid_shape": shape}
+    letkf_update(plain, cells, values, std, x, y, 600.0, **options)
+    letkf_update(holed, cells, values, std, x, y, 600.0, **options)
+    assert np.all(np.isnan(holed[:, building]))
+    others = np.arange(ens.shape[1]) != building
+    assert holed[:, others].tobytes() == plain[:, others].tobytes()
