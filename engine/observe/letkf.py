@@ -93,7 +93,10 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
         (observation space) only at every s-th row and column of the grid (and its last ones),
         bilinearly interpolated in between (Yang et al. 2009 weight interpolation); needs
         ``grid_shape`` and a finite ``radius``; cells with no observation within ``radius``
-        are still left untouched.
+        are still left untouched. The difference from the exact analysis is second order in
+        the spacing s x cell size: at radius / 25 it was 0.4 % of the largest increment in
+        benchmarks/assimilation.py (1000 m, 10 m cells, s = 4), at radius / 12.5 3.7 %. Meant
+        for a few observations per cell (p <= m): the cost per cell grows as p^2.
     grid_shape : (rows, columns) of the grid, cells numbered row by row (for transform_step).
     """
     ens = ensemble
