@@ -28,7 +28,7 @@ from metrotwin.observe.eigh import symmetric_eigh
 from metrotwin.observe.letkf_coarse import coarse_cells, coarse_lines
 from metrotwin.observe.localise import gaspari_cohn, geometry, local_obs
 from metrotwin.observe.transform import (
-    ens_space_cell, obs_space_cell, obs_space_work, perturbations, relax_to_prior,
+    ens_space_cell, obs_space_cell, obs_space_work, perturbations, relax_to_prior, same_local,
 )  # fmt: skip
 
 __all__ = ["clip_negative", "gaspari_cohn", "letkf_update", "symmetric_eigh"]
@@ -48,6 +48,7 @@ def _letkf_cells(ens, obsd, geo, params):
     xa = np.empty(m)
     ws = obs_space_work(max_obs_space)
     amat = np.empty((m, m))
+    last = (np.full(1, -1, np.int64), np.empty(p_all, np.int64), np.empty(p_all))
     updated = 0
     for j in range(n_cells):
         p = local_obs(j, geo, local, weight)
@@ -56,7 +57,8 @@ def _letkf_cells(ens, obsd, geo, params):
         updated += 1
         mean = perturbations(ens, j, xp)
         if p <= max_obs_space:
-            increment = obs_space_cell(xp, local, weight, p, obsd, a, ws, xa)
+            fresh = not same_local(local, weight, p, last)
+            increment = obs_space_cell(xp, local, weight, p, obsd, a, ws, xa, fresh)
             for i in range(m):
                 xa[i] *= sqrt_rho
         else:

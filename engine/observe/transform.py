@@ -37,7 +37,7 @@ def scaled_eigen(local, weight, p, obsd, a, ws):
 
 
 @njit(cache=True)
-def obs_space_cell(xp, local, weight, p, obsd, a, ws, xa):
+def obs_space_cell(xp, local, weight, p, obsd, a, ws, xa, fresh=True):
     """Observation-space transform of one cell: the mean increment (returned) and Xb Wa / sqrt
     rho into ``xa``.
 
@@ -47,11 +47,13 @@ def obs_space_cell(xp, local, weight, p, obsd, a, ws, xa):
       mean increment  xp . Y^T (D + Y Y^T)^-1 d = c~^T U diag(1/(1+mu)) U^T d~
       Xb Wa = sqrt(rho) (I + Yt^T Yt)^(-1/2) xp
             = sqrt(rho) (xp - Yt^T U diag(1/((1+mu) + sqrt(1+mu))) U^T c~)
-    with c~ = Yt xp and d~ = D^-1/2 d: one p x p eigen-decomposition per cell."""
+    with c~ = Yt xp and d~ = D^-1/2 d: one p x p eigen-decomposition per cell (kept from the
+    last cell when ``fresh`` is False)."""
     ybt, bmat, innovation, obs_var = obsd
     scale, k_mat, w_vec, lam, tmp, tmp2, work, c = ws
     m = xp.size
-    scaled_eigen(local, weight, p, obsd, a, ws)
+    if fresh:  # else: the same local observations and weights as the last cell, same U, mu
+        scaled_eigen(local, weight, p, obsd, a, ws)
     for r in range(p):
         acc = 0.0
         row = ybt[local[r]]
@@ -147,3 +149,21 @@ def perturbations(ens, j, xp):
     for i in range(m):
         xp[i] = ens[i, j] - mean
     return mean
+
+
+@njit(cache=True)
+def same_local(local, weight, p, last):
+    """Whether cell's p local observations and weights are those of ``last`` = (count, local,
+    weight) (then its transform is the last one: bit for bit the same); if not, they become
+    ``last``."""
+    count, last_local, last_weight = last
+    same = count[0] == p
+    for r in range(p):
+        if not same:
+            break
+        same = last_local[r] == local[r] and last_weight[r] == weight[r]
+    if not same:
+        count[0] = p
+        last_local[:p] = local[:p]
+        last_weight[:p] = weight[:p]
+    return same
