@@ -12,7 +12,7 @@ import xarray as xr
 from metrotwin.observe.skill import skill_indicators
 from metrotwin.observe.write import OBSERVATIONS_FILE, write_observations
 from metrotwin.viz.report import compare_runs
-from metrotwin.viz.sensors import sensor_section, skill_table
+from metrotwin.viz.sensors import _positions, sensor_section, skill_table
 from tests._support.observations import synthetic_observations
 from tests._support.pictures import inlined_images, is_real_picture
 
@@ -58,3 +58,16 @@ def test_skill_table_without_ensemble_size_says_so():
     obs, model, _ = synthetic_observations(steps=4)
     text = skill_table(skill_indicators(obs, model), None)
     assert "ensemble size unknown" in text and text.count("<tr>") == 5  # header + 2 x 2 rows
+
+
+def test_sensor_given_by_lon_lat_drawn_at_its_cell(fake_run):
+    with xr.open_dataset(fake_run / "baseline" / "fields.nc") as ds:
+        grid = ds[["x", "y"]].load()
+    obs, _, _ = synthetic_observations(steps=1)
+    nx = grid.sizes["x"]
+    obs.x[0] = obs.y[0] = np.nan  # snapped from lon/lat: only its cell is known
+    obs.cell[0] = 7 * nx + 11  # row 7 from the north, column 11
+    x, y = _positions(obs, grid)
+    assert (x[0], y[0]) == (grid["x"].values[11], grid["y"].values[7])
+    assert grid["y"].values[7] > grid["y"].values[8]  # rows run north to south
+    np.testing.assert_array_equal(x[1:], obs.x[1:])
