@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from metrotwin.observe.eigh import symmetric_eigh
-from metrotwin.observe.letkf_coarse import coarse_cells, coarse_lines
+from metrotwin.observe.letkf_coarse import coarse_cells, coarse_window
 from metrotwin.observe.localise import gaspari_cohn, geometry, local_obs
 from metrotwin.observe.transform import (
     ens_space_cell, obs_space_cell, obs_space_work, perturbations, relax_to_prior, same_local,
@@ -72,8 +72,8 @@ def _letkf_cells(ens, obsd, geo, params):
 def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarray,
                  obs_std: np.ndarray, cell_x: np.ndarray, cell_y: np.ndarray, radius: float, *,
                  inflation: float = 1.0, rtps: float = 0.0, max_obs_space: int | None = None,
-                 transform_step: int = 1,
-                 grid_shape: tuple[int, int] | None = None) -> int:  # fmt: skip
+                 transform_step: int = 1, grid_shape: tuple[int, int] | None = None,
+                 grid_window: tuple | None = None) -> int:  # fmt: skip
     """Analyse ``ensemble`` in place; return the number of cells updated.
 
     Parameters
@@ -100,6 +100,11 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
         benchmarks/assimilation.py (1000 m, 10 m cells, s = 4), at radius / 12.5 3.7 %. Meant
         for a few observations per cell (p <= m): the cost per cell grows as p^2.
     grid_shape : (rows, columns) of the grid, cells numbered row by row (for transform_step).
+    grid_window : for transform_step, when the cells are a window of a larger grid (a rank's
+        part): (first row, first column, row_y, col_x), the window's first cell in the whole
+        grid and the whole grid's row y and column x coordinates (m). The transform is then
+        interpolated between the whole grid's coarse lines: the same analysis however the
+        grid is split. Default: the cells are the whole grid.
     """
     ens = ensemble
     obs_cell, obs_value, obs_std = _check(ens, obs_cell, obs_value, obs_std, radius, inflation,
@@ -117,8 +122,8 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
     cell_y = np.asarray(cell_y, np.float64)
     geo = geometry(cell_x, cell_y, cell_x[obs_cell], cell_y[obs_cell], float(radius))
     if step > 1:
-        rows, cols = coarse_lines(grid_shape[0], step), coarse_lines(grid_shape[1], step)
-        return int(coarse_cells(ens, obsd, geo, (float(inflation), float(rtps)), (rows, cols)))
+        lines = coarse_window(step, grid_shape, *_window(grid_window, grid_shape, cell_x, cell_y))
+        return int(coarse_cells(ens, obsd, geo, (float(inflation), float(rtps)), lines))
     params = (float(inflation), float(rtps), int(m if max_obs_space is None else max_obs_space))
     return int(_letkf_cells(ens, obsd, geo, params))
 
@@ -150,6 +155,20 @@ def _check_step(step, grid_shape, radius, n) -> int:
         raise ValueError(f"transform_step {step} needs grid_shape (rows, columns) with rows x "
                          f"columns = {n} cells and a finite radius")  # fmt: skip
     return step
+
+
+def _window(grid_window, shape, cell_x, cell_y):
+    """(first, row_y, col_x) of the cells' window in the whole grid (module letkf_coarse)."""
+    ny, nx = int(shape[0]), int(shape[1])
+    if grid_window is None:
+        return (0, 0), cell_y[::nx][:ny], cell_x[:nx]
+    first_row, first_col, row_y, col_x = grid_window
+    row_y, col_x = np.asarray(row_y, np.float64), np.asarray(col_x, np.float64)
+    if not (0 <= first_row <= row_y.size - ny and 0 <= first_col <= col_x.size - nx):
+        raise ValueError(f"grid_window: a window of {ny} x {nx} cells from row {first_row}, "
+                         f"column {first_col} does not fit the whole grid's {row_y.size} rows "
+                         f"x {col_x.size} columns")  # fmt: skip
+    return (int(first_row), int(first_col)), row_y, col_x
 
 
 @njit(cache=True)

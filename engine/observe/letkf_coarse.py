@@ -15,8 +15,9 @@ observation is not local), go to zero continuously as an observation's Gaspari-C
 does, so they can be interpolated: bilinearly, in grid index, between the four coarse points
 around a cell, on the union of their local observations. Every cell then costs two
 products with Y instead of an eigen-decomposition. A cell with no observation within the
-radius is still left untouched. The grid is numbered row by row, ``(rows, cols)`` the coarse
-lines (:func:`coarse_lines`).
+radius is still left untouched. The grid is numbered row by row; the coarse lines are those
+of the whole grid (:func:`coarse_lines`) even when the cells are a window of it (a rank's
+part), so that the analysis does not depend on how the grid is split.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from metrotwin.observe.localise import local_obs
+from metrotwin.observe.localise import local_obs, local_obs_at
 from metrotwin.observe.transform import obs_space_work, perturbations, relax_to_prior, scaled_eigen
 
 
@@ -37,12 +38,35 @@ def coarse_lines(n: int, step: int) -> np.ndarray:
     return np.array(lines, np.int64)
 
 
+def coarse_window(step: int, shape, first, row_y, col_x):
+    """``lines`` for :func:`coarse_cells`: the coarse lines of the whole grid (rows ``row_y``
+    and columns ``col_x``, their coordinates in m) around a window of ``shape`` (rows,
+    columns) whose first cell is at (row, column) ``first`` of the whole grid."""
+    rows = _around(coarse_lines(len(row_y), step), first[0], shape[0])
+    cols = _around(coarse_lines(len(col_x), step), first[1], shape[1])
+    window = (int(first[0]), int(first[1]), int(shape[0]), int(shape[1]), len(row_y) - 1,
+              len(col_x) - 1)  # fmt: skip
+    return (rows, cols, np.asarray(row_y, np.float64)[rows], np.asarray(col_x, np.float64)[cols],
+            window)  # fmt: skip
+
+
+def _around(lines: np.ndarray, first: int, n: int) -> np.ndarray:
+    """The lines from the last one at or before ``first`` to the first one after ``first + n
+    - 1`` (or the grid's last: a block holds its top line, not its bottom one, but for the
+    last block), two at least."""
+    lo = int(np.searchsorted(lines, first, side="right")) - 1
+    hi = min(int(np.searchsorted(lines, first + n - 1, side="right")), lines.size - 1)
+    if hi <= lo:
+        lo, hi = (lo, lo + 1) if lo + 1 < lines.size else (lines.size - 2, lines.size - 1)
+    return lines[lo:hi + 1]
+
+
 @njit(cache=True)
-def _point_transform(j, geo, obsd, a, ws, local, weight, out):
-    """G and g of cell j (module docstring) into ``out`` = (list, G, g) at its local
-    observations (``list``: their indices); returns their number p."""
+def _point_transform(px, py, geo, obsd, a, ws, local, weight, out):
+    """G and g at the point (px, py) (module docstring) into ``out`` = (list, G, g) at its
+    local observations (``list``: their indices); returns their number p."""
     out_list, out_g, out_gvec = out
-    p = local_obs(j, geo, local, weight)
+    p = local_obs_at(px, py, geo, local, weight)
     if p == 0:
         return 0
     innovation = obsd[2]
@@ -71,11 +95,12 @@ def _point_transform(j, geo, obsd, a, ws, local, weight, out):
 
 
 @njit(cache=True)
-def _coarse_row(row, cols, nx, slot, store, geo, obsd, a, ws, local, weight):
-    """The transforms of the coarse points of grid row ``row`` into ``store[...][slot]``."""
+def _coarse_row(py, cols_x, slot, store, geo, obsd, a, ws, local, weight):
+    """The transforms of the coarse points of the coarse row at y = ``py`` (columns at
+    ``cols_x``) into ``store[...][slot]``."""
     cnt, lst, gm, gv = store
-    for q in range(cols.size):
-        cnt[slot, q] = _point_transform(row * nx + cols[q], geo, obsd, a, ws, local, weight,
+    for q in range(cols_x.size):
+        cnt[slot, q] = _point_transform(cols_x[q], py, geo, obsd, a, ws, local, weight,
                                         (lst[slot, q], gm[slot, q], gv[slot, q]))  # fmt: skip
 
 
@@ -155,69 +180,77 @@ def _interpolated_cell(ens, j, tx, n_u, blk, ybt, sqrt_rho, rtps, cell):
 
 
 @njit(cache=True)
-def _all_see(corner_cells, n_u, ul, geo):
+def _all_see(xs, ys, n_u, ul, geo):
     """Whether every cell of a block sees an observation: one within 0.99 radius of all four
-    corner cells is (the distance to a point is convex, so its largest over the block is at a
-    corner; the margin keeps the Gaspari-Cohn weight clear of rounding to zero)."""
-    cell_x, cell_y, obs_x, obs_y, radius = geo[:5]
+    corners (x in ``xs``, y in ``ys``) is (the distance to a point is convex, so its largest
+    over the block is at a corner; the margin keeps the Gaspari-Cohn weight clear of
+    rounding to zero)."""
+    obs_x, obs_y, radius = geo[2:5]
     for r in range(n_u):
         k = ul[r]
         far = 0.0
-        for j in corner_cells:
-            far = max(far, np.hypot(cell_x[j] - obs_x[k], cell_y[j] - obs_y[k]))
+        for x in xs:
+            for y in ys:
+                far = max(far, np.hypot(x - obs_x[k], y - obs_y[k]))
         if far < 0.99 * radius:
             return True
     return False
 
 
 @njit(cache=True)
-def _largest_local(rows, cols, nx, geo, local, weight):
+def _largest_local(rows_y, cols_x, geo, local, weight):
     """The most local observations any coarse point has."""
     most = 0
-    for r in rows:
-        for q in cols:
-            most = max(most, local_obs(r * nx + q, geo, local, weight))
+    for y in rows_y:
+        for x in cols_x:
+            most = max(most, local_obs_at(x, y, geo, local, weight))
     return most
 
 
 @njit(cache=True)
-def coarse_cells(ens, obsd, geo, params, lines):
-    """Analyse every cell of ``ens`` in place with interpolated transforms; ``params`` =
-    (rho, rtps), ``lines`` = (coarse rows, coarse columns); returns the cells updated."""
-    rho, rtps = params
-    rows, cols = lines
-    m, n_cells = ens.shape
-    nx = n_cells // (rows[-1] + 1)
-    p_all = obsd[0].shape[0]
-    a = (m - 1) / rho
-    local, weight = np.empty(p_all, np.int64), np.empty(p_all)
-    pmax = max(_largest_local(rows, cols, nx, geo, local, weight), 1)
-    ws = obs_space_work(pmax)
-    nq = cols.size
+def _work(m, p_all, pmax, nq):
+    """(store, blk, cell): the coarse rows' transforms, a block's, a cell's work arrays."""
     store = (np.zeros((2, nq), np.int64), np.zeros((2, nq, pmax), np.int64),
              np.zeros((2, nq, pmax, pmax)), np.zeros((2, nq, pmax)))  # fmt: skip
     pu = min(4 * pmax, p_all)
     blk = (np.full(p_all, -1, np.int64), np.empty(pu, np.int64), np.empty((4, pu, pu)),
            np.empty((4, pu)), np.empty((pu, pu)), np.empty((pu, pu)), np.empty(pu),
            np.empty(pu))  # fmt: skip
-    cell = (np.empty(m), np.empty(m), np.empty(pu))
-    _coarse_row(rows[0], cols, nx, 0, store, geo, obsd, a, ws, local, weight)
+    return store, blk, (np.empty(m), np.empty(m), np.empty(pu))
+
+
+@njit(cache=True)
+def coarse_cells(ens, obsd, geo, params, lines):
+    """Analyse every cell of ``ens`` in place with interpolated transforms; ``params`` =
+    (rho, rtps), ``lines`` from :func:`coarse_window`; returns the cells updated."""
+    rho, rtps = params
+    rows, cols, rows_y, cols_x, window = lines
+    row0, col0, ny, nx, last_row, last_col = window
+    m = ens.shape[0]
+    p_all = obsd[0].shape[0]
+    a = (m - 1) / rho
+    local, weight = np.empty(p_all, np.int64), np.empty(p_all)
+    pmax = max(_largest_local(rows_y, cols_x, geo, local, weight), 1)
+    ws = obs_space_work(pmax)
+    nq = cols.size
+    store, blk, cell = _work(m, p_all, pmax, nq)
+    _coarse_row(rows_y[0], cols_x, 0, store, geo, obsd, a, ws, local, weight)
     updated = 0
     for b in range(rows.size - 1):
-        _coarse_row(rows[b + 1], cols, nx, (b + 1) % 2, store, geo, obsd, a, ws, local, weight)
+        _coarse_row(rows_y[b + 1], cols_x, (b + 1) % 2, store, geo, obsd, a, ws, local, weight)
         top, bottom = rows[b], rows[b + 1]
-        last = bottom if b == rows.size - 2 else bottom - 1
+        last = bottom if bottom == last_row else bottom - 1  # the grid's last row: its block
         for q in range(nq - 1):
+            left, right = cols[q], cols[q + 1]
+            end = right if right == last_col else right - 1
             corners = ((b % 2, q), (b % 2, q + 1), ((b + 1) % 2, q), ((b + 1) % 2, q + 1))
             n_u = _union(corners, store, blk)  # 0: transform 0, inflation and RTPS only
-            left, right = cols[q], cols[q + 1]
-            end = right if q == nq - 2 else right - 1
-            every = _all_see((top * nx + left, top * nx + right, bottom * nx + left,
-                              bottom * nx + right), n_u, blk[1], geo)  # fmt: skip
-            for r in range(top, last + 1):
+            every = _all_see((cols_x[q], cols_x[q + 1]), (rows_y[b], rows_y[b + 1]), n_u,
+                             blk[1], geo)  # fmt: skip
+            for r in range(max(top, row0), min(last, row0 + ny - 1) + 1):
                 _along_row((r - top) / max(bottom - top, 1), n_u, blk)
-                for col in range(left, end + 1):
-                    j = r * nx + col
+                for col in range(max(left, col0), min(end, col0 + nx - 1) + 1):
+                    j = (r - row0) * nx + col - col0
                     if not every and local_obs(j, geo, local, weight) == 0:
                         continue
                     updated += 1

@@ -53,7 +53,14 @@ def _buckets(obs_x, obs_y, radius, max_buckets):
 def local_obs(j, geo, local, weight):
     """Observations within the radius of cell j (``local``) and their weights (``weight``);
     returns their number."""
-    cell_x, cell_y, obs_x, obs_y, radius, bucket_start, bucket_obs, x0, y0, size, nbx, nby = geo
+    return local_obs_at(geo[0][j], geo[1][j], geo, local, weight)
+
+
+@njit(cache=True)
+def local_obs_at(px, py, geo, local, weight):
+    """Observations within the radius of the point (px, py) (m) and their weights, in
+    ``local`` and ``weight``; returns their number."""
+    obs_x, obs_y, radius, bucket_start, bucket_obs, x0, y0, size, nbx, nby = geo[2:]
     n = 0
     if not np.isfinite(radius):
         for k in range(obs_x.size):
@@ -62,14 +69,14 @@ def local_obs(j, geo, local, weight):
             n += 1
         return n
     far = radius * radius * (1.0 + 1e-9)
-    bx = int(np.floor((cell_x[j] - x0) / size))
-    by = int(np.floor((cell_y[j] - y0) / size))
+    bx = int(np.floor((px - x0) / size))
+    by = int(np.floor((py - y0) / size))
     for ix in range(max(bx - 1, 0), min(bx + 2, nbx)):
         for iy in range(max(by - 1, 0), min(by + 2, nby)):
             b = ix * nby + iy
             for e in range(bucket_start[b], bucket_start[b + 1]):
                 k = bucket_obs[e]
-                dx, dy = cell_x[j] - obs_x[k], cell_y[j] - obs_y[k]
+                dx, dy = px - obs_x[k], py - obs_y[k]
                 if dx * dx + dy * dy > far:  # surely beyond the radius: weight 0, skip hypot
                     continue
                 d = np.hypot(dx, dy)
@@ -79,4 +86,3 @@ def local_obs(j, geo, local, weight):
                     weight[n] = w
                     n += 1
     return n
-

@@ -109,3 +109,34 @@ def test_a_nan_cell_stays_nan_and_alone():
     assert np.all(np.isnan(holed[:, building]))
     others = np.arange(ens.shape[1]) != building
     assert holed[:, others].tobytes() == plain[:, others].tobytes()
+
+
+def test_a_window_of_the_grid_analysed_as_in_the_whole_grid():
+    ens, x, y, _, _, std, (ny, nx) = _grid_problem()
+    rng = np.random.default_rng(7)
+    rows, cols = rng.integers(15, 46, 10), rng.integers(10, 46, 10)  # sensors inside the window
+    values = 1.0 + 0.3 * rng.standard_normal(10)
+    whole = ens.copy()
+    letkf_update(whole, rows * nx + cols, values, std, x, y, 600.0, transform_step=4,
+                 grid_shape=(ny, nx))  # fmt: skip
+    # the window: rows 7-52, columns 3-50 (not on the coarse lines of step 4), as a rank holds it
+    r0, c0, wy, wx = 7, 3, 46, 48
+    inside = ((np.arange(ny)[:, None] >= r0) & (np.arange(ny)[:, None] < r0 + wy)
+              & (np.arange(nx)[None, :] >= c0) & (np.arange(nx)[None, :] < c0 + wx)).ravel()
+    part = np.ascontiguousarray(ens[:, inside])
+    local = (rows - r0) * wx + cols - c0
+    alone = part.copy()
+    letkf_update(part, local, values, std, x[inside], y[inside], 600.0, transform_step=4,
+                 grid_shape=(wy, wx), grid_window=(r0, c0, y[::nx], x[:nx]))  # fmt: skip
+    assert part.tobytes() == np.ascontiguousarray(whole[:, inside]).tobytes()
+    # without the window the coarse lines are the part's own: another (nearby) analysis
+    letkf_update(alone, local, values, std, x[inside], y[inside], 600.0, transform_step=4,
+                 grid_shape=(wy, wx))  # fmt: skip
+    assert not np.array_equal(alone, part)
+
+
+def test_a_window_that_does_not_fit_refused():
+    ens, x, y, cells, values, std, (ny, nx) = _grid_problem()
+    with pytest.raises(ValueError, match="does not fit the whole grid's 61 rows x 57 columns"):
+        letkf_update(ens, cells, values, std, x, y, 300.0, transform_step=2, grid_shape=(ny, nx),
+                     grid_window=(1, 0, y[::nx], x[:nx]))  # fmt: skip
