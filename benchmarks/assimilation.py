@@ -24,7 +24,8 @@ times are 2-4 x the CPU times; CPU is what one quiet core would take), medians o
     largest increment
   global EnKF: 1.0 s CPU (2.3 s wall; the 10^5-cell sample x 10); ratio global / LETKF (CPU):
     500 m exact 1.5, step 4 3.5; 1000 m exact 0.4, step 4 2.0.
-A quiet machine earlier the same day: exact 0.37 s CPU at 500 m, 2.0 s at 1000 m.
+A quieter minute (load ~6, 09:18 UTC): 1000 m, step 4: 0.465 s wall, 0.463 s CPU. A quiet
+machine earlier the same day: exact 0.37 s CPU at 500 m, 2.0 s at 1000 m.
 """
 
 from __future__ import annotations
