@@ -1,7 +1,8 @@
 """Benchmark: one analysis step, 32 members x 10^6 cells x 200 sensors, on one core; the LETKF
 (metrotwin.observe.letkf, numba) beside a plain global stochastic EnKF written with numpy.
 
-Usage:  .venv/bin/python benchmarks/assimilation.py [--radius 500] [--global-cells 100000]
+Usage:  .venv/bin/python benchmarks/assimilation.py [--radius 500 1000] [--step 1 4]
+        [--global-cells 100000] [--repeats 5]
 
 The problem: a 1000 x 1000 grid of 10 m cells, 32 members of a smooth random field, 200
 sensors at random cells (seed 0), error std 0.05. The LETKF sees, from each cell, the sensors
@@ -10,11 +11,21 @@ observations) forms the dense gain K = Pb H^T (H Pb H^T + R)^-1 (cells x sensors
 K (d + eps - H x) to every member: every cell sees every sensor. Its cost is linear in the
 cells (all but the sensors x sensors solve), so with ``--global-cells N`` it is timed on the
 first N cells and scaled by 10^6 / N (0: all cells; needs ~2 GB more memory).
-Target (issue 18, item 6): LETKF <= 1 s. BLAS and numba are held to one thread.
-Measured 2026-12-06 on a 2-core machine shared with ~6 other jobs (load ~3): LETKF 0.36 s at
-500 m (0.78 M cells updated, ~1.6 sensors each), 1.9 s CPU / 3.1 s wall at 1000 m (~6.3 sensors
-per cell: the p x p eigenproblem per cell dominates); global EnKF 1.1-1.9 s (full run 1.78 s,
-the 10^5-cell sample scaled 1.88 s in the same minute).
+Target (issue 18, item 6): LETKF <= 1 s. BLAS and numba are held to one thread. Times are
+medians of ``--repeats``; ``--step`` s > 1 is the LETKF with its transform computed every s
+rows and columns and interpolated between (``transform_step``, Yang et al. 2009), printed with
+its largest difference from the exact LETKF.
+Measured 2026-12-06 09:00 UTC on a 2-core machine shared with other jobs (load 7-9, so wall
+times are 2-4 x the CPU times; CPU is what one quiet core would take), medians of 5:
+  radius 500 m (0.78 M cells updated, ~1.6 sensors each): exact 0.65 s CPU (2.0 s wall);
+    step 4: 0.29 s CPU, max difference 3.7 % of the largest increment (step 2: 0.51 s, 1.1 %)
+  radius 1000 m (~6.3 sensors per cell): exact 2.3 s CPU (7.0 s wall; the p x p eigenproblem
+    per cell dominates); step 4: 0.50 s CPU (1.7 s wall), max difference 0.39 % of the
+    largest increment
+  global EnKF: 1.0 s CPU (2.3 s wall; the 10^5-cell sample x 10); ratio global / LETKF (CPU):
+    500 m exact 1.5, step 4 3.5; 1000 m exact 0.4, step 4 2.0.
+A quieter minute (load ~6, 09:18 UTC): 1000 m, step 4: 0.465 s wall, 0.463 s CPU. A quiet
+machine earlier the same day: exact 0.37 s CPU at 500 m, 2.0 s at 1000 m.
 """
 
 from __future__ import annotations
@@ -65,44 +76,71 @@ def global_enkf(ens, cells, values, std, rng, n_cells, chunk=50_000):
         ens[:, a:b] = (x + gain @ z).T
 
 
+def time_letkf(ens0, problem, radius, repeats, **options):
+    """Median wall and CPU times (s) of ``repeats`` analyses, the cells updated and the last
+    analysis."""
+    x, y, cells, values, std = problem
+    wall, cpu = [], []
+    for _ in range(repeats):
+        ens = ens0.copy()
+        t, c = time.perf_counter(), time.process_time()
+        updated = letkf_update(ens, cells, values, std, x, y, radius, **options)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return float(np.median(wall)), float(np.median(cpu)), updated, ens
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--radius", type=float, nargs="+", default=[500.0, 1000.0],
                         help="LETKF support (m), one timing each")
+    parser.add_argument("--step", type=int, nargs="+", default=[1, 4],
+                        help="transform_step: 1 exact, s > 1 interpolated between every s-th "
+                        "row and column (one timing each)")
     parser.add_argument("--global-cells", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     ens0, x, y, cells, values, std = make_problem()
+    problem = (x, y, cells, values, std)
     m, n = ens0.shape
-    print(f"problem: {m} members x {n} cells x {cells.size} sensors")
-    small = ens0[:, :2000].copy()  # compile the kernels before timing
-    letkf_update(small, np.arange(5), np.ones(5), np.ones(5), x[:2000], y[:2000], 50.0)
+    print(f"problem: {m} members x {n} cells x {cells.size} sensors; medians of "
+          f"{args.repeats} repeats")
+    small = ens0[:, :4000].copy()  # compile the kernels before timing
+    letkf_update(small, np.arange(5), np.ones(5), np.ones(5), x[:4000], y[:4000], 50.0)
+    letkf_update(small, np.arange(5), np.ones(5), np.ones(5), x[:4000], y[:4000], 50.0,
+                 transform_step=2, grid_shape=(4, 1000))
     letkf = {}
     for radius in args.radius:
-        times, cpu, updated = [], [], 0
-        for _ in range(args.repeats):
-            ens = ens0.copy()
-            t, c = time.perf_counter(), time.process_time()
-            updated = letkf_update(ens, cells, values, std, x, y, radius)
-            times.append(time.perf_counter() - t)
-            cpu.append(time.process_time() - c)
-        letkf[radius] = min(times)
-        print(f"LETKF radius {radius:g} m: {min(times):.3f} s wall, {min(cpu):.3f} s CPU (best "
-              f"of {args.repeats}); {updated} cells updated")
+        exact = None
+        for step in args.step:
+            options = {"transform_step": step, "grid_shape": (1000, 1000)} if step > 1 else {}
+            wall, cpu, updated, ens = time_letkf(ens0, problem, radius, args.repeats, **options)
+            letkf[radius, step] = (wall, cpu)
+            text = ""
+            if step == 1:
+                exact = ens
+            elif exact is not None:
+                inc = np.abs(exact - ens0).max()
+                text = (f"; max |difference from exact| {np.abs(ens - exact).max():.2g} "
+                        f"({np.abs(ens - exact).max() / inc:.2g} of the largest increment)")
+            print(f"LETKF radius {radius:g} m, transform_step {step}: {wall:.3f} s wall, "
+                  f"{cpu:.3f} s CPU; {updated} cells updated{text}")
+            del ens
     n_global = n if args.global_cells <= 0 else min(args.global_cells, n)
-    times = []
+    wall, cpu = [], []
     for r in range(args.repeats):
         ens = ens0.copy()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         global_enkf(ens, cells, values, std, np.random.default_rng(r), n_global)
-        times.append(time.perf_counter() - t)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     scale = n / n_global
-    glob = min(times) * scale
-    how = "" if scale == 1 else f" (timed on {n_global} cells: {min(times):.3f} s, x {scale:g})"
-    print(f"global EnKF (numpy, dense gain): {glob:.3f} s{how}")
-    for radius, t in letkf.items():
-        print(f"ratio global / LETKF (radius {radius:g} m): {glob / t:.1f}")
-
+    glob = (float(np.median(wall)) * scale, float(np.median(cpu)) * scale)
+    how = "" if scale == 1 else f" (timed on {n_global} cells, x {scale:g})"
+    print(f"global EnKF (numpy, dense gain): {glob[0]:.3f} s wall, {glob[1]:.3f} s CPU{how}")
+    for (radius, step), (t_wall, t_cpu) in letkf.items():
+        print(f"ratio global EnKF / LETKF (radius {radius:g} m, transform_step {step}): "
+              f"{glob[0] / t_wall:.1f} (wall), {glob[1] / t_cpu:.1f} (CPU)")
 
 if __name__ == "__main__":
     main()

@@ -29,6 +29,7 @@ from metrotwin.viz.report_figures import change_section, difference_maps, render
 from metrotwin.viz.report_format import E
 from metrotwin.viz.report_style import CSS
 from metrotwin.viz.report_tables import cards, groups, indicator_table, municipalities
+from metrotwin.viz.sensors import sensor_section
 
 log = logging.getLogger("metrotwin.report")
 
@@ -64,6 +65,7 @@ def write_report(comp, path: Path, *, render: bool = True) -> Path:
     if render:
         sections.append(("views", renders))
     sections.append(("time", time_series))
+    sections.append(("sensors", lambda c: sensor_section(c.grid, c.run_paths)))
     body = [(anchor, func(comp)) for anchor, func in sections]
     body = [(a, html_) for a, html_ in body if html_]  # empty sections are left out
     parts = [_header(comp, [a for a, _ in body]), cards(comp), *[h for _, h in body],
@@ -81,7 +83,8 @@ def write_report(comp, path: Path, *, render: bool = True) -> Path:
 
 SECTION_TITLES = {"indicators": "Indicators", "municipalities": "Municipalities",
                   "groups": "Groups", "changes": "Where it changes", "maps": "Maps",
-                  "views": "3D views", "time": "Over time", "files": "Files"}  # fmt: skip
+                  "views": "3D views", "time": "Over time", "sensors": "Sensors",
+                  "files": "Files"}  # fmt: skip
 
 
 def _header(comp, anchors: list[str]) -> str:

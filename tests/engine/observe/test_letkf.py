@@ -133,3 +133,14 @@ def test_nan_at_an_observed_cell_refused_before_any_change():
     with pytest.raises(ValueError, match="not finite at an observed cell"):
         letkf_update(ens, cells, values, std, x, y, 100.0)
     np.testing.assert_array_equal(ens, before)
+
+
+def test_transform_kept_for_cells_with_the_same_local_observations():
+    # cells in pairs at one position (two layers of one column, say): the second of each pair
+    # has the first's local observations and weights and takes its transform as computed
+    ens, x, y, cells, values, std = _problem(m=8, n=60, p=5, seed=3)
+    x = np.repeat(x[::2], 2)
+    kept, ens_space = ens.copy(), ens.copy()
+    letkf_update(kept, cells, values, std, x, y, 150.0)
+    letkf_update(ens_space, cells, values, std, x, y, 150.0, max_obs_space=0)  # never kept
+    np.testing.assert_allclose(kept, ens_space, rtol=0, atol=1e-11)  # same algebra, rounding

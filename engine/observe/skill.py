@@ -1,0 +1,93 @@
+"""How good the assimilation is, measured at the sensors: per observed variable, the RMSE and
+bias of the free run and of the analysis mean at the assimilated (``good``) and at the held-back
+(``withheld``) readings, the RMSE reduction and the spread-skill ratio.
+
+Definitions (over the readings of one variable and one kind, where every value used is finite):
+
+- bias = mean(model - observed) (positive: the model is too high), RMSE = sqrt(mean((model -
+  observed)^2)), both in the variable's model units;
+- RMSE reduction = 1 - RMSE(analysis mean) / RMSE(free run), on the readings where both exist
+  (1: the analysis matches the readings, 0: no better than the free run, < 0: worse);
+- spread-skill ratio of the forecast (background) ensemble, the usual choice at held-back
+  sensors, where it is an independent check: Fortin, Abaza, Anctil & Turcotte (2014)
+  J. Hydrometeor. 15:1708-1713, doi:10.1175/JHM-D-14-0008.1, eq. (4): for a reliable ensemble
+  of M members, sqrt((M + 1) / M) * sqrt(mean(s^2)) = RMSE of the ensemble mean, with s^2 the
+  ensemble variance (M - 1 denominator, i.e. ``background_spread`` squared); the ratio of the
+  two sides is 1 for a reliable ensemble, < 1 under-dispersive, > 1 over-dispersive. The
+  correction is left out when the number of members is not given. Readings carry an error of
+  their own, so ``spread_skill_obs_error`` also adds the observation error variance to the
+  spread (the total spread, e.g. Houtekamer et al. 2005 MWR 133:604, sect. 4): the ratio a
+  reliable ensemble verified against noisy sensors gives 1 on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metrotwin.observe.flags import GOOD, WITHHELD
+from metrotwin.observe.table import ObservationSet
+
+#: the two sets of readings the indicators are computed on, by flag
+SETS = {"assimilated": GOOD, "withheld": WITHHELD}
+
+
+def skill_indicators(obs: ObservationSet, model_values: dict[str, np.ndarray], *,
+                     members: int | None = None) -> dict[str, float]:  # fmt: skip
+    """Indicators keyed ``"<variable>.<set>.<indicator>"`` (set: ``assimilated`` or
+    ``withheld``): ``n`` (readings), ``rmse_free``, ``bias_free``, ``rmse_analysis``,
+    ``bias_analysis``, ``rmse_reduction``, ``spread_skill``, ``spread_skill_obs_error`` (see
+    the module); an indicator whose values are missing (no such model value, no reading) is
+    left out. ``model_values``: as given to ``write_observations`` (arrays in read order, NaN
+    where not sampled); ``members``: the ensemble size M, for the finite-ensemble correction."""
+    out: dict[str, float] = {}
+    var_of = obs.variable[obs.station] if obs.n_obs else np.zeros(0, object)
+    error_var = obs.error_std[obs.station] ** 2 if obs.n_obs else np.zeros(0)
+    for name in dict.fromkeys(obs.variable):
+        for where, flag in SETS.items():
+            rows = (var_of == name) & (obs.flag == flag) & np.isfinite(obs.value)
+            if not rows.any():
+                continue
+            key = f"{name}.{where}."
+            out[key + "n"] = float(rows.sum())
+            found = _errors(obs.value, model_values, rows)
+            out.update({key + k: v for k, v in found.items()})
+            out.update({key + k: v for k, v in spread_skill(
+                obs.value, model_values, rows, error_var, members).items()})  # fmt: skip
+    return out
+
+
+def _errors(value, model_values, rows) -> dict[str, float]:
+    """RMSE and bias of the free run and the analysis mean, and the RMSE reduction."""
+    found = {k: model_values[k] for k in ("free_run", "analysis_mean") if k in model_values}
+    both = rows.copy()
+    for array in found.values():
+        both &= np.isfinite(array)
+    if not both.any():
+        return {}
+    out = {}
+    for kind, short in (("free_run", "free"), ("analysis_mean", "analysis")):
+        if kind in found:
+            diff = found[kind][both] - value[both]
+            out[f"rmse_{short}"] = float(np.sqrt(np.mean(diff**2)))
+            out[f"bias_{short}"] = float(np.mean(diff))
+    if len(found) == 2 and out["rmse_free"] > 0:
+        out["rmse_reduction"] = 1.0 - out["rmse_analysis"] / out["rmse_free"]
+    return out
+
+
+def spread_skill(value, model_values, rows, error_var, members: int | None) -> dict[str, float]:
+    """The forecast ensemble's spread-skill ratio on ``rows`` (Fortin et al. 2014 eq. 4), and
+    the same with the observation error variance ``error_var`` (per reading) in the spread."""
+    if "background_mean" not in model_values or "background_spread" not in model_values:
+        return {}
+    mean, spread = model_values["background_mean"], model_values["background_spread"]
+    use = rows & np.isfinite(mean) & np.isfinite(spread)
+    if not use.any():
+        return {}
+    rmse = float(np.sqrt(np.mean((mean[use] - value[use]) ** 2)))
+    if rmse == 0.0:
+        return {}
+    factor = 1.0 if members is None else (members + 1) / members
+    ens_var = factor * np.mean(spread[use] ** 2)
+    return {"spread_skill": float(np.sqrt(ens_var) / rmse),
+            "spread_skill_obs_error": float(np.sqrt(ens_var + np.mean(error_var[use])) / rmse)}
