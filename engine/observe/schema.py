@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator
 
 from metrotwin.observe.variables import OBSERVED
+from metrotwin.scenario.files import check_file
 from metrotwin.scenario.units import Duration
 
 
@@ -30,6 +31,14 @@ class _Source(BaseModel):
     naive_timezone: str = Field("UTC", description="IANA zone of times written without offset")
     count_interval: Duration | None = Field(
         None, description="counting interval of vehicle counts (s) when the table gives none")
+
+    @field_validator("path", "sensors", mode="before")
+    @classmethod
+    def _exists(cls, value, info):
+        # in a scenario: an existing file, relative to the scenario's folder (then absolute)
+        if value is None or not (info.context or {}).get("base_dir"):
+            return value
+        return check_file(value, info)
 
     @field_validator("error_std")
     @classmethod
@@ -103,3 +112,53 @@ class ObservationsSection(BaseModel):
                     raise ValueError(f"{source.path}: variables maps to {name!r}, which is not "
                                      f"an observed variable; known: {', '.join(OBSERVED)}")
         return sources
+
+
+class Perturbations(BaseModel):
+    """How the members' forcing differs: the prior uncertainty of the forcing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rain_log_std: float = Field(
+        0.4, ge=0.0, le=2.0, description="std of the log of the rain multiplier (1): a "
+        "lognormal factor of median 1 on the rain of every cell")
+    rain_correlation_length: PositiveFloat = Field(
+        1000.0, description="length (m) over which the rain multiplier is correlated (the std "
+        "of the Gaussian kernel smoothing white noise)")
+    air_temperature_std: float = Field(
+        2.0, ge=0.0, le=20.0, description="std of the members' air-temperature offset (K)")
+    demand_log_std: float = Field(
+        0.3, ge=0.0, le=2.0, description="std of the log of the members' demand scale (1)")
+
+
+class AssimilationSection(BaseModel):
+    """The scenario's ``assimilation:`` section: the filter that keeps the run in step with
+    the observations, cycling at the coupling interval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["letkf", "nudging"] = Field(
+        "letkf", description="letkf: an ensemble of members and the local ensemble transform "
+        "Kalman filter; nudging: one run relaxed towards the observations")
+    members: int = Field(16, ge=2, le=256, description="ensemble members (letkf)")
+    localisation_radius: PositiveFloat = Field(
+        1500.0, description="distance (m) at which an observation's Gaspari-Cohn weight "
+        "reaches zero")
+    inflation: float = Field(1.0, ge=1.0, le=3.0, description="multiplicative inflation rho")
+    rtps: float = Field(0.5, ge=0.0, le=1.0, description="relaxation to prior spread alpha")
+    variables: list[Literal["water_depth", "water_level", "air_temperature",
+                            "vehicle_count"]] = Field(
+        default_factory=lambda: ["water_depth", "water_level", "air_temperature",
+                                 "vehicle_count"],
+        description="observed variables the filter assimilates (the others only verify)")
+    estimate_forcing: bool = Field(
+        True, description="estimate the rain multiplier field, the air-temperature offset and "
+        "the demand scale with the state, so that a correction persists between cycles")
+    perturbations: Perturbations = Field(default_factory=Perturbations)
+    nudging_gain: float = Field(
+        0.5, gt=0.0, le=1.0, description="share of the innovation a nudged cell takes at each "
+        "coupling time (nudging)")
+    gauge_adjusted_rain: bool = Field(
+        True, description="rain-gauge readings scale the rain field by the gauges' mean field "
+        "bias (gauge sum / model sum) before each step")
+    seed: int = Field(0, ge=0, description="seed of the perturbations, with the scenario seed")

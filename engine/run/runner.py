@@ -44,6 +44,7 @@ from metrotwin.results.output import (
     write_json,
     write_yaml,
 )
+from metrotwin.run.assimilation import assimilating_coupler
 from metrotwin.run.context import Clock, RunContext
 from metrotwin.run.coupler import Coupler
 from metrotwin.run.forcing import Forcing
@@ -104,6 +105,8 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
         logger=(logger or log).getChild(name),
     )
     coupler = Coupler(models, state, ctx)
+    if resolved.assimilation is not None:  # issue 18: an ensemble kept in step with sensors
+        coupler = assimilating_coupler(resolved, state, ctx)
     return PreparedVariant(name, resolved, state, coupler, ctx, changed)
 
 
@@ -419,6 +422,8 @@ def run_variant(p: PreparedVariant, folder: Path, *, progress: bool, restart: bo
             with _progress_bar(p, progress and lead) as show:
                 p.coupler.run(on_output, lambda t: after_step(t, show))
             p.coupler.finalize()
+            if lead:
+                p.coupler.write_outputs(folder)
             in_loop = {m: s - models_before[m] for m, s in p.coupler.wall_time.items()}
             _split_run_loop(profile, booked_before, in_loop, time.perf_counter() - loop_start)
             with profile.stage("indicators"):

@@ -298,6 +298,20 @@ class Scenario(Strict):
     interventions: list[Any] = Field(default_factory=list)
     variants: dict[str, Variant] = Field(default_factory=dict)
     parallel: Parallel = Field(default_factory=Parallel)
+    #: sensor readings (``metrotwin.observe.schema.ObservationsSection``) and the filter that
+    #: assimilates them (``AssimilationSection``); None without
+    observations: Any = None
+    assimilation: Any = None
+
+    @field_validator("observations", "assimilation", mode="before")
+    @classmethod
+    def _observe_sections(cls, value, info):
+        # inside: the sections' schemas live with the observation readers (a back-edge
+        # listed in pyproject's contracts)
+        from metrotwin.observe.schema import AssimilationSection, ObservationsSection
+
+        schema = ObservationsSection if info.field_name == "observations" else AssimilationSection
+        return None if value is None else schema.model_validate(value, context=info.context)
 
     @field_validator("name", mode="before")
     @classmethod
