@@ -89,3 +89,50 @@ def run_assimilated(data: dict, base_dir):
     p.coupler.run(lambda t: None)
     p.coupler.finalize()
     return p.coupler
+
+
+def place_sensors(city, mask, n: int, variable: str, std: float, seed: int = 1):
+    """``n`` sensors of ``variable`` on cells of ``mask`` (off buildings and open water),
+    chosen with ``seed``: (sensor rows for the table, their flat cells)."""
+    ok = mask & (city["building_height"] == 0) & (city["land_cover"] != 1)
+    cells = np.sort(np.random.default_rng(seed).choice(np.flatnonzero(ok.ravel()), n,
+                                                       replace=False))  # fmt: skip
+    g = city.grid
+    xs, ys = np.tile(g.x, g.ny), np.repeat(g.y, g.nx)
+    prefix = variable.split("_")[-1][0]
+    return [(f"{prefix}{i}", variable, xs[c], ys[c], std) for i, c in enumerate(cells)], cells
+
+
+def twin_setup(tmp_path, base: dict, truth: dict, field: str, sensors_of, *, held_every=4,
+               assimilation=None, seed=3):  # fmt: skip
+    """Run the truth, sample its sensors (``sensors_of(city, truth series)``) into CSV files
+    in ``tmp_path``, and run the filter from ``base``; returns (coupler, truth series, times,
+    sensor cells)."""
+    series, times, city = run_plain(truth, [field])
+    sensors, cells = sensors_of(city, series)
+    write_sensors(tmp_path / "sensors.csv", sensors)
+    write_readings(tmp_path / "obs.csv", sensors, cells, series, times, seed=seed)
+    data = copy.deepcopy(base)
+    data["observations"] = {
+        "sources": [{"format": "csv", "path": "obs.csv", "sensors": "sensors.csv"}],
+        "withhold": [s[0] for s in sensors[::held_every]]}
+    data["assimilation"] = assimilation or {"members": 12, "localisation_radius": 600,
+                                            "rtps": 0.0}
+    return run_assimilated(data, tmp_path), series, times, cells
+
+
+def skill(coupler, withheld: bool) -> dict[str, float]:
+    """RMSE against the readings of the free run and of the analysis mean, and the spread-
+    skill ratio of the analysis (sqrt(mean spread^2 + mean error var) / RMSE: 1 for an
+    ensemble whose spread matches its error, Fortin et al. 2014 MWR 142:1269 with the
+    observation error added), at the withheld or at the assimilated sensors."""
+    obs, v = coupler.obs, coupler.values
+    sel = (obs.flag == (1 if withheld else 0)) & np.isfinite(v["analysis_mean"])
+    std = obs.error_std[obs.station[sel]]
+
+    def rmse(kind):
+        return float(np.sqrt(np.mean((v[kind][sel] - obs.value[sel]) ** 2)))
+
+    spread = float(np.sqrt(np.mean(v["analysis_spread"][sel] ** 2) + np.mean(std**2)))
+    return {"free": rmse("free_run"), "analysis": rmse("analysis_mean"),
+            "spread_skill": spread / rmse("analysis_mean"), "n": int(sel.sum())}

@@ -1,0 +1,66 @@
+"""Twin experiments (the standard test of a filter): a truth run with one forcing, synthetic
+sensors sampled from it with noise, and the filter run from the wrong forcing, on a small
+generated city. Skill is measured at withheld sensors, which the filter never sees."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from .twin import place_sensors, scenario_data, skill, twin_setup
+
+HEAT = {"forcing": {"weather": {"design_day": {"air_temperature_max": 30,
+                                               "air_temperature_min": 18}}},
+        "models": {"heat": {"time_step": 600, "azimuths": 8, "air_cell_size": 100,
+                            "horizon_distance": 200}}}  # fmt: skip
+
+
+def test_flood_twin_rain_50_percent_stronger(tmp_path):
+    base = scenario_data()
+    truth = copy.deepcopy(base)
+    truth["forcing"]["rainfall"]["hyetograph"] = [[0, 0], [600, 45], [3600, 15], [5400, 0]]
+
+    def sensors(city, series):  # depth gauges where the truth floods (> 5 cm at its peak)
+        peak = np.max(series["flood_water_thickness"], axis=0)
+        return place_sensors(city, peak > 0.05, 24, "water_depth", 0.02)
+
+    coupler, *_ = twin_setup(tmp_path, base, truth, "flood_water_thickness", sensors)
+    held = skill(coupler, withheld=True)
+    assert held["n"] == 6 * 12  # 6 withheld gauges, 12 coupling times
+    # issue 18 "done when": depth RMSE at withheld sensors falls by >= 50 % vs the free run
+    assert held["analysis"] <= 0.5 * held["free"], held
+    # an ensemble as uncertain as it is wrong: spread-skill within 0.7-1.3 (issue 18)
+    assert 0.7 <= held["spread_skill"] <= 1.3, held
+    flood = coupler.indicators()["flood"]
+    # the increment account closes the members' balance to round-off (sums of ~1e5 m3 of
+    # ~18,000 cells in float64: ~1e-15 relative; issue 18 asks <= 1e-12)
+    assert flood["volume_balance_error"].value <= 1e-12
+    assert flood["volume_assimilation_increment"].value != 0.0
+    # the rain correction persists: the members' rain multiplier moved towards the truth's 1.5
+    multipliers = [float(np.mean(np.exp(f.log_rain))) for f in coupler.forcings]
+    assert np.mean(multipliers) > 1.2, multipliers
+
+
+def test_heat_twin_day_3_k_hotter(tmp_path):
+    base = scenario_data(**HEAT)
+    base["period"]["duration"] = "3 h"
+    truth = copy.deepcopy(base)
+    truth["forcing"]["weather"]["design_day"] = {"air_temperature_max": 33,
+                                                 "air_temperature_min": 21}
+
+    def sensors(city, series):
+        return place_sensors(city, np.ones(city.grid.shape, bool), 16, "air_temperature", 0.3)
+
+    coupler, *_ = twin_setup(tmp_path, base, truth, "air_temperature", sensors)
+    held = skill(coupler, withheld=True)
+    assert held["n"] == 4 * 18
+    # issue 18: air-temperature RMSE at withheld sensors falls by >= 50 % vs the free run
+    assert held["free"] > 2.5  # the twin is 3 K off
+    assert held["analysis"] <= 0.5 * held["free"], held
+    assert 0.7 <= held["spread_skill"] <= 1.3, held
+    # the offset the members estimated is the truth's +3 K, to a tenth (the readings
+    # average 12 sensors x 18 times of 0.3 K error: 0.02 K; the heat model's response to the
+    # offset is not exactly linear)
+    offsets = [f.air_temperature_offset for f in coupler.forcings]
+    assert abs(np.mean(offsets) - 3.0) < 0.3, offsets
