@@ -137,27 +137,25 @@ class AssimilationSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["letkf", "nudging"] = Field(
+    method: Literal["letkf"] = Field(
         "letkf", description="letkf: an ensemble of members and the local ensemble transform "
-        "Kalman filter; nudging: one run relaxed towards the observations")
+        "Kalman filter (Hunt et al. 2007)")
     members: int = Field(16, ge=2, le=256, description="ensemble members (letkf)")
     localisation_radius: PositiveFloat = Field(
-        1500.0, description="distance (m) at which an observation's Gaspari-Cohn weight "
+        600.0, description="distance (m) at which an observation's Gaspari-Cohn weight "
         "reaches zero")
     inflation: float = Field(1.0, ge=1.0, le=3.0, description="multiplicative inflation rho")
-    rtps: float = Field(0.5, ge=0.0, le=1.0, description="relaxation to prior spread alpha")
+    rtps: float = Field(0.0, ge=0.0, le=1.0, description="relaxation to prior spread alpha")
     variables: list[Literal["water_depth", "water_level", "air_temperature",
                             "vehicle_count"]] = Field(
         default_factory=lambda: ["water_depth", "water_level", "air_temperature",
                                  "vehicle_count"],
         description="observed variables the filter assimilates (the others only verify)")
     estimate_forcing: bool = Field(
-        True, description="estimate the rain multiplier field, the air-temperature offset and "
-        "the demand scale with the state, so that a correction persists between cycles")
+        True, description="estimate the rain multiplier field and the air-temperature offset "
+        "with the state, so that a correction persists between cycles (the demand scale is "
+        "perturbed, not estimated: trips are drawn when the mobility model starts)")
     perturbations: Perturbations = Field(default_factory=Perturbations)
-    nudging_gain: float = Field(
-        0.5, gt=0.0, le=1.0, description="share of the innovation a nudged cell takes at each "
-        "coupling time (nudging)")
     gauge_adjusted_rain: bool = Field(
         True, description="rain-gauge readings scale the rain field by the gauges' mean field "
         "bias (gauge sum / model sum) before each step")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 
 from .twin import place_sensors, scenario_data, skill, twin_setup
 
@@ -64,3 +65,31 @@ def test_heat_twin_day_3_k_hotter(tmp_path):
     # offset is not exactly linear)
     offsets = [f.air_temperature_offset for f in coupler.forcings]
     assert abs(np.mean(offsets) - 3.0) < 0.3, offsets
+
+
+def test_rain_gauges_scale_the_members_rain_by_their_mean_field_bias(tmp_path):
+    """Gauges reading 1.5 times the forecast rain: the members' rain is scaled by 1.5
+    (the gauges' total over the forecast's at the gauges, Wilson & Brandes 1979)."""
+    base = scenario_data()
+    base["period"]["duration"] = "30 min"
+    truth = copy.deepcopy(base)
+    truth["forcing"]["rainfall"]["hyetograph"] = [[0, 0], [600, 45], [3600, 15], [5400, 0]]
+
+    def sensors(city, series):
+        return place_sensors(city, np.ones(city.grid.shape, bool), 6, "water_depth", 0.02)
+
+    write_rain = tmp_path / "rain.csv"
+    write_rain.write_text("sensor_id,time,variable,value\n"
+                          "r0,2026-07-15T06:10:00Z,rain_rate,45.0\n"
+                          "r1,2026-07-15T06:10:00Z,rain_rate,44.0\n"
+                          "r1,2026-07-15T06:20:00Z,rain_rate,46.0\n")
+    (tmp_path / "rain_sensors.csv").write_text(
+        "sensor_id,variable,x,y,error_std\nr0,rain_rate,690300,5335700,1.0\n"
+        "r1,rain_rate,690700,5335500,1.0\n")
+    coupler, *_ = twin_setup(tmp_path, base, truth, "flood_water_thickness", sensors,
+                             extra_sources=[{"format": "csv", "path": "rain.csv",
+                                             "sensors": "rain_sensors.csv"}])  # fmt: skip
+    # 06:10: (45 + 44) / (30 + 30); then at 06:20 only r1 reads: 46 mm/h where the forecast
+    # gives 30 (the bias of the last readings holds until the next)
+    assert [f.rain_bias for f in coupler.forcings] == pytest.approx([46.0 / 30.0] * 12,
+                                                                    rel=1e-12)

@@ -104,7 +104,7 @@ def place_sensors(city, mask, n: int, variable: str, std: float, seed: int = 1):
 
 
 def twin_setup(tmp_path, base: dict, truth: dict, field: str, sensors_of, *, held_every=4,
-               assimilation=None, seed=3):  # fmt: skip
+               assimilation=None, seed=3, extra_sources=()):  # fmt: skip
     """Run the truth, sample its sensors (``sensors_of(city, truth series)``) into CSV files
     in ``tmp_path``, and run the filter from ``base``; returns (coupler, truth series, times,
     sensor cells)."""
@@ -114,7 +114,8 @@ def twin_setup(tmp_path, base: dict, truth: dict, field: str, sensors_of, *, hel
     write_readings(tmp_path / "obs.csv", sensors, cells, series, times, seed=seed)
     data = copy.deepcopy(base)
     data["observations"] = {
-        "sources": [{"format": "csv", "path": "obs.csv", "sensors": "sensors.csv"}],
+        "sources": [{"format": "csv", "path": "obs.csv", "sensors": "sensors.csv"},
+                    *extra_sources],
         "withhold": [s[0] for s in sensors[::held_every]]}
     data["assimilation"] = assimilation or {"members": 12, "localisation_radius": 600,
                                             "rtps": 0.0}
