@@ -11,7 +11,7 @@ from metrotwin.observe.read_csv import read_csv_readings, read_sensor_table
 from metrotwin.observe.read_netcdf import read_netcdf_readings
 from metrotwin.observe.read_sensorthings import read_sensorthings_readings
 from metrotwin.observe.readings import Readings, Sensor
-from metrotwin.observe.schema import ObservationsSection
+from metrotwin.scenario.observations import ObservationsSection
 from metrotwin.observe.table import ObservationSet
 from metrotwin.city.state import CityState
 

@@ -29,6 +29,7 @@ from metrotwin.errors import ScenarioError
 from metrotwin.scenario import yamlsafe
 from metrotwin.scenario.files import check_file
 from metrotwin.scenario.messages import short_repr
+from metrotwin.scenario.observations import AssimilationSection, ObservationsSection
 from metrotwin.scenario.schema import MAX_RAIN, StrictModel, check_name, non_finite_paths
 from metrotwin.scenario.units import Duration
 from metrotwin.scenario.validation import format_validation_error
@@ -298,7 +299,7 @@ class Scenario(Strict):
     interventions: list[Any] = Field(default_factory=list)
     variants: dict[str, Variant] = Field(default_factory=dict)
     parallel: Parallel = Field(default_factory=Parallel)
-    #: sensor readings (``metrotwin.observe.schema.ObservationsSection``) and the filter that
+    #: sensor readings (``metrotwin.scenario.observations.ObservationsSection``) and the filter that
     #: assimilates them (``AssimilationSection``); None without
     observations: Any = None
     assimilation: Any = None
@@ -306,10 +307,6 @@ class Scenario(Strict):
     @field_validator("observations", "assimilation", mode="before")
     @classmethod
     def _observe_sections(cls, value, info):
-        # inside: the sections' schemas live with the observation readers (a back-edge
-        # listed in pyproject's contracts)
-        from metrotwin.observe.schema import AssimilationSection, ObservationsSection
-
         schema = ObservationsSection if info.field_name == "observations" else AssimilationSection
         return None if value is None else schema.model_validate(value, context=info.context)
 

@@ -1,5 +1,10 @@
-"""The ``observations:`` section of a scenario: where the sensor readings come from, which
-sensors are withheld from assimilation (to verify against), and the snapping tolerance.
+"""The ``observations:`` and ``assimilation:`` sections of a scenario: where the sensor
+readings come from, which sensors are withheld from assimilation (to verify against), the
+snapping tolerance; and the filter that keeps the run in step with the readings.
+
+The scenario stage owns these schemas (``metrotwin.observe`` reads files by them); the names
+of the observed variables are the vocabulary both stages share (``OBSERVED_VARIABLES``; their
+units and ranges live in ``metrotwin.observe.variables``).
 
 Paths are relative to the scenario file's folder. Times written without a UTC offset are read
 in ``naive_timezone`` (default UTC): a logger that writes local time must say so here.
@@ -13,9 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator
 
-from metrotwin.observe.variables import OBSERVED
 from metrotwin.scenario.files import check_file
 from metrotwin.scenario.units import Duration
+
+#: what a sensor may measure (the ``variable`` column of a CSV)
+OBSERVED_VARIABLES = ("water_depth", "water_level", "rain_rate", "air_temperature",
+                      "vehicle_count", "vehicle_speed")  # fmt: skip
 
 
 class _Source(BaseModel):
@@ -44,9 +52,9 @@ class _Source(BaseModel):
     @classmethod
     def _known_variables(cls, value):
         for name in value:
-            if name not in OBSERVED:
+            if name not in OBSERVED_VARIABLES:
                 raise ValueError(f"unknown variable {name!r} in error_std; known: "
-                                 f"{', '.join(OBSERVED)}")
+                                 f"{', '.join(OBSERVED_VARIABLES)}")
         return value
 
     @field_validator("naive_timezone")
@@ -108,9 +116,10 @@ class ObservationsSection(BaseModel):
     def _mapped_variables(cls, sources):
         for source in sources:
             for name in getattr(source, "variables", {}).values():
-                if name not in OBSERVED:
+                if name not in OBSERVED_VARIABLES:
                     raise ValueError(f"{source.path}: variables maps to {name!r}, which is not "
-                                     f"an observed variable; known: {', '.join(OBSERVED)}")
+                                     "an observed variable; known: "
+                                     f"{', '.join(OBSERVED_VARIABLES)}")
         return sources
 
 
