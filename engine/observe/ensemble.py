@@ -19,6 +19,8 @@ def ensemble_mean(ens: np.ndarray) -> np.ndarray:
 
 def ensemble_spread(ens: np.ndarray) -> np.ndarray:
     """Standard deviation over the first axis (N - 1 in the denominator)."""
+    if ens.shape[0] < 2:  # one run (nudging) has no spread
+        return np.full(ens.shape[1:], np.nan)
     return np.std(ens, axis=0, ddof=1)
 
 

@@ -146,13 +146,17 @@ class AssimilationSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["letkf"] = Field(
+    method: Literal["letkf", "nudging"] = Field(
         "letkf", description="letkf: an ensemble of members and the local ensemble transform "
-        "Kalman filter (Hunt et al. 2007)")
+        "Kalman filter (Hunt et al. 2007); nudging: one run relaxed towards the readings "
+        "(observation nudging, Stauffer & Seaman 1990)")
     members: int = Field(16, ge=2, le=256, description="ensemble members (letkf)")
     localisation_radius: PositiveFloat = Field(
         600.0, description="distance (m) at which an observation's Gaspari-Cohn weight "
-        "reaches zero")
+        "(letkf) or its nudging weight (nudging) reaches zero")
+    time_scale: Duration = Field(
+        1800.0, gt=0, description="nudging: the relaxation time scale tau = 1/G (s); a cycle "
+        "of dt s applies 1 - exp(-dt / tau) of the weighted innovation")
     inflation: float = Field(1.0, ge=1.0, le=3.0, description="multiplicative inflation rho")
     rtps: float = Field(0.0, ge=0.0, le=1.0, description="relaxation to prior spread alpha")
     variables: list[Literal["water_depth", "water_level", "air_temperature",

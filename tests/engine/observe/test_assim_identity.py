@@ -41,6 +41,24 @@ def test_readings_outside_the_period_leave_the_free_run_bit_for_bit(tmp_path):
     assert all(np.isnan(v).all() for v in coupler.values.values())
 
 
+def test_nudging_without_readings_in_the_period_is_the_plain_run_bit_for_bit(tmp_path):
+    base = scenario_data()
+    free, times, city = run_plain(base, ["flood_water_thickness"])
+    sensors, cells = place_sensors(city, np.ones(city.grid.shape, bool), 4, "water_depth", 0.02)
+    write_sensors(tmp_path / "sensors.csv", sensors)
+    write_readings(tmp_path / "obs.csv", sensors, cells, free, [t + 86400.0 for t in times],
+                   seed=1)  # fmt: skip
+    data = copy.deepcopy(base)
+    data["observations"] = {"sources": [{"format": "csv", "path": "obs.csv",
+                                         "sensors": "sensors.csv"}]}  # fmt: skip
+    data["assimilation"] = {"method": "nudging"}
+    coupler = run_assimilated(data, tmp_path)
+    assert coupler.cycles == 0 and coupler.increment_volume.tolist() == [0.0]
+    # the nudged run (its forcing multiplied by exactly 1) and the variant's state
+    for state in (coupler.members[0].state, coupler.state):
+        assert np.array_equal(state["flood_water_thickness"], free["flood_water_thickness"][-1])
+
+
 def test_perfect_readings_of_the_truths_forcing_give_the_truth(tmp_path):
     base = scenario_data(**HEAT)
 
