@@ -35,14 +35,23 @@ def _refuse(scenario, state) -> None:
                             source="assimilation")  # fmt: skip
 
 
+def scaled_demand(params, factor: float) -> dict:
+    """The parameter changes that scale a mobility model's travel demand by ``factor``: the
+    OD volumes' ``demand_scale`` (at most 100), or for a synthetic population the share of
+    residents commuting (``commuter_share``, at most 1), which ``demand_scale`` does not
+    touch."""
+    if getattr(params, "demand", None) == "synthetic":
+        return {"commuter_share": min(params.commuter_share * factor, 1.0)}
+    return {"demand_scale": min(params.demand_scale * factor, 100.0)}
+
+
 def member_models(scenario, log_demand: float) -> list:
     """A member's model instances: the variant's parameters, with the travel demand scaled
     by ``exp(log_demand)`` where the mobility model has a demand scale."""
     models = []
     for name, params in scenario.models.items():
         if hasattr(params, "demand_scale") and log_demand:
-            scale = min(params.demand_scale * float(np.exp(log_demand)), 100.0)
-            params = params.model_copy(update={"demand_scale": scale})
+            params = params.model_copy(update=scaled_demand(params, float(np.exp(log_demand))))
         models.append(get_model(name)(params))
     return models
 

@@ -9,6 +9,7 @@ import csv
 import numpy as np
 
 from metrotwin.city.build import build_city
+from metrotwin.observe.snap import snap_to_links
 from metrotwin.run.runner import prepare_variant
 from metrotwin.scenario.scenario import parse_scenario
 
@@ -59,11 +60,15 @@ def write_sensors(path, sensors: list[tuple[str, str, float, float, float]]):
 
 
 #: the field each observed variable reads
-FIELD = {"water_depth": "flood_water_thickness", "air_temperature": "air_temperature"}
+FIELD = {"water_depth": "flood_water_thickness", "air_temperature": "air_temperature",
+         "vehicle_count": "link_flow"}  # fmt: skip
+#: counting interval of the twins' traffic counters (s): the coupling interval
+COUNT_INTERVAL = 600.0
 
 
 def write_readings(path, sensors, cells, series, times, seed: int):
-    """Readings of each sensor: the truth's field (``series``) at its cell, plus noise."""
+    """Readings of each sensor: the truth's field (``series``) at its cell (or link: the
+    vehicles counted in ``COUNT_INTERVAL``), plus noise."""
     rng = np.random.default_rng(seed)
     start = np.datetime64(START, "s")
     with open(path, "w", newline="") as f:
@@ -72,8 +77,10 @@ def write_readings(path, sensors, cells, series, times, seed: int):
         for (sid, var, _, _, std), cell in zip(sensors, cells):
             for k, t in enumerate(times):
                 truth = series[FIELD[var]][k].ravel()[cell]
+                if var == "vehicle_count":
+                    truth *= COUNT_INTERVAL / 3600.0
                 value = truth + std * rng.standard_normal()
-                if var == "water_depth":
+                if var in ("water_depth", "vehicle_count"):
                     value = max(value, 0.0)
                 stamp = np.datetime_as_string(start + np.timedelta64(int(t), "s")) + "Z"
                 w.writerow([sid, stamp, var, repr(float(value))])
@@ -103,6 +110,20 @@ def place_sensors(city, mask, n: int, variable: str, std: float, seed: int = 1):
     return [(f"{prefix}{i}", variable, xs[c], ys[c], std) for i, c in enumerate(cells)], cells
 
 
+def place_counters(city, flows, n: int, std: float, seed: int = 1):
+    """``n`` traffic counters at the midpoints of links with traffic in ``flows`` (the truth's
+    link flows at each time), chosen with ``seed`` among the links a counter at the midpoint
+    snaps to (of a road's two directions, the lower index): (sensor rows, their links)."""
+    ds = city.ds
+    nx, ny = ds["node_x"].values, ds["node_y"].values
+    start, end = ds["link_from"].values, ds["link_to"].values
+    mx, my = 0.5 * (nx[start] + nx[end]), 0.5 * (ny[start] + ny[end])
+    snapped, _ = snap_to_links(nx, ny, start, end, mx, my)
+    busy = np.flatnonzero((np.max(flows, axis=0) > 0) & (snapped == np.arange(mx.size)))
+    links = np.sort(np.random.default_rng(seed).choice(busy, n, replace=False))
+    return [(f"c{i}", "vehicle_count", mx[k], my[k], std) for i, k in enumerate(links)], links
+
+
 def twin_setup(tmp_path, base: dict, truth: dict, field: str, sensors_of, *, held_every=4,
                assimilation=None, seed=3, extra_sources=()):  # fmt: skip
     """Run the truth, sample its sensors (``sensors_of(city, truth series)``) into CSV files
@@ -114,8 +135,8 @@ def twin_setup(tmp_path, base: dict, truth: dict, field: str, sensors_of, *, hel
     write_readings(tmp_path / "obs.csv", sensors, cells, series, times, seed=seed)
     data = copy.deepcopy(base)
     data["observations"] = {
-        "sources": [{"format": "csv", "path": "obs.csv", "sensors": "sensors.csv"},
-                    *extra_sources],
+        "sources": [{"format": "csv", "path": "obs.csv", "sensors": "sensors.csv",
+                     "count_interval": COUNT_INTERVAL}, *extra_sources],
         "withhold": [s[0] for s in sensors[::held_every]]}
     data["assimilation"] = assimilation or {"members": 12, "localisation_radius": 600,
                                             "rtps": 0.0}
