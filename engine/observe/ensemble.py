@@ -38,15 +38,17 @@ def analyse_parameters(params: np.ndarray, hx: np.ndarray, values: np.ndarray,
     return joint[:, p:].copy()
 
 
-def analyse_fields(fields: list[np.ndarray], obs_index: np.ndarray, values: np.ndarray,
-                   std: np.ndarray, cell_x: np.ndarray, cell_y: np.ndarray, radius: float, *,
-                   inflation: float, rtps: float) -> list[np.ndarray]:  # fmt: skip
-    """The LETKF analysis of several fields of one grid, each (members, cells), observed
-    through the first one (``obs_index``: the cells of the observations): the others (e.g. a
-    forcing parameter per cell) take the same local transform as the first at each cell.
-    Returns the analysed fields (new arrays)."""
+def analyse_fields(fields: list[np.ndarray], hx: np.ndarray, obs_xy, values: np.ndarray,
+                   std: np.ndarray, cell_xy, radius: float, *, inflation: float,
+                   rtps: float) -> list[np.ndarray]:  # fmt: skip
+    """The LETKF analysis of several fields of one grid, each (members, cells) at cells
+    ``cell_xy`` (x, y: (cells,) m), from observations at ``obs_xy`` (x, y: (p,) m) whose
+    model values are ``hx`` (members, p): the other fields (e.g. a forcing parameter per
+    cell) take the same local transform as the first at each cell. Returns the analysed
+    fields (new arrays)."""
     n = fields[0].shape[1]
     joint = np.ascontiguousarray(np.concatenate(fields, axis=1), dtype=np.float64)
-    xs, ys = np.tile(cell_x, len(fields)), np.tile(cell_y, len(fields))
-    letkf_update(joint, obs_index, values, std, xs, ys, radius, inflation=inflation, rtps=rtps)
+    xs, ys = (np.tile(np.asarray(v, np.float64), len(fields)) for v in cell_xy)
+    letkf_update(joint, np.zeros(values.size, np.int64), values, std, xs, ys, radius,
+                 inflation=inflation, rtps=rtps, hx=hx, obs_xy=obs_xy)  # fmt: skip
     return [joint[:, k * n:(k + 1) * n].copy() for k in range(len(fields))]

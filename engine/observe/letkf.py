@@ -347,7 +347,8 @@ def _buckets(obs_x, obs_y, radius, max_buckets=4_000_000):
 def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarray,
                  obs_std: np.ndarray, cell_x: np.ndarray, cell_y: np.ndarray, radius: float, *,
                  inflation: float = 1.0, rtps: float = 0.0,
-                 max_obs_space: int | None = None) -> int:  # fmt: skip
+                 max_obs_space: int | None = None, hx: np.ndarray | None = None,
+                 obs_xy: tuple[np.ndarray, np.ndarray] | None = None) -> int:  # fmt: skip
     """Analyse ``ensemble`` in place; return the number of cells updated.
 
     Parameters
@@ -365,6 +366,11 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
         (Whitaker & Hamill 2012).
     max_obs_space : cells with at most this many local observations use the observation-space
         transform (default: the number of members).
+    hx, obs_xy : the model values at the observations (members, p) and their positions (x, y:
+        (p,) m) where they are not ``ensemble[:, obs_cell]`` and the cells' positions: a rank
+        of a decomposed grid analyses its own cells from the values gathered over the ranks
+        (``obs_cell`` is then not used). Each cell's analysis depends only on its own
+        values, its position and these: the same whatever the cells around it.
     """
     ens = ensemble
     if ens.ndim != 2 or ens.dtype != np.float64 or not ens.flags.c_contiguous:
@@ -375,7 +381,7 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
     obs_std = np.asarray(obs_std, np.float64)
     if not (obs_cell.shape == obs_value.shape == obs_std.shape) or obs_cell.ndim != 1:
         raise ValueError("obs_cell, obs_value and obs_std must be 1-D arrays of one length")
-    if obs_cell.size and (obs_cell.min() < 0 or obs_cell.max() >= n):
+    if hx is None and obs_cell.size and (obs_cell.min() < 0 or obs_cell.max() >= n):
         raise ValueError(f"obs_cell must index the {n} cells")
     if obs_cell.size and not (np.all(obs_std > 0) and np.all(np.isfinite(obs_value))):
         raise ValueError("observation error stds must be > 0 and values finite")
@@ -383,7 +389,9 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
         raise ValueError("need >= 2 members, inflation >= 1, 0 <= rtps <= 1 and radius > 0")
     if obs_cell.size == 0:
         return 0
-    hx = ens[:, obs_cell]
+    hx = ens[:, obs_cell] if hx is None else np.asarray(hx, np.float64)
+    if hx.shape != (m, obs_cell.size):
+        raise ValueError(f"hx must be (members, observations) = {(m, obs_cell.size)}")
     if not np.all(np.isfinite(hx)):
         raise ValueError("the ensemble is not finite at an observed cell (NaN on a building?)")
     ybt = np.ascontiguousarray((hx - hx.mean(axis=0)).T)  # (p, m): one row per observation
@@ -391,7 +399,10 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
     innovation = obs_value - hx.mean(axis=0)
     cell_x = np.asarray(cell_x, np.float64)
     cell_y = np.asarray(cell_y, np.float64)
-    obs_x, obs_y = cell_x[obs_cell], cell_y[obs_cell]
+    if obs_xy is None:
+        obs_x, obs_y = cell_x[obs_cell], cell_y[obs_cell]
+    else:
+        obs_x, obs_y = (np.asarray(v, np.float64) for v in obs_xy)
     start, order, x0, y0, size, nbx, nby = _buckets(obs_x, obs_y, float(radius))
     return int(_letkf_cells(ens, ybt, bmat, innovation, obs_std**2, cell_x, cell_y, obs_x, obs_y,
                             float(radius), start, order, x0, y0, size, nbx, nby,

@@ -25,10 +25,6 @@ def _refuse(scenario, state) -> None:
     if scenario.observations is None:
         raise ScenarioError("the assimilation section needs an observations section (the "
                             "readings to assimilate)", source="assimilation")
-    if state.decomposition.is_parallel:
-        raise ScenarioError("an assimilated variant runs its members on one rank each; run "
-                            "it on one rank (or as many ranks as variants)",
-                            source="assimilation")  # fmt: skip
     if scenario.parallel.checkpoint_interval is not None:
         raise ScenarioError("checkpoints of an assimilated run (its members and the filter's "
                             "state) are not written yet; remove parallel.checkpoint_interval",

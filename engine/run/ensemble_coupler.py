@@ -22,6 +22,7 @@ reading (free run, forecast and analysis mean and spread) are kept for ``observa
 
 from __future__ import annotations
 
+import inspect
 import time
 from datetime import timezone
 from pathlib import Path
@@ -37,7 +38,7 @@ from metrotwin.observe.ensemble import (
 )
 from metrotwin.observe.flags import GOOD
 from metrotwin.observe.letkf import clip_negative
-from metrotwin.observe.operator import model_values
+from metrotwin.observe.operator import OwnedReadings
 from metrotwin.observe.table import ObservationSet
 from metrotwin.observe.write import OBSERVATIONS_FILE, write_observations
 from metrotwin.results.indicators import Indicator
@@ -83,6 +84,21 @@ class AssimilatingCoupler(Coupler):
         self.window = 0.0  # s: the length of the cycle being analysed
         grid = state.grid
         self.cell_x, self.cell_y = np.tile(grid.x, grid.ny), np.repeat(grid.y, grid.nx)
+        self.readings = OwnedReadings(obs, state.decomposition)
+        self.station_x, self.station_y = self._station_positions()
+
+    def _station_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """x and y (m) of every station's cell centre or link midpoint (NaN: neither)."""
+        obs, whole = self.obs, self.state.global_grid
+        x, y = np.full(obs.n_station, np.nan), np.full(obs.n_station, np.nan)
+        on_cell = obs.cell >= 0
+        row, col = np.divmod(obs.cell[on_cell], whole.nx)
+        x[on_cell], y[on_cell] = whole.x[col], whole.y[row]
+        on_link = ~on_cell & (obs.link >= 0)
+        if on_link.any():
+            mid_x, mid_y = self._link_midpoints()
+            x[on_link], y[on_link] = mid_x[obs.link[on_link]], mid_y[obs.link[on_link]]
+        return x, y
 
     # -- the Coupler interface ------------------------------------------------------------
     @property
@@ -137,11 +153,15 @@ class AssimilatingCoupler(Coupler):
     def write_outputs(self, folder: Path) -> None:
         """``observations.nc`` in ``folder``: every reading with its flag and the free-run,
         forecast and analysis values at it."""
+        # until wt-obs's write.py (which writes the model values) is merged, the values are
+        # given only where write_observations takes them
+        values = ({"model_values": self.values}
+                  if "model_values" in inspect.signature(write_observations).parameters
+                  else {})  # fmt: skip
         write_observations(Path(folder) / OBSERVATIONS_FILE, self.obs,
                            crs_wkt=self.state.grid.pyproj_crs.to_wkt(),
                            attrs={"assimilation_method": self.settings.method,
-                                  "ensemble_members": len(self.members)},
-                           model_values=self.values)  # fmt: skip
+                                  "ensemble_members": len(self.members)}, **values)  # fmt: skip
 
     def indicators(self) -> dict[str, dict[str, Indicator]]:
         """Each model's indicators as the mean over the members; the flood's volume balance
@@ -170,9 +190,9 @@ class AssimilatingCoupler(Coupler):
             return
         self.window = t1 - t0
         hx = self._member_values(rows, t1)
-        self.values["free_run"][rows] = model_values(
-            self.control.state, obs, rows, self.ctx.forcing.rain_rate(t1)
-            if self.ctx.forcing.has_rain else None)
+        forcing = self.ctx.forcing
+        self.values["free_run"][rows] = self.readings.values(
+            [(self.control.state, forcing.rain_rate(t1) if forcing.has_rain else None)], rows)[0]
         self.values["background_mean"][rows] = ensemble_mean(hx)
         self.values["background_spread"][rows] = ensemble_spread(hx)
         variable = obs.variable[obs.station[rows]]
@@ -193,38 +213,34 @@ class AssimilatingCoupler(Coupler):
 
     def _member_values(self, rows: np.ndarray, t: float) -> np.ndarray:
         """H(x) of every member at readings ``rows``: (members, readings)."""
-        return np.stack([
-            model_values(c.state, self.obs, rows, f.rain_rate(t) if f.has_rain else None)
-            for c, f in zip(self.members, self.forcings)
-        ])  # fmt: skip
+        return self.readings.values([(c.state, f.rain_rate(t) if f.has_rain else None)
+                                     for c, f in zip(self.members, self.forcings)], rows)
 
     def _analyse(self, kind: str, rows: np.ndarray, hx: np.ndarray) -> int:
-        """Analyse the field (and parameters) of observed ``kind`` from readings ``rows``."""
-        s = self.settings
+        """Analyse the field (and parameters) of observed ``kind`` from readings ``rows``
+        whose model values are ``hx`` (members, readings; a stage is the depth plus the
+        ground's altitude in every member, so its departures are the depth's)."""
         obs = self.obs
         st = obs.station[rows]
-        values, std = obs.value[rows].copy(), obs.error_std[st].copy()
-        if kind == "water_depth":
-            level = obs.variable[st] == "water_level"
-            values[level] -= np.asarray(self.state["surface_altitude"], float).ravel()[obs.cell[st[level]]]
-            self._analyse_depth(obs.cell[st], values, std)
-        elif kind == "air_temperature":
-            self._analyse_air(obs.cell[st], values, std, hx)
-        else:
-            flows = 3600.0 / obs.interval[st]
-            self._analyse_links(obs.link[st], values * flows, std * flows)
+        at = (self.station_x[st], self.station_y[st])
+        readings = (hx, at, obs.value[rows], obs.error_std[st])
+        if kind == "vehicle_count":  # counts in an interval as the link flow (h-1)
+            per_hour = 3600.0 / obs.interval[st]
+            readings = (hx * per_hour, at, readings[2] * per_hour, readings[3] * per_hour)
+        {"water_depth": self._analyse_depth, "air_temperature": self._analyse_air,
+         "vehicle_count": self._analyse_links}[kind](*readings)  # fmt: skip
         return int(rows.size)
 
     def _stack(self, name: str) -> np.ndarray:
         return np.stack([np.asarray(c.state[name], float).ravel() for c in self.members])
 
-    def _analyse_depth(self, cells, values, std) -> None:
+    def _analyse_depth(self, hx, at, values, std) -> None:
         s = self.settings
         before = self._stack("flood_water_thickness")
         fields = [before]
         if s.estimate_forcing and self.ctx.forcing.has_rain:
             fields.append(np.stack([f.log_rain.ravel() for f in self.forcings]))
-        analysed = analyse_fields(fields, cells, values, std, self.cell_x, self.cell_y,
+        analysed = analyse_fields(fields, hx, at, values, std, (self.cell_x, self.cell_y),
                                   s.localisation_radius, inflation=s.inflation, rtps=s.rtps)
         self._store_depth(analysed[0], before)
         if len(analysed) > 1:
@@ -236,13 +252,17 @@ class AssimilatingCoupler(Coupler):
         states; the volume they add over ``before`` booked in the increment account."""
         area = self.state.grid.resolution**2
         clip_negative(depth, area)
-        self.increment_volume += (depth.sum(axis=1) - before.sum(axis=1)) * area
+        shape, owned = self.state.grid.shape, self.state.decomposition.owned
+        for i, (after, prior) in enumerate(zip(depth, before)):
+            # exact sums over the owned cells: the same on any number of ranks
+            change = (after - prior).reshape(shape)[owned]
+            self.increment_volume[i] += self.ctx.global_sum(change) * area
         for i, coupler in enumerate(self.members):
             h = coupler.state["flood_water_thickness"]
             h[...] = depth[i].reshape(h.shape)
             _refresh_flood(coupler)
 
-    def _analyse_air(self, cells, values, std, hx) -> None:
+    def _analyse_air(self, hx, at, values, std) -> None:
         s = self.settings
         if s.estimate_forcing:
             offsets = np.array([[f.air_temperature_offset] for f in self.forcings])
@@ -250,8 +270,8 @@ class AssimilatingCoupler(Coupler):
                                          rtps=s.rtps)  # fmt: skip
             for f, offset in zip(self.forcings, offsets[:, 0]):
                 f.air_temperature_offset = float(offset)
-        (air,) = analyse_fields([self._stack("air_temperature")], cells, values, std,
-                                self.cell_x, self.cell_y, s.localisation_radius,
+        (air,) = analyse_fields([self._stack("air_temperature")], hx, at, values, std,
+                                (self.cell_x, self.cell_y), s.localisation_radius,
                                 inflation=s.inflation, rtps=s.rtps)  # fmt: skip
         for i, coupler in enumerate(self.members):
             ta = coupler.state["air_temperature"]
@@ -264,11 +284,11 @@ class AssimilatingCoupler(Coupler):
         return (0.5 * (ds["node_x"].values[start] + ds["node_x"].values[end]),
                 0.5 * (ds["node_y"].values[start] + ds["node_y"].values[end]))  # fmt: skip
 
-    def _analyse_links(self, links, values, std) -> None:
+    def _analyse_links(self, hx, at, values, std) -> None:
         s = self.settings
-        mid_x, mid_y = self._link_midpoints()
-        (flow,) = analyse_fields([self._stack("link_flow")], links, values, std, mid_x, mid_y,
-                                 s.localisation_radius, inflation=s.inflation, rtps=s.rtps)
+        (flow,) = analyse_fields([self._stack("link_flow")], hx, at, values, std,
+                                 self._link_midpoints(), s.localisation_radius,
+                                 inflation=s.inflation, rtps=s.rtps)  # fmt: skip
         np.maximum(flow, 0.0, out=flow)  # a flow is never negative
         for i, coupler in enumerate(self.members):
             coupler.state["link_flow"][...] = flow[i]
@@ -279,7 +299,7 @@ class AssimilatingCoupler(Coupler):
         forcing = self.ctx.forcing
         if rows.size == 0 or not forcing.has_rain:
             return
-        modelled = model_values(self.control.state, self.obs, rows, forcing.rain_rate(t))
+        modelled = self.readings.values([(self.control.state, forcing.rain_rate(t))], rows)[0]
         if modelled.sum() > 0.0:
             bias = float(self.obs.value[rows].sum() / modelled.sum())
             for f in self.forcings:

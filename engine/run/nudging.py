@@ -24,27 +24,26 @@ class NudgingCoupler(AssimilatingCoupler):
         """None: one run has no spread."""
         return {}
 
-    def _nudged(self, name: str, points, obs_index, values) -> np.ndarray:
-        """The member's field ``name`` (flat) plus its nudging increment from ``values`` read
-        at points ``obs_index`` (of ``points``: x, y in m); a (1, n) array."""
+    def _nudged(self, name: str, points, hx, at, values) -> np.ndarray:
+        """The member's field ``name`` (flat, at ``points``: x, y in m) plus its nudging
+        increment from ``values`` read at ``at`` (x, y in m) where the member gives ``hx``
+        (1, readings); a (1, n) array."""
         before = np.asarray(self.members[0].state[name], float).ravel()
-        x, y = points
-        increment = nudging_increment(x, y, x[obs_index], y[obs_index],
-                                      values - before[obs_index],
+        increment = nudging_increment(*points, *at, values - hx[0],
                                       self.settings.localisation_radius,
                                       relaxation_fraction(self.window, self.settings.time_scale))
         return (before + increment)[None, :]
 
-    def _analyse_depth(self, cells, values, std) -> None:
+    def _analyse_depth(self, hx, at, values, std) -> None:
         before = self._stack("flood_water_thickness")
-        depth = self._nudged("flood_water_thickness", (self.cell_x, self.cell_y), cells, values)
+        depth = self._nudged("flood_water_thickness", (self.cell_x, self.cell_y), hx, at, values)
         self._store_depth(depth, before)
 
-    def _analyse_air(self, cells, values, std, hx) -> None:
-        air = self._nudged("air_temperature", (self.cell_x, self.cell_y), cells, values)
+    def _analyse_air(self, hx, at, values, std) -> None:
+        air = self._nudged("air_temperature", (self.cell_x, self.cell_y), hx, at, values)
         ta = self.members[0].state["air_temperature"]
         ta[...] = air[0].reshape(ta.shape)
 
-    def _analyse_links(self, links, values, std) -> None:
-        flow = self._nudged("link_flow", self._link_midpoints(), links, values)
+    def _analyse_links(self, hx, at, values, std) -> None:
+        flow = self._nudged("link_flow", self._link_midpoints(), hx, at, values)
         self.members[0].state["link_flow"][...] = np.maximum(flow[0], 0.0)
