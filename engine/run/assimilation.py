@@ -25,10 +25,6 @@ def _refuse(scenario, state) -> None:
     if scenario.observations is None:
         raise ScenarioError("the assimilation section needs an observations section (the "
                             "readings to assimilate)", source="assimilation")
-    if scenario.parallel.checkpoint_interval is not None:
-        raise ScenarioError("checkpoints of an assimilated run (its members and the filter's "
-                            "state) are not written yet; remove parallel.checkpoint_interval",
-                            source="assimilation")  # fmt: skip
 
 
 def scaled_demand(params, factor: float) -> dict:

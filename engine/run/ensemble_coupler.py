@@ -43,6 +43,7 @@ from metrotwin.observe.table import ObservationSet
 from metrotwin.observe.write import OBSERVATIONS_FILE, write_observations
 from metrotwin.results.indicators import Indicator
 from metrotwin.run.coupler import Coupler
+from metrotwin.run.ensemble_checkpoint import FilterState, run_arrays
 
 #: the assimilated field of each observed variable, and its spread's name
 ASSIMILATED_FIELDS = {"water_depth": "flood_water_thickness",
@@ -180,6 +181,28 @@ class AssimilatingCoupler(Coupler):
                                               "analyses used", better="neither"),
         }  # fmt: skip
         return out
+
+    # -- checkpoints (``metrotwin.run.ensemble_checkpoint``) --------------------------------
+    def checkpoint_arrays(self) -> dict[str, tuple[np.ndarray, bool]]:
+        """The members' and the control's fields and the members' rain multiplier fields."""
+        out = run_arrays("control", self.control)
+        for i, (coupler, forcing) in enumerate(zip(self.members, self.forcings)):
+            out.update(run_arrays(f"member{i}", coupler))
+            out[f"member{i}/log_rain"] = (forcing.log_rain, True)
+        return out
+
+    def checkpoint_models(self) -> dict:
+        """The members' models and the filter's own state (last: it republishes the mean)."""
+        out = {f"member{i}.{model.name}": model
+               for i, coupler in enumerate(self.members) for model in coupler.models}
+        out["assimilation"] = FilterState(self)
+        return out
+
+    def refresh_after_restore(self) -> None:
+        """After a restart: the flood models' largest depth and the variant's mean fields."""
+        for coupler in self.members:
+            _refresh_flood(coupler)
+        self._publish()
 
     # -- the analysis ---------------------------------------------------------------------
     def _cycle(self, t0: float, t1: float) -> None:
