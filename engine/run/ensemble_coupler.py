@@ -18,6 +18,13 @@ the local ensemble transform Kalman filter (``metrotwin.observe.letkf``) updates
 The variant's state (what ``fields.nc`` gets) holds the ensemble mean of every output field
 and the spread of the assimilated ones (``<field>_spread``). The model values at every
 reading (free run, forecast and analysis mean and spread) are kept for ``observations.nc``.
+
+On a grid split over ranks every member is split alike: the model values at the readings are
+gathered over the ranks in a fixed order (``OwnedReadings``), so every rank holds the same
+observation-space numbers, and each rank analyses its local cells (the LETKF is local per
+cell), halo included, which then agree with their owners'. Sums go through the exact global
+sums: 1 rank and N ranks give the same analysis bit for bit. A checkpoint keeps the members,
+the control and the filter's state (``metrotwin.run.ensemble_checkpoint``).
 """
 
 from __future__ import annotations
