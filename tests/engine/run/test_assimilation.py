@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrotwin.models.mobility.model import MobilityParams
+from metrotwin.models.mobility import MobilityModel
 from metrotwin.run.assimilation import member_models
 
 
 def test_a_synthetic_population_scales_with_the_members_demand_factor():
     # demand_scale multiplies OD volumes only; a synthetic population's size is set by the
     # commuters' share, so that is what a member's factor must scale
-    synthetic = MobilityParams(demand="synthetic", commuter_share=0.4)
-    od = MobilityParams(demand="od", od=[[0, 1, 0.0, 60.0, 0.1]], demand_scale=2.0)
+    synthetic = MobilityModel.Params(demand="synthetic", commuter_share=0.4)
+    od = MobilityModel.Params(demand="od", od=[[0, 1, 0.0, 60.0, 0.1]], demand_scale=2.0)
 
     class Variant:
         models = {"mobility": synthetic}
