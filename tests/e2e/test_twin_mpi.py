@@ -6,6 +6,8 @@ the filter) and restarted gives what the run that was not stopped gave."""
 
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -110,3 +112,24 @@ def test_assimilated_run_stopped_and_restarted_is_the_run_not_stopped(setup, ser
     assert "restarted at t = 1800 s" in (out / "baseline" / "run.log").read_text()
     assert_same_run(serial, out)
     assert_same_observations(serial, out)
+
+
+def test_nudged_run_on_3_ranks_is_bit_identical_to_serial(setup):
+    """Nudging (one run relaxed towards the readings) split over 3 ranks: each rank nudges
+    its own cells from the gathered innovations, as one rank does."""
+    scenario, plugin = setup
+    data = yaml.safe_load(scenario.read_text())
+    data["assimilation"] = {"method": "nudging", "localisation_radius": 600,
+                            "time_scale": "15 min"}  # fmt: skip
+    nudged = scenario.parent / "nudged.yaml"
+    nudged.write_text(yaml.safe_dump(data))
+    runs = []
+    for ranks in (1, 3):
+        out = scenario.parent / f"nudged{ranks}"
+        proc = run_scenario(nudged, out, ranks, plugin, "--no-report", timeout=400)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(out)
+    assert_same_run(*runs)
+    assert_same_observations(*runs)
+    indicators = json.loads((runs[1] / "baseline" / "indicators.json").read_text())["models"]
+    assert indicators["flood"]["volume_assimilation_increment"]["value"] != 0.0
