@@ -18,7 +18,7 @@ from metrotwin.observe.letkf import clip_negative, gaspari_cohn, letkf_update
 from metrotwin.observe.load import load_observations
 from metrotwin.observe.qc import ObservationsUnusable, assemble, require_usable
 from metrotwin.observe.sample import sample_run
-from metrotwin.observe.schema import ObservationsSection
+from metrotwin.scenario.observations import ObservationsSection
 from metrotwin.observe.table import ObservationSet
 from metrotwin.observe.variables import OBSERVED, ObservedVariable
 from metrotwin.observe.write import OBSERVATIONS_FILE, write_observations

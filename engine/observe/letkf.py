@@ -73,7 +73,8 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
                  obs_std: np.ndarray, cell_x: np.ndarray, cell_y: np.ndarray, radius: float, *,
                  inflation: float = 1.0, rtps: float = 0.0, max_obs_space: int | None = None,
                  transform_step: int = 1, grid_shape: tuple[int, int] | None = None,
-                 grid_window: tuple | None = None) -> int:  # fmt: skip
+                 grid_window: tuple | None = None, hx: np.ndarray | None = None,
+                 obs_xy: tuple[np.ndarray, np.ndarray] | None = None) -> int:  # fmt: skip
     """Analyse ``ensemble`` in place; return the number of cells updated.
 
     Parameters
@@ -105,22 +106,33 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
         grid and the whole grid's row y and column x coordinates (m). The transform is then
         interpolated between the whole grid's coarse lines: the same analysis however the
         grid is split. Default: the cells are the whole grid.
+    hx, obs_xy : the model values at the observations (members, p) and their positions (x, y:
+        (p,) m) where they are not ``ensemble[:, obs_cell]`` and the cells' positions: a rank
+        of a decomposed grid analyses its own cells from the values gathered over the ranks
+        (``obs_cell`` is then not used). Each cell's analysis depends only on its own
+        values, its position and these: the same whatever the cells around it.
     """
     ens = ensemble
     obs_cell, obs_value, obs_std = _check(ens, obs_cell, obs_value, obs_std, radius, inflation,
-                                          rtps)  # fmt: skip
+                                          rtps, cells_given=hx is None)  # fmt: skip
     m, n = ens.shape
     step = _check_step(transform_step, grid_shape, radius, n)
     if obs_cell.size == 0:
         return 0
-    hx = ens[:, obs_cell]
+    hx = ens[:, obs_cell] if hx is None else np.asarray(hx, np.float64)
+    if hx.shape != (m, obs_cell.size):
+        raise ValueError(f"hx must be (members, observations) = {(m, obs_cell.size)}")
     if not np.all(np.isfinite(hx)):
         raise ValueError("the ensemble is not finite at an observed cell (NaN on a building?)")
     ybt = np.ascontiguousarray((hx - hx.mean(axis=0)).T)  # (p, m): one row per observation
     obsd = (ybt, ybt @ ybt.T, obs_value - hx.mean(axis=0), obs_std**2)
     cell_x = np.asarray(cell_x, np.float64)
     cell_y = np.asarray(cell_y, np.float64)
-    geo = geometry(cell_x, cell_y, cell_x[obs_cell], cell_y[obs_cell], float(radius))
+    if obs_xy is None:
+        obs_x, obs_y = cell_x[obs_cell], cell_y[obs_cell]
+    else:
+        obs_x, obs_y = (np.asarray(v, np.float64) for v in obs_xy)
+    geo = geometry(cell_x, cell_y, obs_x, obs_y, float(radius))
     if step > 1:
         lines = coarse_window(step, grid_shape, *_window(grid_window, grid_shape, cell_x, cell_y))
         return int(coarse_cells(ens, obsd, geo, (float(inflation), float(rtps)), lines))
@@ -128,7 +140,7 @@ def letkf_update(ensemble: np.ndarray, obs_cell: np.ndarray, obs_value: np.ndarr
     return int(_letkf_cells(ens, obsd, geo, params))
 
 
-def _check(ens, obs_cell, obs_value, obs_std, radius, inflation, rtps):
+def _check(ens, obs_cell, obs_value, obs_std, radius, inflation, rtps, *, cells_given=True):
     if ens.ndim != 2 or ens.dtype != np.float64 or not ens.flags.c_contiguous:
         raise ValueError("ensemble must be a C-contiguous (members, cells) float64 array")
     m, n = ens.shape
@@ -137,7 +149,7 @@ def _check(ens, obs_cell, obs_value, obs_std, radius, inflation, rtps):
     obs_std = np.asarray(obs_std, np.float64)
     if not (obs_cell.shape == obs_value.shape == obs_std.shape) or obs_cell.ndim != 1:
         raise ValueError("obs_cell, obs_value and obs_std must be 1-D arrays of one length")
-    if obs_cell.size and (obs_cell.min() < 0 or obs_cell.max() >= n):
+    if cells_given and obs_cell.size and (obs_cell.min() < 0 or obs_cell.max() >= n):
         raise ValueError(f"obs_cell must index the {n} cells")
     if obs_cell.size and not (np.all(obs_std > 0) and np.all(np.isfinite(obs_value))):
         raise ValueError("observation error stds must be > 0 and values finite")

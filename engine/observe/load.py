@@ -11,7 +11,7 @@ from metrotwin.observe.read_csv import read_csv_readings, read_sensor_table
 from metrotwin.observe.read_netcdf import read_netcdf_readings
 from metrotwin.observe.read_sensorthings import read_sensorthings_readings
 from metrotwin.observe.readings import Readings, Sensor
-from metrotwin.observe.schema import ObservationsSection
+from metrotwin.scenario.observations import ObservationsSection
 from metrotwin.observe.table import ObservationSet
 from metrotwin.city.state import CityState
 
@@ -46,7 +46,9 @@ def read_source(source, base_dir: Path, index: int) -> tuple[Readings, list[Sens
 def load_observations(section: ObservationsSection, state: CityState,
                       base_dir: Path) -> ObservationSet:  # fmt: skip
     """Read every source of ``section`` (paths relative to ``base_dir``), check every reading
-    and snap the sensors onto ``state`` (the whole city: its grid, buildings, road network).
+    and snap the sensors onto ``state``'s whole city (its global grid, buildings, road
+    network; on a grid split over ranks the buildings are gathered, so that every rank
+    snaps alike and the cells are flat indices of the whole grid).
 
     Unusable readings are flagged, not raised; a file that is not of its format, or a sensor
     table that is wrong, raises :class:`metrotwin.errors.DataSourceError`."""
@@ -58,7 +60,11 @@ def load_observations(section: ObservationsSection, state: CityState,
     network = None
     if all(k in state.ds for k in NETWORK_KEYS):
         network = {k: state.ds[k].values for k in NETWORK_KEYS}
-    buildings = state["building_height"] if "building_height" in state else None
-    return assemble(all_readings, all_sensors, state.grid, building_height=buildings,
+    buildings = None
+    if "building_height" in state:
+        dec = state.decomposition
+        whole = (slice(0, dec.global_shape[0]), slice(0, dec.global_shape[1]))
+        buildings = dec.fetch_window(state.owned(np.asarray(state["building_height"])), whole)
+    return assemble(all_readings, all_sensors, state.global_grid, building_height=buildings,
                     network=network, max_link_distance=section.max_link_distance,
                     withhold=section.withhold, seed=section.seed)  # fmt: skip

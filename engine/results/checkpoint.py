@@ -48,6 +48,7 @@ from metrotwin.results.checkpoint_files import (
     block,
     check_tiling,
     checkpointed,
+    checkpointed_models,
     digest,
     outputs_file,
     read_meta,
@@ -87,10 +88,8 @@ def write_checkpoint(folder: Path, p, *, t: float, records: int, series, tile: P
     with h5py.File(part / written[0], "w") as f:
         f.attrs["rows"] = np.array([rows.start, rows.stop], "int64")
         f.attrs["cols"] = np.array([cols.start, cols.stop], "int64")
-        for name in checkpointed(p):
-            da = p.state.ds[name]
-            values = p.state[name]
-            f.create_dataset(name, data=p.state.owned(values) if da.dims == ("y", "x") else values)
+        for name, (values, grid) in checkpointed(p).items():
+            f.create_dataset(name, data=values[dec.owned] if grid else values)
     if tile is not None:
         written.append(outputs_file(dec.rank))
         shutil.copyfile(tile, part / written[-1])
@@ -118,15 +117,15 @@ def write_checkpoint(folder: Path, p, *, t: float, records: int, series, tile: P
 def _encode_meta(p, *, t: float, records: int, series, ranks: int) -> tuple[dict, dict]:
     arrays: dict[str, np.ndarray] = {}
     models = {}
-    for model in p.coupler.models:
+    for key, model in checkpointed_models(p).items():
         try:
             saved = model.checkpoint()
         except Exception as err:  # noqa: BLE001 - named for the user; the other ranks are told
-            raise ModelError(f"model {model.name!r}: checkpoint() failed ({err!r})") from err
+            raise ModelError(f"model {key!r}: checkpoint() failed ({err!r})") from err
         try:
-            models[model.name] = codec.encode(saved, arrays, f"models.{model.name}")
+            models[key] = codec.encode(saved, arrays, f"models.{key}")
         except codec.FormatError as err:
-            raise ModelError(f"model {model.name!r}: its checkpoint() cannot be saved: {err}") \
+            raise ModelError(f"model {key!r}: its checkpoint() cannot be saved: {err}") \
                 from None  # fmt: skip
     scenario = scenario_content(p.scenario)
     meta = {"t": float(t), "records": int(records), "ranks": int(ranks),
@@ -171,11 +170,11 @@ def read_checkpoint(folder: Path, p) -> dict:
     _on_every_rank(dec, lambda: verify_hashes(ck, manifest, p))
     _on_every_rank(dec, lambda: verify_data_files(ck, manifest, meta["records"], p))
     _on_every_rank(dec, lambda: _read_fields(ck, manifest, p))
-    for model in p.coupler.models:
+    for key, model in checkpointed_models(p).items():
         try:
-            model.restore(meta["models"][model.name])
+            model.restore(meta["models"][key])
         except (KeyError, IndexError, TypeError, ValueError) as err:
-            refuse(ck / META_FILE, f"model {model.name!r} cannot restore what it holds ({err})")
+            refuse(ck / META_FILE, f"model {key!r} cannot restore what it holds ({err})")
     p.ctx.clock.now = meta["t"]
     return meta
 
@@ -200,8 +199,7 @@ def _agree(dec, problem: str | None, error=CheckpointError) -> None:
 def _read_fields(ck: Path, manifest: dict, p) -> None:
     """Fill this rank's window of every checkpointed field from the old blocks that overlap
     it, once the blocks are known to tile the grid exactly."""
-    state = p.state
-    dec = state.decomposition
+    dec = p.state.decomposition
     paths = [ck / state_file(r) for r in range(manifest["ranks"])]
     blocks = []
     for path in paths:
@@ -209,14 +207,13 @@ def _read_fields(ck: Path, manifest: dict, p) -> None:
             blocks.append(block(f, f"{path.name} attribute", dec.global_shape))
     check_tiling(ck, blocks, dec.global_shape)
     rows, cols = dec.local_window
-    names = checkpointed(p)
+    arrays = checkpointed(p)
     for path, ((r0, r1), (c0, c1)) in zip(paths, blocks):
         lo_r, hi_r = max(r0, rows.start), min(r1, rows.stop)
         lo_c, hi_c = max(c0, cols.start), min(c1, cols.stop)
         with h5py.File(path, "r") as f:
-            for name in names:
-                target = state[name]
-                if state.ds[name].dims != ("y", "x"):
+            for name, (target, grid) in arrays.items():
+                if not grid:
                     if path == paths[0]:  # the same on every rank: take the first
                         target[...] = codec.read_numeric(f[name], name)
                     continue

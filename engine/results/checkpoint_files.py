@@ -75,12 +75,31 @@ def sha256(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def checkpointed(p) -> list[str]:
-    """The state variables a checkpoint of variant ``p`` keeps: what its models write."""
-    names = []
+def checkpointed(p) -> dict[str, tuple[np.ndarray, bool]]:
+    """The arrays a checkpoint of variant ``p`` keeps, by dataset name: each with whether it
+    is a grid field (of which every rank keeps its owned block). The state variables its
+    models write, and those a coupler with runs of its own lists (``checkpoint_arrays()``:
+    an assimilating coupler's members and control, under ``member0/...``, ``control/...``)."""
+    out = {}
     for model in p.coupler.models:
-        names += [n for n in model.writes() if n in p.state.ds and n not in names]
-    return names
+        for name in model.writes():
+            if name in p.state.ds and name not in out:
+                out[name] = (p.state[name], p.state.ds[name].dims == ("y", "x"))
+    extra = getattr(p.coupler, "checkpoint_arrays", None)
+    if extra is not None:
+        out.update(extra())
+    return out
+
+
+def checkpointed_models(p) -> dict:
+    """What keeps the rest of variant ``p``'s state in ``checkpoint()`` and takes it back in
+    ``restore()``, by key: its models, and the parts a coupler lists (``checkpoint_models()``:
+    an assimilating coupler's member models and the filter's own state)."""
+    out = {model.name: model for model in p.coupler.models}
+    extra = getattr(p.coupler, "checkpoint_models", None)
+    if extra is not None:
+        out.update(extra())
+    return out
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -254,17 +273,17 @@ def _decode_models(ck: Path, saved, arrays: dict, p) -> dict:
         models = codec.decode(saved, arrays, "models", used)
     except codec.FormatError as err:
         refuse(ck / META_FILE, str(err))
-    names = [m.name for m in p.coupler.models]
-    if not isinstance(models, dict) or sorted(models) != sorted(names):
+    holders = checkpointed_models(p)
+    if not isinstance(models, dict) or sorted(models) != sorted(holders):
         found = sorted(models) if isinstance(models, dict) else models
-        refuse(ck / META_FILE, f"holds the models {found}; this run has {sorted(names)}")
-    for model in p.coupler.models:
+        refuse(ck / META_FILE, f"holds the models {found}; this run has {sorted(holders)}")
+    for key, model in holders.items():
         try:
             template = model.checkpoint()
         except Exception:  # noqa: BLE001 - a model that can only save later: its restore checks
             continue
         try:
-            codec.check_like(models[model.name], template, f"models.{model.name}")
+            codec.check_like(models[key], template, f"models.{key}")
         except codec.FormatError as err:
             raise CheckpointError(f"{where}: {err}; {RESTART_HINT}") from None
     if set(arrays) - used:
@@ -316,18 +335,20 @@ def block(f, where: str, global_shape) -> tuple[tuple[int, int], tuple[int, int]
 
 
 def _check_state_file(path: Path, p) -> None:
-    state = p.state
     with h5py.File(path, "r") as f:
-        (r0, r1), (c0, c1) = block(f, "attribute", state.decomposition.global_shape)
-        names = checkpointed(p)
-        unexpected = sorted(set(f) - set(names))
+        (r0, r1), (c0, c1) = block(f, "attribute", p.state.decomposition.global_shape)
+        arrays = checkpointed(p)
+        found = []
+        f.visititems(lambda name, item: found.append(name)
+                     if isinstance(item, h5py.Dataset) else None)  # fmt: skip
+        unexpected = sorted(set(found) - set(arrays))
         if unexpected:
             raise codec.FormatError("", f"datasets this run does not have: {unexpected[:5]}")
-        for name in names:
+        for name, (target, grid) in arrays.items():
             if name not in f or not isinstance(f[name], h5py.Dataset):
                 raise codec.FormatError("", f"no dataset {name!r} (this run's models write it)")
-            ds, target = f[name], state[name]
-            shape = (r1 - r0, c1 - c0) if state.ds[name].dims == ("y", "x") else target.shape
+            ds = f[name]
+            shape = (r1 - r0, c1 - c0) if grid else target.shape
             if ds.dtype != target.dtype or ds.shape != shape or ds.dtype.fields is not None:
                 raise codec.FormatError(name, f"{ds.dtype} {ds.shape}; valid: {target.dtype} "
                                               f"{shape}")  # fmt: skip

@@ -148,10 +148,7 @@ class Coupler:
             until = min(k * clock.coupling_interval, clock.end)
             if next_out < len(outputs):
                 until = min(until, outputs[next_out])
-            for model in self.models:
-                t0 = time.perf_counter()
-                model.advance(self.state, until)
-                self.wall_time[model.name] += time.perf_counter() - t0
+            self.advance_to(until)
             t = clock.now = until
             if on_step is not None:
                 on_step(t)
@@ -159,9 +156,21 @@ class Coupler:
                 on_output(outputs[next_out])
                 next_out += 1
 
+    def advance_to(self, until: float) -> None:
+        """Advance every model, in order, to simulation time ``until`` (s): one coupling
+        step (an assimilating coupler advances its members here and then analyses)."""
+        for model in self.models:
+            t0 = time.perf_counter()
+            model.advance(self.state, until)
+            self.wall_time[model.name] += time.perf_counter() - t0
+
     def finalize(self) -> None:
         for model in self.models:
             model.finalize(self.state)
+
+    def write_outputs(self, folder) -> None:
+        """Files of the run besides fields, indicators and log, into ``folder``: none here
+        (an assimilating coupler writes ``observations.nc``)."""
 
     def indicators(self) -> dict[str, dict[str, Indicator]]:
         return {model.name: model.indicators(self.state) for model in self.models}

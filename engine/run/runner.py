@@ -35,6 +35,7 @@ from metrotwin.hpc.ensemble import (
     meet_or_abort,
     variants_of,
 )
+from metrotwin.run.assimilation import assimilating_coupler
 from metrotwin.run.context import Clock, RunContext
 from metrotwin.run.coupler import Coupler
 from metrotwin.run.forcing import Forcing
@@ -97,6 +98,8 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
         logger=(logger or log).getChild(name),
     )
     coupler = Coupler(models, state, ctx)
+    if resolved.assimilation is not None:  # issue 18: an ensemble kept in step with sensors
+        coupler = assimilating_coupler(resolved, state, ctx)
     return PreparedVariant(name, resolved, state, coupler, ctx, changed)
 
 

@@ -113,6 +113,8 @@ class VariantRun:
                 self._show = show
                 self.p.coupler.run(self.on_output, self.after_step)
             self.p.coupler.finalize()
+            if self.lead:  # e.g. an assimilating coupler's observations.nc
+                self.p.coupler.write_outputs(self.folder)
             in_loop = {m: s - models_before[m] for m, s in self.p.coupler.wall_time.items()}
             split_run_loop(self.profile, booked_before, in_loop, time.perf_counter() - loop_start)
             with self.profile.stage("indicators"):

@@ -36,6 +36,7 @@ from metrotwin.scenario import yamlsafe
 from metrotwin.scenario.data import DataDomain, check_projected_crs
 from metrotwin.scenario.files import check_file
 from metrotwin.scenario.messages import short_repr
+from metrotwin.scenario.observations import AssimilationSection, ObservationsSection
 from metrotwin.scenario.schema import MAX_RAIN, StrictModel, check_name, non_finite_paths
 from metrotwin.scenario.units import Duration
 from metrotwin.scenario.validation import format_validation_error
@@ -304,6 +305,16 @@ class Scenario(Strict):
     interventions: list[Any] = Field(default_factory=list)
     variants: dict[str, Variant] = Field(default_factory=dict)
     parallel: Parallel = Field(default_factory=Parallel)
+    #: sensor readings (``metrotwin.scenario.observations.ObservationsSection``) and the filter that
+    #: assimilates them (``AssimilationSection``); None without
+    observations: Any = None
+    assimilation: Any = None
+
+    @field_validator("observations", "assimilation", mode="before")
+    @classmethod
+    def _observe_sections(cls, value, info):
+        schema = ObservationsSection if info.field_name == "observations" else AssimilationSection
+        return None if value is None else schema.model_validate(value, context=info.context)
 
     @field_validator("name", mode="before")
     @classmethod

@@ -118,6 +118,7 @@ def test_demo_is_reproducible(demo_run, tmp_path):
 #: the run ends in its report, not the physics (validated in tests/models); each cut run takes
 #: under 10 s on a shared core. The demo runs as shipped (the session's `metrotwin run`).
 CUTS = {
+    "demo_twin": {"period": {"duration": "1 h"}, "assimilation": {"members": 3}},
     "ea_test4": {"period": {"duration": "1 h"}},
     "heat_athens": {"period": {"start": "2023-07-21T10:00:00", "duration": "2 h"},
                     "domain": {"data": {"resolution": 4.0}}, "models": {"heat": {"azimuths": 8}}},

@@ -9,7 +9,7 @@ from metrotwin.errors import DataSourceError, ScenarioError
 from metrotwin.observe.flags import FLAG
 from metrotwin.observe.load import load_observations
 from metrotwin.observe.qc import ObservationsUnusable, require_usable
-from metrotwin.observe.schema import ObservationsSection
+from metrotwin.scenario.observations import ObservationsSection
 
 from .conftest import cell_centre, write
 

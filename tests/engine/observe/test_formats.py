@@ -13,7 +13,7 @@ from pyproj import Transformer
 from metrotwin.errors import DataSourceError
 from metrotwin.observe.flags import FLAG_MEANINGS
 from metrotwin.observe.load import load_observations
-from metrotwin.observe.schema import ObservationsSection
+from metrotwin.scenario.observations import ObservationsSection
 from metrotwin.observe.write import write_observations
 
 from .conftest import cell_centre, write

@@ -9,7 +9,7 @@ import xarray as xr
 from metrotwin.errors import DataSourceError
 from metrotwin.observe.load import load_observations
 from metrotwin.observe.sample import sample_run
-from metrotwin.observe.schema import ObservationsSection
+from metrotwin.scenario.observations import ObservationsSection
 from metrotwin.results.output import FieldWriter
 from metrotwin.city.variables import VarSpec
 
