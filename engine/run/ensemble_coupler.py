@@ -138,6 +138,11 @@ class AssimilatingCoupler(Coupler):
             self.state.add_variable(name, spec)
 
     def initialize(self) -> None:
+        """Allocate (as ``Coupler.initialize`` does), then initialize every member and the
+        control, each allocating its own state, and publish their mean."""
+        for name, spec in {**self.control.output_variables(), **self.spread_fields()}.items():
+            if name not in self.state:
+                self.state.add_variable(name, spec)
         for coupler in [*self.members, self.control]:
             coupler.initialize()
         self._publish()
