@@ -1,8 +1,10 @@
 """numba kernels of the mobility model: the queue-based traffic step, walkers and cyclists,
 routing tables, and the grid/link exchanges (flood along links, traffic heat onto cells).
 
-Only ``@njit(cache=True)`` functions on plain arrays (numpy and numba only). Units in
-parentheses. The traffic model is the mesoscopic queue model of MATSim's QSim (Gawron 1998,
+Only ``@njit(cache=True)`` functions on plain arrays (numpy and numba only). The traffic
+kernels take their arrays in named groups (``Links``, ``Queues``, ``Cars``, ...: namedtuples,
+which numba compiles to plain structs of arrays), so that a call cannot pass one array for
+another by its position. Units in parentheses. The traffic model is the mesoscopic queue model of MATSim's QSim (Gawron 1998,
 doi:10.1142/S0129183198000261; Cetin, Burri & Nagel 2003, "A large-scale agent-based traffic
 microsimulation based on queue model", STRC): each link is a FIFO queue that a vehicle can
 leave no earlier than its free-speed travel time after entering it, no faster than the link's
@@ -15,6 +17,8 @@ that flooded, 3 flood hazard to people (walkers, cyclists), 4 origin and destina
 connected at the start.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -24,6 +28,38 @@ NO_REASON, NO_ROUTE, FLOODED_LINK, FLOOD_HAZARD, UNREACHABLE = 0, 1, 2, 3, 4
 #: why a trip was stranded, by the code the kernels write
 REASONS = {1: "no_route", 2: "flooded_link", 3: "flood_hazard"}
 
+#: the links as the queue model sees them: downstream node, length (m), speed (m/s), flow
+#: and entry capacity (veh/s), storage (veh) and the closed flag (int8)
+Links = namedtuple("Links", "to length speed capacity entry_capacity storage closed")
+#: the routing tables (version, destination row, node) -> next link, the row of each
+#: destination node, and the Router's state [n_versions, newest, epoch, seed, weight]
+Routes = namedtuple("Routes", "next_link dest_row state")
+#: the link queues, ring buffers in one array (CSR ``start``) with head and count, and the
+#: capacity tokens banked for leaving and entering each link (veh)
+Queues = namedtuple("Queues", "start buf head count out_tokens in_tokens")
+#: one row per car trip: origin and destination node, departure (s), status and reason
+#: codes, link (-1 off the network), times it entered the link and may leave it (s),
+#: arrival (s) and distance driven (m)
+Cars = namedtuple("Cars", "origin dest depart status link enter ready arrive distance reason")
+#: the cars by origin node in departure order (CSR ``start``, ``trip``) and, per node, the
+#: position of the next one to depart
+Departures = namedtuple("Departures", "start trip next")
+#: per link: vehicles that entered and left, and the link-seconds of those that left (s)
+LinkCounts = namedtuple("LinkCounts", "entries exits time_on_link")
+#: one row per walker or cyclist: departure (s), speed (m/s), status and reason codes,
+#: distance along the path (m) and arrival (s)
+Travellers = namedtuple("Travellers", "depart speed status position arrive reason")
+#: the fixed paths of the travellers (CSR ``start``): link ids and the distance (m) from the
+#: origin to the end of each
+Paths = namedtuple("Paths", "start link end")
+#: the grid cells each link crosses (CSR: ``start`` per link, entries in ``index``)
+LinkCellsCSR = namedtuple("LinkCellsCSR", "start index")
+#: what the travellers meet: flood hazard rating per link (1), the rating that stops them,
+#: UTCI at each cell (degree_C, flat, or empty) and the exposure thresholds (degree_C)
+Conditions = namedtuple("Conditions", "hazard hazard_limit utci thresholds")
+#: exposure of each traveller: minutes above each threshold, degree-minutes above the
+#: first (K min), minutes outdoors
+Exposure = namedtuple("Exposure", "minutes_above degree_minutes outdoor_minutes")
 
 
 @njit(cache=True)
@@ -65,13 +101,21 @@ def next_link_from_dist(dist, link_from, link_to, cost_at_link, out):
 
 
 @njit(cache=True)
-def _choose_next(v, node, dest_at_trip, dest_row, next_link, n_versions, newest, epoch,
-                 weight, seed, closed):
-    """The link a trip takes next from ``node``: it follows one of the recent routing tables,
-    the newest with probability ``weight``, the one before with ``weight (1 - weight)``, ...
-    (a discrete version of UXsim's DUO route-preference averaging); a closed link is never
-    chosen."""
-    row = dest_row[dest_at_trip[v]]
+def _route_choice(route_state):
+    """The Router's ``state`` array [n_versions, newest, epoch, seed, weight] as a typed
+    tuple (n_versions, newest, epoch, seed, weight), read once per kernel call."""
+    return (int(route_state[0]), int(route_state[1]), int(route_state[2]),
+            int(route_state[3]), route_state[4])
+
+
+@njit(cache=True)
+def _choose_next(v, node, cars, routes, choice, closed):
+    """The link trip ``v`` takes next from ``node``: it follows one of the recent routing
+    tables, the newest with probability ``weight``, the one before with ``weight (1 -
+    weight)``, ... (a discrete version of UXsim's DUO route-preference averaging); a closed
+    link is never chosen. ``choice`` is ``_route_choice(routes.state)``."""
+    n_versions, newest, epoch, seed, weight = choice
+    row = routes.dest_row[cars.dest[v]]
     if row < 0:
         return -1
     k = 0
@@ -83,6 +127,7 @@ def _choose_next(v, node, dest_at_trip, dest_row, next_link, n_versions, newest,
             k += 1
             p *= 1.0 - weight
             cum += p
+    next_link = routes.next_link
     h = (newest - k) % next_link.shape[0]
     nl = next_link[h, row, node]
     if nl < 0 or closed[nl] != 0:
@@ -93,289 +138,323 @@ def _choose_next(v, node, dest_at_trip, dest_row, next_link, n_versions, newest,
 
 
 @njit(cache=True)
-def advance_queues(t_start, n_steps, dt,
-                   link_to, length_at_link, speed_at_link, capacity_at_link,
-                   entry_capacity_at_link, storage_at_link,
-                   closed, next_link, dest_row, route_state,
-                   queue_start, queue_buf, queue_head, queue_count, out_tokens, in_tokens,
-                   origin_at_trip, dest_at_trip, depart_at_trip, status_at_trip, link_at_trip,
-                   enter_at_trip, ready_at_trip, arrive_at_trip, distance_at_trip,
-                   reason_at_trip, departure_start, departure_trip, departure_next,
-                   entries_at_link, exits_at_link, time_on_link):
-    """Advance the car traffic by ``n_steps`` steps of ``dt`` (s) from ``t_start`` (s).
-
-    In each step [t, t + dt): links gain flow capacity ``capacity_at_link * dt`` (veh; the
-    fractions carry over, an idle link banks at most one vehicle more) for leaving and ``entry_capacity_at_link * dt``
-    for entering (both veh/s); the heads of
-    the link queues whose free-speed exit time falls in the step move, first-ready first
-    First the trips due to depart enter their first link in departure order at each
-    origin node (as UXsim generates vehicles before transferring them at nodes). Then the
-    heads of the link queues whose free-speed exit time falls in the step move, first-ready
-    first (ties by trip id): a trip at its destination arrives; others take the next link
-    of their route if it has a free place (``queue_count < storage``) and entry capacity,
-    otherwise the link stays blocked until the next step (spillback).
-
-    Times are continuous: a trip leaves at max(its free-speed exit time, t), so on an
-    uncongested route the travel time is exactly the sum of length / speed.
-    ``route_state`` = [n_versions, newest, epoch, seed, weight]. ``time_on_link``
-    accumulates the link-seconds of the trips that left each link (s).
-    """
-    n_links = link_to.size
-    n_nodes = departure_next.size
-    n_versions = int(route_state[0])
-    newest = int(route_state[1])
-    epoch = int(route_state[2])
-    seed = int(route_state[3])
-    weight = route_state[4]
-    blocked = np.zeros(n_links, np.bool_)
-    cand = np.empty(n_links, np.int64)
-    key_t = np.empty(n_links)
-    key_v = np.empty(n_links, np.int64)
-    eps = 1e-9
-    for step in range(n_steps):
-        t = t_start + step * dt
-        te = t + dt
-        for l in range(n_links):
-            blocked[l] = False
-            cap = capacity_at_link[l] * dt
-            out_tokens[l] = min(out_tokens[l] + cap, cap + 1.0)
-            cap = entry_capacity_at_link[l] * dt
-            in_tokens[l] = min(in_tokens[l] + cap, cap + 1.0)
-        # -- departures at the origins, in departure order (ties by trip id)
-        for n in range(n_nodes):
-            while departure_next[n] < departure_start[n + 1]:
-                v = departure_trip[departure_next[n]]
-                if status_at_trip[v] != SCHEDULED:
-                    departure_next[n] += 1
-                    continue
-                if depart_at_trip[v] >= te:
-                    break
-                when = depart_at_trip[v] if depart_at_trip[v] > t else t
-                if dest_at_trip[v] == n:
-                    status_at_trip[v] = ARRIVED
-                    arrive_at_trip[v] = when
-                    departure_next[n] += 1
-                    continue
-                nl = _choose_next(v, n, dest_at_trip, dest_row, next_link, n_versions, newest,
-                                  epoch, weight, seed, closed)
-                if nl < 0:
-                    status_at_trip[v] = STRANDED
-                    reason_at_trip[v] = NO_ROUTE
-                    arrive_at_trip[v] = when
-                    departure_next[n] += 1
-                    continue
-                if queue_count[nl] + 1 > storage_at_link[nl] + eps or in_tokens[nl] < 1.0 - eps:
-                    break
-                in_tokens[nl] -= 1.0
-                cap_n = queue_start[nl + 1] - queue_start[nl]
-                queue_buf[queue_start[nl] + (queue_head[nl] + queue_count[nl]) % cap_n] = v
-                queue_count[nl] += 1
-                entries_at_link[nl] += 1
-                status_at_trip[v] = ON_LINK
-                link_at_trip[v] = nl
-                enter_at_trip[v] = when
-                ready_at_trip[v] = when + length_at_link[nl] / speed_at_link[nl]
-                departure_next[n] += 1
-        # -- moves at the downstream ends of the links, in passes until nothing moves
-        while True:
-            nc = 0
-            for l in range(n_links):
-                if queue_count[l] == 0 or blocked[l]:
-                    continue
-                v = queue_buf[queue_start[l] + queue_head[l]]
-                if ready_at_trip[v] < te:
-                    cand[nc] = l
-                    key_t[nc] = ready_at_trip[v]
-                    key_v[nc] = v
-                    nc += 1
-            if nc == 0:
-                break
-            order = np.argsort(key_v[:nc], kind="mergesort")
-            order = order[np.argsort(key_t[:nc][order], kind="mergesort")]
-            moved = 0
-            for i in range(nc):
-                l = cand[order[i]]
-                v = key_v[order[i]]
-                node = link_to[l]
-                when = ready_at_trip[v] if ready_at_trip[v] > t else t
-                if dest_at_trip[v] == node:
-                    nl = -2
-                else:
-                    if out_tokens[l] < 1.0 - eps:
-                        blocked[l] = True
-                        continue
-                    nl = _choose_next(v, node, dest_at_trip, dest_row, next_link, n_versions,
-                                      newest, epoch, weight, seed, closed)
-                    if nl >= 0 and (queue_count[nl] + 1 > storage_at_link[nl] + eps
-                                    or in_tokens[nl] < 1.0 - eps):
-                        blocked[l] = True
-                        continue
-                # leave link l
-                cap_l = queue_start[l + 1] - queue_start[l]
-                queue_head[l] = (queue_head[l] + 1) % cap_l
-                queue_count[l] -= 1
-                exits_at_link[l] += 1
-                time_on_link[l] += when - enter_at_trip[v]
-                distance_at_trip[v] += length_at_link[l]
-                moved += 1
-                if nl == -2:
-                    status_at_trip[v] = ARRIVED
-                    arrive_at_trip[v] = when
-                    link_at_trip[v] = -1
-                elif nl == -1:
-                    status_at_trip[v] = STRANDED
-                    reason_at_trip[v] = NO_ROUTE
-                    arrive_at_trip[v] = when
-                    link_at_trip[v] = -1
-                else:
-                    out_tokens[l] -= 1.0
-                    in_tokens[nl] -= 1.0
-                    cap_n = queue_start[nl + 1] - queue_start[nl]
-                    queue_buf[queue_start[nl] + (queue_head[nl] + queue_count[nl]) % cap_n] = v
-                    queue_count[nl] += 1
-                    entries_at_link[nl] += 1
-                    link_at_trip[v] = nl
-                    enter_at_trip[v] = when
-                    ready_at_trip[v] = when + length_at_link[nl] / speed_at_link[nl]
-            if moved == 0:
-                break
+def _bank_capacity(links, queues, dt, blocked):
+    """Start of a step: each link gains ``capacity * dt`` tokens (veh) to leave and
+    ``entry_capacity * dt`` to enter; the fractions carry over and an idle link banks at
+    most one vehicle more. No link is blocked yet."""
+    for l in range(links.to.size):
+        blocked[l] = False
+        cap = links.capacity[l] * dt
+        queues.out_tokens[l] = min(queues.out_tokens[l] + cap, cap + 1.0)
+        cap = links.entry_capacity[l] * dt
+        queues.in_tokens[l] = min(queues.in_tokens[l] + cap, cap + 1.0)
 
 
 @njit(cache=True)
-def strand_on_links(where, when, queue_start, queue_buf, queue_head, queue_count,
-                    status_at_trip, link_at_trip, arrive_at_trip, reason_at_trip):
+def _has_room(nl, links, queues):
+    """Whether link ``nl`` has a free place (storage) and an entry token for one more car."""
+    eps = 1e-9
+    return not (queues.count[nl] + 1 > links.storage[nl] + eps
+                or queues.in_tokens[nl] < 1.0 - eps)
+
+
+@njit(cache=True)
+def _enter_link(v, nl, when, links, queues, cars, counts):
+    """Trip ``v`` enters the tail of link ``nl`` at ``when`` (s), spending an entry token;
+    it may leave at its free-speed exit time."""
+    queues.in_tokens[nl] -= 1.0
+    cap_n = queues.start[nl + 1] - queues.start[nl]
+    queues.buf[queues.start[nl] + (queues.head[nl] + queues.count[nl]) % cap_n] = v
+    queues.count[nl] += 1
+    counts.entries[nl] += 1
+    cars.status[v] = ON_LINK
+    cars.link[v] = nl
+    cars.enter[v] = when
+    cars.ready[v] = when + links.length[nl] / links.speed[nl]
+
+
+@njit(cache=True)
+def _leave_link(l, v, when, links, queues, cars, counts):
+    """Trip ``v``, the head of link ``l``'s queue, leaves it at ``when`` (s)."""
+    cap_l = queues.start[l + 1] - queues.start[l]
+    queues.head[l] = (queues.head[l] + 1) % cap_l
+    queues.count[l] -= 1
+    counts.exits[l] += 1
+    counts.time_on_link[l] += when - cars.enter[v]
+    cars.distance[v] += links.length[l]
+
+
+@njit(cache=True)
+def _end_trip(v, status, reason, when, cars):
+    """Trip ``v`` arrives or is stranded (``status``, ``reason``) at ``when`` (s), off the
+    network."""
+    cars.status[v] = status
+    if reason != NO_REASON:
+        cars.reason[v] = reason
+    cars.arrive[v] = when
+    cars.link[v] = -1
+
+
+@njit(cache=True)
+def _depart(t, te, links, routes, choice, queues, cars, departures, counts):
+    """The trips due to depart in [t, te) enter their first link, in departure order at
+    each origin node (ties by trip id); an origin whose next trip finds no room waits for
+    the next step."""
+    for n in range(departures.next.size):
+        while departures.next[n] < departures.start[n + 1]:
+            v = departures.trip[departures.next[n]]
+            if cars.status[v] != SCHEDULED:
+                departures.next[n] += 1
+                continue
+            if cars.depart[v] >= te:
+                break
+            when = cars.depart[v] if cars.depart[v] > t else t
+            if cars.dest[v] == n:
+                _end_trip(v, ARRIVED, NO_REASON, when, cars)
+                departures.next[n] += 1
+                continue
+            nl = _choose_next(v, n, cars, routes, choice, links.closed)
+            if nl < 0:
+                _end_trip(v, STRANDED, NO_ROUTE, when, cars)
+                departures.next[n] += 1
+                continue
+            if not _has_room(nl, links, queues):
+                break
+            _enter_link(v, nl, when, links, queues, cars, counts)
+            departures.next[n] += 1
+
+
+@njit(cache=True)
+def _ready_heads(te, queues, cars, blocked, heads):
+    """The links whose head trip may leave before ``te`` (s), unless blocked: fills the
+    scratch arrays ``heads`` = (link, ready time, trip) and returns their number."""
+    cand, key_t, key_v = heads
+    nc = 0
+    for l in range(queues.count.size):
+        if queues.count[l] == 0 or blocked[l]:
+            continue
+        v = queues.buf[queues.start[l] + queues.head[l]]
+        if cars.ready[v] < te:
+            cand[nc] = l
+            key_t[nc] = cars.ready[v]
+            key_v[nc] = v
+            nc += 1
+    return nc
+
+
+@njit(cache=True)
+def _move_heads(t, te, links, routes, choice, queues, cars, counts, blocked, heads):
+    """One pass over the heads of the link queues ready in [t, te), first-ready first
+    (ties by trip id): a trip at its destination arrives, others take the next link of
+    their route if it has room and both links have tokens, else the link is blocked until
+    the next step (spillback). Returns the number of trips that moved."""
+    nc = _ready_heads(te, queues, cars, blocked, heads)
+    if nc == 0:
+        return 0
+    cand, key_t, key_v = heads
+    order = np.argsort(key_v[:nc], kind="mergesort")
+    order = order[np.argsort(key_t[:nc][order], kind="mergesort")]
+    moved = 0
+    for i in range(nc):
+        l = cand[order[i]]
+        v = key_v[order[i]]
+        node = links.to[l]
+        when = cars.ready[v] if cars.ready[v] > t else t
+        if cars.dest[v] == node:
+            nl = -2
+        else:
+            if queues.out_tokens[l] < 1.0 - 1e-9:
+                blocked[l] = True
+                continue
+            nl = _choose_next(v, node, cars, routes, choice, links.closed)
+            if nl >= 0 and not _has_room(nl, links, queues):
+                blocked[l] = True
+                continue
+        _leave_link(l, v, when, links, queues, cars, counts)
+        moved += 1
+        if nl == -2:
+            _end_trip(v, ARRIVED, NO_REASON, when, cars)
+        elif nl == -1:
+            _end_trip(v, STRANDED, NO_ROUTE, when, cars)
+        else:
+            queues.out_tokens[l] -= 1.0
+            _enter_link(v, nl, when, links, queues, cars, counts)
+    return moved
+
+
+@njit(cache=True)
+def advance_queues(t_start, n_steps, dt, links, routes, queues, cars, departures, counts):
+    """Advance the car traffic by ``n_steps`` steps of ``dt`` (s) from ``t_start`` (s).
+
+    The arguments are the named groups of this module (``Links``, ``Routes``, ``Queues``,
+    ``Cars``, ``Departures``, ``LinkCounts``); the arrays of all but ``links`` and
+    ``routes`` are updated in place.
+
+    In each step [t, t + dt): links gain flow capacity ``capacity * dt`` (veh) for leaving
+    and ``entry_capacity * dt`` for entering (both veh/s; the fractions carry over, an idle
+    link banks at most one vehicle more). First the trips due to depart enter their first
+    link in departure order at each origin node (as UXsim generates vehicles before
+    transferring them at nodes). Then the heads of the link queues whose free-speed exit
+    time falls in the step move, first-ready first (ties by trip id), in passes until
+    nothing moves: a trip at its destination arrives; others take the next link of their
+    route if it has a free place (``count < storage``) and entry capacity, otherwise the
+    link stays blocked until the next step (spillback).
+
+    Times are continuous: a trip leaves at max(its free-speed exit time, t), so on an
+    uncongested route the travel time is exactly the sum of length / speed.
+    ``counts.time_on_link`` accumulates the link-seconds of the trips that left each link
+    (s).
+    """
+    n_links = links.to.size
+    choice = _route_choice(routes.state)
+    blocked = np.zeros(n_links, np.bool_)
+    heads = (np.empty(n_links, np.int64), np.empty(n_links), np.empty(n_links, np.int64))
+    for step in range(n_steps):
+        t = t_start + step * dt
+        te = t + dt
+        _bank_capacity(links, queues, dt, blocked)
+        _depart(t, te, links, routes, choice, queues, cars, departures, counts)
+        while _move_heads(t, te, links, routes, choice, queues, cars, counts, blocked,
+                          heads) > 0:
+            pass
+
+
+@njit(cache=True)
+def strand_on_links(where, when, queues, cars):
     """Strand every trip on the links flagged in ``where`` (a road that has just closed
-    under water), emptying their queues; returns the number stranded."""
+    under water) at ``when`` (s), emptying their queues; returns the number stranded."""
     n = 0
     for l in range(where.size):
         if not where[l]:
             continue
-        cap = queue_start[l + 1] - queue_start[l]
-        for i in range(queue_count[l]):
-            v = queue_buf[queue_start[l] + (queue_head[l] + i) % cap]
-            status_at_trip[v] = STRANDED
-            reason_at_trip[v] = FLOODED_LINK
-            arrive_at_trip[v] = when
-            link_at_trip[v] = -1
+        cap = queues.start[l + 1] - queues.start[l]
+        for i in range(queues.count[l]):
+            v = queues.buf[queues.start[l] + (queues.head[l] + i) % cap]
+            _end_trip(v, STRANDED, FLOODED_LINK, when, cars)
             n += 1
-        queue_count[l] = 0
-        queue_head[l] = 0
+        queues.count[l] = 0
+        queues.head[l] = 0
     return n
 
 
 @njit(cache=True)
-def advance_active(t_start, n_steps, dt, depart_at_trip, speed_at_trip, path_start, path_link,
-                   path_end, length_at_link, hazard_at_link, hazard_limit, cell_start,
-                   cell_index, utci, thresholds, status_at_trip, position_at_trip,
-                   arrive_at_trip, reason_at_trip, minutes_above, degree_minutes,
-                   outdoor_minutes):
-    """Walkers and cyclists: advance along their fixed paths at their own speed (m/s),
-    stopping before any link whose flood hazard rating reaches ``hazard_limit`` (and going
-    on when it falls below), and accumulate heat exposure while outdoors.
-
-    ``path_end`` is the distance (m) from the origin to the end of each path link. UTCI
-    (degree_C, flat grid, or empty) is sampled at the cell under the traveller at the
-    middle of its outdoor time in each step; ``minutes_above[:, k]`` counts minutes above
-    ``thresholds[k]`` and ``degree_minutes`` the integral of max(0, UTCI - thresholds[0])
-    (K min). Exposure metrics as in Bröde et al. 2012 (UTCI categories,
-    doi:10.1007/s00484-011-0454-1): 32 degC strong, 38 degC very strong heat stress.
-    """
-    n = depart_at_trip.size
-    has_utci = utci.size > 0
-    for step in range(n_steps):
-        t = t_start + step * dt
-        te = t + dt
-        for v in range(n):
-            s = status_at_trip[v]
-            if s == ARRIVED or s == STRANDED:
-                continue
-            if s == SCHEDULED:
-                if depart_at_trip[v] >= te:
-                    continue
-                status_at_trip[v] = ON_LINK
-                s = ON_LINK
-            t0 = depart_at_trip[v] if depart_at_trip[v] > t else t
-            p0 = path_start[v]
-            p1 = path_start[v + 1]
-            total = path_end[p1 - 1] if p1 > p0 else 0.0
-            pos = position_at_trip[v]
-            # the path link under the traveller
-            k = p0
-            while k < p1 - 1 and path_end[k] <= pos:
-                k += 1
-            t_out = te
-            if s == STOPPED:
-                if hazard_at_link[path_link[k]] < hazard_limit:
-                    status_at_trip[v] = ON_LINK
-                    reason_at_trip[v] = 0
-                    s = ON_LINK
-            if s == ON_LINK:
-                new = pos + speed_at_trip[v] * (te - t0)
-                j = k
-                stop = False
-                while j < p1:
-                    start_j = path_end[j - 1] if j > p0 else 0.0
-                    if start_j >= new:
-                        break
-                    if hazard_at_link[path_link[j]] >= hazard_limit:
-                        new = max(pos, start_j)
-                        stop = True
-                        break
-                    j += 1
-                if stop:
-                    status_at_trip[v] = STOPPED
-                    reason_at_trip[v] = FLOOD_HAZARD
-                    position_at_trip[v] = new
-                elif new >= total:
-                    arr = t0 + (total - pos) / speed_at_trip[v]
-                    arrive_at_trip[v] = arr
-                    status_at_trip[v] = ARRIVED
-                    position_at_trip[v] = total
-                    t_out = arr
-                else:
-                    position_at_trip[v] = new
-            minutes = (t_out - t0) / 60.0
-            if minutes <= 0.0:
-                continue
-            outdoor_minutes[v] += minutes
-            if not has_utci or p1 == p0:
-                continue
-            # the cell under the traveller at the middle of its outdoor time
-            mid = 0.5 * (pos + position_at_trip[v])
-            j = p0
-            while j < p1 - 1 and path_end[j] <= mid:
-                j += 1
-            l = path_link[j]
-            start_j = path_end[j - 1] if j > p0 else 0.0
-            frac = (mid - start_j) / length_at_link[l] if length_at_link[l] > 0 else 0.0
-            nc = cell_start[l + 1] - cell_start[l]
-            if nc == 0:
-                continue
-            c = int(frac * nc)
-            c = min(max(c, 0), nc - 1)
-            value = utci[cell_index[cell_start[l] + c]]
-            if not np.isfinite(value):
-                continue
-            for q in range(thresholds.size):
-                if value > thresholds[q]:
-                    minutes_above[v, q] += minutes
-            if value > thresholds[0]:
-                degree_minutes[v] += (value - thresholds[0]) * minutes
+def _resume_if_safe(v, k, travellers, paths, conditions):
+    """A stopped traveller goes on once the hazard of the path link ``k`` under it has
+    fallen below the limit."""
+    if (travellers.status[v] == STOPPED
+            and conditions.hazard[paths.link[k]] < conditions.hazard_limit):
+        travellers.status[v] = ON_LINK
+        travellers.reason[v] = 0
 
 
 @njit(cache=True)
-def max_at_link(field, cell_start, cell_index):
-    """The maximum of a flat grid ``field`` over each link's cells (0 for none)."""
-    n = cell_start.size - 1
-    out = np.zeros(n)
-    for l in range(n):
-        m = 0.0
-        for i in range(cell_start[l], cell_start[l + 1]):
-            f = field[cell_index[i]]
-            if f > m:
-                m = f
-        out[l] = m
-    return out
+def _move_traveller(v, t0, te, travellers, paths, conditions):
+    """Move walker or cyclist ``v`` along its path from ``t0`` to ``te`` (s) at its speed,
+    stopping before the first link whose hazard reaches the limit; returns the time (s) it
+    stopped being outdoors in the step (``te``, or its arrival)."""
+    p0 = paths.start[v]
+    p1 = paths.start[v + 1]
+    total = paths.end[p1 - 1] if p1 > p0 else 0.0
+    pos = travellers.position[v]
+    # the path link under the traveller
+    k = p0
+    while k < p1 - 1 and paths.end[k] <= pos:
+        k += 1
+    _resume_if_safe(v, k, travellers, paths, conditions)
+    if travellers.status[v] != ON_LINK:
+        return te
+    new = pos + travellers.speed[v] * (te - t0)
+    j = k
+    while j < p1:
+        start_j = paths.end[j - 1] if j > p0 else 0.0
+        if start_j >= new:
+            break
+        if conditions.hazard[paths.link[j]] >= conditions.hazard_limit:
+            travellers.status[v] = STOPPED
+            travellers.reason[v] = FLOOD_HAZARD
+            travellers.position[v] = max(pos, start_j)
+            return te
+        j += 1
+    if new >= total:
+        arr = t0 + (total - pos) / travellers.speed[v]
+        travellers.arrive[v] = arr
+        travellers.status[v] = ARRIVED
+        travellers.position[v] = total
+        return arr
+    travellers.position[v] = new
+    return te
+
+
+@njit(cache=True)
+def _expose(v, pos, minutes, travellers, paths, link_length, cells, conditions, exposure):
+    """Add ``minutes`` outdoors of traveller ``v`` above the UTCI thresholds, at the cell
+    under it at the middle of its way in the step (from ``pos`` to its position now, m)."""
+    p0 = paths.start[v]
+    p1 = paths.start[v + 1]
+    if p1 == p0:
+        return
+    mid = 0.5 * (pos + travellers.position[v])
+    j = p0
+    while j < p1 - 1 and paths.end[j] <= mid:
+        j += 1
+    l = paths.link[j]
+    start_j = paths.end[j - 1] if j > p0 else 0.0
+    frac = (mid - start_j) / link_length[l] if link_length[l] > 0 else 0.0
+    nc = cells.start[l + 1] - cells.start[l]
+    if nc == 0:
+        return
+    c = int(frac * nc)
+    c = min(max(c, 0), nc - 1)
+    value = conditions.utci[cells.index[cells.start[l] + c]]
+    if not np.isfinite(value):
+        return
+    thresholds = conditions.thresholds
+    for q in range(thresholds.size):
+        if value > thresholds[q]:
+            exposure.minutes_above[v, q] += minutes
+    if value > thresholds[0]:
+        exposure.degree_minutes[v] += (value - thresholds[0]) * minutes
+
+
+@njit(cache=True)
+def advance_active(t_start, n_steps, dt, travellers, paths, link_length, cells, conditions,
+                   exposure):
+    """Walkers and cyclists: advance along their fixed paths at their own speed (m/s),
+    stopping before any link whose flood hazard rating reaches ``conditions.hazard_limit``
+    (and going on when it falls below), and accumulate heat exposure while outdoors.
+
+    The arguments are the named groups of this module (``Travellers``, ``Paths``,
+    ``LinkCellsCSR``, ``Conditions``, ``Exposure``) and the link lengths (m);
+    ``travellers`` and ``exposure`` are updated in place. ``paths.end`` is the distance (m)
+    from the origin to the end of each path link. UTCI (degree_C, flat grid, or empty) is
+    sampled at the cell under the traveller at the middle of its outdoor time in each step;
+    ``exposure.minutes_above[:, k]`` counts minutes above ``thresholds[k]`` and
+    ``degree_minutes`` the integral of max(0, UTCI - thresholds[0]) (K min). Exposure
+    metrics as in Bröde et al. 2012 (UTCI categories, doi:10.1007/s00484-011-0454-1):
+    32 degC strong, 38 degC very strong heat stress.
+    """
+    has_utci = conditions.utci.size > 0
+    for step in range(n_steps):
+        t = t_start + step * dt
+        te = t + dt
+        for v in range(travellers.depart.size):
+            s = travellers.status[v]
+            if s == ARRIVED or s == STRANDED:
+                continue
+            if s == SCHEDULED:
+                if travellers.depart[v] >= te:
+                    continue
+                travellers.status[v] = ON_LINK
+            t0 = travellers.depart[v] if travellers.depart[v] > t else t
+            pos = travellers.position[v]
+            t_out = _move_traveller(v, t0, te, travellers, paths, conditions)
+            minutes = (t_out - t0) / 60.0
+            if minutes <= 0.0:
+                continue
+            exposure.outdoor_minutes[v] += minutes
+            if has_utci:
+                _expose(v, pos, minutes, travellers, paths, link_length, cells, conditions,
+                        exposure)
 
 
 @njit(cache=True)

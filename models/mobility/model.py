@@ -44,6 +44,7 @@ import mesa
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from metrotwin.city.network import max_along_links
 from metrotwin.city.variables import VarSpec
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.agents import Cyclist, Driver, Pedestrian
@@ -343,7 +344,7 @@ class MobilityModel(Model):
             depth = np.asarray(state["link_max_flood_depth"], float)  # global already
         elif "flood_water_thickness" in state and self.cells.n_entries:
             d = np.ascontiguousarray(state["flood_water_thickness"], float).ravel()
-            depth = np.asarray(ctx.global_max(kernels.max_at_link(d, start, local)), float)
+            depth = np.fmax(ctx.global_max(max_along_links(d, start, local)), 0.0)  # dry: 0
         speed = net.free_speed.copy()
         if depth is not None:
             kernels.speed_in_flood(depth, net.free_speed, p.closed_depth, speed)
