@@ -100,6 +100,12 @@ def next_link_from_dist(dist, link_from, link_to, cost_at_link, out):
                 out[r, a] = l
 
 
+# The helpers below take plain arrays, never the groups, and are inlined: numba takes a new
+# reference to each array it reads out of a tuple, and the atomic reference counting made
+# helpers that took groups up to 14 times slower (1.2-1.7 times unpacked once per step).
+# The kernels unpack their groups once per call.
+
+
 @njit(cache=True)
 def _route_choice(route_state):
     """The Router's ``state`` array [n_versions, newest, epoch, seed, weight] as a typed
@@ -109,13 +115,14 @@ def _route_choice(route_state):
 
 
 @njit(cache=True)
-def _choose_next(v, node, cars, routes, choice, closed):
-    """The link trip ``v`` takes next from ``node``: it follows one of the recent routing
-    tables, the newest with probability ``weight``, the one before with ``weight (1 -
-    weight)``, ... (a discrete version of UXsim's DUO route-preference averaging); a closed
-    link is never chosen. ``choice`` is ``_route_choice(routes.state)``."""
+def _choose_next(v, node, dest, next_link, dest_row, choice, closed):
+    """The link trip ``v`` (destination node ``dest[v]``) takes next from ``node``: it
+    follows one of the recent routing tables, the newest with probability ``weight``, the
+    one before with ``weight (1 - weight)``, ... (a discrete version of UXsim's DUO
+    route-preference averaging); a closed link is never chosen. ``choice`` is
+    ``_route_choice(routes.state)``."""
     n_versions, newest, epoch, seed, weight = choice
-    row = routes.dest_row[cars.dest[v]]
+    row = dest_row[dest[v]]
     if row < 0:
         return -1
     k = 0
@@ -127,7 +134,6 @@ def _choose_next(v, node, cars, routes, choice, closed):
             k += 1
             p *= 1.0 - weight
             cum += p
-    next_link = routes.next_link
     h = (newest - k) % next_link.shape[0]
     nl = next_link[h, row, node]
     if nl < 0 or closed[nl] != 0:
@@ -137,149 +143,90 @@ def _choose_next(v, node, cars, routes, choice, closed):
     return nl
 
 
-@njit(cache=True)
-def _bank_capacity(links, queues, dt, blocked):
+@njit(cache=True, inline="always")
+def _has_room(nl, count, storage, in_tokens):
+    """Whether link ``nl`` has a free place (storage) and an entry token for one more car."""
+    eps = 1e-9
+    return not (count[nl] + 1 > storage[nl] + eps or in_tokens[nl] < 1.0 - eps)
+
+
+@njit(cache=True, inline="always")
+def _push(l, v, start, buf, head, count):
+    """Trip ``v`` joins the tail of link ``l``'s ring buffer."""
+    cap = start[l + 1] - start[l]
+    buf[start[l] + (head[l] + count[l]) % cap] = v
+    count[l] += 1
+
+
+@njit(cache=True, inline="always")
+def _pop(l, start, head, count):
+    """The head of link ``l``'s ring buffer leaves it."""
+    cap = start[l + 1] - start[l]
+    head[l] = (head[l] + 1) % cap
+    count[l] -= 1
+
+
+@njit(cache=True, inline="always")
+def _join(v, nl, in_tokens, start, buf, head, count, entries):
+    """Trip ``v`` joins the queue of link ``nl``, spending an entry token."""
+    in_tokens[nl] -= 1.0
+    _push(nl, v, start, buf, head, count)
+    entries[nl] += 1
+
+
+@njit(cache=True, inline="always")
+def _board(v, nl, when, status, link, enter, ready, length, speed):
+    """Trip ``v`` is on link ``nl`` from ``when`` (s); it may leave at its free-speed exit
+    time."""
+    status[v] = ON_LINK
+    link[v] = nl
+    enter[v] = when
+    ready[v] = when + length[nl] / speed[nl]
+
+
+@njit(cache=True, inline="always")
+def _end_trip(v, code, why, when, status, reason, arrive, link):
+    """Trip ``v`` arrives or is stranded (status ``code``, reason ``why``) at ``when`` (s),
+    off the network."""
+    status[v] = code
+    if why != NO_REASON:
+        reason[v] = why
+    arrive[v] = when
+    link[v] = -1
+
+
+@njit(cache=True, inline="always")
+def _bank_capacity(dt, capacity, entry_capacity, out_tokens, in_tokens, blocked):
     """Start of a step: each link gains ``capacity * dt`` tokens (veh) to leave and
     ``entry_capacity * dt`` to enter; the fractions carry over and an idle link banks at
     most one vehicle more. No link is blocked yet."""
-    for l in range(links.to.size):
+    for l in range(capacity.size):
         blocked[l] = False
-        cap = links.capacity[l] * dt
-        queues.out_tokens[l] = min(queues.out_tokens[l] + cap, cap + 1.0)
-        cap = links.entry_capacity[l] * dt
-        queues.in_tokens[l] = min(queues.in_tokens[l] + cap, cap + 1.0)
+        cap = capacity[l] * dt
+        out_tokens[l] = min(out_tokens[l] + cap, cap + 1.0)
+        cap = entry_capacity[l] * dt
+        in_tokens[l] = min(in_tokens[l] + cap, cap + 1.0)
 
 
-@njit(cache=True)
-def _has_room(nl, links, queues):
-    """Whether link ``nl`` has a free place (storage) and an entry token for one more car."""
-    eps = 1e-9
-    return not (queues.count[nl] + 1 > links.storage[nl] + eps
-                or queues.in_tokens[nl] < 1.0 - eps)
-
-
-@njit(cache=True)
-def _enter_link(v, nl, when, links, queues, cars, counts):
-    """Trip ``v`` enters the tail of link ``nl`` at ``when`` (s), spending an entry token;
-    it may leave at its free-speed exit time."""
-    queues.in_tokens[nl] -= 1.0
-    cap_n = queues.start[nl + 1] - queues.start[nl]
-    queues.buf[queues.start[nl] + (queues.head[nl] + queues.count[nl]) % cap_n] = v
-    queues.count[nl] += 1
-    counts.entries[nl] += 1
-    cars.status[v] = ON_LINK
-    cars.link[v] = nl
-    cars.enter[v] = when
-    cars.ready[v] = when + links.length[nl] / links.speed[nl]
-
-
-@njit(cache=True)
-def _leave_link(l, v, when, links, queues, cars, counts):
-    """Trip ``v``, the head of link ``l``'s queue, leaves it at ``when`` (s)."""
-    cap_l = queues.start[l + 1] - queues.start[l]
-    queues.head[l] = (queues.head[l] + 1) % cap_l
-    queues.count[l] -= 1
-    counts.exits[l] += 1
-    counts.time_on_link[l] += when - cars.enter[v]
-    cars.distance[v] += links.length[l]
-
-
-@njit(cache=True)
-def _end_trip(v, status, reason, when, cars):
-    """Trip ``v`` arrives or is stranded (``status``, ``reason``) at ``when`` (s), off the
-    network."""
-    cars.status[v] = status
-    if reason != NO_REASON:
-        cars.reason[v] = reason
-    cars.arrive[v] = when
-    cars.link[v] = -1
-
-
-@njit(cache=True)
-def _depart(t, te, links, routes, choice, queues, cars, departures, counts):
-    """The trips due to depart in [t, te) enter their first link, in departure order at
-    each origin node (ties by trip id); an origin whose next trip finds no room waits for
-    the next step."""
-    for n in range(departures.next.size):
-        while departures.next[n] < departures.start[n + 1]:
-            v = departures.trip[departures.next[n]]
-            if cars.status[v] != SCHEDULED:
-                departures.next[n] += 1
-                continue
-            if cars.depart[v] >= te:
-                break
-            when = cars.depart[v] if cars.depart[v] > t else t
-            if cars.dest[v] == n:
-                _end_trip(v, ARRIVED, NO_REASON, when, cars)
-                departures.next[n] += 1
-                continue
-            nl = _choose_next(v, n, cars, routes, choice, links.closed)
-            if nl < 0:
-                _end_trip(v, STRANDED, NO_ROUTE, when, cars)
-                departures.next[n] += 1
-                continue
-            if not _has_room(nl, links, queues):
-                break
-            _enter_link(v, nl, when, links, queues, cars, counts)
-            departures.next[n] += 1
-
-
-@njit(cache=True)
-def _ready_heads(te, queues, cars, blocked, heads):
-    """The links whose head trip may leave before ``te`` (s), unless blocked: fills the
-    scratch arrays ``heads`` = (link, ready time, trip) and returns their number."""
-    cand, key_t, key_v = heads
+@njit(cache=True, inline="always")
+def _ready_heads(te, start, buf, head, count, ready, blocked, cand, key_t, key_v):
+    """The links whose head trip may leave before ``te`` (s), unless blocked, in the
+    order they move: first-ready first, ties by trip id. Fills ``cand`` (link), ``key_t``
+    (ready time) and ``key_v`` (trip) and returns (their number, the order)."""
     nc = 0
-    for l in range(queues.count.size):
-        if queues.count[l] == 0 or blocked[l]:
+    for l in range(count.size):
+        if count[l] == 0 or blocked[l]:
             continue
-        v = queues.buf[queues.start[l] + queues.head[l]]
-        if cars.ready[v] < te:
+        v = buf[start[l] + head[l]]
+        if ready[v] < te:
             cand[nc] = l
-            key_t[nc] = cars.ready[v]
+            key_t[nc] = ready[v]
             key_v[nc] = v
             nc += 1
-    return nc
-
-
-@njit(cache=True)
-def _move_heads(t, te, links, routes, choice, queues, cars, counts, blocked, heads):
-    """One pass over the heads of the link queues ready in [t, te), first-ready first
-    (ties by trip id): a trip at its destination arrives, others take the next link of
-    their route if it has room and both links have tokens, else the link is blocked until
-    the next step (spillback). Returns the number of trips that moved."""
-    nc = _ready_heads(te, queues, cars, blocked, heads)
     if nc == 0:
-        return 0
-    cand, key_t, key_v = heads
+        return 0, cand[:0]
     order = np.argsort(key_v[:nc], kind="mergesort")
-    order = order[np.argsort(key_t[:nc][order], kind="mergesort")]
-    moved = 0
-    for i in range(nc):
-        l = cand[order[i]]
-        v = key_v[order[i]]
-        node = links.to[l]
-        when = cars.ready[v] if cars.ready[v] > t else t
-        if cars.dest[v] == node:
-            nl = -2
-        else:
-            if queues.out_tokens[l] < 1.0 - 1e-9:
-                blocked[l] = True
-                continue
-            nl = _choose_next(v, node, cars, routes, choice, links.closed)
-            if nl >= 0 and not _has_room(nl, links, queues):
-                blocked[l] = True
-                continue
-        _leave_link(l, v, when, links, queues, cars, counts)
-        moved += 1
-        if nl == -2:
-            _end_trip(v, ARRIVED, NO_REASON, when, cars)
-        elif nl == -1:
-            _end_trip(v, STRANDED, NO_ROUTE, when, cars)
-        else:
-            queues.out_tokens[l] -= 1.0
-            _enter_link(v, nl, when, links, queues, cars, counts)
-    return moved
+    return nc, order[np.argsort(key_t[:nc][order], kind="mergesort")]
 
 
 @njit(cache=True)
@@ -287,8 +234,8 @@ def advance_queues(t_start, n_steps, dt, links, routes, queues, cars, departures
     """Advance the car traffic by ``n_steps`` steps of ``dt`` (s) from ``t_start`` (s).
 
     The arguments are the named groups of this module (``Links``, ``Routes``, ``Queues``,
-    ``Cars``, ``Departures``, ``LinkCounts``); the arrays of all but ``links`` and
-    ``routes`` are updated in place.
+    ``Cars``, ``Departures``, ``LinkCounts``), unpacked once here (see the note above the
+    helpers); the arrays of all but ``links`` and ``routes`` are updated in place.
 
     In each step [t, t + dt): links gain flow capacity ``capacity * dt`` (veh) for leaving
     and ``entry_capacity * dt`` for entering (both veh/s; the fractions carry over, an idle
@@ -305,119 +252,102 @@ def advance_queues(t_start, n_steps, dt, links, routes, queues, cars, departures
     ``counts.time_on_link`` accumulates the link-seconds of the trips that left each link
     (s).
     """
-    n_links = links.to.size
-    choice = _route_choice(routes.state)
+    link_to, length, speed, capacity, entry_capacity, storage, closed = links
+    next_link, dest_row, route_state = routes
+    start, buf, head, count, out_tokens, in_tokens = queues
+    _, dest, depart, status, link, enter, ready, arrive, distance, reason = cars
+    d_start, d_trip, d_next = departures
+    entries, exits, time_on_link = counts
+    choice = _route_choice(route_state)
+    n_links = link_to.size
     blocked = np.zeros(n_links, np.bool_)
-    heads = (np.empty(n_links, np.int64), np.empty(n_links), np.empty(n_links, np.int64))
+    cand = np.empty(n_links, np.int64)
+    key_t = np.empty(n_links)
+    key_v = np.empty(n_links, np.int64)
     for step in range(n_steps):
         t = t_start + step * dt
         te = t + dt
-        _bank_capacity(links, queues, dt, blocked)
-        _depart(t, te, links, routes, choice, queues, cars, departures, counts)
-        while _move_heads(t, te, links, routes, choice, queues, cars, counts, blocked,
-                          heads) > 0:
-            pass
+        _bank_capacity(dt, capacity, entry_capacity, out_tokens, in_tokens, blocked)
+        # -- departures at the origins, in departure order (ties by trip id)
+        for n in range(d_next.size):
+            while d_next[n] < d_start[n + 1]:
+                v = d_trip[d_next[n]]
+                if status[v] != SCHEDULED:
+                    d_next[n] += 1
+                    continue
+                if depart[v] >= te:
+                    break
+                when = depart[v] if depart[v] > t else t
+                nl = -2 if dest[v] == n else _choose_next(v, n, dest, next_link, dest_row,
+                                                           choice, closed)
+                if nl >= 0 and not _has_room(nl, count, storage, in_tokens):
+                    break  # the origin waits for the next step
+                if nl == -2:
+                    _end_trip(v, ARRIVED, NO_REASON, when, status, reason, arrive, link)
+                elif nl == -1:
+                    _end_trip(v, STRANDED, NO_ROUTE, when, status, reason, arrive, link)
+                else:
+                    _join(v, nl, in_tokens, start, buf, head, count, entries)
+                    _board(v, nl, when, status, link, enter, ready, length, speed)
+                d_next[n] += 1
+        # -- moves at the downstream ends of the links, in passes until nothing moves
+        moved = 1
+        while moved > 0:
+            nc, order = _ready_heads(te, start, buf, head, count, ready, blocked, cand, key_t,
+                                     key_v)
+            moved = 0
+            for i in range(nc):
+                l = cand[order[i]]
+                v = key_v[order[i]]
+                node = link_to[l]
+                when = ready[v] if ready[v] > t else t
+                if dest[v] == node:
+                    nl = -2
+                else:
+                    if out_tokens[l] < 1.0 - 1e-9:
+                        blocked[l] = True
+                        continue
+                    nl = _choose_next(v, node, dest, next_link, dest_row, choice, closed)
+                    if nl >= 0 and not _has_room(nl, count, storage, in_tokens):
+                        blocked[l] = True
+                        continue
+                _pop(l, start, head, count)
+                exits[l] += 1
+                time_on_link[l] += when - enter[v]
+                distance[v] += length[l]
+                moved += 1
+                if nl == -2:
+                    _end_trip(v, ARRIVED, NO_REASON, when, status, reason, arrive, link)
+                elif nl == -1:
+                    _end_trip(v, STRANDED, NO_ROUTE, when, status, reason, arrive, link)
+                else:
+                    out_tokens[l] -= 1.0
+                    _join(v, nl, in_tokens, start, buf, head, count, entries)
+                    _board(v, nl, when, status, link, enter, ready, length, speed)
 
 
 @njit(cache=True)
 def strand_on_links(where, when, queues, cars):
     """Strand every trip on the links flagged in ``where`` (a road that has just closed
     under water) at ``when`` (s), emptying their queues; returns the number stranded."""
+    start, buf, head, count, _, _ = queues
     n = 0
     for l in range(where.size):
         if not where[l]:
             continue
-        cap = queues.start[l + 1] - queues.start[l]
-        for i in range(queues.count[l]):
-            v = queues.buf[queues.start[l] + (queues.head[l] + i) % cap]
-            _end_trip(v, STRANDED, FLOODED_LINK, when, cars)
+        cap = start[l + 1] - start[l]
+        for i in range(count[l]):
+            v = buf[start[l] + (head[l] + i) % cap]
+            _end_trip(v, STRANDED, FLOODED_LINK, when, cars.status, cars.reason, cars.arrive,
+                      cars.link)
             n += 1
-        queues.count[l] = 0
-        queues.head[l] = 0
+        count[l] = 0
+        head[l] = 0
     return n
 
 
 @njit(cache=True)
-def _resume_if_safe(v, k, travellers, paths, conditions):
-    """A stopped traveller goes on once the hazard of the path link ``k`` under it has
-    fallen below the limit."""
-    if (travellers.status[v] == STOPPED
-            and conditions.hazard[paths.link[k]] < conditions.hazard_limit):
-        travellers.status[v] = ON_LINK
-        travellers.reason[v] = 0
-
-
-@njit(cache=True)
-def _move_traveller(v, t0, te, travellers, paths, conditions):
-    """Move walker or cyclist ``v`` along its path from ``t0`` to ``te`` (s) at its speed,
-    stopping before the first link whose hazard reaches the limit; returns the time (s) it
-    stopped being outdoors in the step (``te``, or its arrival)."""
-    p0 = paths.start[v]
-    p1 = paths.start[v + 1]
-    total = paths.end[p1 - 1] if p1 > p0 else 0.0
-    pos = travellers.position[v]
-    # the path link under the traveller
-    k = p0
-    while k < p1 - 1 and paths.end[k] <= pos:
-        k += 1
-    _resume_if_safe(v, k, travellers, paths, conditions)
-    if travellers.status[v] != ON_LINK:
-        return te
-    new = pos + travellers.speed[v] * (te - t0)
-    j = k
-    while j < p1:
-        start_j = paths.end[j - 1] if j > p0 else 0.0
-        if start_j >= new:
-            break
-        if conditions.hazard[paths.link[j]] >= conditions.hazard_limit:
-            travellers.status[v] = STOPPED
-            travellers.reason[v] = FLOOD_HAZARD
-            travellers.position[v] = max(pos, start_j)
-            return te
-        j += 1
-    if new >= total:
-        arr = t0 + (total - pos) / travellers.speed[v]
-        travellers.arrive[v] = arr
-        travellers.status[v] = ARRIVED
-        travellers.position[v] = total
-        return arr
-    travellers.position[v] = new
-    return te
-
-
-@njit(cache=True)
-def _expose(v, pos, minutes, travellers, paths, link_length, cells, conditions, exposure):
-    """Add ``minutes`` outdoors of traveller ``v`` above the UTCI thresholds, at the cell
-    under it at the middle of its way in the step (from ``pos`` to its position now, m)."""
-    p0 = paths.start[v]
-    p1 = paths.start[v + 1]
-    if p1 == p0:
-        return
-    mid = 0.5 * (pos + travellers.position[v])
-    j = p0
-    while j < p1 - 1 and paths.end[j] <= mid:
-        j += 1
-    l = paths.link[j]
-    start_j = paths.end[j - 1] if j > p0 else 0.0
-    frac = (mid - start_j) / link_length[l] if link_length[l] > 0 else 0.0
-    nc = cells.start[l + 1] - cells.start[l]
-    if nc == 0:
-        return
-    c = int(frac * nc)
-    c = min(max(c, 0), nc - 1)
-    value = conditions.utci[cells.index[cells.start[l] + c]]
-    if not np.isfinite(value):
-        return
-    thresholds = conditions.thresholds
-    for q in range(thresholds.size):
-        if value > thresholds[q]:
-            exposure.minutes_above[v, q] += minutes
-    if value > thresholds[0]:
-        exposure.degree_minutes[v] += (value - thresholds[0]) * minutes
-
-
-@njit(cache=True)
-def advance_active(t_start, n_steps, dt, travellers, paths, link_length, cells, conditions,
+def advance_active(t_start, n_steps, dt, travellers, paths, length_at_link, cells, conditions,
                    exposure):
     """Walkers and cyclists: advance along their fixed paths at their own speed (m/s),
     stopping before any link whose flood hazard rating reaches ``conditions.hazard_limit``
@@ -427,34 +357,105 @@ def advance_active(t_start, n_steps, dt, travellers, paths, link_length, cells, 
     ``LinkCellsCSR``, ``Conditions``, ``Exposure``) and the link lengths (m);
     ``travellers`` and ``exposure`` are updated in place. ``paths.end`` is the distance (m)
     from the origin to the end of each path link. UTCI (degree_C, flat grid, or empty) is
-    sampled at the cell under the traveller at the middle of its outdoor time in each step;
-    ``exposure.minutes_above[:, k]`` counts minutes above ``thresholds[k]`` and
-    ``degree_minutes`` the integral of max(0, UTCI - thresholds[0]) (K min). Exposure
+    sampled at the cell under the traveller at the middle of its outdoor time in each step
+    (``_exposure_cell``); ``minutes_above[:, k]`` counts minutes above ``thresholds[k]``
+    and ``degree_minutes`` the integral of max(0, UTCI - thresholds[0]) (K min). Exposure
     metrics as in Bröde et al. 2012 (UTCI categories, doi:10.1007/s00484-011-0454-1):
     32 degC strong, 38 degC very strong heat stress.
     """
-    has_utci = conditions.utci.size > 0
+    depart_at_trip, speed_at_trip, status_at_trip, position_at_trip, arrive_at_trip, \
+        reason_at_trip = travellers
+    path_start, path_link, path_end = paths
+    cell_start, cell_index = cells
+    hazard_at_link, hazard_limit, utci, thresholds = conditions
+    minutes_above, degree_minutes, outdoor_minutes = exposure
+    has_utci = utci.size > 0
     for step in range(n_steps):
         t = t_start + step * dt
         te = t + dt
-        for v in range(travellers.depart.size):
-            s = travellers.status[v]
+        for v in range(depart_at_trip.size):
+            s = status_at_trip[v]
             if s == ARRIVED or s == STRANDED:
                 continue
             if s == SCHEDULED:
-                if travellers.depart[v] >= te:
+                if depart_at_trip[v] >= te:
                     continue
-                travellers.status[v] = ON_LINK
-            t0 = travellers.depart[v] if travellers.depart[v] > t else t
-            pos = travellers.position[v]
-            t_out = _move_traveller(v, t0, te, travellers, paths, conditions)
+                status_at_trip[v] = ON_LINK
+                s = ON_LINK
+            t0 = depart_at_trip[v] if depart_at_trip[v] > t else t
+            p0 = path_start[v]
+            p1 = path_start[v + 1]
+            total = path_end[p1 - 1] if p1 > p0 else 0.0
+            pos = position_at_trip[v]
+            # the path link under the traveller
+            k = p0
+            while k < p1 - 1 and path_end[k] <= pos:
+                k += 1
+            t_out = te
+            if s == STOPPED:
+                if hazard_at_link[path_link[k]] < hazard_limit:
+                    status_at_trip[v] = ON_LINK
+                    reason_at_trip[v] = 0
+                    s = ON_LINK
+            if s == ON_LINK:
+                new = pos + speed_at_trip[v] * (te - t0)
+                j = k
+                stop = False
+                while j < p1:
+                    start_j = path_end[j - 1] if j > p0 else 0.0
+                    if start_j >= new:
+                        break
+                    if hazard_at_link[path_link[j]] >= hazard_limit:
+                        new = max(pos, start_j)
+                        stop = True
+                        break
+                    j += 1
+                if stop:
+                    status_at_trip[v] = STOPPED
+                    reason_at_trip[v] = FLOOD_HAZARD
+                    position_at_trip[v] = new
+                elif new >= total:
+                    arr = t0 + (total - pos) / speed_at_trip[v]
+                    arrive_at_trip[v] = arr
+                    status_at_trip[v] = ARRIVED
+                    position_at_trip[v] = total
+                    t_out = arr
+                else:
+                    position_at_trip[v] = new
             minutes = (t_out - t0) / 60.0
             if minutes <= 0.0:
                 continue
-            exposure.outdoor_minutes[v] += minutes
-            if has_utci:
-                _expose(v, pos, minutes, travellers, paths, link_length, cells, conditions,
-                        exposure)
+            outdoor_minutes[v] += minutes
+            if not has_utci or p1 == p0:
+                continue
+            c = _exposure_cell(0.5 * (pos + position_at_trip[v]), p0, p1, path_link, path_end,
+                               length_at_link, cell_start, cell_index)
+            value = utci[c] if c >= 0 else np.nan
+            if not np.isfinite(value):
+                continue
+            for q in range(thresholds.size):
+                if value > thresholds[q]:
+                    minutes_above[v, q] += minutes
+            if value > thresholds[0]:
+                degree_minutes[v] += (value - thresholds[0]) * minutes
+
+
+@njit(cache=True, inline="always")
+def _exposure_cell(mid, p0, p1, path_link, path_end, length_at_link, cell_start, cell_index):
+    """The cell (flat index into the UTCI field) at distance ``mid`` (m) along the path
+    entries [p0, p1) of a traveller, or -1 where its link crosses no cell."""
+    j = p0
+    while j < p1 - 1 and path_end[j] <= mid:
+        j += 1
+    l = path_link[j]
+    start_j = path_end[j - 1] if j > p0 else 0.0
+    frac = (mid - start_j) / length_at_link[l] if length_at_link[l] > 0 else 0.0
+    nc = cell_start[l + 1] - cell_start[l]
+    if nc == 0:
+        return -1
+    c = int(frac * nc)
+    c = min(max(c, 0), nc - 1)
+    return cell_index[cell_start[l] + c]
 
 
 @njit(cache=True)
