@@ -101,9 +101,9 @@ def next_link_from_dist(dist, link_from, link_to, cost_at_link, out):
 
 
 # The helpers below take plain arrays, never the groups, and are inlined: numba takes a new
-# reference to each array it reads out of a tuple, and the atomic reference counting made
-# helpers that took groups up to 14 times slower (1.2-1.7 times unpacked once per step).
-# The kernels unpack their groups once per call.
+# reference to each array it reads out of a tuple, and that atomic reference counting made
+# the kernels 1.2 to 14 times slower when helpers took groups (per step or per trip). So the
+# kernels unpack their groups once per call.
 
 
 @njit(cache=True)
