@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from metrotwin.models.mobility.demand import trips_from_rows
-from metrotwin.models.mobility.model import TrafficModel
+from metrotwin.models.mobility.mesa_model import TrafficModel
 from metrotwin.models.mobility.demand import read_uxsim_csv
 from metrotwin.models.mobility.network import grid_network
 from metrotwin.models.mobility.simulation import TrafficSim

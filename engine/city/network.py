@@ -97,9 +97,14 @@ def cells_along_links(grid, node_x, node_y, link_from, link_to):
 
 
 def max_along_links(field: np.ndarray, start: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """The maximum of a grid field over each link's cells (0 for a link with none)."""
+    """The maximum of a grid field over each link's cells (CSR ``start``, flat ``index``):
+    cells without a value (NaN) are skipped; a link with no cells, or none with a value,
+    gets 0. The flood model's peak depth along each road and the mobility model's come
+    from here."""
     flat = field.ravel()[index]
     out = np.zeros(len(start) - 1)
     nonempty = start[1:] > start[:-1]
-    out[nonempty] = np.maximum.reduceat(flat, start[:-1][nonempty]) if flat.size else 0.0
-    return out
+    if flat.size:
+        # fmax, not maximum: one cell without data must not hide the water on the others
+        out[nonempty] = np.fmax.reduceat(flat, start[:-1][nonempty])
+    return np.where(np.isnan(out), 0.0, out)

@@ -21,7 +21,8 @@ import numpy as np
 from metrotwin.city.sources import tntp
 from metrotwin.hpc.decomposition import exact_sum_finish, exact_sum_partial
 from metrotwin.models.mobility import agents, kernels
-from metrotwin.models.mobility.network import JAM_DENSITY, MobilityError, Network
+from metrotwin.models.mobility.errors import MobilityError
+from metrotwin.models.mobility.network import JAM_DENSITY, Network
 from metrotwin.models.mobility.parallel import global_cells, values_at
 from metrotwin.scenario.messages import short_repr
 

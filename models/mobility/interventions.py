@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import numpy as np
-import xarray as xr
 from pydantic import Field, model_validator
 
 from metrotwin.city.geometry import Area, Line
 from metrotwin.city.interventions import Intervention, register_intervention
+from metrotwin.models.mobility.variables import VARIABLES
 
 
 def select_links(state, where: Area | None, links: list[int] | None) -> np.ndarray:
@@ -66,8 +66,9 @@ class RoadClosure(_LinkIntervention):
 
     def apply(self, state, rng):
         chosen = select_links(state, self.where, self.links)
-        if "link_closed" not in state:
-            state.ds["link_closed"] = xr.Variable("link", np.zeros(state.n_links, "int8"))
+        # the model's own declaration (int8, its flag meanings), as the coupler would make it
+        # (it keeps a variable that exists, so this one must not differ)
+        state.add_variable("link_closed", VARIABLES["link_closed"])
         state["link_closed"][chosen] = 1
         return int(chosen.sum())
 

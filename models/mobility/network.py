@@ -18,12 +18,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from metrotwin.city.network import add_network
 from metrotwin.city.sources import tntp
-from metrotwin.errors import MetrotwinError
 from metrotwin.models.mobility import kernels
-
-
-class MobilityError(MetrotwinError):
-    """Bad input to the mobility model (network, demand, parameters)."""
+from metrotwin.models.mobility.errors import MobilityError
 
 
 class NetworkError(MobilityError):

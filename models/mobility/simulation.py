@@ -196,9 +196,7 @@ class TrafficSim:
         self.closed[:] = closed
         stranded = 0
         if newly.any():
-            stranded = kernels.strand_on_links(
-                newly, self.time, self.queue_start, self.queue_buf, self.queue_head,
-                self.queue_count, self.c_status, self.c_link, self.c_arrive, self.c_reason)
+            stranded = kernels.strand_on_links(newly, self.time, self._queues(), self._cars())
         if changed:
             self.router.update(self.link_cost(), reset=True)
         return int(stranded)
@@ -226,32 +224,44 @@ class TrafficSim:
                 self._route_clock = next_route
                 self.router.update(self.link_cost())
 
+    # the kernels' argument groups, made at each call: restore() may replace an array
+    def _queues(self) -> kernels.Queues:
+        return kernels.Queues(self.queue_start, self.queue_buf, self.queue_head,
+                              self.queue_count, self.out_tokens, self.in_tokens)
+
+    def _cars(self) -> kernels.Cars:
+        return kernels.Cars(self.c_origin, self.c_dest, self.c_depart, self.c_status,
+                            self.c_link, self.c_enter, self.c_ready, self.c_arrive,
+                            self.c_distance, self.c_reason)
+
     def _advance_cars(self, n: int) -> None:
         if self.car.size == 0:
             return
-        r = self.router
+        net, r = self.net, self.router
+        links = kernels.Links(net.link_to, net.length, self.speed, self.capacity,
+                              self.entry_capacity, self.storage, self.closed)
         kernels.advance_queues(
-            self.time, n, self.dt, self.net.link_to, self.net.length, self.speed,
-            self.capacity, self.entry_capacity, self.storage, self.closed, r.next_link, r.dest_row, r.state,
-            self.queue_start, self.queue_buf, self.queue_head, self.queue_count,
-            self.out_tokens, self.in_tokens, self.c_origin, self.c_dest, self.c_depart,
-            self.c_status, self.c_link, self.c_enter, self.c_ready, self.c_arrive,
-            self.c_distance, self.c_reason, self.departure_start, self.departure_trip,
-            self.departure_next, self.entries, self.exits, self.time_on_link)
+            self.time, n, self.dt, links, kernels.Routes(r.next_link, r.dest_row, r.state),
+            self._queues(), self._cars(),
+            kernels.Departures(self.departure_start, self.departure_trip, self.departure_next),
+            kernels.LinkCounts(self.entries, self.exits, self.time_on_link))
 
     def _advance_active(self, t0: float, t1: float) -> None:
         if self.active.size == 0:
             return
+        travellers = kernels.Travellers(self.a_depart, self.a_speed, self.a_status,
+                                        self.a_position, self.a_arrive, self.a_reason)
+        paths = kernels.Paths(self.a_path_start, self.a_path_link, self.a_path_end)
+        cells = kernels.LinkCellsCSR(self.net.cell_start, self.net.cell_index)
+        conditions = kernels.Conditions(self.hazard, self.hazard_limit, self.utci,
+                                        self.thresholds)
+        exposure = kernels.Exposure(self.a_minutes, self.a_degree_minutes, self.a_outdoor)
         step = self.exposure_interval
         t = t0
         while t < t1 - 1e-9:
             te = min(t1, (np.floor(t / step + 1e-9) + 1) * step)
-            kernels.advance_active(
-                t, 1, te - t, self.a_depart, self.a_speed, self.a_path_start, self.a_path_link,
-                self.a_path_end, self.net.length, self.hazard, self.hazard_limit,
-                self.net.cell_start, self.net.cell_index, self.utci, self.thresholds,
-                self.a_status, self.a_position, self.a_arrive, self.a_reason, self.a_minutes,
-                self.a_degree_minutes, self.a_outdoor)
+            kernels.advance_active(t, 1, te - t, travellers, paths, self.net.length, cells,
+                                   conditions, exposure)
             t = te
 
     # -- results -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from metrotwin.errors import ModelError
 from metrotwin.models.mobility import MobilityModel
 from metrotwin.models.mobility.demand import DemandError, Trips, read_tntp_trips, trips_from_rows
 from metrotwin.models.mobility.network import MobilityError, Network, NetworkError, read_tntp_network
@@ -25,6 +26,12 @@ def test_zero_capacity_or_length_is_refused(field):
 
 def test_od_pair_to_a_missing_node_is_refused():
     with pytest.raises(MobilityError, match="destination node 7 does not exist"):
+        trips_from_rows(net(), np.array([[0, 7, 0.0, 60.0, 0.1]]))
+
+
+def test_the_mobility_error_is_a_model_error():
+    """Like every model's (issue 17): the runner names the failing model by its ModelError."""
+    with pytest.raises(ModelError, match="destination node 7 does not exist"):
         trips_from_rows(net(), np.array([[0, 7, 0.0, 60.0, 0.1]]))
 
 

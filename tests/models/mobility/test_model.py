@@ -140,6 +140,19 @@ def test_road_closure_and_demand_interventions():
     assert sim.entries[2] == 0
 
 
+def test_a_road_closure_makes_link_closed_as_the_model_declares_it():
+    """The closure runs before the coupler allocates the model's outputs, and the coupler
+    keeps a variable that exists: it must carry the declared units and flag meanings."""
+    state = street_state()
+    apply_interventions(state, parse_interventions([{"type": "road_closure", "links": [2]}]),
+                        np.random.default_rng(0))
+    spec = MobilityModel.variables["link_closed"]
+    made = state.ds["link_closed"]
+    assert made.dtype == np.dtype(spec.dtype)
+    assert made.attrs == spec.cf_attrs()
+    assert made.values.tolist() == [0, 0, 1] + [0] * (made.size - 3)
+
+
 def test_checkpoint_restore_reproduces_the_run():
     state = street_state()
     model, _ = setup(state, {"demand": "od", "od": [[0, 4, 0.0, 1800.0, 0.3], [4, 0, 0, 900, 0.2]]})

@@ -3,6 +3,7 @@ conservation of trips, rerouting around closures."""
 
 import numpy as np
 import pytest
+from numba.core.errors import TypingError
 
 from metrotwin.models.mobility import kernels
 from metrotwin.models.mobility.demand import Trips, trips_from_rows
@@ -34,6 +35,14 @@ def test_free_flow_along_a_route():
     sim.advance(300.0)
     assert sim.travel_times()[0][0] == pytest.approx(50.0 + 731.0 / 17.0 + 18.0, abs=1e-9)
     assert sim.c_distance[0] == pytest.approx(1321.0)
+
+
+def test_argument_groups_given_in_the_wrong_order_are_refused():
+    """The kernels take named groups (issue 17): two groups swapped fail to compile, where
+    two of the 35 arrays swapped ran on, silently wrong."""
+    sim = TrafficSim(line_network([100.0], [10.0], [1800.0]), Trips([0], [1], [0.0]))
+    with pytest.raises(TypingError):
+        kernels.strand_on_links(np.ones(1, bool), 0.0, sim._cars(), sim._queues())
 
 
 def bottleneck(demand=0.5, capacity_c=900.0, t_end=1200.0):
