@@ -139,10 +139,8 @@ class AssimilatingCoupler(Coupler):
 
     def initialize(self) -> None:
         """Allocate (as ``Coupler.initialize`` does), then initialize every member and the
-        control, each allocating its own state, and publish their mean."""
-        for name, spec in {**self.control.output_variables(), **self.spread_fields()}.items():
-            if name not in self.state:
-                self.state.add_variable(name, spec)
+        control (whose own allocation then keeps what is there), and publish their mean."""
+        self.allocate()
         for coupler in [*self.members, self.control]:
             coupler.initialize()
         self._publish()
@@ -188,6 +186,7 @@ class AssimilatingCoupler(Coupler):
                                          "readings were assimilated", better="neither"),
             "readings_assimilated": Indicator(float(self.assimilated), "1", "readings the "
                                               "analyses used", better="neither"),
+            **sensor_skill(self.obs, self.values, len(self.members)),
         }  # fmt: skip
         return out
 

@@ -11,7 +11,7 @@ import numpy as np
 from metrotwin.city.build import build_city
 from metrotwin.observe.snap import snap_to_links
 from metrotwin.run.runner import prepare_variant
-from metrotwin.scenario.scenario import parse_scenario
+from metrotwin.run.scenario import parse_scenario
 
 START = "2026-07-15T06:00:00"
 

@@ -151,7 +151,7 @@ def test_a_serial_run_is_a_one_rank_ensemble(toy_registry, small_file, tmp_path,
     gives the same run folder as a run on an explicit ``SerialComm``."""
     from metrotwin.hpc.ensemble import SerialComm
     from metrotwin.run import runner
-    from metrotwin.scenario.scenario import load_scenario
+    from metrotwin.run.scenario import load_scenario
 
     calls = []
 
