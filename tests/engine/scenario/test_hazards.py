@@ -39,7 +39,8 @@ def test_a_valid_section_loads_with_periods_sorted():
     assert hazards.design_storms.return_periods == [2.0, 10.0]
     assert hazards.design_storms.hyetograph.time_step == 300.0
     assert hazards.sampling.members == 8
-    assert DesignStorms.model_validate({"idf": TABLE, "return_periods": [5]}).idf.durations[-1] == 7200
+    table = DesignStorms.model_validate({"idf": TABLE, "return_periods": [5]})
+    assert table.idf.durations == [600.0, 1800.0, 3600.0, 7200.0]
 
 
 @pytest.mark.parametrize("period", [1, 0.5, -2, 0])
