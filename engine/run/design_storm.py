@@ -18,6 +18,17 @@ duration ``d``):
 
 An IDF table is interpolated linearly in log(intensity) against log(duration) between its
 durations, and held at its first intensity below the shortest one.
+
+A centred 1-hour Chicago storm in 20-minute blocks: its middle block is the 20-minute IDF
+intensity, 1200 / (20 + 8)^0.75 = 98.6 mm/h:
+
+>>> from metrotwin.scenario.hazards import DesignStorms
+>>> storms = DesignStorms.model_validate({
+...     "idf": {"form": "parametric", "coefficients": {10: {"a": 1200, "b": 8, "c": 0.75}}},
+...     "return_periods": [10],
+...     "hyetograph": {"duration": "1 h", "time_step": "20 min", "peak_position": 0.5}})
+>>> [(t, round(i, 1)) for t, i in design_hyetograph(storms, 10)]
+[(0.0, 26.7), (1200.0, 98.6), (2400.0, 26.7), (3600.0, 0.0)]
 """
 
 from __future__ import annotations

@@ -38,6 +38,25 @@ def exceedance_probability(values, threshold: float, weights=None) -> np.ndarray
     return np.tensordot(w, exceeds, axes=(0, 0))
 
 
+def hours_above(series, threshold: float, step_hours: float) -> np.ndarray:
+    """Total hours (h) above ``threshold`` along the time axis (axis 1) of ``series``
+    (``(members, times, ...)``, one value per output step of ``step_hours`` h); NaN is not
+    above."""
+    if not step_hours > 0:
+        raise RiskInputError(f"step_hours must be > 0 h, got {step_hours!r}")
+    return np.sum(np.asarray(series, dtype=float) > threshold, axis=1) * step_hours
+
+
+def duration_exceedance_probability(
+    series, threshold: float, min_hours: float, step_hours: float, weights=None
+) -> np.ndarray:
+    """P(at least ``min_hours`` h, in total, above ``threshold``) at each point, over the
+    members of ``series`` (``(members, times, ...)``), e.g. P(UTCI > 32 °C for >= 4 h)."""
+    hours = hours_above(series, threshold, step_hours)
+    w = member_weights(hours.shape[0], weights)
+    return np.tensordot(w, (hours >= min_hours - 1e-9 * step_hours).astype(float), axes=(0, 0))
+
+
 def weighted_quantiles(values, quantiles, weights=None) -> np.ndarray:
     """Quantiles ``quantiles`` (each in [0, 1]) over the members (first axis) of ``values``:
     shape ``(len(quantiles), ...)``; the inverse of the weighted empirical CDF."""

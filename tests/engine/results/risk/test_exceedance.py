@@ -8,7 +8,12 @@ import pytest
 from scipy.stats import lognorm
 
 from metrotwin.results.risk import RiskInputError
-from metrotwin.results.risk.exceedance import exceedance_probability, weighted_quantiles
+from metrotwin.results.risk.exceedance import (
+    duration_exceedance_probability,
+    exceedance_probability,
+    hours_above,
+    weighted_quantiles,
+)
 
 
 def test_exceedance_by_hand_equal_and_unequal_weights():
@@ -59,3 +64,16 @@ def test_exceedance_converges_at_the_monte_carlo_rate():
         assert rms[n] == pytest.approx(np.sqrt(exact * (1 - exact) / n), rel=0.12)
     assert 1.8 < rms[250] / rms[1000] < 2.2
     assert 1.8 < rms[1000] / rms[4000] < 2.2
+
+
+def test_duration_exceedance_by_hand():
+    """3 members x 4 half-hourly steps x 1 point of UTCI (°C): hours above 32 are 1.5, 0.5
+    and 2.0, so P(>= 1.5 h) = 2/3, and with weights 0.5, 0.3, 0.2: 0.5 + 0.2."""
+    utci = np.array([[33.0, 34.0, 31.0, 32.5], [30.0, 32.1, 31.0, 29.0],
+                     [33.0, 33.0, 35.0, 36.0]])[:, :, None]  # fmt: skip
+    np.testing.assert_array_equal(hours_above(utci, 32.0, 0.5)[:, 0], [1.5, 0.5, 2.0])
+    assert duration_exceedance_probability(utci, 32.0, 1.5, 0.5)[0] == pytest.approx(2 / 3)
+    got = duration_exceedance_probability(utci, 32.0, 1.5, 0.5, weights=[0.5, 0.3, 0.2])
+    assert got[0] == pytest.approx(0.7, rel=1e-15)
+    with pytest.raises(RiskInputError, match="step_hours must be > 0 h"):
+        hours_above(utci, 32.0, 0.0)
