@@ -47,8 +47,8 @@ def check_return_period(value) -> float:
         ) from None
     if not (math.isfinite(years) and 1.0 < years <= MAX_RETURN_PERIOD):
         raise ValueError(
-            f"return period {short_repr(value)} years is not valid: give a number of years "
-            f"> 1 and <= {MAX_RETURN_PERIOD:g} (annual exceedance probability 1/T < 1)"
+            f"return period {short_repr(value)} is not valid: give a number of years > 1 and "
+            f"<= {MAX_RETURN_PERIOD:g} (an annual exceedance probability 1/T below 1)"
         )
     return years
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from metrotwin.errors import ScenarioError
 from metrotwin.scenario.hazards import DesignStorms, Hazards, Heatwaves, Sampling
+from metrotwin.scenario.scenario import Scenario, validate_scenario
 from metrotwin.scenario.validation import format_validation_error
 
 PARAMETRIC = {
@@ -47,8 +49,7 @@ def test_a_valid_section_loads_with_periods_sorted():
 def test_a_return_period_of_one_year_or_less_is_refused(period):
     text = message(DesignStorms, {"idf": PARAMETRIC, "return_periods": [period]})
     assert "hazards.return_periods.0" in text
-    assert f"return period {period!r} years is not valid" in text
-    assert "> 1" in text
+    assert f"return period {period!r} is not valid: give a number of years > 1" in text
 
 
 def test_idf_parameters_giving_infinite_intensities_are_refused():
@@ -117,7 +118,7 @@ def test_a_heatwave_table_cooler_for_a_rarer_event_is_refused():
     text = message(Heatwaves, {"daily_max_temperature": {5: 35.0, 50: 33.0}})
     assert "the 50-year value (33 °C) is below the 5-year one (35 °C)" in text
     text = message(Heatwaves, {"daily_max_temperature": {1: 35.0}})
-    assert "return period 1 years is not valid" in text
+    assert "return period 1 is not valid" in text
 
 
 @pytest.mark.parametrize(
@@ -145,3 +146,22 @@ def test_sobol_needs_a_power_of_two_members():
 def test_a_parameter_named_twice_is_refused():
     one = {"name": "models.flood.manning_n", "low": 0.01, "high": 0.05}
     assert "named twice: models.flood.manning_n" in message(Hazards, {"uncertain": [one, one]})
+
+
+class ScenarioWithHazards(Scenario):
+    """The scenario schema with the one line that would add the section (not added yet)."""
+
+    hazards: Hazards | None = None
+
+
+def test_in_a_scenario_bad_hazards_end_as_one_message_naming_the_field(small_scenario_data):
+    data = dict(small_scenario_data, hazards={
+        "design_storms": {"idf": PARAMETRIC, "return_periods": [0.5, 10]}})  # fmt: skip
+    with pytest.raises(ScenarioError) as err:
+        validate_scenario(ScenarioWithHazards, data, source="risk.yaml")
+    text = str(err.value)
+    assert text.startswith("risk.yaml: hazards.design_storms.return_periods.0: return period")
+    assert len(text.splitlines()) == 1
+    data["hazards"]["design_storms"]["return_periods"] = [2, 10]
+    good = validate_scenario(ScenarioWithHazards, data, source="risk.yaml")
+    assert good.hazards.design_storms.return_periods == [2.0, 10.0]
