@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 
 from metrotwin.results.risk import RiskInputError
+from metrotwin.results.risk.exceedance import weighted_quantiles
 
 
 def annual_exceedance_probability(return_periods) -> np.ndarray:
@@ -66,3 +67,17 @@ def expected_annual_damage(
     if rare_tail == "constant":
         ead = ead + damages[-1] * p[-1]
     return ead
+
+
+def ead_band(
+    return_periods, member_damages, quantiles=(0.05, 0.5, 0.95), *, weights=None,
+    rare_tail: Literal["constant", "none"] = "constant",
+) -> np.ndarray:  # fmt: skip
+    """Quantiles of EAD over an ensemble's members: ``member_damages`` is ``(members, n, ...)``
+    (each member's damage for each of the ``n`` return periods); the result is
+    ``(len(quantiles), ...)``, e.g. the 90 % band and the median with the default quantiles."""
+    member_damages = np.asarray(member_damages, dtype=float)
+    per_member = expected_annual_damage(
+        return_periods, np.moveaxis(member_damages, 0, 1), rare_tail=rare_tail
+    )
+    return weighted_quantiles(per_member, quantiles, weights)

@@ -1,8 +1,10 @@
 """Heat-health burden: deaths attributable to days hotter than a threshold.
 
-A log-linear exposure-response above the threshold (the hot arm of the temperature-mortality
-curve; form as in Gasparrini et al. 2015, Lancet 386:369, who report the heat-attributable
-fraction from such a curve above the minimum-mortality temperature):
+The attributable fraction of each day's deaths, AF = (RR - 1) / RR, is the form Gasparrini et
+al. 2015 (Lancet 386:369) use for heat above the minimum-mortality temperature (Gasparrini &
+Leone 2014, BMC Med. Res. Methodol. 14:55); their RR curve is a distributed-lag non-linear fit,
+here it is log-linear above a threshold (a straight hot arm, as estimated by Baccini et al.
+2008):
 
     RR(T) = exp(beta * max(T - T_thr, 0)),   beta = ln(RR per °C)
     AF(T) = (RR - 1) / RR                     attributable fraction of the day's deaths
@@ -14,7 +16,8 @@ always local: a city's minimum-mortality temperature, e.g. from Gasparrini et al
 - ``RR_PER_DEGREE = 1.0184``: +1.84 % natural mortality per °C of daily maximum apparent
   temperature above the city threshold, north-continental European cities (Baccini et al.
   2008, Epidemiology 19:711, PHEWE; +3.12 % for Mediterranean cities). The temperature given
-  must be the metric the relative risk was estimated on.
+  must be the metric the relative risk was estimated on; that study's thresholds were 23.3 °C
+  (north-continental) and 29.4 °C (Mediterranean) of daily maximum apparent temperature.
 - ``BASELINE_DEATHS_PER_1000_PER_YEAR = 10.4``: crude death rate of the EU-27 in 2019
   (Eurostat, demo_gind: about 4.65 million deaths in a population of about 447 million).
 """

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from metrotwin.results.risk import RiskInputError
-from metrotwin.results.risk.annual import expected_annual_damage
+from metrotwin.results.risk.annual import ead_band, expected_annual_damage
 
 
 def test_ead_by_hand_exact_in_binary_fractions():
@@ -51,3 +51,13 @@ def test_a_single_event_has_only_the_tail():
 def test_bad_input_is_refused(periods, damages, expected):
     with pytest.raises(RiskInputError, match=expected):
         expected_annual_damage(periods, damages)
+
+
+def test_ead_band_over_members_by_hand():
+    """Three members scale the T = 2, 4, 8 damages (0, 100, 400) by 1, 2 and 4: EADs 93.75,
+    187.5 and 375; their 5/50/95 % quantiles (inverted CDF of thirds) are the three EADs."""
+    base = np.array([0.0, 100.0, 400.0])
+    members = np.stack([base, 2 * base, 4 * base])
+    np.testing.assert_array_equal(ead_band([2, 4, 8], members), [93.75, 187.5, 375.0])
+    weighted = ead_band([2, 4, 8], members, [0.5], weights=[0.6, 0.2, 0.2])
+    np.testing.assert_array_equal(weighted, [93.75])
