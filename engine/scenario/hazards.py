@@ -1,0 +1,349 @@
+"""The ``hazards:`` section of a scenario: what a probabilistic what-if draws its forcing from.
+
+- ``design_storms``: an IDF relation (intensity-duration-frequency: a user table of intensity
+  per duration per return period, or the parametric form ``i = a / (d + b)^c`` per return
+  period, ``d`` in minutes and ``i`` in mm/h) turned into hyetographs (Chicago after Keifer &
+  Chu 1957, or alternating block) for a list of return periods (years, > 1);
+- ``heatwaves``: design days from a return-period table of the daily maximum air temperature
+  (°C);
+- ``uncertain``: parameters with ranges, sampled by Latin hypercube or scrambled Sobol
+  sequences (``sampling``), so that members span the uncertainty.
+
+The hyetographs and samples themselves are made in ``metrotwin.run.design_storm`` and
+``metrotwin.run.sampling``; this module only validates what the user wrote. Every error names
+the field, the value and what would be valid.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from metrotwin.scenario.messages import short_repr
+from metrotwin.scenario.schema import MAX_RAIN, StrictModel
+from metrotwin.scenario.units import Duration
+
+#: longest return period accepted (years): beyond 1e5 years an IDF curve is extrapolation
+MAX_RETURN_PERIOD = 100_000.0
+#: most return periods, members or uncertain parameters: a design ensemble, not a catalogue
+MAX_ITEMS = 4096
+
+
+def check_return_period(value) -> float:
+    """``value`` (years) if it is a number > 1 and <= MAX_RETURN_PERIOD; else ValueError.
+
+    A return period of 1 year or less has an annual exceedance probability of 1 or more: it
+    is no design event."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"a return period is a number of years > 1, got {short_repr(value)}")
+    try:
+        years = float(value)
+    except ValueError:
+        raise ValueError(
+            f"a return period is a number of years > 1, got {short_repr(value)}"
+        ) from None
+    if not (math.isfinite(years) and 1.0 < years <= MAX_RETURN_PERIOD):
+        raise ValueError(
+            f"return period {short_repr(value)} is not valid: give a number of years > 1 and "
+            f"<= {MAX_RETURN_PERIOD:g} (an annual exceedance probability 1/T below 1)"
+        )
+    return years
+
+
+#: a return period (years), > 1
+ReturnPeriod = Annotated[float, BeforeValidator(check_return_period)]
+
+
+def _check_curve(intensity: np.ndarray, durations_min: np.ndarray, what: str) -> None:
+    """ValueError unless the intensities (mm/h) at ``durations_min`` are finite, > 0, at most
+    MAX_RAIN, not increasing with duration, and the depths ``i * d`` not decreasing."""
+    for d, i in zip(durations_min, intensity):
+        if not (np.isfinite(i) and 0.0 < i <= MAX_RAIN):
+            raise ValueError(
+                f"{what} gives intensity {i:g} mm/h at duration {d:g} min; intensities must be "
+                f"finite, > 0 and <= {MAX_RAIN:g} mm/h"
+            )
+    depth = intensity * durations_min
+    for k in range(1, len(durations_min)):
+        if intensity[k] > intensity[k - 1] * (1 + 1e-12):
+            raise ValueError(
+                f"{what}: intensity rises from {intensity[k - 1]:g} mm/h at "
+                f"{durations_min[k - 1]:g} min to {intensity[k]:g} mm/h at {durations_min[k]:g} "
+                f"min; an IDF intensity must not increase with duration"
+            )
+        if depth[k] < depth[k - 1] * (1 - 1e-12):
+            raise ValueError(
+                f"{what}: depth i*d falls from {depth[k - 1] / 60:g} mm at "
+                f"{durations_min[k - 1]:g} min to {depth[k] / 60:g} mm at {durations_min[k]:g} "
+                f"min; the depth of a longer storm must not be smaller"
+            )
+
+
+def _check_order_across_periods(curves: dict[float, np.ndarray], what: str) -> None:
+    """ValueError unless, at every duration, a rarer event is at least as intense."""
+    periods = sorted(curves)
+    for lo, hi in zip(periods, periods[1:]):
+        lower = np.flatnonzero(curves[hi] < curves[lo] * (1 - 1e-12))
+        if lower.size:
+            raise ValueError(
+                f"{what}: the {hi:g}-year intensity is below the {lo:g}-year one (entry "
+                f"{lower[0]}); a rarer storm must not be weaker"
+            )
+
+
+class Strict(StrictModel):
+    """Base of the hazards section's parts (unknown keys and NaN/inf refused)."""
+
+
+class IdfTable(Strict):
+    """An IDF table: intensity (mm/h) per duration, one row per return period (years)."""
+
+    form: Literal["table"] = "table"
+    durations: list[Duration] = Field(description="storm durations (s), strictly increasing")
+    intensities: dict[ReturnPeriod, list[float]] = Field(
+        description="return period (years) -> mean intensity (mm/h) at each duration"
+    )
+
+    @field_validator("durations")
+    @classmethod
+    def _durations(cls, value):
+        if not 2 <= len(value) <= MAX_ITEMS:
+            raise ValueError(f"give 2 to {MAX_ITEMS} durations, got {len(value)}")
+        if value[0] <= 0:
+            raise ValueError(f"durations must be > 0 s, got {value[0]:g} s")
+        for k in range(1, len(value)):
+            if value[k] <= value[k - 1]:
+                raise ValueError(
+                    f"durations must increase strictly; entry {k} ({value[k]:g} s) is not "
+                    f"after entry {k - 1} ({value[k - 1]:g} s)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _curves(self):
+        if not self.intensities:
+            raise ValueError("intensities is empty; give return period (years): [mm/h, ...]")
+        minutes = np.asarray(self.durations) / 60.0
+        curves = {}
+        for period, row in self.intensities.items():
+            what = f"intensities.{period:g}"
+            if len(row) != len(self.durations):
+                raise ValueError(
+                    f"{what} has {len(row)} intensities for {len(self.durations)} durations; "
+                    f"give one per duration"
+                )
+            curves[period] = np.asarray(row, dtype=float)
+            _check_curve(curves[period], minutes, what)
+        _check_order_across_periods(curves, "intensities")
+        return self
+
+
+class IdfCoefficients(Strict):
+    """``i = a / (d + b)^c``: ``i`` in mm/h, ``d`` in minutes (e.g. Chow, Maidment & Mays
+    1988, Applied Hydrology, eq. 15.1.1)."""
+
+    a: float = Field(gt=0, description="scale (mm/h min^c)")
+    b: float = Field(0.0, description="duration offset (min); d + b must stay > 0")
+    c: float = Field(gt=0, le=1, description="exponent (-): c <= 1 keeps depth rising with d")
+
+
+class IdfParametric(Strict):
+    """The parametric IDF form per return period, checked on durations from 1 min to
+    ``max_duration``."""
+
+    form: Literal["parametric"] = "parametric"
+    coefficients: dict[ReturnPeriod, IdfCoefficients] = Field(
+        description="return period (years) -> a, b, c of i = a / (d + b)^c"
+    )
+    max_duration: Duration = Field(
+        86400.0, gt=0, description="longest duration the relation holds for (s)"
+    )
+
+    def intensity(self, period: float, minutes) -> np.ndarray:
+        """Intensity (mm/h) of the ``period``-year storm lasting ``minutes`` (min)."""
+        k = self.coefficients[period]
+        with np.errstate(all="ignore"):  # a bad b gives NaN, refused by the validator
+            return k.a / np.power(np.asarray(minutes, dtype=float) + k.b, k.c)
+
+    @model_validator(mode="after")
+    def _curves(self):
+        if not self.coefficients:
+            raise ValueError("coefficients is empty; give return period (years): {a, b, c}")
+        minutes = np.geomspace(1.0, max(self.max_duration / 60.0, 1.0), 200)
+        curves = {}
+        for period, k in self.coefficients.items():
+            if k.b <= -1.0:
+                raise ValueError(
+                    f"coefficients.{period:g}.b = {k.b:g} min makes d + b <= 0 for a 1-min "
+                    f"storm (negative or infinite intensity); give b > -1"
+                )
+            curves[period] = self.intensity(period, minutes)
+            _check_curve(curves[period], minutes, f"coefficients.{period:g} (a, b, c)")
+        _check_order_across_periods(curves, "coefficients")
+        return self
+
+
+class HyetographShape(Strict):
+    """How a design storm is laid out in time."""
+
+    method: Literal["chicago", "alternating_block"] = "chicago"
+    duration: Duration = Field(7200.0, description="storm duration (s)")
+    time_step: Duration = Field(300.0, description="length of each block (s)")
+    peak_position: float = Field(
+        0.4, ge=0, le=1, description="time of the peak as a fraction r of the duration"
+    )
+
+    @model_validator(mode="after")
+    def _steps(self):
+        if not self.time_step > 0:
+            raise ValueError(f"time_step must be > 0 s, got {self.time_step:g}")
+        steps = self.duration / self.time_step
+        if not (1 <= round(steps) <= 100_000 and abs(steps - round(steps)) < 1e-9 * steps):
+            raise ValueError(
+                f"duration ({self.duration:g} s) must be a whole number (1 to 100000) of "
+                f"time_step ({self.time_step:g} s), got {steps:g}"
+            )
+        return self
+
+
+class DesignStorms(Strict):
+    """Design storms for a list of return periods from one IDF relation."""
+
+    idf: IdfTable | IdfParametric = Field(discriminator="form")
+    hyetograph: HyetographShape = Field(default_factory=HyetographShape)
+    return_periods: list[ReturnPeriod] = Field(description="years, each > 1")
+
+    @field_validator("return_periods")
+    @classmethod
+    def _periods(cls, value):
+        if not 1 <= len(value) <= MAX_ITEMS:
+            raise ValueError(f"give 1 to {MAX_ITEMS} return periods, got {len(value)}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"return periods {short_repr(value)} repeat a value")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _covered(self):
+        known = self.idf.intensities if isinstance(self.idf, IdfTable) else self.idf.coefficients
+        missing = [t for t in self.return_periods if t not in known]
+        if missing:
+            raise ValueError(
+                f"return periods {', '.join(f'{t:g}' for t in missing)} years have no IDF "
+                f"curve; the IDF relation has {', '.join(f'{t:g}' for t in sorted(known))}"
+            )
+        longest = self.idf.durations[-1] if isinstance(self.idf, IdfTable) else (
+            self.idf.max_duration
+        )
+        if self.hyetograph.duration > longest * (1 + 1e-12):
+            raise ValueError(
+                f"hyetograph.duration ({self.hyetograph.duration:g} s) is longer than the IDF "
+                f"relation's longest duration ({longest:g} s); shorten it or extend the IDF"
+            )
+        return self
+
+
+class Heatwaves(Strict):
+    """Heatwave design days: the daily maximum air temperature (°C) per return period."""
+
+    daily_max_temperature: dict[ReturnPeriod, float] = Field(
+        description="return period (years) -> daily maximum air temperature (°C)"
+    )
+    days: int = Field(3, ge=1, le=60, description="length of the heatwave (days)")
+    diurnal_range: float = Field(12.0, gt=0, le=30, description="Tmax - Tmin (°C)")
+
+    @field_validator("daily_max_temperature")
+    @classmethod
+    def _table(cls, value):
+        if not value:
+            raise ValueError("daily_max_temperature is empty; give years: °C pairs")
+        periods = sorted(value)
+        for t in periods:
+            if not -60 <= value[t] <= 60:
+                raise ValueError(
+                    f"daily_max_temperature.{t:g} = {value[t]:g} °C; give -60 to 60 °C"
+                )
+        for lo, hi in zip(periods, periods[1:]):
+            if value[hi] < value[lo]:
+                raise ValueError(
+                    f"daily_max_temperature: the {hi:g}-year value ({value[hi]:g} °C) is below "
+                    f"the {lo:g}-year one ({value[lo]:g} °C); a rarer heatwave must not be "
+                    f"cooler"
+                )
+        return value
+
+
+class UncertainParameter(Strict):
+    """One uncertain input: the scenario field it sets and the distribution it is drawn from.
+
+    ``uniform`` and ``loguniform`` span [low, high]; ``normal`` has ``mean`` and ``std`` and
+    is truncated to [low, high]."""
+
+    name: str = Field(description="the dotted field it sets, e.g. models.flood.manning_n")
+    distribution: Literal["uniform", "loguniform", "normal"] = "uniform"
+    low: float
+    high: float
+    mean: float | None = None
+    std: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _range(self):
+        if not self.low < self.high:
+            raise ValueError(
+                f"{self.name}: low ({self.low:g}) must be below high ({self.high:g})"
+            )
+        if self.distribution == "loguniform" and not self.low > 0:
+            raise ValueError(
+                f"{self.name}: a loguniform range needs low > 0, got low = {self.low:g}"
+            )
+        normal = self.distribution == "normal"
+        if normal != (self.mean is not None and self.std is not None):
+            raise ValueError(
+                f"{self.name}: give mean and std for a normal distribution, and only for it"
+            )
+        if normal and not self.low <= self.mean <= self.high:
+            raise ValueError(
+                f"{self.name}: mean {self.mean:g} is outside [low, high] = "
+                f"[{self.low:g}, {self.high:g}]"
+            )
+        return self
+
+
+class Sampling(Strict):
+    """How members draw the uncertain parameters."""
+
+    method: Literal["lhs", "sobol"] = "lhs"
+    members: int = Field(16, ge=1, le=MAX_ITEMS, description="number of samples")
+    seed: int = Field(0, ge=0, lt=2**63)
+
+    @model_validator(mode="after")
+    def _sobol_balance(self):
+        if self.method == "sobol" and self.members & (self.members - 1):
+            below = 1 << (self.members.bit_length() - 1)
+            raise ValueError(
+                f"sobol sampling needs a power of 2 members to stay balanced, got "
+                f"{self.members}; use {below} or {below * 2}, or method: lhs"
+            )
+        return self
+
+
+class Hazards(Strict):
+    """The ``hazards:`` section: design storms, heatwaves, uncertain parameters."""
+
+    design_storms: DesignStorms | None = None
+    heatwaves: Heatwaves | None = None
+    uncertain: list[UncertainParameter] = Field(default_factory=list)
+    sampling: Sampling = Field(default_factory=Sampling)
+
+    @field_validator("uncertain")
+    @classmethod
+    def _unique(cls, value):
+        if len(value) > MAX_ITEMS:
+            raise ValueError(f"at most {MAX_ITEMS} uncertain parameters, got {len(value)}")
+        names = [p.name for p in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"uncertain parameters named twice: {', '.join(twice)}")
+        return value
