@@ -144,6 +144,26 @@ def test_step_matches_reference(seed):
     assert not boundary_out[:, :-1].any()
 
 
+def test_a_misordered_call_is_refused():
+    """The sweep takes named groups, not 28 positional arrays: groups passed in the wrong
+    order fail to compile (numba finds no field ``h`` in a ``Ground``), where two swapped
+    arrays of the same shape used to run and give wrong numbers without a word."""
+    from numba.core.errors import TypingError
+
+    n = 4
+    flow = Flow(np.zeros((n, n)), np.zeros((n, n + 1), np.float32),
+                np.zeros((n + 1, n), np.float32))
+    ground = Ground(np.zeros((n, n)), np.zeros((n, n)), np.ones((n, n), np.uint8))
+    rest = (_stats((n, n)), no_losses(), no_inflows(1),
+            Boundaries(np.zeros(4, np.int64), np.zeros((1, 4)), np.zeros((n, n))),
+            Sweep(np.ones(1), np.ones(1), np.zeros(1), np.zeros((1, 1, 1)), False), _numbers(),
+            np.array([0, n, 0, n]), None)
+    faces = kernels.face_coefficients(*ground)
+    kernels.local_inertial_steps(flow, ground, faces, *rest)  # in order: runs
+    with pytest.raises(TypingError):
+        kernels.local_inertial_steps(ground, flow, faces, *rest)
+
+
 def test_fast_cbrt_accuracy():
     x = np.logspace(-12, 6, 100_001)
     approx = np.array([kernels.fast_cbrt(v) for v in x[::97]])
