@@ -290,6 +290,27 @@ def test_river_initial_water_and_inflow():
     assert bal["boundary_out"] > 0 and bal["relative_error"] <= 1e-12
 
 
+def test_integer_and_float_coupling_times_give_the_same_numbers():
+    """The solver calls the sweep's compiled specialisation directly after its first sweep
+    (``solver.compiled_entry``); the end time of a step that lands on an integer coupling
+    time once made an int64 array that the float64 specialisation read as a wrong time (the
+    time of maximum depth of the last step was that of the step before). Integer and float
+    coupling times give bit-identical fields."""
+    fields = []
+    for until in ((60, 120), (60.0, 120.0)):
+        grid, state = _city(ny=12, nx=14)
+        ctx = make_context(grid, duration=120, coupling_interval=60,
+                           forcing={"rainfall": {"hyetograph": [[0, 200.0]]}})
+        model = start(FloodModel(FloodModel.Params(boundaries={"east": "free"})), state, ctx)
+        for t in until:
+            model.advance(state, t)
+        assert model.steps > 10  # (steps under the Courant condition: one per sweep)
+        fields.append({k: state.ds[k].values.copy() for k in state.ds.data_vars})
+    for key in fields[0]:
+        np.testing.assert_array_equal(fields[0][key], fields[1][key], err_msg=key)
+    assert np.nanmax(fields[0]["time_of_maximum_flood_depth"]) == 120.0
+
+
 # -- bad input -------------------------------------------------------------------------------
 def test_the_model_allocates_nothing_the_coupler_has_not():
     """The coupler alone allocates the variables a model declares (Coupler.allocate): on a
