@@ -56,6 +56,7 @@ def urban_terrain(n: int, res: float):
 def run_metrotwin(n, steps, repeats, res=2.0, advection=False, steps_per_sweep=None):
     from metrotwin.city.landcover import CODE
     from metrotwin.models.flood import FloodModel
+    from metrotwin.run.coupler import Coupler
     from metrotwin.run.testing import make_context, make_grid, make_state
 
     ground, height = urban_terrain(n, res)
@@ -71,6 +72,7 @@ def run_metrotwin(n, steps, repeats, res=2.0, advection=False, steps_per_sweep=N
             boundaries={"east": "free", "south": "free"}, advection=advection,
             **({} if steps_per_sweep is None else {"steps_per_sweep": steps_per_sweep}),
         ))
+        Coupler([model], state, ctx).allocate()  # the coupler allocates what a model writes
         model.initialize(state, ctx)
         t0 = time.perf_counter()
         model.advance(state, float(steps))

@@ -5,7 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metrotwin.models.flood import kernels
+from metrotwin.models.flood import advection, kernels, losses
+from metrotwin.models.flood.solver import compiled_entry
+from metrotwin.models.flood.groups import (
+    Advection,
+    Boundaries,
+    Flow,
+    Ground,
+    Inflows,
+    Losses,
+    Parameters,
+    Sweep,
+    no_inflows,
+    no_losses,
+    zero_statistics,
+)
 
 G = 9.81
 
@@ -79,7 +93,14 @@ def reference_step(h, z, fric, active, qx, qy, *, dt, dx, theta, h_min, rain, bc
 
 
 def _stats(shape):
-    return [np.zeros(shape, np.float32) for _ in range(4)]
+    return zero_statistics(shape)
+
+
+def _numbers(theta=0.9, h_min=1e-6, dx=2.0):
+    """The kernels' ``Parameters``: the statistics' thresholds 0.1 m (duration) and 0.01 m
+    (speed)."""
+    return Parameters(dx=dx, theta=theta, g=G, h_min=h_min, duration_threshold=0.1,
+                      speed_min_depth=0.01)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -105,12 +126,9 @@ def test_step_matches_reference(seed):
     )
     boundary_out = np.zeros((ny, nx))
     h_max, limited = kernels.local_inertial_step(
-        h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy,
-        *_stats((ny, nx)), np.zeros((1, 1)), np.zeros(0, np.int64),
-        *([np.zeros(0)] * 7), boundary_out,
-        g=G, gridded_rain=False, t_end=0.5, duration_threshold=0.1, speed_min_depth=0.01,
-        bc_type=bc_type, bc_value=bc_value, owned=np.array([0, ny, 0, nx]), adv_x=None, adv_y=None,
-        **kw,
+        Flow(h, qx, qy), Ground(z, fric, active), _stats((ny, nx)),
+        _numbers(theta=kw["theta"], h_min=kw["h_min"], dx=kw["dx"]), dt=kw["dt"], t_end=0.5,
+        rain=kw["rain"], bc_type=bc_type, bc_value=bc_value, boundary_out=boundary_out,
     )
     # round-off only, that of the float32 face arithmetic: ~10 roundings of 6e-8 relative
     # (rtol 1e-5), and the water-surface slope (hb - ha) + dz carries the rounding of the
@@ -125,6 +143,56 @@ def test_step_matches_reference(seed):
     # the outflow through the east faces, as depths of the edge cells (q dt / dx)
     np.testing.assert_allclose(boundary_out[:, -1], qx[:, -1] * 0.5 / 2.0, rtol=1e-15, atol=0)
     assert not boundary_out[:, :-1].any()
+
+
+def test_a_misordered_call_is_refused():
+    """The sweep takes named groups, not 28 positional arrays: groups passed in the wrong
+    order fail to compile (numba finds no field ``h`` in a ``Ground``), where two swapped
+    arrays of the same shape used to run and give wrong numbers without a word."""
+    from numba.core.errors import TypingError
+
+    n = 4
+    flow = Flow(np.zeros((n, n)), np.zeros((n, n + 1), np.float32),
+                np.zeros((n + 1, n), np.float32))
+    ground = Ground(np.zeros((n, n)), np.zeros((n, n)), np.ones((n, n), np.uint8))
+    rest = (_stats((n, n)), no_losses(), no_inflows(1),
+            Boundaries(np.zeros(4, np.int64), np.zeros((1, 4)), np.zeros((n, n))),
+            Sweep(np.ones(1), np.ones(1), np.zeros(1), np.zeros((1, 1, 1)), False), _numbers(),
+            np.array([0, n, 0, n]), None)
+    faces = kernels.face_coefficients(*ground)
+    kernels.local_inertial_steps(flow, ground, faces, *rest)  # in order: runs
+    with pytest.raises(TypingError):
+        kernels.local_inertial_steps(ground, flow, faces, *rest)
+
+
+def test_the_compiled_entry_gives_the_dispatchers_numbers():
+    """The solver calls the sweep's compiled specialisation directly after its first call
+    (``solver.compiled_entry``: the typing of ~35 arrays in groups cost ~20 us a call): the
+    same numbers as through the dispatcher, step after step."""
+    rng = np.random.default_rng(2)
+    n = 6
+    z = rng.uniform(0, 1, (n, n))
+    ground = Ground(z, G * np.full((n, n), 0.03**2), np.ones((n, n), np.uint8))
+    runs = []
+    for direct in (False, True):
+        flow = Flow(rng.uniform(0, 0.2, (n, n)) if not runs else runs[0][0].copy(),
+                    np.zeros((n, n + 1), np.float32), np.zeros((n + 1, n), np.float32))
+        start_h = flow.h.copy()
+        args = (flow, ground, kernels.face_coefficients(*ground), _stats((n, n)), no_losses(),
+                no_inflows(1), Boundaries(np.zeros(4, np.int64), np.zeros((1, 4)),
+                                          np.zeros((n, n))),
+                Sweep(np.full(1, 0.1), np.full(1, 0.1), np.zeros(1), np.zeros((1, 1, 1)), False),
+                _numbers(), np.array([0, n, 0, n]), None)
+        kernel = kernels.local_inertial_steps
+        kernel(*args)
+        if direct:
+            kernel = compiled_entry(kernels.local_inertial_steps, args)
+            assert kernel is not None and kernel is not kernels.local_inertial_steps
+        for _ in range(20):
+            kernel(*args)
+        runs.append((start_h, flow))
+    np.testing.assert_array_equal(runs[0][1].h, runs[1][1].h)
+    np.testing.assert_array_equal(runs[0][1].q_at_xface, runs[1][1].q_at_xface)
 
 
 def test_fast_cbrt_accuracy():
@@ -160,14 +228,9 @@ def _step(h, z, fric, active, qx, qy, stats, *, t_end, dt=0.5, rain=0.0, h_min=1
           bc_type=(0, 0, 0, 0), bc_value=(0, 0, 0, 0), boundary_out=None):
     ny, nx = h.shape
     boundary_out = np.zeros((ny, nx)) if boundary_out is None else boundary_out
-    none = np.zeros(0)
     return kernels.local_inertial_step(
-        h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy, *stats,
-        np.zeros((1, 1)), np.zeros(0, np.int64), *([none] * 7), boundary_out, dt=dt, dx=2.0,
-        theta=0.9, g=G, h_min=h_min, rain=rain, gridded_rain=False, t_end=t_end,
-        duration_threshold=0.1, speed_min_depth=0.01, bc_type=np.array(bc_type),
-        bc_value=np.array(bc_value, float), owned=np.array([0, ny, 0, nx]), adv_x=None,
-        adv_y=None,
+        Flow(h, qx, qy), Ground(z, fric, active), stats, _numbers(h_min=h_min), dt=dt,
+        t_end=t_end, rain=rain, bc_type=bc_type, bc_value=bc_value, boundary_out=boundary_out,
     )
 
 
@@ -247,7 +310,7 @@ def test_losses_order_and_green_ampt():
     drain = np.array([2e-5, 0.0, 1e-5, 0.0])
     cap = np.array([0.004, 0.0, 0.0, 0.0])
     stored = np.array([0.001, 0.0, 0.0, 0.0])
-    inf, drained, kept = kernels.apply_losses(
+    inf, drained, kept = losses.apply_losses(
         h, cells, ks, suction, infiltrated, drain, cap, stored, dt=100.0
     )
     # cell 0: 3 mm of room retained, then 2 mm drained of the 7 mm left
@@ -282,7 +345,7 @@ def test_green_ampt_capacity_follows_the_ponded_solution(tau, tolerance):
     dt = tau * suction / ks
     f, worst = 0.0, 0.0
     for k in range(1, 2001):
-        f += kernels.green_ampt_capacity(f, ks, suction, dt)
+        f += losses.green_ampt_capacity(f, ks, suction, dt)
         if k <= 3 or k % 10 == 0:
             exact = _green_ampt_exact(k * dt, ks, suction)
             worst = max(worst, abs(f - exact) / exact)
@@ -298,16 +361,11 @@ def test_checkerboard_decays_at_the_default_courant_number(theta, cfl):
     h = 0.05 + 1e-4 * (np.add.outer(np.arange(n), np.arange(n)) % 2 * 2 - 1)
     z, fric, active = np.zeros((n, n)), np.zeros((n, n)), np.ones((n, n), np.uint8)
     qx, qy = np.zeros((n, n + 1), np.float32), np.zeros((n + 1, n), np.float32)
-    none = np.zeros(0)
     for _ in range(200):
         dt = cfl * dx / np.sqrt(G * h.max())
         kernels.local_inertial_step(
-            h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy,
-            *_stats((n, n)), np.zeros((1, 1)),
-            np.zeros(0, np.int64), *([none] * 7), np.zeros((n, n)), dt=dt, dx=dx, theta=theta, g=G,
-            h_min=1e-9, rain=0.0, gridded_rain=False, t_end=0.0, duration_threshold=0.1,
-            speed_min_depth=0.01, bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
-            owned=np.array([0, n, 0, n]), adv_x=None, adv_y=None,
+            Flow(h, qx, qy), Ground(z, fric, active), _stats((n, n)),
+            _numbers(theta=theta, h_min=1e-9, dx=dx), dt=dt, t_end=0.0,
         )
     assert h.max() - h.min() < 2e-4 * 0.1  # amplitude down by 10x at least
 
@@ -324,15 +382,15 @@ def test_advection_vanishes_for_uniform_flow():
     qy[[0, -1], :] = 0.0
     ax, ay = np.full_like(qx, np.nan), np.full_like(qy, np.nan)
     u, v = np.zeros_like(qx), np.zeros_like(qy)
-    speed = kernels.advection_at_faces(h, z, qx, qy, u, v, ax, ay, np.array([0, ny, 0, nx]),
+    speed = advection.advection_at_faces(h, z, qx, qy, u, v, ax, ay, np.array([0, ny, 0, nx]),
                                        dx=2.0, g=G, h_min=1e-3)
     # the Courant speed: sqrt(g h) plus 1.5 times the larger of |u| = 0.3 m2/s / 0.5 m and
-    # |v| = 0.1 m2/s / 0.5 m (kernels.ADVECTION_SPEED_WEIGHT)
+    # |v| = 0.1 m2/s / 0.5 m (advection.ADVECTION_SPEED_WEIGHT)
     assert speed == pytest.approx(np.sqrt(G * 0.5) + 1.5 * 0.3 / 0.5, rel=1e-15)
     assert not ax[2:-2, 2:-2].any() and not ay[2:-2, 2:-2].any()
     assert np.isfinite(ax).all() and np.isfinite(ay).all()
     qx[:, 5] = 0.1
-    kernels.advection_at_faces(h, z, qx, qy, u, v, ax, ay, np.array([0, ny, 0, nx]), dx=2.0,
+    advection.advection_at_faces(h, z, qx, qy, u, v, ax, ay, np.array([0, ny, 0, nx]), dx=2.0,
                                g=G, h_min=1e-3)
     # face 5 takes in the momentum of face 4 (0.3 x 0.6) and passes on its own (0.1 x 0.2):
     # it accelerates; face 6 receives less than it passes on: it decelerates
@@ -353,17 +411,12 @@ def test_advective_step_on_a_tile_needs_exactly_the_model_halo(axis):
         h, qx, qy = h.copy(), qx.astype(np.float32), qy.astype(np.float32)
         ax, ay = np.zeros(qx.shape), np.zeros(qy.shape)
         n = h.shape
-        kernels.advection_at_faces(h, z, qx, qy, np.zeros(qx.shape), np.zeros(qy.shape), ax, ay,
+        advection.advection_at_faces(h, z, qx, qy, np.zeros(qx.shape), np.zeros(qy.shape), ax, ay,
                                    np.array([0, n[0], 0, n[1]]), dx=2.0, g=G, h_min=1e-3)
-        none = np.zeros(0)
         active = np.ones(n, np.uint8)
         limited = kernels.local_inertial_step(
-            h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy,
-            *_stats(n), np.zeros((1, 1)),
-            np.zeros(0, np.int64), *([none] * 7), np.zeros(n), dt=0.5, dx=2.0, theta=0.9, g=G,
-            h_min=1e-6, rain=0.0, gridded_rain=False, t_end=0.5, duration_threshold=0.1,
-            speed_min_depth=0.01, bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
-            owned=np.array([0, n[0], 0, n[1]]), adv_x=ax, adv_y=ay,
+            Flow(h, qx, qy), Ground(z, fric, active), _stats(n), _numbers(), dt=0.5, t_end=0.5,
+            advection=Advection(ax, ay),
         )[1]
         limited_counts.append(limited)
         return h
@@ -413,21 +466,17 @@ def _sweep(h, z, fric, active, qx, qy, stats, *, dt, t_end, rain, rain_grid=None
            bc_type=(0, 0, 0, 0), bc_value=None, owned=None):
     """``local_inertial_steps`` for ``len(dt)`` steps in one sweep; returns (h_max, limited)."""
     steps, (ny, nx) = len(dt), h.shape
-    none = np.zeros(0)
-    losses = (np.zeros(0, np.int64), *([none] * 7)) if losses is None else losses
+    ground = Ground(z, fric, active)
     return kernels.local_inertial_steps(
-        h, z, fric, active, *kernels.face_coefficients(z, fric, active), qx, qy, *stats,
-        np.zeros((1, 1, 1)) if rain_grid is None else rain_grid,
-        np.zeros(0, np.int64) if inflow_cells is None else inflow_cells,
-        np.zeros((steps, 0)) if inflow_depth is None else inflow_depth, *losses,
-        np.zeros((ny, nx)) if boundary_out is None else boundary_out,
-        dt=np.asarray(dt, float), dx=2.0, theta=0.9, g=G, h_min=1e-6,
-        rain=np.asarray(rain, float), gridded_rain=rain_grid is not None,
-        t_end=np.asarray(t_end, float), duration_threshold=0.1, speed_min_depth=0.01,
-        time_fill=np.nan, bc_type=np.array(bc_type, np.int64),
-        bc_value=np.zeros((steps, 4)) if bc_value is None else bc_value,
-        owned=np.array([0, ny, 0, nx]) if owned is None else np.asarray(owned), adv_x=None,
-        adv_y=None,
+        Flow(h, qx, qy), ground, kernels.face_coefficients(*ground), stats,
+        no_losses() if losses is None else Losses(*losses),
+        no_inflows(steps) if inflow_cells is None else Inflows(inflow_cells, inflow_depth),
+        Boundaries(np.array(bc_type, np.int64),
+                   np.zeros((steps, 4)) if bc_value is None else bc_value,
+                   np.zeros((ny, nx)) if boundary_out is None else boundary_out),
+        Sweep(np.asarray(dt, float), np.asarray(t_end, float), np.asarray(rain, float),
+              np.zeros((1, 1, 1)) if rain_grid is None else rain_grid, rain_grid is not None),
+        _numbers(), np.array([0, ny, 0, nx]) if owned is None else np.asarray(owned), None,
     )
 
 
@@ -485,7 +534,8 @@ def test_steps_in_one_sweep_equal_one_step_per_sweep(gridded):
     (a, limited_a, h_max_a), (b, limited_b, h_max_b) = runs
     for key in ("h", "qx", "qy", "boundary_out"):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    for x, y in zip(a["stats"] + list(a["losses"][1:]), b["stats"] + list(b["losses"][1:])):
+    for x, y in zip(list(a["stats"]) + list(a["losses"][1:]),
+                    list(b["stats"]) + list(b["losses"][1:])):
         np.testing.assert_array_equal(x, y)
     assert (limited_a, h_max_a) == (limited_b, h_max_b)
     # every feature acted: the limiter, both kinds of boundary, each loss, the inflows

@@ -12,8 +12,13 @@ from pydantic import ValidationError
 from metrotwin.errors import ModelError, ScenarioError
 from metrotwin.city.landcover import CODE
 from metrotwin.models.flood import FloodError, FloodModel
+from metrotwin.models.flood.params import parameter_table
+from metrotwin.models.flood.solver import MM_H
 from metrotwin.city.network import add_network
+from metrotwin.run.coupler import Coupler
 from metrotwin.run.testing import make_context, make_grid, make_state
+
+from tests.models.flood.coupled import start
 
 G = 9.81  # gravitational acceleration (m s-2)
 
@@ -70,7 +75,7 @@ def test_mass_balance_long_run_with_every_source_and_sink(advection):
         advection=advection,
     )
     model = FloodModel(params)
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     errors = _advance(model, state, 7200, 300)
     bal = model.volume_balance()
     assert max(errors) <= 1e-12, errors
@@ -92,7 +97,7 @@ def test_cloudburst_on_raised_blocks_stays_positive_and_finite(advection):
                        forcing={"rainfall": {"hyetograph": [[0, 200.0]]}})
     model = FloodModel(FloodModel.Params(fixed_time_step=2.0, infiltration=False, drainage=False,
                                          advection=advection))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     _advance(model, state, 1800, 300)
     assert model.limited > 0  # the limiter did act
     roofs = state["building_height"] > 0
@@ -110,7 +115,7 @@ def test_statistics_of_a_filling_and_draining_plain():
     ctx = make_context(grid, duration=9000, coupling_interval=900,
                        forcing={"rainfall": {"hyetograph": [[0, 300.0], [3600, 0.0]]}})
     model = FloodModel(FloodModel.Params(infiltration=False, max_time_step=5.0))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     _advance(model, state, 9000, 900)
     # tolerances: one step (5 s) of timing, round-off in depth
     np.testing.assert_allclose(state["flood_depth_max"], 0.2, rtol=1e-6)
@@ -139,7 +144,7 @@ def test_indicators_buildings_at_the_door_and_flooded_area_by_district():
     ctx = make_context(grid, duration=4800, coupling_interval=600,
                        forcing={"rainfall": {"hyetograph": [[0, 150.0], [3600, 0.0]]}})
     model = FloodModel(FloodModel.Params(infiltration=False))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     _advance(model, state, 4800, 600)
     ind = model.indicators(state)
     ground = (grid.size - 9) * 4.0
@@ -161,7 +166,7 @@ def test_link_depths_written_for_mobility():
     ctx = make_context(grid, duration=600, coupling_interval=300,
                        forcing={"rainfall": {"hyetograph": [[0, 100.0]]}})
     model = FloodModel()
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     model.advance(state, 600)
     h = state["flood_water_thickness"]
     for link in range(2):
@@ -176,7 +181,7 @@ def test_restart_from_checkpoint_is_bitwise_identical(advection):
     ctx = make_context(grid, duration=1800, coupling_interval=300, forcing=forcing)
     params = FloodModel.Params(boundaries={"east": "free"}, advection=advection)
     a = FloodModel(params)
-    a.initialize(state, ctx)
+    start(a, state, ctx)
     a.advance(state, 600)
     saved = a.checkpoint()
     fields = {k: state[k].copy() for k in a.writes() if k in state}
@@ -185,7 +190,7 @@ def test_restart_from_checkpoint_is_bitwise_identical(advection):
 
     grid, state2 = _city()
     b = FloodModel(params)
-    b.initialize(state2, make_context(grid, duration=1800, coupling_interval=300, forcing=forcing))
+    start(b, state2, make_context(grid, duration=1800, coupling_interval=300, forcing=forcing))
     for k, v in fields.items():
         state2[k][...] = v
     b.restore(saved)
@@ -213,7 +218,7 @@ def test_steps_per_sweep_change_no_number():
             boundaries={"east": "free", "west": {"type": "stage_hydrograph",
                                                  "hydrograph": [[0, 19.9], [240, 20.1]]}},
         ))
-        model.initialize(state, ctx)
+        start(model, state, ctx)
         assert model.steps_per_sweep == (per_sweep or FloodModel.DEFAULT_SWEEP)
         for t in range(30, 241, 30):
             model.advance(state, float(t))
@@ -244,7 +249,7 @@ def test_default_steps_per_sweep_and_halo():
     assert FloodModel.tiling(params(fixed_time_step=1.0, advection=True), 2.0) == (3, 1)
     grid, state = _city()
     model = FloodModel(params(fixed_time_step=1.0))
-    model.initialize(state, make_context(grid, duration=60, coupling_interval=60))
+    start(model, state, make_context(grid, duration=60, coupling_interval=60))
     assert model.steps_per_sweep == 16
 
 
@@ -253,7 +258,7 @@ def test_closed_buildings_get_no_water():
     ctx = make_context(grid, duration=600, coupling_interval=300,
                        forcing={"rainfall": {"hyetograph": [[0, 100.0]]}})
     model = FloodModel(FloodModel.Params(buildings="closed"))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     model.advance(state, 600)
     h = state["flood_water_thickness"]
     assert (h[state["building_height"] > 0] == 0).all()
@@ -278,14 +283,64 @@ def test_river_initial_water_and_inflow():
         boundaries={"east": "free"},
     )
     model = FloodModel(params)
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     assert state["flood_water_thickness"][4:6].min() == 1.0
     _advance(model, state, 3600, 600)
     bal = model.volume_balance()
     assert bal["boundary_out"] > 0 and bal["relative_error"] <= 1e-12
 
 
+def test_integer_and_float_coupling_times_give_the_same_numbers():
+    """The solver calls the sweep's compiled specialisation directly after its first sweep
+    (``solver.compiled_entry``); the end time of a step that lands on an integer coupling
+    time once made an int64 array that the float64 specialisation read as a wrong time (the
+    time of maximum depth of the last step was that of the step before). Integer and float
+    coupling times give bit-identical fields."""
+    fields = []
+    for until in ((60, 120), (60.0, 120.0)):
+        grid, state = _city(ny=12, nx=14)
+        ctx = make_context(grid, duration=120, coupling_interval=60,
+                           forcing={"rainfall": {"hyetograph": [[0, 200.0]]}})
+        model = start(FloodModel(FloodModel.Params(boundaries={"east": "free"})), state, ctx)
+        for t in until:
+            model.advance(state, t)
+        assert model.steps > 10  # (steps under the Courant condition: one per sweep)
+        fields.append({k: state.ds[k].values.copy() for k in state.ds.data_vars})
+    for key in fields[0]:
+        np.testing.assert_array_equal(fields[0][key], fields[1][key], err_msg=key)
+    assert np.nanmax(fields[0]["time_of_maximum_flood_depth"]) == 120.0
+
+
 # -- bad input -------------------------------------------------------------------------------
+def test_the_model_allocates_nothing_the_coupler_has_not():
+    """The coupler alone allocates the variables a model declares (Coupler.allocate): on a
+    state without them the model refuses to start, naming what is missing, and adds no
+    variable of its own; with them allocated it starts and adds nothing either."""
+    grid = make_grid(4, 5, resolution=10.0)
+    state = make_state(grid)
+    before = set(state.ds.data_vars)
+    ctx = make_context(grid, duration=60)
+    with pytest.raises(FloodError, match=r"lacks .*flood_water_thickness.*Coupler\.allocate"):
+        FloodModel().initialize(state, ctx)
+    assert set(state.ds.data_vars) == before
+    state = make_state(grid)
+    model = FloodModel()
+    Coupler([model], state, ctx).allocate()
+    allocated = set(state.ds.data_vars)
+    model.initialize(state, ctx)
+    assert set(state.ds.data_vars) == allocated
+    assert {n for n, spec in FloodModel.variables.items() if spec.mapping == "grid"} <= allocated | {
+        "closed_cell"}  # (an optional input)
+
+
+def test_the_params_class_is_named_params():
+    """The same names in every model package: ``Params`` and ``<Model>Error(ModelError)``."""
+    import metrotwin.models.flood as package
+
+    assert package.Params is FloodModel.Params and issubclass(FloodError, ModelError)
+    assert not hasattr(package, "FloodParams")
+
+
 def test_inflow_outside_the_domain_is_refused_naming_it():
     grid = make_grid(5, 5, resolution=10.0)
     state = make_state(grid)
@@ -293,7 +348,7 @@ def test_inflow_outside_the_domain_is_refused_naming_it():
     model = FloodModel(FloodModel.Params(
         inflows=[{"name": "culvert-7", "point": [0.0, 0.0], "hydrograph": [[0, 1.0]]}]))
     with pytest.raises(FloodError, match=r"culvert-7.*outside the domain x 500000\.\.500050") as err:
-        model.initialize(state, ctx)
+        start(model, state, ctx)
     assert isinstance(err.value, ModelError)
 
 
@@ -337,7 +392,7 @@ def test_dem_holes_are_closed_with_a_warning(caplog):
                        forcing={"rainfall": {"hyetograph": [[0, 50.0]]}})
     model = FloodModel(FloodModel.Params(infiltration=False))
     with caplog.at_level(logging.WARNING, logger="metrotwin"):
-        model.initialize(state, ctx)
+        start(model, state, ctx)
     assert "6 no-data cells" in caplog.text
     model.advance(state, 600)
     h = state["flood_water_thickness"]
@@ -373,7 +428,7 @@ def test_lake_at_rest_stays_at_rest_over_an_uneven_bed(fixed_step):
     model = FloodModel(FloodModel.Params(
         initial_water={"level": level}, fixed_time_step=fixed_step, infiltration=False,
         drainage=False))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     h0 = state["flood_water_thickness"].copy()
     wet = h0 > 0
     assert wet.mean() > 0.5 and (~wet).sum() > 100  # a lake with dry ground in it
@@ -394,8 +449,6 @@ def _soil_plot(n=4, res=5.0):
     grid = make_grid(n, n, resolution=res)
     cover = np.full((n, n), CODE["grass"], "int16")
     state = make_state(grid, land_cover=cover)
-    from metrotwin.models.flood.model import MM_H, parameter_table
-
     row = parameter_table()["grass"]
     return grid, state, row["ks"] * MM_H, row["suction"] / 1000.0 * row["moisture_deficit"]
 
@@ -419,7 +472,7 @@ def test_green_ampt_under_ponding_follows_the_analytic_curve():
     ctx = make_context(grid, duration=3 * 3600, coupling_interval=600)
     model = FloodModel(FloodModel.Params(
         initial_water={"land_cover": "grass", "depth": 0.2}, drainage=False))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     area = grid.nx * grid.ny * grid.resolution**2
     for t in range(600, 3 * 3600 + 1, 600):
         model.advance(state, float(t))
@@ -444,7 +497,7 @@ def test_green_ampt_under_rain_follows_mein_and_larson():
     ctx = make_context(grid, duration=3 * 3600, coupling_interval=300,
                        forcing={"rainfall": {"hyetograph": [[0, rain]]}})
     model = FloodModel(FloodModel.Params(drainage=False))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     area = grid.nx * grid.ny * grid.resolution**2
     f_p = s * ks / (i - ks)
     t_p = f_p / i
@@ -477,7 +530,7 @@ def test_reported_speeds_are_physical_and_the_maximum_bounds_every_snapshot():
     model = FloodModel(FloodModel.Params(boundaries={"east": "free"}, inflows=[
         {"name": "river", "line": [[grid.x[0], grid.y[10]], [grid.x[0], grid.y[30]]],
          "hydrograph": [[0, 2.0]]}]))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     threshold = model.params.speed_min_depth
     fastest = 0.0
     for t in range(60, 1801, 60):
@@ -506,7 +559,7 @@ def _steep_channel(cfl, slope=0.014, n=0.02, q=0.25, ny=3, nx=120, res=2.0, unti
         boundaries={"east": {"type": "free", "slope": slope}},
         inflows=[{"name": "in", "line": [[grid.x[0], grid.y[0]], [grid.x[0], grid.y[-1]]],
                   "hydrograph": [[0, q * ny * res]]}]))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     depths = []
     for t in range(10, until + 1, 10):
         model.advance(state, float(t))

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 from metrotwin.city.grid import Grid
-from metrotwin.models.flood import FloodModel, kernels
+from metrotwin.models.flood import FloodModel, advection, kernels
+from metrotwin.models.flood.groups import Advection, Flow, Ground, Parameters, zero_statistics
 from metrotwin.run.testing import make_context, make_grid, make_state
+
+from tests.models.flood.coupled import start
 
 G = 9.81
 
@@ -30,7 +33,7 @@ def test_moving_front_over_a_flat_plane():
         infiltration=False, manning_uniform=n,
         boundaries={"west": {"type": "stage_hydrograph", "hydrograph": np.c_[times, stage].tolist()}},
     ))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     model.advance(state, t_end)
     x = 25.0 * (np.arange(240) + 1)
     exact = np.clip(-(7 / 3) * n**2 * u**2 * (x - u * t_end), 0, None) ** (3 / 7)
@@ -82,7 +85,7 @@ def test_macdonald_long_channel(refdata, case, csv, q0, rain, advection, toleran
         boundaries={"east": {"type": "stage", "stage": float(dem[0, -1] + 0.748324)}},
         advection=advection,
     ))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     model.advance(state, duration)
     wse = state["flood_water_thickness"][1] + dem[1]
     mae = np.mean(np.abs(wse - ref["wse"]))
@@ -101,12 +104,11 @@ def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5, advection_min_
     active = np.ones(h.shape, np.uint8)
     qx = np.zeros((ny, nx + 1), kernels.DISCHARGE_DTYPE)
     qy = np.zeros((ny + 1, nx), kernels.DISCHARGE_DTYPE)
-    faces = kernels.face_coefficients(z, fric, active)
     if qy0 is not None:
         qy[...] = qy0
-    stats = [np.zeros(h.shape, np.float32) for _ in range(4)]
-    none = np.zeros(0)
-    loss_cells = np.zeros(0, np.int64)
+    stats = zero_statistics(h.shape)
+    numbers = Parameters(dx=dx, theta=theta, g=G, h_min=1e-9, duration_threshold=0.1,
+                         speed_min_depth=0.01)
     owned = np.array([0, ny, 0, nx])
     adv = advection_min_depth is not None
     adv_x, adv_y = (np.zeros(qx.shape), np.zeros(qy.shape)) if adv else (None, None)
@@ -114,17 +116,14 @@ def _run_kernel(h, z, dx, t_end, *, qy0=None, theta=0.9, cfl=0.5, advection_min_
     t, h_max = 0.0, h.max()
     while t < t_end:
         if adv:
-            speed = kernels.advection_at_faces(h, z, qx, qy, u, v, adv_x, adv_y, owned, dx=dx,
+            speed = advection.advection_at_faces(h, z, qx, qy, u, v, adv_x, adv_y, owned, dx=dx,
                                                g=G, h_min=advection_min_depth)
         else:
             speed = np.sqrt(G * h_max)
         dt = min(cfl * dx / speed, t_end - t)
         h_max, *_ = kernels.local_inertial_step(
-            h, z, fric, active, *faces, qx, qy, *stats, np.zeros((1, 1)), loss_cells, *([none] * 7),
-            np.zeros(h.shape), dt=dt, dx=dx, theta=theta, g=G, h_min=1e-9, rain=0.0, gridded_rain=False,
-            t_end=t + dt, duration_threshold=0.1, speed_min_depth=0.01,
-            bc_type=np.zeros(4, np.int64), bc_value=np.zeros(4),
-            owned=owned, adv_x=adv_x, adv_y=adv_y,
+            Flow(h, qx, qy), Ground(z, fric, active), stats, numbers, dt=dt, t_end=t + dt,
+            owned=owned, advection=Advection(adv_x, adv_y) if adv else None,
         )
         t += dt
         assert h.min() >= 0 and np.isfinite(h).all()
@@ -274,7 +273,7 @@ def test_ea_test4_flood_propagation_over_a_floodplain(refdata):
         infiltration=False, manning_uniform=0.05,
         inflows=[{"name": "ea4", "line": [[res / 2, 990.0], [res / 2, 1010.0]], "hydrograph": hydrograph}],
     ))
-    model.initialize(state, ctx)
+    start(model, state, ctx)
     times = np.arange(every, t_end + 1, every)
     series = []
     for t in times:
