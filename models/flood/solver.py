@@ -24,9 +24,8 @@ from metrotwin.models.flood.groups import (
     Sweep,
 )
 from metrotwin.models.flood.params import FloodError, parameter_table
+from metrotwin.physics import GRAVITY, MM_PER_HOUR
 
-G = 9.81  # gravitational acceleration (m s-2)
-MM_H = 1.0 / 1000.0 / 3600.0  # (m/s) per (mm/h)
 _BC_CODE = {"closed": kernels.BC_CLOSED, "free": kernels.BC_FREE, "stage": kernels.BC_STAGE,
             "stage_hydrograph": kernels.BC_STAGE}
 #: the in-solver statistics (state variables, float32), in the order of ``Statistics``
@@ -62,7 +61,7 @@ def land_cover_parameters(params, cover, shape):
     manning = {**col("manning_n"), **params.manning}
     try:
         n = landcover.lookup(manning, cover, what="Manning n")
-        ks = landcover.lookup(col("ks"), cover, what="ks") * MM_H
+        ks = landcover.lookup(col("ks"), cover, what="ks") * MM_PER_HOUR
         suction = landcover.lookup(col("suction"), cover, what="suction") / 1000.0
         suction *= landcover.lookup(col("moisture_deficit"), cover, what="moisture_deficit")
         retention = landcover.lookup(col("retention"), cover, what="retention") / 1000.0
@@ -75,7 +74,7 @@ def land_cover_parameters(params, cover, shape):
 
 def lossy_cells(params, state, ks, suction, retention, closed) -> Losses:
     """The ``Losses`` of the cells where water infiltrates, drains or is retained."""
-    drain = np.nan_to_num(np.asarray(state["drainage_capacity"], dtype=float)) * MM_H
+    drain = np.nan_to_num(np.asarray(state["drainage_capacity"], dtype=float)) * MM_PER_HOUR
     if np.any(drain < 0):
         raise FloodError("drainage_capacity has negative values; it must be >= 0 mm/h")
     ks = ks if params.infiltration else np.zeros_like(ks)
@@ -191,7 +190,7 @@ class Solver:
         self.z = np.where(closed, 0.0, ground + (bh if p.buildings == "raised" else 0.0))
         n, ks, suction, retention = land_cover_parameters(p, state["land_cover"],
                                                           state.grid.shape)
-        self.fric = G * n * n
+        self.fric = GRAVITY * n * n
         self.losses = lossy_cells(p, state, ks, suction, retention, closed)
         self.ground = Ground(self.z, self.fric, self.active)
         self.faces = kernels.face_coefficients(self.z, self.fric, self.active)
@@ -259,8 +258,8 @@ class Solver:
         self.qx = np.zeros((grid.ny, grid.nx + 1), kernels.DISCHARGE_DTYPE)
         self.qy = np.zeros((grid.ny + 1, grid.nx), kernels.DISCHARGE_DTYPE)
         self.flow = Flow(self.h, self.qx, self.qy)
-        self.numbers = Parameters(self.dx, p.theta, G, p.min_flow_depth, p.duration_threshold,
-                                  p.speed_min_depth, np.nan)
+        self.numbers = Parameters(self.dx, p.theta, GRAVITY, p.min_flow_depth,
+                                  p.duration_threshold, p.speed_min_depth, np.nan)
         # the halo exchange fills an array's cells around the owned block; a face array is
         # exchanged twice, as west (north) faces and as east (south) faces of the cells, so
         # that every face of the tile, its outermost ones included, comes from its owner
@@ -284,7 +283,7 @@ class Solver:
             return min(p.max_time_step, p.cfl * self.dx / self.wave_speed)
         if self.h_max <= 0:
             return p.max_time_step
-        return min(p.max_time_step, p.cfl * self.dx / math.sqrt(G * self.h_max))
+        return min(p.max_time_step, p.cfl * self.dx / math.sqrt(GRAVITY * self.h_max))
 
     def update_advection(self) -> None:
         """With advection: the advective accelerations of the faces for the next step, and
@@ -296,7 +295,7 @@ class Solver:
             self.wave_speed = float(self.ctx.global_max(advection.advection_at_faces(
                 self.h, self.z, self.qx, self.qy, self.u_face, self.v_face,
                 self.advection.adv_x, self.advection.adv_y, self.owned_bounds, dx=self.dx,
-                g=G, h_min=self.params.advection_min_depth,
+                g=GRAVITY, h_min=self.params.advection_min_depth,
             )))
 
     def _plan_sweep(self, until: float) -> list[tuple[float, float]]:

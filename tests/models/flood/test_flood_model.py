@@ -13,7 +13,7 @@ from metrotwin.errors import ModelError, ScenarioError
 from metrotwin.city.landcover import CODE
 from metrotwin.models.flood import FloodError, FloodModel
 from metrotwin.models.flood.params import parameter_table
-from metrotwin.models.flood.solver import MM_H
+from metrotwin.physics import MM_PER_HOUR as MM_H
 from metrotwin.city.network import add_network
 from metrotwin.run.coupler import Coupler
 from metrotwin.run.testing import make_context, make_grid, make_state
