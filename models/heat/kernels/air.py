@@ -30,6 +30,17 @@ def block_mean(fine, factor, *, out):
     return out
 
 
+@njit(cache=True, inline="always")
+def _bracket(fine_index, factor, coarse_n, coarse_first):
+    """The two coarse centres around fine cell ``fine_index`` (global) along one axis, as
+    indices from ``coarse_first``, and the weight of the second (clamped to the edges)."""
+    position = (fine_index + 0.5) / factor - 0.5
+    lower = min(max(int(math.floor(position)), 0), coarse_n - 1)
+    upper = min(lower + 1, coarse_n - 1)
+    weight = min(max(position - lower, 0.0), 1.0)
+    return lower - coarse_first, upper - coarse_first, weight
+
+
 @njit(cache=True)
 def bilinear_to_fine(coarse, factor, *, out, row0, col0, coarse_row0, coarse_col0, coarse_ny,
                      coarse_nx):
@@ -41,19 +52,9 @@ def bilinear_to_fine(coarse, factor, *, out, row0, col0, coarse_row0, coarse_col
     numbers bit for bit when ``coarse`` holds the coarse cells around it."""
     ny, nx = out.shape
     for r in range(ny):
-        y = (r + row0 + 0.5) / factor - 0.5
-        i0 = min(max(int(math.floor(y)), 0), coarse_ny - 1)
-        i1 = min(i0 + 1, coarse_ny - 1)
-        wy = min(max(y - i0, 0.0), 1.0)
-        i0 -= coarse_row0
-        i1 -= coarse_row0
+        i0, i1, wy = _bracket(r + row0, factor, coarse_ny, coarse_row0)
         for cc in range(nx):
-            x = (cc + col0 + 0.5) / factor - 0.5
-            j0 = min(max(int(math.floor(x)), 0), coarse_nx - 1)
-            j1 = min(j0 + 1, coarse_nx - 1)
-            wx = min(max(x - j0, 0.0), 1.0)
-            j0 -= coarse_col0
-            j1 -= coarse_col0
+            j0, j1, wx = _bracket(cc + col0, factor, coarse_nx, coarse_col0)
             out[r, cc] = ((1 - wy) * ((1 - wx) * coarse[i0, j0] + wx * coarse[i0, j1])
                           + wy * ((1 - wx) * coarse[i1, j0] + wx * coarse[i1, j1]))
     return out
