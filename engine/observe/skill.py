@@ -14,10 +14,14 @@ Definitions (over the readings of one variable and one kind, where every value u
   of M members, sqrt((M + 1) / M) * sqrt(mean(s^2)) = RMSE of the ensemble mean, with s^2 the
   ensemble variance (M - 1 denominator, i.e. ``background_spread`` squared); the ratio of the
   two sides is 1 for a reliable ensemble, < 1 under-dispersive, > 1 over-dispersive. The
-  correction is left out when the number of members is not given. Readings carry an error of
-  their own, so ``spread_skill_obs_error`` also adds the observation error variance to the
-  spread (the total spread, e.g. Houtekamer et al. 2005 MWR 133:604, sect. 4): the ratio a
-  reliable ensemble verified against noisy sensors gives 1 on.
+  correction is left out when the number of members is not given. That equality holds
+  against the truth; the readings carry an error of their own, which is in the RMSE against
+  them, so ``spread_skill`` adds the observation error variance to the spread (the total
+  spread, Houtekamer et al. 2005 MWR 133:604, sect. 4; Candille, Cote, Houtekamer & Pellerin
+  2007 MWR 135:2688): the ratio a reliable ensemble verified against noisy sensors gives 1
+  on. ``spread_skill_ensemble`` leaves the observation error out (the ratio against error-
+  free values; against readings it is < 1 even for a perfect ensemble, e.g. 0.7 where the
+  spread and the observation error are equal).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def skill_indicators(obs: ObservationSet, model_values: dict[str, np.ndarray], *
                      members: int | None = None) -> dict[str, float]:  # fmt: skip
     """Indicators keyed ``"<variable>.<set>.<indicator>"`` (set: ``assimilated`` or
     ``withheld``): ``n`` (readings), ``rmse_free``, ``bias_free``, ``rmse_analysis``,
-    ``bias_analysis``, ``rmse_reduction``, ``spread_skill``, ``spread_skill_obs_error`` (see
+    ``bias_analysis``, ``rmse_reduction``, ``spread_skill``, ``spread_skill_ensemble`` (see
     the module); an indicator whose values are missing (no such model value, no reading) is
     left out. ``model_values``: as given to ``write_observations`` (arrays in read order, NaN
     where not sampled); ``members``: the ensemble size M, for the finite-ensemble correction."""
@@ -76,8 +80,9 @@ def _errors(value, model_values, rows) -> dict[str, float]:
 
 
 def spread_skill(value, model_values, rows, error_var, members: int | None) -> dict[str, float]:
-    """The forecast ensemble's spread-skill ratio on ``rows`` (Fortin et al. 2014 eq. 4), and
-    the same with the observation error variance ``error_var`` (per reading) in the spread."""
+    """The forecast ensemble's spread-skill ratio on ``rows`` against the readings (Fortin et
+    al. 2014 eq. 4 with the observation error variance ``error_var``, per reading, in the
+    spread), and the ensemble's alone (without it)."""
     if "background_mean" not in model_values or "background_spread" not in model_values:
         return {}
     mean, spread = model_values["background_mean"], model_values["background_spread"]
@@ -89,5 +94,5 @@ def spread_skill(value, model_values, rows, error_var, members: int | None) -> d
         return {}
     factor = 1.0 if members is None else (members + 1) / members
     ens_var = factor * np.mean(spread[use] ** 2)
-    return {"spread_skill": float(np.sqrt(ens_var) / rmse),
-            "spread_skill_obs_error": float(np.sqrt(ens_var + np.mean(error_var[use])) / rmse)}
+    return {"spread_skill": float(np.sqrt(ens_var + np.mean(error_var[use])) / rmse),
+            "spread_skill_ensemble": float(np.sqrt(ens_var) / rmse)}

@@ -410,7 +410,8 @@ _SKILL = {
     "rmse_analysis": (None, "lower", "RMSE of the analysis mean"),
     "bias_analysis": (None, "neither", "bias of the analysis mean"),
     "rmse_reduction": ("1", "higher", "RMSE reduction of the analysis against the free run"),
-    "spread_skill": ("1", "neither", "spread-skill ratio of the forecast ensemble"),
+    "spread_skill": ("1", "neither", "spread-skill ratio of the forecast ensemble against "
+                     "the readings (observation error in the spread; 1: reliable)"),
 }
 
 

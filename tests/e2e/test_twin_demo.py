@@ -47,6 +47,16 @@ def test_demo_twin_run(tmp_path):
         assert reduction >= 0.5, var
         assert reduction == pytest.approx(1 - rmse("analysis_mean") / rmse("free_run"),
                                           rel=1e-6), var
+        # issue 18: spread-skill ratio at the withheld sensors within 0.7-1.3: the forecast
+        # ensemble's spread (8 members: x 9/8, Fortin et al. 2014 eq. 4) with the readings'
+        # own error variance, over the RMSE of the forecast mean against the readings
+        ratio = skill["assimilation"][f"{var}_withheld_spread_skill"]["value"]
+        assert 0.7 <= ratio <= 1.3, (var, ratio)
+        err = o["error_std"].values[np.repeat(np.arange(o.sizes["station"]),
+                                              o["row_size"].values)][sel]  # fmt: skip
+        total = np.sqrt(9 / 8 * np.mean(o[f"{var}_background_spread"].values[sel] ** 2)
+                        + np.mean(err**2))  # fmt: skip
+        assert ratio == pytest.approx(total / rmse("background_mean"), rel=1e-6), var
     fields = xr.open_dataset(out / "baseline" / "fields.nc")
     spread = fields["flood_water_thickness_spread"].values
     assert np.nanmax(spread) > 0 and np.nanmin(spread) >= 0
