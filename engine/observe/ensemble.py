@@ -46,9 +46,14 @@ def analyse_fields(fields: list[np.ndarray], hx: np.ndarray, obs_xy, values: np.
     model values are ``hx`` (members, p): the other fields (e.g. a forcing parameter per
     cell) take the same local transform as the first at each cell. Returns the analysed
     fields (new arrays)."""
+    k = len(fields)
     n = fields[0].shape[1]
-    joint = np.ascontiguousarray(np.concatenate(fields, axis=1), dtype=np.float64)
-    xs, ys = (np.tile(np.asarray(v, np.float64), len(fields)) for v in cell_xy)
+    # the fields of a cell side by side: the LETKF computes a cell's transform once and
+    # reuses it, bit for bit, for the next "cell" at the same place with the same
+    # observations (``transform.same_local``), so k fields cost about one transform per cell
+    joint = np.ascontiguousarray(np.stack(fields, axis=2), dtype=np.float64).reshape(-1, n * k)
+    xs, ys = (np.repeat(np.asarray(v, np.float64), k) for v in cell_xy)
     letkf_update(joint, np.zeros(values.size, np.int64), values, std, xs, ys, radius,
                  inflation=inflation, rtps=rtps, hx=hx, obs_xy=obs_xy)  # fmt: skip
-    return [joint[:, k * n:(k + 1) * n].copy() for k in range(len(fields))]
+    by_field = joint.reshape(-1, n, k)
+    return [np.ascontiguousarray(by_field[:, :, i]) for i in range(k)]
