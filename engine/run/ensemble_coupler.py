@@ -296,11 +296,19 @@ class AssimilatingCoupler(Coupler):
     def _analyse_air(self, hx, at, values, std) -> None:
         s = self.settings
         if s.estimate_forcing:
-            offsets = np.array([[f.air_temperature_offset] for f in self.forcings])
-            offsets = analyse_parameters(offsets, hx, values, std, inflation=s.inflation,
+            before = np.array([[f.air_temperature_offset] for f in self.forcings])
+            offsets = analyse_parameters(before, hx, values, std, inflation=s.inflation,
                                          rtps=s.rtps)  # fmt: skip
             for f, offset in zip(self.forcings, offsets[:, 0]):
                 f.air_temperature_offset = float(offset)
+            # a member's air temperature is the heat model's anomaly plus its weather, offset
+            # included: the offset's increment moves the whole field at once (not only within
+            # reach of a sensor, which left held-back stations a cycle behind), and the local
+            # analysis below works on what is left
+            shift = offsets[:, 0] - before[:, 0]
+            for coupler, d in zip(self.members, shift):
+                coupler.state["air_temperature"][...] += d
+            hx = hx + shift[:, None]
         (air,) = analyse_fields([self._stack("air_temperature")], hx, at, values, std,
                                 (self.cell_x, self.cell_y), s.localisation_radius,
                                 inflation=s.inflation, rtps=s.rtps)  # fmt: skip
