@@ -12,12 +12,13 @@ without its ``observations:`` and ``assimilation:`` sections (one free run of th
 and forcing) are each run ``--repeats`` times after one untimed run of each (kernels compiled
 and cached), through ``metrotwin run --no-report``; printed: the medians of the wall and CPU
 times, the seconds per model and of the analyses (``scenario.resolved.yaml``) and the ratio
-assimilated / (N x free). Measured 2026-12-06 on the shared 2-core machine, demo_twin (8
-members), medians of 3: at 09:52 UTC (load ~2) free run 1.09 s CPU (1.05 s wall), assimilated
-10.04 s CPU (10.08 s wall): ratio 1.15 (CPU), 1.20 (wall); at 09:40 (load ~5, wall 1.5-2.6 x
-CPU) 1.14-1.18 (CPU). Where the time goes (run log's model wall times, quiet run): the free-run
-control 1/N; the analyses 1.26 s of 9.6 s (~13 %; the LETKF itself ~8 %); and the members'
-flood 0.79 s each against the free run's 0.64 s, because the analyses give them the truth's
+assimilated / (N x free). Measured 2026-12-06 on the shared 2-core machine (load ~2),
+demo_twin (8 members, localisation 1000 m), medians of 3: with transform_step 4 (10:03 UTC)
+free run 1.01 s CPU (1.02 s wall), assimilated 9.30 s CPU (9.42 s wall): ratio 1.15 (CPU),
+1.16 (wall); with the exact transform at every cell (10:00) 1.33 (CPU), 1.34 (wall), the
+analyses taking 2.5 s of the run's 10.5 s against 0.7 s of 8.7 s. Where the time goes then
+(run log's model wall times): the free-run control 1/N; the analyses ~8 %; and the members'
+flood, 0.76 s each against the free run's 0.63 s, because the analyses give them the truth's
 40 % more rain (more wet cells, shorter Courant steps): physics, not overhead.
 
 The problem: a 1000 x 1000 grid of 10 m cells, 32 members of a smooth random field, 200

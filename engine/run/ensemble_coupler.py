@@ -272,7 +272,7 @@ class AssimilatingCoupler(Coupler):
         if s.estimate_forcing and self.ctx.forcing.has_rain:
             fields.append(np.stack([f.log_rain.ravel() for f in self.forcings]))
         analysed = analyse_fields(fields, hx, at, values, std, (self.cell_x, self.cell_y),
-                                  s.localisation_radius, inflation=s.inflation, rtps=s.rtps)
+                                  s.localisation_radius, **self._grid_options())
         self._store_depth(analysed[0], before)
         if len(analysed) > 1:
             for forcing, log_rain in zip(self.forcings, analysed[1]):
@@ -311,10 +311,19 @@ class AssimilatingCoupler(Coupler):
             hx = hx + shift[:, None]
         (air,) = analyse_fields([self._stack("air_temperature")], hx, at, values, std,
                                 (self.cell_x, self.cell_y), s.localisation_radius,
-                                inflation=s.inflation, rtps=s.rtps)  # fmt: skip
+                                **self._grid_options())  # fmt: skip
         for i, coupler in enumerate(self.members):
             ta = coupler.state["air_temperature"]
             ta[...] = air[i].reshape(ta.shape)
+
+    def _grid_options(self) -> dict:
+        """The analysis options of a grid field: inflation, RTPS and the transform step, with
+        the rank's window in the whole grid (the same coarse points on any number of ranks)."""
+        s = self.settings
+        rows, cols = self.state.decomposition.local_window
+        whole = self.state.global_grid
+        return {"inflation": s.inflation, "rtps": s.rtps, "transform_step": s.transform_step,
+                "grid": (self.state.grid.shape, (rows.start, cols.start, whole.y, whole.x))}
 
     def _link_midpoints(self) -> tuple[np.ndarray, np.ndarray]:
         """x and y (m) of every road link's midpoint."""

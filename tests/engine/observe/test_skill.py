@@ -91,3 +91,16 @@ def test_per_variable_on_the_synthetic_run():
     assert out["air_temperature.assimilated.n"] == 24 and out["water_depth.assimilated.n"] == 23
     assert out["water_depth.withheld.rmse_reduction"] > 0.5
     assert {k.split(".")[0] for k in out} == {"water_depth", "air_temperature"}
+
+
+def test_spread_skill_leaves_out_the_first_forecast():
+    # the first analysis time's readings were forecast by the prior alone (one draw of it):
+    # they count in the RMSE but not in the spread-skill ratio. Here the first forecast is 10
+    # off with no spread; the later ones are reliable (errors +-3, corrected spread 3: ratio 1)
+    value = np.zeros(5)
+    obs = _one_variable(value, [WITHHELD] * 5, std=1e-9)
+    model = {"background_mean": np.array([10.0, 3, -3, 3, -3]),
+             "background_spread": np.array([0.0, *[np.sqrt(8.0)] * 4])}
+    out = skill_indicators(obs, model, members=8)
+    assert out["water_depth.withheld.spread_skill_ensemble"] == pytest.approx(1.0, rel=1e-12)
+    assert out["water_depth.withheld.spread_skill"] == pytest.approx(1.0, rel=1e-12)
