@@ -100,8 +100,9 @@ def skill_table(skill: dict[str, float], members: int | None) -> str:
     return (f"<div class='tbl'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
             "</table></div><p class='small mute'>Bias: model minus reading. Spread / skill: "
             "the forecast ensemble's spread, with the readings' own error variance added, over "
-            f"the RMSE of its mean against the readings (Fortin et al. 2014, {corrected}); 1 "
-            "is a reliable ensemble, below 1 over-confident.</p>")
+            f"the RMSE of its mean against the readings (Fortin et al. 2014, {corrected}), "
+            "after the first analysis (the first forecast is the prior's); 1 is a reliable "
+            "ensemble, below 1 over-confident.</p>")
 
 
 def sensor_map(obs, grid, named=None) -> bytes:
