@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from metrotwin.observe.flags import GOOD, WITHHELD
 from metrotwin.observe.skill import skill_indicators
@@ -31,6 +32,10 @@ VARIABLE_COLOURS = {"water_depth": "#1f5fbf", "water_level": "#1f9fbf", "rain_ra
                     "air_temperature": "#d95f02", "vehicle_count": "#333333",
                     "vehicle_speed": "#777777"}  # fmt: skip
 FREE, ANALYSIS, BAND = "#888888", "#1b7837", "#a6dba0"
+#: two figures a row at most (the report's own grid puts three in a row, which shrinks these
+#: figures' 6.4-inch width to ~370 px and their 8-9 pt labels to 5-6 px: unreadable)
+FIGURE_GRID = "display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px"
+TICK_PT, LABEL_PT, TITLE_PT = 9, 10, 13  # font sizes (points at DPI)
 E = html.escape
 
 
@@ -54,9 +59,11 @@ def variant_sensors(path: Path, grid, name: str) -> str:
     obs, model, attrs = read_observations_nc(path)
     members = int(attrs["ensemble_members"]) if "ensemble_members" in attrs else None
     skill = skill_indicators(obs, model, members=members)
-    figures = [_embed(sensor_map(obs, grid), f"{name}: sensor positions")]
-    for variable in dict.fromkeys(obs.variable):
-        shown = _chosen(obs, variable)
+    charted = {v: _chosen(obs, v) for v in dict.fromkeys(obs.variable)}
+    named = [s for shown in charted.values() for s in shown]
+    figures = [_embed(sensor_map(obs, grid, named),
+                      f"{name}: sensor positions (named: the sensors whose series are drawn)")]
+    for variable, shown in charted.items():
         figures.append(_embed(group_chart(obs, model, variable, shown),
                               f"{name}: {_label(variable)}, {len(shown)} of "
                               f"{int((obs.variable == variable).sum())} sensors"))  # fmt: skip
@@ -64,7 +71,7 @@ def variant_sensors(path: Path, grid, name: str) -> str:
     note = (f"{counts['good']} readings assimilated, {counts['withheld']} held back, "
             f"{obs.n_obs - counts['good'] - counts['withheld']} rejected")
     return (f"<h3>{E(name)}</h3><p class='small mute'>{E(note)}.</p>"
-            f"{skill_table(skill, members)}<div class='grid'>{''.join(figures)}</div>")
+            f"{skill_table(skill, members)}<div style='{FIGURE_GRID}'>{''.join(figures)}</div>")
 
 
 def skill_table(skill: dict[str, float], members: int | None) -> str:
@@ -92,18 +99,21 @@ def skill_table(skill: dict[str, float], members: int | None) -> str:
                  else "ensemble size unknown: no finite-ensemble factor")  # fmt: skip
     return (f"<div class='tbl'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
             "</table></div><p class='small mute'>Bias: model minus reading. Spread / skill: "
-            "the forecast ensemble's spread over the RMSE of its mean (Fortin et al. 2014, "
-            f"{corrected}); 1 is a reliable ensemble, below 1 over-confident.</p>")
+            "the forecast ensemble's spread, with the readings' own error variance added, over "
+            f"the RMSE of its mean against the readings (Fortin et al. 2014, {corrected}), "
+            "after the first analysis (the first forecast is the prior's); 1 is a reliable "
+            "ensemble, below 1 over-confident.</p>")
 
 
-def sensor_map(obs, grid) -> bytes:
+def sensor_map(obs, grid, named=None) -> bytes:
     """The sensors over the city's base map: colour by variable, filled if assimilated,
-    hollow if held back, named."""
+    hollow if held back; the stations ``named`` (indices; default all) with their ids (all
+    50 of a network's ids at a readable size cover the map)."""
     base = BaseMap(grid)
     fig = Figure(figsize=(6.4, 5.6))
-    ax = fig.add_axes((0.02, 0.08, 0.96, 0.84))
-    fig.text(0.02, 0.975, "Sensors (filled: assimilated, hollow: held back)", fontsize=12,
-             ha="left", va="top")  # fmt: skip
+    ax = fig.add_axes((0.02, 0.09, 0.96, 0.83))
+    fig.text(0.02, 0.975, "Sensors (filled: assimilated, hollow: held back)",
+             fontsize=TITLE_PT, ha="left", va="top")  # fmt: skip
     base.draw(ax)
     x, y = _positions(obs, grid)
     held = np.array([np.any(obs.flag[obs.station == s] == WITHHELD) for s in range(obs.n_station)])
@@ -115,11 +125,13 @@ def sensor_map(obs, grid) -> bytes:
                 ax.scatter((x[mine] - base.west) / 1000, (y[mine] - base.south) / 1000, s=70,
                            marker="o", facecolors=face, edgecolors=colour, linewidths=2,
                            zorder=5, label=label)  # fmt: skip
-    for s in np.flatnonzero(np.isfinite(x)):
+    named = np.arange(obs.n_station) if named is None else np.asarray(named, int)
+    for s in named[np.isfinite(x[named])]:
         ax.annotate(str(obs.sensor_id[s]), ((x[s] - base.west) / 1000, (y[s] - base.south) / 1000),
-                    xytext=(5, 5), textcoords="offset points", fontsize=8, zorder=6,
-                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.7))
-    fig.legend(loc="lower center", ncol=3, fontsize=9, frameon=False)
+                    xytext=(6, 4), textcoords="offset points", fontsize=TICK_PT, zorder=6,
+                    annotation_clip=False,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+    fig.legend(loc="lower center", ncol=3, fontsize=LABEL_PT, frameon=False)
     return _png(fig)
 
 
@@ -128,25 +140,25 @@ def group_chart(obs, model, variable: str, shown: list[int]) -> bytes:
     held back), free run, analysis mean and its +-1 spread band, over time."""
     cols = 1 if len(shown) == 1 else 2
     rows = -(-len(shown) // cols)
-    title_in, panel_in, legend_in = 0.45, 1.9, 0.6  # heights (inches)
+    title_in, panel_in, legend_in = 0.45, 2.1, 0.65  # heights (inches)
     height = title_in + panel_in * rows + legend_in
     fig = Figure(figsize=(6.4, height))
-    fig.text(0.02, 1 - 0.08 / height, f"{_label(variable)}: readings and model", fontsize=12,
-             ha="left", va="top")  # fmt: skip
+    fig.text(0.02, 1 - 0.08 / height, f"{_label(variable)}: readings and model",
+             fontsize=TITLE_PT, ha="left", va="top")  # fmt: skip
     offset, units = _display(variable)
     colour = VARIABLE_COLOURS.get(variable, "#000000")
-    width = 0.84 if cols == 1 else 0.37
+    width = 0.84 if cols == 1 else 0.36
     for n, s in enumerate(shown):
-        bottom = height - title_in - panel_in * (n // cols + 1) + 0.3  # room for the times
-        ax = fig.add_axes((0.11 + 0.49 * (n % cols), bottom / height, width,
-                           (panel_in - 0.62) / height))  # fmt: skip
+        bottom = height - title_in - panel_in * (n // cols + 1) + 0.35  # room for the times
+        ax = fig.add_axes((0.12 + 0.5 * (n % cols), bottom / height, width,
+                           (panel_in - 0.72) / height))  # fmt: skip
         _sensor_panel(ax, obs, model, s, offset, colour)
         ax.set_title(f"{obs.sensor_id[s]}"
                      + (" (held back)" if np.any(obs.flag[obs.station == s] == WITHHELD) else ""),
-                     fontsize=9, loc="left")  # fmt: skip
-        ax.set_ylabel(units, fontsize=8)
+                     fontsize=LABEL_PT, loc="left")  # fmt: skip
+        ax.set_ylabel(units, fontsize=LABEL_PT)
     handles, labels = fig.axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=LABEL_PT, frameon=False)
     return _png(fig)
 
 
@@ -170,9 +182,10 @@ def _sensor_panel(ax, obs, model, s, offset, colour) -> None:
                label="reading")  # fmt: skip
     ax.scatter(np.array(t)[~good], obs.value[rows][~good] + offset, s=16, facecolors="white",
                edgecolors=colour, zorder=4, label="held-back reading")  # fmt: skip
-    ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=6))
+    ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=4))
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M"))
-    ax.tick_params(labelsize=7)
+    ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.tick_params(labelsize=TICK_PT)
     ax.grid(alpha=0.3)
 
 

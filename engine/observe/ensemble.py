@@ -39,16 +39,33 @@ def analyse_parameters(params: np.ndarray, hx: np.ndarray, values: np.ndarray,
 
 
 def analyse_fields(fields: list[np.ndarray], hx: np.ndarray, obs_xy, values: np.ndarray,
-                   std: np.ndarray, cell_xy, radius: float, *, inflation: float,
-                   rtps: float) -> list[np.ndarray]:  # fmt: skip
+                   std: np.ndarray, cell_xy, radius: float, *, inflation: float, rtps: float,
+                   transform_step: int = 1, grid=None) -> list[np.ndarray]:  # fmt: skip
     """The LETKF analysis of several fields of one grid, each (members, cells) at cells
     ``cell_xy`` (x, y: (cells,) m), from observations at ``obs_xy`` (x, y: (p,) m) whose
     model values are ``hx`` (members, p): the other fields (e.g. a forcing parameter per
-    cell) take the same local transform as the first at each cell. Returns the analysed
-    fields (new arrays)."""
+    cell) take the same local transform as the first at each cell. ``transform_step`` s > 1
+    (with ``grid`` = (shape, window): the cells' (rows, columns) and ``letkf_update``'s
+    ``grid_window``): the transform every s rows and columns, interpolated between. Returns
+    the analysed fields (new arrays)."""
+    obs = (np.zeros(values.size, np.int64), values, std)
+    options = {"inflation": inflation, "rtps": rtps, "hx": hx, "obs_xy": obs_xy}
+    if transform_step > 1:
+        shape, window = grid
+        out = []
+        for field in fields:
+            one = np.ascontiguousarray(field, dtype=np.float64).copy()
+            letkf_update(one, *obs, *cell_xy, radius, transform_step=transform_step,
+                         grid_shape=shape, grid_window=window, **options)  # fmt: skip
+            out.append(one)
+        return out
+    k = len(fields)
     n = fields[0].shape[1]
-    joint = np.ascontiguousarray(np.concatenate(fields, axis=1), dtype=np.float64)
-    xs, ys = (np.tile(np.asarray(v, np.float64), len(fields)) for v in cell_xy)
-    letkf_update(joint, np.zeros(values.size, np.int64), values, std, xs, ys, radius,
-                 inflation=inflation, rtps=rtps, hx=hx, obs_xy=obs_xy)  # fmt: skip
-    return [joint[:, k * n:(k + 1) * n].copy() for k in range(len(fields))]
+    # the fields of a cell side by side: the LETKF computes a cell's transform once and
+    # reuses it, bit for bit, for the next "cell" at the same place with the same
+    # observations (``transform.same_local``), so k fields cost about one transform per cell
+    joint = np.ascontiguousarray(np.stack(fields, axis=2), dtype=np.float64).reshape(-1, n * k)
+    xs, ys = (np.repeat(np.asarray(v, np.float64), k) for v in cell_xy)
+    letkf_update(joint, *obs, xs, ys, radius, **options)
+    by_field = joint.reshape(-1, n, k)
+    return [np.ascontiguousarray(by_field[:, :, i]) for i in range(k)]

@@ -272,7 +272,7 @@ class AssimilatingCoupler(Coupler):
         if s.estimate_forcing and self.ctx.forcing.has_rain:
             fields.append(np.stack([f.log_rain.ravel() for f in self.forcings]))
         analysed = analyse_fields(fields, hx, at, values, std, (self.cell_x, self.cell_y),
-                                  s.localisation_radius, inflation=s.inflation, rtps=s.rtps)
+                                  s.localisation_radius, **self._grid_options())
         self._store_depth(analysed[0], before)
         if len(analysed) > 1:
             for forcing, log_rain in zip(self.forcings, analysed[1]):
@@ -296,17 +296,34 @@ class AssimilatingCoupler(Coupler):
     def _analyse_air(self, hx, at, values, std) -> None:
         s = self.settings
         if s.estimate_forcing:
-            offsets = np.array([[f.air_temperature_offset] for f in self.forcings])
-            offsets = analyse_parameters(offsets, hx, values, std, inflation=s.inflation,
+            before = np.array([[f.air_temperature_offset] for f in self.forcings])
+            offsets = analyse_parameters(before, hx, values, std, inflation=s.inflation,
                                          rtps=s.rtps)  # fmt: skip
             for f, offset in zip(self.forcings, offsets[:, 0]):
                 f.air_temperature_offset = float(offset)
+            # a member's air temperature is the heat model's anomaly plus its weather, offset
+            # included: the offset's increment moves the whole field at once (not only within
+            # reach of a sensor, which left held-back stations a cycle behind), and the local
+            # analysis below works on what is left
+            shift = offsets[:, 0] - before[:, 0]
+            for coupler, d in zip(self.members, shift):
+                coupler.state["air_temperature"][...] += d
+            hx = hx + shift[:, None]
         (air,) = analyse_fields([self._stack("air_temperature")], hx, at, values, std,
                                 (self.cell_x, self.cell_y), s.localisation_radius,
-                                inflation=s.inflation, rtps=s.rtps)  # fmt: skip
+                                **self._grid_options())  # fmt: skip
         for i, coupler in enumerate(self.members):
             ta = coupler.state["air_temperature"]
             ta[...] = air[i].reshape(ta.shape)
+
+    def _grid_options(self) -> dict:
+        """The analysis options of a grid field: inflation, RTPS and the transform step, with
+        the rank's window in the whole grid (the same coarse points on any number of ranks)."""
+        s = self.settings
+        rows, cols = self.state.decomposition.local_window
+        whole = self.state.global_grid
+        return {"inflation": s.inflation, "rtps": s.rtps, "transform_step": s.transform_step,
+                "grid": (self.state.grid.shape, (rows.start, cols.start, whole.y, whole.x))}
 
     def _link_midpoints(self) -> tuple[np.ndarray, np.ndarray]:
         """x and y (m) of every road link's midpoint."""
@@ -410,7 +427,8 @@ _SKILL = {
     "rmse_analysis": (None, "lower", "RMSE of the analysis mean"),
     "bias_analysis": (None, "neither", "bias of the analysis mean"),
     "rmse_reduction": ("1", "higher", "RMSE reduction of the analysis against the free run"),
-    "spread_skill": ("1", "neither", "spread-skill ratio of the forecast ensemble"),
+    "spread_skill": ("1", "neither", "spread-skill ratio of the forecast ensemble against "
+                     "the readings (observation error in the spread; 1: reliable)"),
 }
 
 

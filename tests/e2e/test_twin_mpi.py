@@ -114,6 +114,20 @@ def test_assimilated_run_stopped_and_restarted_is_the_run_not_stopped(setup, ser
     assert_same_observations(serial, out)
 
 
+def serial_and_3_ranks(data: dict, name: str, plugin, root) -> list:
+    """Run the scenario ``data`` (written as ``root/<name>.yaml``) on 1 and on 3 ranks; their
+    run folders."""
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    runs = []
+    for ranks in (1, 3):
+        out = root / f"{name}{ranks}"
+        proc = run_scenario(path, out, ranks, plugin, "--no-report", timeout=400)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(out)
+    return runs
+
+
 def test_nudged_run_on_3_ranks_is_bit_identical_to_serial(setup):
     """Nudging (one run relaxed towards the readings) split over 3 ranks: each rank nudges
     its own cells from the gathered innovations, as one rank does."""
@@ -121,15 +135,22 @@ def test_nudged_run_on_3_ranks_is_bit_identical_to_serial(setup):
     data = yaml.safe_load(scenario.read_text())
     data["assimilation"] = {"method": "nudging", "localisation_radius": 600,
                             "time_scale": "15 min"}  # fmt: skip
-    nudged = scenario.parent / "nudged.yaml"
-    nudged.write_text(yaml.safe_dump(data))
-    runs = []
-    for ranks in (1, 3):
-        out = scenario.parent / f"nudged{ranks}"
-        proc = run_scenario(nudged, out, ranks, plugin, "--no-report", timeout=400)
-        assert proc.returncode == 0, proc.stderr
-        runs.append(out)
+    runs = serial_and_3_ranks(data, "nudged", plugin, scenario.parent)
     assert_same_run(*runs)
     assert_same_observations(*runs)
     indicators = json.loads((runs[1] / "baseline" / "indicators.json").read_text())["models"]
     assert indicators["flood"]["volume_assimilation_increment"]["value"] != 0.0
+
+
+def test_interpolated_transform_on_3_ranks_is_bit_identical_to_serial(setup):
+    """``transform_step``: the transform at every 3rd row and column of the whole grid,
+    interpolated between; each rank interpolates between the whole grid's coarse points, so
+    3 ranks give the serial analysis bit for bit."""
+    scenario, plugin = setup
+    data = yaml.safe_load(scenario.read_text())
+    data["assimilation"]["transform_step"] = 3
+    runs = serial_and_3_ranks(data, "stepped", plugin, scenario.parent)
+    assert_same_run(*runs)
+    assert_same_observations(*runs)
+    fields = xr.open_dataset(runs[1] / "baseline" / "fields.nc")
+    assert np.nanmax(fields["flood_water_thickness_spread"].values) > 0

@@ -3,6 +3,7 @@ variant folder of a small run."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -71,3 +72,17 @@ def test_sensor_given_by_lon_lat_drawn_at_its_cell(fake_run):
     assert (x[0], y[0]) == (grid["x"].values[11], grid["y"].values[7])
     assert grid["y"].values[7] > grid["y"].values[8]  # rows run north to south
     np.testing.assert_array_equal(x[1:], obs.x[1:])
+
+
+def test_sensor_figures_are_shown_near_their_own_width(run_with_sensors):
+    # the report's own grid puts three figures in a row (~370 px in its 1180 px page), which
+    # showed these 640 px charts at 58 % and their 9-10 pt labels at ~6 px: unreadable. Two a
+    # row at most (a column >= 520 px) shows them at >= 81 %.
+    run, obs, model = run_with_sensors
+    section = sensor_section(xr.open_dataset(run / "cool_city" / "fields.nc"),
+                             {"cool_city": run / "cool_city"})  # fmt: skip
+    assert "class='grid'" not in section
+    columns = re.findall(r"grid-template-columns:repeat\(auto-fit,minmax\((\d+)px", section)
+    assert columns and all(int(c) >= 520 for c in columns)
+    for _, img in inlined_images(section):
+        assert 520 / img.shape[1] >= 0.8, img.shape

@@ -60,11 +60,24 @@ def test_spread_skill_with_the_finite_ensemble_correction():
     model = {"background_mean": value + np.array([3, -3, 3, -3, 3, -3.0]),
              "background_spread": np.full(6, np.sqrt(8.0))}
     out = skill_indicators(obs, model, members=8)
-    assert out["water_depth.withheld.spread_skill"] == pytest.approx(1.0, rel=1e-15)
-    # with the observation error variance 16: sqrt(9 + 16) / 3 = 5 / 3
-    assert out["water_depth.withheld.spread_skill_obs_error"] == pytest.approx(5 / 3, rel=1e-15)
-    uncorrected = skill_indicators(obs, model)["water_depth.withheld.spread_skill"]
+    assert out["water_depth.withheld.spread_skill_ensemble"] == pytest.approx(1.0, rel=1e-15)
+    # against the readings, the observation error variance 16 is in the spread:
+    # sqrt(9 + 16) / 3 = 5 / 3
+    assert out["water_depth.withheld.spread_skill"] == pytest.approx(5 / 3, rel=1e-15)
+    uncorrected = skill_indicators(obs, model)["water_depth.withheld.spread_skill_ensemble"]
     assert uncorrected == pytest.approx(np.sqrt(8.0) / 3.0, rel=1e-15)
+
+
+def test_spread_skill_against_readings_counts_their_error():
+    # a perfect ensemble verified against noisy readings: the truth is the ensemble mean, the
+    # readings are the truth +-2 (error std 2), the ensemble's spread is 0 (it is certain and
+    # right). Its RMSE against the readings, 2, is all observation error: the ratio is 1, not 0.
+    value = np.array([2.0, -2.0, 2.0, -2.0])
+    obs = _one_variable(value, [WITHHELD] * 4, std=2.0)
+    model = {"background_mean": np.zeros(4), "background_spread": np.zeros(4)}
+    out = skill_indicators(obs, model, members=8)
+    assert out["water_depth.withheld.spread_skill"] == pytest.approx(1.0, rel=1e-15)
+    assert out["water_depth.withheld.spread_skill_ensemble"] == 0.0
 
 
 def test_per_variable_on_the_synthetic_run():
@@ -78,3 +91,16 @@ def test_per_variable_on_the_synthetic_run():
     assert out["air_temperature.assimilated.n"] == 24 and out["water_depth.assimilated.n"] == 23
     assert out["water_depth.withheld.rmse_reduction"] > 0.5
     assert {k.split(".")[0] for k in out} == {"water_depth", "air_temperature"}
+
+
+def test_spread_skill_leaves_out_the_first_forecast():
+    # the first analysis time's readings were forecast by the prior alone (one draw of it):
+    # they count in the RMSE but not in the spread-skill ratio. Here the first forecast is 10
+    # off with no spread; the later ones are reliable (errors +-3, corrected spread 3: ratio 1)
+    value = np.zeros(5)
+    obs = _one_variable(value, [WITHHELD] * 5, std=1e-9)
+    model = {"background_mean": np.array([10.0, 3, -3, 3, -3]),
+             "background_spread": np.array([0.0, *[np.sqrt(8.0)] * 4])}
+    out = skill_indicators(obs, model, members=8)
+    assert out["water_depth.withheld.spread_skill_ensemble"] == pytest.approx(1.0, rel=1e-12)
+    assert out["water_depth.withheld.spread_skill"] == pytest.approx(1.0, rel=1e-12)
