@@ -22,6 +22,7 @@ from metrotwin.observe.flags import GOOD, WITHHELD
 from metrotwin.observe.skill import skill_indicators
 from metrotwin.observe.variables import OBSERVED
 from metrotwin.observe.write import OBSERVATIONS_FILE, read_observations_nc
+from metrotwin.physics import KELVIN_OFFSET
 from metrotwin.viz.maps import BaseMap
 
 #: sensors drawn per group (the held-back ones first), so that a figure stays readable
@@ -98,7 +99,8 @@ def skill_table(skill: dict[str, float], members: int | None) -> str:
     corrected = (f"with the finite-ensemble factor sqrt((M+1)/M), M = {members}" if members
                  else "ensemble size unknown: no finite-ensemble factor")  # fmt: skip
     return (f"<div class='tbl'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-            "</table></div><p class='small mute'>Bias: model minus reading. Spread / skill: "
+            "</table></div><p class='small mute'>Bias: mean of (model − reading). "
+            "Spread / skill: "
             "the forecast ensemble's spread, with the readings' own error variance added, over "
             f"the RMSE of its mean against the readings (Fortin et al. 2014, {corrected}), "
             "after the first analysis (the first forecast is the prior's); 1 is a reliable "
@@ -221,7 +223,7 @@ def _display(variable: str) -> tuple[float, str]:
     """Offset added to values for display, and the units shown (kelvin as degrees Celsius)."""
     units = OBSERVED[variable].units if variable in OBSERVED else ""
     if units == "K":
-        return -273.15, "°C"
+        return -KELVIN_OFFSET, "°C"
     return 0.0, {"1": "count", "m s-1": "m/s", "mm h-1": "mm/h"}.get(units, units)
 
 
