@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.errors import ScenarioError
 from metrotwin.observe.load import load_observations
 from metrotwin.observe.qc import require_usable
 from metrotwin.run.coupler import Coupler
@@ -19,12 +18,6 @@ from metrotwin.run.ensemble_coupler import AssimilatingCoupler
 from metrotwin.run.members import MemberForcing, MemberPrior, draw_priors
 from metrotwin.run.nudging import NudgingCoupler
 from metrotwin.run.registry import get_model
-
-def _refuse(scenario, state) -> None:
-    """What the assimilating coupler cannot do yet, said before the run starts."""
-    if scenario.observations is None:
-        raise ScenarioError("the assimilation section needs an observations section (the "
-                            "readings to assimilate)", source="assimilation")
 
 
 def scaled_demand(params, factor: float) -> dict:
@@ -70,7 +63,6 @@ def assimilating_coupler(scenario, state, ctx) -> AssimilatingCoupler:
     (interventions applied) and ``ctx``: its observations read and checked (all unusable:
     refused), the control on the variant's own forcing; for ``letkf`` the members' priors
     drawn, for ``nudging`` one member on the variant's forcing."""
-    _refuse(scenario, state)
     settings = scenario.assimilation
     obs = load_observations(scenario.observations, state, Path("."))
     require_usable(obs)

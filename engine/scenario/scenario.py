@@ -316,6 +316,18 @@ class Scenario(Strict):
         schema = ObservationsSection if info.field_name == "observations" else AssimilationSection
         return None if value is None else schema.model_validate(value, context=info.context)
 
+    @model_validator(mode="after")
+    def _observations_are_assimilated(self):
+        # readings with no filter would be read, checked and then ignored: say so instead
+        if self.observations is not None and self.assimilation is None:
+            raise ValueError("observations: the readings are used by an assimilation; add an "
+                             "'assimilation:' section (method: letkf or nudging) or remove "
+                             "'observations:'")
+        if self.assimilation is not None and self.observations is None:
+            raise ValueError("assimilation: needs an 'observations:' section (the readings to "
+                             "assimilate)")
+        return self
+
     @field_validator("name", mode="before")
     @classmethod
     def _name(cls, value):

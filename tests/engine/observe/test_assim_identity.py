@@ -96,3 +96,24 @@ def test_all_unusable_readings_are_refused_before_the_run(tmp_path, capsys):
     assert "not one of the 2 observation readings can be used" in err
     assert "outside_domain: 1" in err and "unknown_sensor: 1" in err
     assert not (out / "baseline").exists()
+
+
+def test_readings_without_a_filter_and_a_filter_without_readings_are_refused(tmp_path, capsys):
+    """Readings that nothing would use, or a filter with nothing to assimilate: one message
+    at validation (exit 2), naming the section and what to add."""
+    data = scenario_data()
+    write_sensors(tmp_path / "sensors.csv", [("d0", "water_depth", 600_000.0, 5_335_900.0,
+                                              0.02)])  # fmt: skip
+    (tmp_path / "obs.csv").write_text("sensor_id,time,variable,value\n"
+                                      "d0,2026-07-15T06:10:00Z,water_depth,0.1\n")
+    observations = {"sources": [{"format": "csv", "path": str(tmp_path / "obs.csv"),
+                                 "sensors": str(tmp_path / "sensors.csv")}]}
+    for section, value, expected in (
+        ("observations", observations, "add an 'assimilation:' section"),
+        ("assimilation", {"members": 4}, "needs an 'observations:' section"),
+    ):
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump({**data, section: value}))
+        assert main(["validate", str(tmp_path / "s.yaml")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("metrotwin: error:") == 1 and f"{section}: " in err, err
+        assert expected in err, err
