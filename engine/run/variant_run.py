@@ -113,8 +113,6 @@ class VariantRun:
                 self._show = show
                 self.p.coupler.run(self.on_output, self.after_step)
             self.p.coupler.finalize()
-            if self.lead:  # e.g. an assimilating coupler's observations.nc
-                self.p.coupler.write_outputs(self.folder)
             in_loop = {m: s - models_before[m] for m, s in self.p.coupler.wall_time.items()}
             split_run_loop(self.profile, booked_before, in_loop, time.perf_counter() - loop_start)
             with self.profile.stage("indicators"):
@@ -123,6 +121,12 @@ class VariantRun:
         finally:
             with self.profile.stage("output"):
                 self.writer.close(success=ok)
+        if self.lead:  # e.g. an assimilating coupler's observations.nc
+            # only now: the field writer's thread has ended, and HDF5 (under netCDF4, which
+            # releases the GIL) is not thread-safe: two files written at once failed with
+            # "NetCDF: HDF error" or crashed the process (SIGSEGV, SIGBUS)
+            with self.profile.stage("output"):
+                self.p.coupler.write_outputs(self.folder)
         return indicators
 
     # -- what the coupler calls ------------------------------------------------------------

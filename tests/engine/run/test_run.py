@@ -179,3 +179,24 @@ def test_a_serial_run_is_a_one_rank_ensemble(toy_registry, small_file, tmp_path,
         a = xr.open_dataset(results[name] / "fields.nc")
         b = xr.open_dataset(explicit[name] / "fields.nc")
         xr.testing.assert_identical(a, b.assign_attrs(history=a.attrs["history"]))
+
+
+def test_a_couplers_own_outputs_are_written_after_the_field_writer_has_finished(
+        toy_registry, small_file, tmp_path, monkeypatch):  # fmt: skip
+    """A coupler's own files (an assimilating coupler's observations.nc) are written once
+    the field writer's thread has ended: HDF5 under netCDF4 (which releases the GIL) is not
+    thread-safe, and the two writing at once failed with "NetCDF: HDF error" or crashed the
+    process (SIGSEGV, SIGBUS)."""
+    import threading
+
+    from metrotwin.run.coupler import Coupler
+
+    writers_alive = []
+
+    def write_outputs(self, folder):
+        writers_alive.append([t.name for t in threading.enumerate() if t.name.startswith("write ")])
+
+    monkeypatch.setattr(Coupler, "write_outputs", write_outputs)
+    out = tmp_path / "out"
+    assert main(["run", str(small_file), "-o", str(out), "--no-progress", "--no-report"]) == 0
+    assert writers_alive == [[], []]  # once per variant, with no field writer running
