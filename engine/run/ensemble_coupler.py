@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from datetime import timezone
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,7 @@ class AssimilatingCoupler(Coupler):
         x[on_cell], y[on_cell] = whole.x[col], whole.y[row]
         on_link = ~on_cell & (obs.link >= 0)
         if on_link.any():
-            mid_x, mid_y = self._link_midpoints()
+            mid_x, mid_y = self.link_midpoints
             x[on_link], y[on_link] = mid_x[obs.link[on_link]], mid_y[obs.link[on_link]]
         return x, y
 
@@ -135,7 +136,8 @@ class AssimilatingCoupler(Coupler):
         for coupler in [*self.members, self.control]:
             coupler.allocate()
         for name, spec in {**self.control.output_variables(), **self.spread_fields()}.items():
-            self.state.add_variable(name, spec)
+            if name not in self.state:  # kept, as allocate_variables keeps what is there
+                self.state.add_variable(name, spec)
 
     def initialize(self) -> None:
         """Allocate (as ``Coupler.initialize`` does), then initialize every member and the
@@ -325,8 +327,9 @@ class AssimilatingCoupler(Coupler):
         return {"inflation": s.inflation, "rtps": s.rtps, "transform_step": s.transform_step,
                 "grid": (self.state.grid.shape, (rows.start, cols.start, whole.y, whole.x))}
 
-    def _link_midpoints(self) -> tuple[np.ndarray, np.ndarray]:
-        """x and y (m) of every road link's midpoint."""
+    @cached_property
+    def link_midpoints(self) -> tuple[np.ndarray, np.ndarray]:
+        """x and y (m) of every road link's midpoint (the network does not move: once)."""
         ds = self.state.ds
         start, end = ds["link_from"].values, ds["link_to"].values
         return (0.5 * (ds["node_x"].values[start] + ds["node_x"].values[end]),
@@ -335,7 +338,7 @@ class AssimilatingCoupler(Coupler):
     def _analyse_links(self, hx, at, values, std) -> None:
         s = self.settings
         (flow,) = analyse_fields([self._stack("link_flow")], hx, at, values, std,
-                                 self._link_midpoints(), s.localisation_radius,
+                                 self.link_midpoints, s.localisation_radius,
                                  inflation=s.inflation, rtps=s.rtps)  # fmt: skip
         np.maximum(flow, 0.0, out=flow)  # a flow is never negative
         for i, coupler in enumerate(self.members):

@@ -45,5 +45,5 @@ class NudgingCoupler(AssimilatingCoupler):
         ta[...] = air[0].reshape(ta.shape)
 
     def _analyse_links(self, hx, at, values, std) -> None:
-        flow = self._nudged("link_flow", self._link_midpoints(), hx, at, values)
+        flow = self._nudged("link_flow", self.link_midpoints, hx, at, values)
         self.members[0].state["link_flow"][...] = np.maximum(flow[0], 0.0)
