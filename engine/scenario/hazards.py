@@ -209,12 +209,82 @@ class HyetographShape(Strict):
         return self
 
 
+class MovingCell(Strict):
+    """A storm moving along a straight track at constant velocity (``metrotwin.run.rain``).
+
+    Every point of the track's centreline receives the design hyetograph, delayed by the time
+    the storm takes to reach it (the storm's rain pattern is translated, frozen, along the
+    track: Taylor's hypothesis, as in the moving design storms of Niemczynowicz 1991), so its
+    depth is the IDF depth; across the track the depth falls off as ``exp(-(n / radius)^2)``
+    with the distance ``n`` (m) from the centreline."""
+
+    radius: float = Field(
+        gt=0, le=1e6, description="distance across the track at which the rain falls to 1/e (m)"
+    )
+    direction: float = Field(
+        ge=0, lt=360, description="bearing the storm moves towards, clockwise from grid north (°)"
+    )
+    speed: float = Field(gt=0, le=100, description="speed of the storm along its track (m/s)")
+    start: tuple[float, float] | None = Field(
+        None,
+        description="[x, y] (m, scenario CRS) the storm's front crosses at time 0; default: "
+        "the domain's upstream edge on a track through the domain centre",
+    )
+
+
+class RandomField(Strict):
+    """A stationary, spatially correlated lognormal multiplier of the rain with mean 1.
+
+    ``log`` of the multiplier is a Gaussian field whose correlation at lag ``h`` (m) is
+    ``exp(-h / L)`` (exponential) or ``exp(-(h / L)^2)`` (gaussian), ``L`` the
+    ``correlation_length``. In time it is frozen (no ``decorrelation_time``), independent per
+    hyetograph block (0), or an AR(1) process with correlation ``exp(-dt / decorrelation_time)``
+    between blocks ``dt`` apart."""
+
+    coefficient_of_variation: float = Field(
+        gt=0, le=2, description="standard deviation / mean of the multiplier (-)"
+    )
+    correlation_length: float = Field(gt=0, le=1e6, description="correlation length L (m)")
+    covariance: Literal["exponential", "gaussian"] = "exponential"
+    decorrelation_time: Duration | None = Field(
+        None, description="e-folding time of the field's correlation in time (s); 0: independent"
+    )
+
+    @field_validator("decorrelation_time")
+    @classmethod
+    def _time(cls, value):
+        if value is not None and not 0 <= value <= 1e7:
+            raise ValueError(
+                f"decorrelation_time must be >= 0 s and <= 1e7 s (0: a new field each block; "
+                f"leave it out for one field for the whole storm), got {value:g} s"
+            )
+        return value
+
+
+class SpatialRain(Strict):
+    """Rain varying in space: a moving storm, a random multiplier, or both (the moving storm's
+    rain times the multiplier)."""
+
+    moving_cell: MovingCell | None = None
+    random_field: RandomField | None = None
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.moving_cell is None and self.random_field is None:
+            raise ValueError(
+                "spatial is empty; give moving_cell, random_field or both (or leave spatial "
+                "out for rain uniform in space)"
+            )
+        return self
+
+
 class DesignStorms(Strict):
     """Design storms for a list of return periods from one IDF relation."""
 
     idf: IdfTable | IdfParametric = Field(discriminator="form")
     hyetograph: HyetographShape = Field(default_factory=HyetographShape)
     return_periods: list[ReturnPeriod] = Field(description="years, each > 1")
+    spatial: SpatialRain | None = None
 
     @field_validator("return_periods")
     @classmethod
