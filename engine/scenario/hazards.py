@@ -224,7 +224,7 @@ class MovingCell(Strict):
     direction: float = Field(
         ge=0, lt=360, description="bearing the storm moves towards, clockwise from grid north (°)"
     )
-    speed: float = Field(gt=0, le=100, description="speed of the storm along its track (m/s)")
+    speed: float = Field(ge=0.1, le=100, description="speed of the storm along its track (m/s)")
     start: tuple[float, float] | None = Field(
         None,
         description="[x, y] (m, scenario CRS) the storm's front crosses at time 0; default: "

@@ -33,8 +33,9 @@ from metrotwin.city.grid import Grid
 from metrotwin.errors import ScenarioError
 from metrotwin.scenario.hazards import MovingCell
 
-#: most output steps (as for a hyetograph): a slow storm crossing a wide domain is refused
-MAX_STEPS = 100_000
+#: most output steps: a slow storm crossing a wide domain is refused before the rates (8 bytes
+#: per step and cell) are allocated
+MAX_STEPS = 10_000
 
 
 def heading(cell: MovingCell) -> tuple[float, float]:
