@@ -209,6 +209,28 @@ class HyetographShape(Strict):
         return self
 
 
+#: (low, high, half open?) and unit of the numbers of ``spatial``: (low, high] or [low, high);
+#: a storm slower than 0.1 m/s takes over 27 h to cross 10 km (see moving_cell.MAX_STEPS)
+SPATIAL_BOUNDS = {
+    "radius": ((0.0, 1e6, False), "m"),
+    "direction": ((0.0, 360.0, True), "°"),
+    "speed": ((0.1, 100.0, True), "m/s"),
+    "coefficient_of_variation": ((0.0, 2.0, False), "(-)"),
+    "correlation_length": ((0.0, 1e6, False), "m"),
+}
+
+
+def _check_within(value: float, what: str, bounds: tuple[float, float, bool], unit: str):
+    """``value`` if ``low < value <= high`` (``low <= value < high`` if the flag is set); else
+    ValueError naming ``what``, the value and the range."""
+    low, high, half_open = bounds
+    inside = low <= value < high if half_open else low < value <= high
+    if not inside:
+        span = f">= {low:g} and < {high:g}" if half_open else f"> {low:g} and <= {high:g}"
+        raise ValueError(f"{what} {value:g} {unit} is not valid: give a value {span} {unit}")
+    return value
+
+
 class MovingCell(Strict):
     """A storm moving along a straight track at constant velocity (``metrotwin.run.rain``).
 
@@ -218,18 +240,22 @@ class MovingCell(Strict):
     depth is the IDF depth; across the track the depth falls off as ``exp(-(n / radius)^2)``
     with the distance ``n`` (m) from the centreline."""
 
-    radius: float = Field(
-        gt=0, le=1e6, description="distance across the track at which the rain falls to 1/e (m)"
-    )
+    radius: float = Field(description="distance across the track at which rain falls to 1/e (m)")
     direction: float = Field(
-        ge=0, lt=360, description="bearing the storm moves towards, clockwise from grid north (°)"
+        description="bearing the storm moves towards, clockwise from grid north (°)"
     )
-    speed: float = Field(ge=0.1, le=100, description="speed of the storm along its track (m/s)")
+    speed: float = Field(description="speed of the storm along its track (m/s)")
     start: tuple[float, float] | None = Field(
         None,
         description="[x, y] (m, scenario CRS) the storm's front crosses at time 0; default: "
         "the domain's upstream edge on a track through the domain centre",
     )
+
+    @field_validator("radius", "direction", "speed")
+    @classmethod
+    def _within(cls, value, info):
+        bounds, unit = SPATIAL_BOUNDS[info.field_name]
+        return _check_within(value, info.field_name, bounds, unit)
 
 
 class RandomField(Strict):
@@ -242,13 +268,19 @@ class RandomField(Strict):
     between blocks ``dt`` apart."""
 
     coefficient_of_variation: float = Field(
-        gt=0, le=2, description="standard deviation / mean of the multiplier (-)"
+        description="standard deviation / mean of the multiplier (-), > 0 and <= 2"
     )
-    correlation_length: float = Field(gt=0, le=1e6, description="correlation length L (m)")
+    correlation_length: float = Field(description="correlation length L (m)")
     covariance: Literal["exponential", "gaussian"] = "exponential"
     decorrelation_time: Duration | None = Field(
         None, description="e-folding time of the field's correlation in time (s); 0: independent"
     )
+
+    @field_validator("coefficient_of_variation", "correlation_length")
+    @classmethod
+    def _within(cls, value, info):
+        bounds, unit = SPATIAL_BOUNDS[info.field_name]
+        return _check_within(value, info.field_name, bounds, unit)
 
     @field_validator("decorrelation_time")
     @classmethod
