@@ -53,7 +53,8 @@ def member_rain(storms: DesignStorms, period: float, seed: int, global_grid: Gri
                                         global_grid, window)
     else:
         times = edges
-        rates = np.repeat(uniform, shape[0] * shape[1]).reshape((uniform.size,) + shape)
+        rates = np.empty((uniform.size,) + shape)
+        rates[:] = uniform[:, None, None]
     if spatial is not None and spatial.random_field is not None:
         multiply_rain(rates[:-1], spatial.random_field, storms.hyetograph.time_step,
                       global_grid, window, seed)

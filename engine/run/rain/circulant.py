@@ -64,10 +64,10 @@ def embedding_scale(shape: tuple[int, int], resolution: float, kind: str,
         extent = max(shape) * resolution
         raise ScenarioError(
             f"hazards.design_storms.spatial.random_field.correlation_length = {length:g} m is too "
-            f"long for a {kind} field on this {extent:g}-m domain: its circulant embedding "
-            f"({torus[0]} x {torus[1]} cells) is {100 * clipped:.2g} % non-positive (at most "
-            f"{100 * MAX_CLIPPED:g} % allowed); give a correlation length below about half the "
-            f"domain, or covariance: exponential"
+            f"long for the {kind} covariance on this {extent:g}-m domain: its circulant "
+            f"embedding ({torus[0]} x {torus[1]} cells) is {100 * clipped:.2g} % non-positive "
+            f"(at most {100 * MAX_CLIPPED:g} % allowed); give a shorter correlation_length (a "
+            f"field correlated over more than the domain is nearly uniform on it)"
         )
     np.maximum(eigenvalues, 0.0, out=eigenvalues)
     eigenvalues /= eigenvalues.size

@@ -210,8 +210,36 @@ def test_a_frozen_multiplier_is_one_field_for_the_whole_storm():
 
 
 def test_a_correlation_length_too_long_for_the_domain_is_refused():
+    # padded by 3 correlation lengths, 10 + 300 cells (315, a fast FFT size), the embedding of
+    # a gaussian covariance 10 times longer than the domain still has negative eigenvalues
     design = storms({"random_field": {"coefficient_of_variation": 0.3, "covariance": "gaussian",
                                       "correlation_length": 5000.0}})  # fmt: skip
-    with pytest.raises(ScenarioError, match=r"correlation_length = 5000 m is too long for a "
-                                            r"gaussian field on this 500-m domain"):  # fmt: skip
+    with pytest.raises(ScenarioError, match=r"correlation_length = 5000 m is too long for the "
+                                            r"gaussian covariance on this 500-m domain: its "
+                                            r"circulant embedding \(315 x 315 cells\) is "
+                                            r"2.6 % non-positive"):  # fmt: skip
         member_rain(design, 10, 0, grid(10, 10), whole(grid(10, 10)))
+
+
+def test_a_sample_has_the_same_multiplier_at_every_return_period():
+    """Common random numbers: the seed of sample k, not the return period, draws the field."""
+    design = DesignStorms.model_validate({
+        "idf": {"form": "parametric", "coefficients": {2: {"a": 800.0, "b": 8.0, "c": 0.75},
+                                                       10: IDF["coefficients"][10]}},
+        "return_periods": [2, 10], "hyetograph": {"duration": "10 min", "time_step": "1 min"},
+        "spatial": {"random_field": BOTH["random_field"]},
+    })  # fmt: skip
+    g = grid(20, 20)
+    ratios = []
+    for period in (2, 10):
+        _, rates = member_rain(design, period, 3, g, whole(g))
+        uniform = np.array([r for _, r in design_hyetograph(design, period)]) * MM_PER_HOUR
+        ratios.append(rates[:-1] / uniform[:-1, None, None])
+    np.testing.assert_allclose(ratios[0], ratios[1], rtol=1e-14)  # a rate times M, over a rate
+
+
+@pytest.mark.parametrize("window", [(slice(0, 21), slice(0, 5)), (slice(3, 3), slice(0, 5)),
+                                    (slice(-1, 4), slice(0, 5)), (slice(0, 4, 2), slice(0, 5))])
+def test_a_window_that_is_not_one_of_the_grid_is_refused(window):
+    with pytest.raises(ValueError, match=r"is not a window of a \(20, 20\) grid"):
+        member_rain(storms(), 10, 0, grid(20, 20), window)
