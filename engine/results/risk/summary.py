@@ -52,23 +52,31 @@ class RiskOutputError(MetrotwinError):
     """A risk summary would publish a number that is not finite; nothing is written."""
 
 
+def _keys(ordered: list[RiskMember]) -> dict[tuple[float, int], str]:
+    """(return period, sample) -> member id; RiskInputError for a repeat or a negative k."""
+    seen: dict[tuple[float, int], str] = {}
+    for m in ordered:
+        key = (float(m.return_period), int(m.sample))
+        if key in seen:
+            raise RiskInputError(
+                f"members {seen[key]!r} and {m.id!r} are both return period {key[0]:g}, "
+                f"sample {key[1]}; give each (return period, sample) once"
+            )
+        if key[1] < 0:
+            raise RiskInputError(f"member {m.id!r}: sample {key[1]} is negative; k is 0..S-1")
+        seen[key] = m.id
+    return seen
+
+
 def ordered_members(members: list[RiskMember]) -> tuple[list[RiskMember], list[float], int]:
     """The members sorted by (return period, sample), the return periods and the number of
     samples; RiskInputError unless every return period has the same samples 0..S-1 once."""
     if not members:
         raise RiskInputError("a risk summary needs at least one member")
     ordered = sorted(members, key=lambda m: (float(m.return_period), int(m.sample), m.id))
-    periods = sorted({float(m.return_period) for m in ordered})
-    samples = max(int(m.sample) for m in ordered) + 1
-    seen: dict[tuple[float, int], str] = {}
-    for m in ordered:
-        key = (float(m.return_period), int(m.sample))
-        if key in seen or m.sample < 0:
-            raise RiskInputError(
-                f"member {m.id!r}: return period {key[0]:g} and sample {key[1]} "
-                f"{'repeat member ' + repr(seen[key]) if key in seen else 'is negative'}"
-            )
-        seen[key] = m.id
+    seen = _keys(ordered)
+    periods = sorted({t for t, _ in seen})
+    samples = max(k for _, k in seen) + 1
     missing = [member_id(t, k) for t in periods for k in range(samples) if (t, k) not in seen]
     if missing:
         raise RiskInputError(
