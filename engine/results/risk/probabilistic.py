@@ -49,7 +49,7 @@ def _depth_variables(peak) -> dict:
     grid = ("return_period", "y", "x")
     return {
         "flood_depth_peak_mean": (grid, mean, {
-            "units": "m", "standard_name": _DEPTH, "cell_methods": "realization: mean",
+            "units": "m", "standard_name": _DEPTH,
             "long_name": "peak water depth, mean over the samples of the event"}),
         "flood_depth_peak_quantile": (("return_period", "quantile", "y", "x"), quantiles, {
             "units": "m", "standard_name": _DEPTH,

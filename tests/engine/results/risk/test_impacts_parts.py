@@ -65,33 +65,27 @@ def test_user_tables_replace_the_defaults_use_by_use(tmp_path):
     assert model.sources["commercial"] == "curve: JRC Europe; max: JRC DEU"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("depth_m,hospital\n0,0\n1,1\n", r"building use 'hospital' is not one metrotwin knows"),
-    ("depth,residential\n0,0\n1,1\n", r"the header must be depth_m"),
-    ("depth_m,residential\n0,0\n1,high\n", r"row 3, residential is 'high'"),
-    ("depth_m,residential\n0,0.5\n1,0.2\n", r"column residential: curve fractions must"),
-    ("depth_m,residential\n0,0\n1\n", r"row 3 has 1 values for 2 columns"),
-    ("depth_m,residential\n", r"needs a header line and at least one row"),
+@pytest.mark.parametrize("reader, text, message", [
+    (read_curves, "depth_m,hospital\n0,0\n1,1\n",
+     r"building use 'hospital' is not one metrotwin knows"),
+    (read_curves, "depth,residential\n0,0\n1,1\n", r"the header must be depth_m"),
+    (read_curves, "depth_m,residential\n0,0\n1,high\n", r"row 3, residential is 'high'"),
+    (read_curves, "depth_m,residential\n0,0.5\n1,0.2\n",
+     r"column residential: curve fractions must"),
+    (read_curves, "depth_m,residential\n0,0\n1\n", r"row 3 has 1 values for 2 columns"),
+    (read_curves, "depth_m,residential\n", r"needs a header line and at least one row"),
+    (read_max_damage, "use,eur\nresidential,1\n", r"the header must be use,eur_per_m2"),
+    (read_max_damage, "use,eur_per_m2\nshed,1\n", r"building use 'shed'"),
+    (read_max_damage, "use,eur_per_m2\nresidential,-5\n",
+     r"row 2, residential: give each use once"),
+    (read_max_damage, "use,eur_per_m2\nresidential,nan\n", r"row 2, eur_per_m2 is 'nan'"),
 ])  # fmt: skip
-def test_bad_curve_table_gives_one_message_naming_the_file(tmp_path, text, message):
-    path = tmp_path / "curves.csv"
+def test_bad_user_table_gives_one_message_naming_the_file(tmp_path, reader, text, message):
+    path = tmp_path / "table.csv"
     path.write_text(text)
     with pytest.raises(RiskInputError, match=message) as err:
-        read_curves(path)
+        reader(path)
     assert str(path) in str(err.value)
-
-
-@pytest.mark.parametrize("text, message", [
-    ("use,eur\nresidential,1\n", r"the header must be use,eur_per_m2"),
-    ("use,eur_per_m2\nshed,1\n", r"building use 'shed'"),
-    ("use,eur_per_m2\nresidential,-5\n", r"row 2, residential: give each use once"),
-    ("use,eur_per_m2\nresidential,nan\n", r"row 2, eur_per_m2 is 'nan'"),
-])  # fmt: skip
-def test_bad_max_damage_table_gives_one_message(tmp_path, text, message):
-    path = tmp_path / "max.csv"
-    path.write_text(text)
-    with pytest.raises(RiskInputError, match=message):
-        read_max_damage(path)
 
 
 def test_unknown_country_without_user_maximum_is_named():
