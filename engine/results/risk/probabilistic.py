@@ -9,6 +9,7 @@ P(hours with UTCI above u >= N h) for each UTCI threshold u.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,9 @@ def _coords(template: xr.Dataset, periods, settings) -> dict:
 
 def _depth_variables(peak) -> dict:
     """``peak``: (return periods, samples, y, x) peak depth (m)."""
-    mean = np.stack([np.nanmean(p, axis=0) if np.isfinite(p).any() else p[0] for p in peak])
+    with warnings.catch_warnings():  # a cell NaN in every sample (outside the domain) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.stack([np.nanmean(p, axis=0) for p in peak])
     quantiles = np.stack([weighted_quantiles(p, QUANTILES) for p in peak])
     grid = ("return_period", "y", "x")
     return {
@@ -61,18 +64,19 @@ def _depth_variables(peak) -> dict:
 
 
 def _probability_variables(peak, hours: dict, settings) -> dict:
-    depth_p = np.stack([np.stack([exceedance_probability(p, d)
-                                  for d in settings.depth_thresholds]) for p in peak])
-    out = {"flood_depth_exceedance_probability": (
-        ("return_period", "depth_threshold", "y", "x"), depth_p,
-        {"units": "1", "long_name": "probability that the peak water depth exceeds the depth "
-         "threshold in the event"})}  # fmt: skip
+    out = {}
+    if peak is not None:
+        depth_p = np.stack([np.stack([exceedance_probability(p, d)
+                                      for d in settings.depth_thresholds]) for p in peak])
+        out["flood_depth_exceedance_probability"] = (
+            ("return_period", "depth_threshold", "y", "x"), depth_p,
+            {"units": "1", "long_name": "probability that the peak water depth exceeds the "
+             "depth threshold in the event"})  # fmt: skip
     if hours:
         # hours >= N: exceedance of the largest float below N
         below = np.nextafter(settings.utci_min_hours, -np.inf)
-        utci_p = np.stack([np.stack([exceedance_probability(hours[u][i], below)
-                                     for u in settings.utci_thresholds])
-                           for i in range(len(peak))])  # fmt: skip
+        utci_p = np.stack([[exceedance_probability(event, below) for event in hours[u]]
+                           for u in settings.utci_thresholds], axis=1)  # fmt: skip
         out["utci_duration_exceedance_probability"] = (
             ("return_period", "utci_threshold", "y", "x"), utci_p,
             {"units": "1", "minimum_hours": float(settings.utci_min_hours),
@@ -83,11 +87,11 @@ def _probability_variables(peak, hours: dict, settings) -> dict:
 
 def probabilistic_fields(template: xr.Dataset, periods, peak, hours: dict, settings,
                          title: str) -> xr.Dataset:  # fmt: skip
-    """The dataset: ``peak`` (return periods, samples, y, x) peak depths (m), ``hours``
-    UTCI threshold -> (return periods, samples, y, x) hours above it (all thresholds or
-    none); ``settings`` the ``hazards.impacts`` section; ``template`` a member's fields (its
+    """The dataset: ``peak`` (return periods, samples, y, x) peak depths (m; None without a
+    flood model: no depth fields), ``hours`` UTCI threshold -> (return periods, samples, y,
+    x) hours above it (all thresholds or none); ``settings`` the ``hazards.impacts`` section; ``template`` a member's fields (its
     grid and grid mapping)."""
-    variables = _depth_variables(peak)
+    variables = _depth_variables(peak) if peak is not None else {}
     variables.update(_probability_variables(peak, hours, settings))
     data_vars = {name: (dims, np.asarray(values, np.float32), georeferenced(dims, attrs))
                  for name, (dims, values, attrs) in variables.items()}  # fmt: skip

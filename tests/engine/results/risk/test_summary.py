@@ -183,3 +183,19 @@ def test_risk_json_is_strict_json(tmp_path):
     text = (tmp_path / "risk.json").read_text()
     doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-finite {c} in risk.json"))
     assert set(doc) >= {"flood", "facilities", "heat", "members", "settings", "return_periods"}
+
+
+def test_a_run_without_flood_or_network_gives_null_sections(tmp_path):
+    """Heat-only members: no depth fields, ``flood`` and ``facilities`` null (not zeros)."""
+    drop = ["flood_depth_max", "flood_water_thickness", "link_closed", "node_x", "node_y",
+            "link_from", "link_to"]  # fmt: skip
+    members = []
+    for t in (10.0, 100.0):
+        hours = {32.0: np.full((6, 8), 5.0), 38.0: np.full((6, 8), 1.0)}
+        ds = dataset(depth_grid({}), utci_hours=hours).drop_vars(drop)
+        members.append(write_member(tmp_path, t, 0, ds))
+    doc = summarize_variant(tmp_path, members, _hazards(tmp_path))
+    assert doc["flood"] is None and doc["facilities"] is None
+    assert doc["heat"]["deaths_by_return_period"][1]["p50"] > 0
+    with xr.open_dataset(tmp_path / "fields.nc") as ds:
+        assert list(ds.data_vars) == ["utci_duration_exceedance_probability"]
