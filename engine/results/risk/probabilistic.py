@@ -89,8 +89,8 @@ def probabilistic_fields(template: xr.Dataset, periods, peak, hours: dict, setti
                          title: str) -> xr.Dataset:  # fmt: skip
     """The dataset: ``peak`` (return periods, samples, y, x) peak depths (m; None without a
     flood model: no depth fields), ``hours`` UTCI threshold -> (return periods, samples, y,
-    x) hours above it (all thresholds or none); ``settings`` the ``hazards.impacts`` section; ``template`` a member's fields (its
-    grid and grid mapping)."""
+    x) hours above it (all thresholds or none); ``settings`` the ``hazards.impacts``
+    section; ``template`` a member's fields (its grid and grid mapping)."""
     variables = _depth_variables(peak) if peak is not None else {}
     variables.update(_probability_variables(peak, hours, settings))
     data_vars = {name: (dims, np.asarray(values, np.float32), georeferenced(dims, attrs))
