@@ -88,6 +88,7 @@ def _flood_section(c: Collected, grid: MemberGrid, names: list[str]) -> dict | N
     if damage is None:
         return None
     by_district = _per_member(c, grid, lambda m: district_sums(c.city, m.damage_by_building))
+    people = _per_member(c, grid, lambda m: district_sums(c.city, m.exposed_people))
     periods = grid.periods
     return {
         "expected_annual_damage": {"total": headline.annual(periods, damage),
@@ -99,6 +100,9 @@ def _flood_section(c: Collected, grid: MemberGrid, names: list[str]) -> dict | N
             for j, n in enumerate(names)},
         "exposed_people_by_return_period": headline.by_return_period(
             periods, _per_member(c, grid, lambda m: _sum_or_none(m.exposed_people))),
+        "exposed_people_by_return_period_by_district": {
+            n: headline.by_return_period(periods, people[:, :, j])
+            for j, n in enumerate(names)},
         "exposed_buildings_by_return_period": headline.by_return_period(
             periods, _per_member(c, grid, lambda m: _sum_or_none(m.exposed_buildings))),
     }  # fmt: skip
@@ -146,8 +150,9 @@ def _district_rows(c: Collected, grid: MemberGrid, document: dict) -> list[dict]
         if flood is not None:
             ead = flood["expected_annual_damage"]["by_district"][name]
             row.update({f"ead_{k}": ead[k] for k in ("mean", *headline.BAND_KEYS)})
-            for entry in flood["damage_by_return_period_by_district"][name]:
-                row[f"damage_p50_T{entry['return_period']:g}"] = entry["p50"]
+            for what in ("damage", "exposed_people"):
+                for entry in flood[f"{what}_by_return_period_by_district"][name]:
+                    row[f"{what}_p50_T{entry['return_period']:g}"] = entry["p50"]
         if heat is not None and heat["deaths_by_district"] is not None:
             deaths = heat["deaths_by_district"][name]
             row.update({f"heat_deaths_annual_{k}": deaths[k]

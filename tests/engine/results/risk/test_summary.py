@@ -68,6 +68,12 @@ def test_damage_and_ead_by_hand(tmp_path):
                                                  "T100-s001"]  # fmt: skip
     rows = (tmp_path / "risk_districts.csv").read_text().splitlines()
     assert rows[0].startswith("district,residents,buildings,facilities,ead_mean")
+    assert rows[0].endswith("damage_p50_T10,damage_p50_T100,exposed_people_p50_T10,"
+                            "exposed_people_p50_T100,heat_deaths_annual_mean,"
+                            "heat_deaths_annual_p05,heat_deaths_annual_p50,heat_deaths_annual_p95")
+    by_district = flood["exposed_people_by_return_period_by_district"]
+    assert [e["p50"] for e in by_district["West"]] == [10.0, 10.0]
+    assert [e["p50"] for e in by_district["East"]] == [0.0, 0.0]  # a commercial building
     west = rows[1].split(",")
     assert west[:4] == ["West", "10.0", "2.0", "1.0"]
     assert float(west[4]) == pytest.approx(15_500.0, rel=1e-12)
