@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from metrotwin.scenario.impacts import Impacts
 from metrotwin.scenario.messages import short_repr
 from metrotwin.scenario.schema import MAX_RAIN, StrictModel
 from metrotwin.scenario.units import Duration
@@ -438,6 +439,7 @@ class Hazards(Strict):
     heatwaves: Heatwaves | None = None
     uncertain: list[UncertainParameter] = Field(default_factory=list)
     sampling: Sampling = Field(default_factory=Sampling)
+    impacts: Impacts = Field(default_factory=Impacts)
 
     @field_validator("uncertain")
     @classmethod
