@@ -25,7 +25,6 @@ from metrotwin.results.layout import BASELINE, RESOLVED_FILE
 from metrotwin.results.risk import economics as econ
 from metrotwin.results.risk.costs import InterventionCost, intervention_costs
 from metrotwin.results.risk.sensitivity import Sensitivity, sensitivity, to_unit
-from metrotwin.scenario.economics import Economics
 from metrotwin.scenario.hazards import Hazards
 
 # -- what a risk variant folder holds (metrotwin.results.risk.summary writes it) -------------
@@ -39,7 +38,8 @@ HEAT_DEATHS_PER_SAMPLE = "heat_deaths_per_sample"  # [deaths/yr by sample k]
 RESIDENTS_BY_DISTRICT = "residents_by_district"  # {district: persons}
 MEMBERS = "members"  # [{"id", "return_period", "sample", "parameters"}]
 DAMAGE_PRICE_YEAR = "price_year"  # year of the EUR of the damages
-EXCEEDANCE = "flood_depth_exceedance_probability"  # fields.nc (return_period, depth_threshold, y, x)
+#: in fields.nc: (return_period, depth_threshold, y, x)
+EXCEEDANCE = "flood_depth_exceedance_probability"
 #: the price year of the JRC maximum damages (Huizinga et al. 2017), when risk.json has none
 JRC_PRICE_YEAR = 2010
 #: the headline indicators the sensitivity is computed for: (name, per-sample key)
@@ -79,6 +79,7 @@ class RiskComparison:
 
     variants: list[VariantRisk]
     hazards: Hazards
+    scenario: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -144,7 +145,8 @@ def compare_risk(folders: list[Path]) -> RiskComparison:
     resolved = {v.name: member_resolved(v.folder, v.risk) for v in variants}
     scenario = resolved[variants[0].name].get("scenario") or {}
     hazards = Hazards.model_validate(scenario.get("hazards") or {})
-    comp = RiskComparison(variants=variants, hazards=hazards)
+    comp = RiskComparison(variants=variants, hazards=hazards,
+                          scenario=str(scenario.get("name", "")))
     if not scenario.get("hazards"):
         comp.notes.append("The members' scenario has no hazards section: default economics.")
     base_items = list(scenario.get("interventions") or [])
@@ -154,28 +156,33 @@ def compare_risk(folders: list[Path]) -> RiskComparison:
 
 
 def _value(comp: RiskComparison, v: VariantRisk, resolved: dict, base_items: list) -> None:
-    """Fill ``v``'s costs, cost-benefit, equity and sensitivity."""
-    economics: Economics = comp.hazards.economics
+    """Fill ``v``'s costs, sensitivity and (for a variant other than the baseline) its
+    cost-benefit and equity."""
     items = list((resolved.get("scenario") or {}).get("interventions") or [])
     own = added_interventions(items, base_items) if v is not comp.baseline else []
     changed = (resolved.get("run") or {}).get("interventions_cells_changed") or {}
     v.costs = intervention_costs(own, len(items) - len(own), changed, cell_area(resolved),
-                                 economics)  # fmt: skip
+                                 comp.hazards.economics)  # fmt: skip
     v.sensitivity = [_sensitivity(comp, v, name, key) for name, key in INDICATORS
                      if v.per_sample(key) is not None]  # fmt: skip
-    if v is comp.baseline:
-        return
+    if v is not comp.baseline:
+        _cost_benefit(comp, v)
+
+
+def _cost_benefit(comp: RiskComparison, v: VariantRisk) -> None:
+    """``v``'s benefits against the baseline, sample by sample; NPV, BCR and equity."""
     base = comp.baseline
     benefits = econ.annual_benefits(
         base.per_sample(EAD_PER_SAMPLE), v.per_sample(EAD_PER_SAMPLE),
         base.per_sample(HEAT_DEATHS_PER_SAMPLE), v.per_sample(HEAT_DEATHS_PER_SAMPLE),
-        economics, damage_price_year=int(v.risk.get(DAMAGE_PRICE_YEAR, JRC_PRICE_YEAR)),
+        comp.hazards.economics,
+        damage_price_year=int(v.risk.get(DAMAGE_PRICE_YEAR, JRC_PRICE_YEAR)),
     )  # fmt: skip
-    v.cba = econ.cost_benefit(benefits, v.present_cost, economics)
-    means = {name: _mean_by_district(r.risk) for name, r in (("b", base), ("v", v))}
+    v.cba = econ.cost_benefit(benefits, v.present_cost, comp.hazards.economics)
     v.per_resident = econ.benefit_per_resident(
-        means["b"], means["v"], base.risk.get(RESIDENTS_BY_DISTRICT) or {}
-    )
+        _mean_by_district(base.risk), _mean_by_district(v.risk),
+        base.risk.get(RESIDENTS_BY_DISTRICT) or {},
+    )  # fmt: skip
     v.gains_most = econ.gains_most(v.per_resident)
 
 

@@ -8,8 +8,10 @@ from scipy.stats import qmc
 from metrotwin.run.sampling import sample_parameters, unit_design
 from metrotwin.scenario.hazards import Hazards, Sampling, UncertainParameter
 
-PARAMS = [UncertainParameter(name="models.flood.manning_n", low=0.01, high=0.1),
-          UncertainParameter(name="drain", distribution="loguniform", low=5.0, high=50.0)]  # fmt: skip
+PARAMS = [
+    UncertainParameter(name="models.flood.manning_n", low=0.01, high=0.1),
+    UncertainParameter(name="drain", distribution="loguniform", low=5.0, high=50.0),
+]
 
 
 @pytest.mark.parametrize("sampling, rows", [

@@ -1,4 +1,4 @@
-"""Cost-benefit of a variant (metrotwin.results.risk.economics, .costs) against hand computations."""
+"""Cost-benefit of a variant (metrotwin.results.risk.economics, .costs) by hand computations."""
 
 import numpy as np
 import pytest
