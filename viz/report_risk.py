@@ -27,6 +27,9 @@ from metrotwin.viz.report_style import CSS
 
 log = logging.getLogger("metrotwin.report")
 
+#: a sensitivity index's 95 % half-width above which the report says the samples are too few
+WIDE_CONFIDENCE = 0.1
+
 SECTIONS = (("risk", "Risk and cost-benefit"), ("ranking", "Ranking"), ("costs", "Costs"),
             ("equity", "Who gains"), ("exceedance", "Exceedance maps"),
             ("sensitivity", "Which uncertainty matters"),
@@ -189,6 +192,12 @@ def _exceedance(comp: RiskComparison) -> str:
 def _sensitivity(comp: RiskComparison) -> str:
     results = comp.baseline.sensitivity
     notes = "".join(f"<li>{E(r.indicator)}: {E(r.note)}</li>" for r in results if r.note)
+    if any(r.method != "morris" and max(r.main_conf, default=0) > WIDE_CONFIDENCE
+           for r in results):  # fmt: skip
+        notes += ("<li>Some confidence intervals are wider than ±"
+                  f"{fmt(WIDE_CONFIDENCE)}: too few samples to rank the inputs firmly (an "
+                  "index may even come out above 1 or below 0); more members narrow them as "
+                  "1/√N.</li>")  # fmt: skip
     notes = f"<ul class='small mute'>{notes}</ul>" if notes else ""
     if not any(r.main for r in results):
         return (f"<h2 id='sensitivity'>Which uncertainty matters</h2>{notes}"

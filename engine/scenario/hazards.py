@@ -7,7 +7,10 @@
 - ``heatwaves``: design days from a return-period table of the daily maximum air temperature
   (°C);
 - ``uncertain``: parameters with ranges, sampled by Latin hypercube or scrambled Sobol
-  sequences (``sampling``), so that members span the uncertainty.
+  sequences, or by the sensitivity designs ``saltelli`` and ``morris`` (``sampling``), so
+  that members span the uncertainty;
+- ``economics``: discounting, valuation and unit-cost overrides of the cost-benefit
+  (``metrotwin.scenario.economics``).
 
 The hyetographs and samples themselves are made in ``metrotwin.run.design_storm`` and
 ``metrotwin.run.sampling``; this module only validates what the user wrote. Every error names

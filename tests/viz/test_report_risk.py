@@ -43,3 +43,9 @@ def test_the_report_shows_the_bands_and_npv(report):
     assert re.search(r"gains most: <b>(Eastfield|Oldtown|Riverside)</b>", ranking)
     # the unit-cost sources are shown with the numbers
     assert "Optigruen" in html and "ILLUSTRATIVE" in html
+
+
+def test_few_samples_are_said_to_give_wide_sensitivity_intervals(report):
+    _, _, html = report
+    # the fixture's 32 base samples give bootstrap half-widths above 0.1 for heat deaths
+    assert "too few samples to rank the inputs firmly" in html
