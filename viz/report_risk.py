@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metrotwin.results.output import write_text_atomic
+from metrotwin.results.output import write_json, write_text_atomic
 from metrotwin.results.risk.costs import unit_costs
 from metrotwin.results.risk.risk_comparison import (
     EAD,
@@ -27,6 +27,8 @@ from metrotwin.viz.report_style import CSS
 
 log = logging.getLogger("metrotwin.report")
 
+#: the report's numbers for programs, beside report.html
+RISK_COMPARISON_FILE = "risk_comparison.json"
 #: a sensitivity index's 95 % half-width above which the report says the samples are too few
 WIDE_CONFIDENCE = 0.1
 
@@ -48,6 +50,7 @@ def write_risk_report(folders: list[Path], path: Path) -> Path:
             "<meta name='viewport' content='width=device-width,initial-scale=1'>"
             f"<title>{E(title)}</title><style>{CSS}</style></head>"
             f"<body><main>{''.join(body)}</main></body></html>")  # fmt: skip
+    write_json(Path(path).parent / RISK_COMPARISON_FILE, comp.to_json())
     write_text_atomic(Path(path), page)
     log.info("risk report %s written", path)
     return Path(path)

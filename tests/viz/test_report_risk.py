@@ -1,5 +1,6 @@
 """The risk report (metrotwin.viz.report_risk) of a fake risk run: the numbers it must show."""
 
+import json
 import re
 
 import numpy as np
@@ -49,3 +50,11 @@ def test_few_samples_are_said_to_give_wide_sensitivity_intervals(report):
     _, _, html = report
     # the fixture's 32 base samples give bootstrap half-widths above 0.1 for heat deaths
     assert "too few samples to rank the inputs firmly" in html
+
+
+def test_the_numbers_are_written_for_programs_too(report):
+    root, path, html = report
+    data = json.loads((path.parent / "risk_comparison.json").read_text(encoding="utf-8"))
+    assert data["ranking"] == ["green_blue", "cool_city"]
+    npv = data["variants"]["green_blue"]["cost_benefit"]["npv"]["p50"]
+    assert eur(npv) in html

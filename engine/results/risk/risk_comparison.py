@@ -94,6 +94,22 @@ class RiskComparison:
         """The variants other than the baseline, best median NPV first."""
         return sorted(self.others, key=lambda v: -v.cba["npv"]["p50"] if v.cba else np.inf)
 
+    def to_json(self) -> dict:
+        """What the report shows, for programs (``risk_comparison.json`` beside it)."""
+        return {
+            "scenario": self.scenario, "baseline": self.baseline.name,
+            "economics": self.hazards.economics.model_dump(mode="json"),
+            "ranking": [v.name for v in self.ranking()], "notes": self.notes,
+            "variants": {v.name: {
+                EAD: v.risk.get(EAD), HEAT_DEATHS: v.risk.get(HEAT_DEATHS),
+                "present_cost": v.present_cost,
+                "costs": [{**c.__dict__, "total": c.total} for c in v.costs],
+                "cost_benefit": v.cba, "benefit_per_resident": v.per_resident,
+                "gains_most": v.gains_most,
+                "sensitivity": [s.to_json() for s in v.sensitivity],
+            } for v in self.variants},
+        }  # fmt: skip
+
 
 def is_risk_folder(folder: Path) -> bool:
     """Whether ``folder`` is the variant folder of a risk run (it holds ``risk.json``)."""

@@ -54,7 +54,12 @@ class Sensitivity:
     note: str = ""
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        """Its fields, a non-finite index (SALib's NaN for a degenerate case) as None."""
+        out = dict(self.__dict__)
+        for key in ("main", "main_conf", "total", "total_conf"):
+            if out[key] is not None:
+                out[key] = [x if np.isfinite(x) else None for x in out[key]]
+        return out
 
 
 def to_unit(parameter: UncertainParameter, values) -> np.ndarray:

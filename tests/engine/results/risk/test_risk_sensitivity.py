@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from metrotwin.results.risk import RiskInputError
-from metrotwin.results.risk.sensitivity import sensitivity, to_unit
+from metrotwin.results.risk.sensitivity import Sensitivity, sensitivity, to_unit
 from metrotwin.run.sampling import to_range, unit_design
 from metrotwin.scenario.hazards import Sampling, UncertainParameter
 
@@ -92,3 +92,8 @@ def test_a_result_count_that_does_not_fit_the_design_is_refused():
 def test_to_unit_inverts_the_draw(param):
     u = np.linspace(0.01, 0.99, 25)
     np.testing.assert_allclose(to_unit(param, to_range(param, u)), u, atol=1e-9)
+
+
+def test_json_has_no_nan():
+    result = Sensitivity("y", "sobol", ["a", "b"], [0.5, float("nan")], [0.1, 0.1])
+    assert result.to_json()["main"] == [0.5, None]
