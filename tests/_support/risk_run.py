@@ -48,14 +48,15 @@ VARIANTS = {
 }  # fmt: skip
 
 
-def unit_inputs() -> np.ndarray:
-    """The samples' quantiles (k, input) of HAZARDS' design."""
-    h = Hazards.model_validate(HAZARDS)
+def unit_inputs(hazards: dict = HAZARDS) -> np.ndarray:
+    """The samples' quantiles (k, input) of ``hazards``' design."""
+    h = Hazards.model_validate(hazards)
     return unit_design(h.sampling, len(h.uncertain))
 
 
-def per_sample(factor_ead: float, factor_deaths: float) -> tuple[np.ndarray, np.ndarray]:
-    u = unit_inputs()
+def per_sample(factor_ead: float, factor_deaths: float,
+               hazards: dict = HAZARDS) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    u = unit_inputs(hazards)
     return (EAD0 * (1 + 3 * u[:, 0] + 0.5 * u[:, 1] ** 2) * factor_ead,
             (3 + 2 * u[:, 1]) * factor_deaths)  # fmt: skip
 
@@ -89,14 +90,16 @@ def _fields(folder: Path, factor: float, shape=(30, 40)) -> None:
     ds.to_netcdf(folder / "fields.nc")
 
 
-def make_risk_run(root: Path) -> Path:
-    """Write the fake risk run under ``root``; returns ``root``."""
-    hazards = Hazards.model_validate(HAZARDS)
+def make_risk_run(root: Path, sampling: dict | None = None) -> Path:
+    """Write the fake risk run under ``root`` (with another ``sampling`` design if given);
+    returns ``root``."""
+    spec = {**HAZARDS, "sampling": sampling or HAZARDS["sampling"]}
+    hazards = Hazards.model_validate(spec)
     members = _members(hazards)
     for name, (f_ead, f_deaths, shares, own, changed) in VARIANTS.items():
         folder = root / name
         folder.mkdir(parents=True)
-        ead, deaths = per_sample(f_ead, f_deaths)
+        ead, deaths = per_sample(f_ead, f_deaths, spec)
         risk = {
             "ead": band(ead), "ead_per_sample": ead.tolist(),
             "ead_by_district": {d: {k: s * v for k, v in band(ead).items()}
@@ -109,7 +112,7 @@ def make_risk_run(root: Path) -> Path:
         labels = {f"{i + 1}:{item['type']}": c for i, (item, c) in enumerate(zip(own, changed))}
         resolved = {
             "scenario": {"name": "demo_risk", "seed": 7, "interventions": own,
-                         "domain": {"generated": {"resolution": RESOLUTION}}, "hazards": HAZARDS},
+                         "domain": {"generated": {"resolution": RESOLUTION}}, "hazards": spec},
             "run": {"variant": name, "interventions_cells_changed": labels},
         }  # fmt: skip
         member = folder / "members" / members[0]["id"]

@@ -74,3 +74,18 @@ def test_samples_that_do_not_match_are_refused(run, tmp_path):
     (bad / "risk.json").write_text(json.dumps(risk))
     with pytest.raises(RiskInputError, match="samples"):
         compare_risk([run / "baseline", bad])
+
+
+@pytest.mark.parametrize("sampling, method", [
+    ({"method": "morris", "members": 12, "levels": 4, "seed": 2}, "morris"),
+    ({"method": "lhs", "members": 256, "seed": 2}, "rbd_fast"),
+])  # fmt: skip
+def test_each_design_gets_a_method_valid_on_it(tmp_path, sampling, method):
+    comp = compare_risk(sorted(make_risk_run(tmp_path, sampling).iterdir()))
+    ead, deaths = comp.baseline.sensitivity
+    assert ead.method == deaths.method == method and not ead.note
+    # EAD hangs on the first input (3 u1 against 0.5 u2^2), heat deaths on the second only
+    assert ead.main[0] > ead.main[1] and deaths.main[1] > deaths.main[0]
+    if method == "morris":  # a linear effect: mu* is the slope per unit quantile exactly
+        slopes = [3 * 2.0e6, 2.0]  # EAD0 * 3 per u1, 2 deaths per u2
+        assert ead.main[0] == pytest.approx(slopes[0]) and deaths.main[1] == pytest.approx(slopes[1])
