@@ -24,9 +24,12 @@ from metrotwin.results.compare import (
     write_comparison_tables,
 )
 from metrotwin.results.output import write_text_atomic
+from metrotwin.results.risk.risk_comparison import is_risk_folder
+from metrotwin.results.rundata import variant_dirs
 from metrotwin.viz.maps import BaseMap
 from metrotwin.viz.report_figures import change_section, difference_maps, renders, time_series
 from metrotwin.viz.report_format import E
+from metrotwin.viz.report_risk import write_risk_report
 from metrotwin.viz.report_style import CSS
 from metrotwin.viz.report_tables import cards, groups, indicator_table, municipalities
 from metrotwin.viz.sensors import sensor_section
@@ -44,6 +47,10 @@ def compare_runs(run_dirs: list[Path] | Path, out_dir: Path | None = None, *,
     The baseline is the variant named ``baseline`` (else the first one given). The numbers
     are computed by ``metrotwin.results.compare``; this module draws them.
     """
+    folders = variant_dirs(run_dirs)
+    if all(is_risk_folder(f) for f in folders):  # a risk run: its own report (issue 19)
+        out_dir = Path(out_dir) if out_dir is not None else comparison_dir(run_dirs)
+        return write_risk_report(folders, out_dir / REPORT_FILE)
     with compare(run_dirs) as comp:
         out_dir = Path(out_dir) if out_dir is not None else comparison_dir(run_dirs)
         write_comparison_tables(comp, out_dir)

@@ -7,7 +7,10 @@
 - ``heatwaves``: design days from a return-period table of the daily maximum air temperature
   (°C);
 - ``uncertain``: parameters with ranges, sampled by Latin hypercube or scrambled Sobol
-  sequences (``sampling``), so that members span the uncertainty.
+  sequences, or by the sensitivity designs ``saltelli`` and ``morris`` (``sampling``), so
+  that members span the uncertainty;
+- ``economics``: discounting, valuation and unit-cost overrides of the cost-benefit
+  (``metrotwin.scenario.economics``).
 
 The hyetographs and samples themselves are made in ``metrotwin.run.design_storm`` and
 ``metrotwin.run.sampling``; this module only validates what the user wrote. Every error names
@@ -23,6 +26,7 @@ import numpy as np
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from metrotwin.scenario.impacts import Impacts
+from metrotwin.scenario.economics import Economics
 from metrotwin.scenario.messages import short_repr
 from metrotwin.scenario.schema import MAX_RAIN, StrictModel
 from metrotwin.scenario.units import Duration
@@ -415,21 +419,59 @@ class UncertainParameter(Strict):
 
 
 class Sampling(Strict):
-    """How members draw the uncertain parameters."""
+    """How members draw the uncertain parameters.
 
-    method: Literal["lhs", "sobol"] = "lhs"
-    members: int = Field(16, ge=1, le=MAX_ITEMS, description="number of samples")
+    - ``lhs`` / ``sobol``: ``members`` samples (a Latin hypercube, or a scrambled Sobol
+      sequence with ``members`` a power of 2);
+    - ``saltelli``: the design of Sobol' sensitivity indices (Saltelli 2002; Saltelli et al.
+      2010, Comput. Phys. Commun. 181:259): ``members`` = N base samples (a power of 2) give
+      ``N * (D + 2)`` samples for D uncertain parameters, ``N * (2D + 2)`` with
+      ``second_order``;
+    - ``morris``: ``members`` = r trajectories of D + 1 points each on a grid of ``levels``
+      levels (Morris 1991, Technometrics 33:161): ``r * (D + 1)`` samples.
+    """
+
+    method: Literal["lhs", "sobol", "saltelli", "morris"] = "lhs"
+    members: int = Field(
+        16, ge=1, le=MAX_ITEMS,
+        description="samples (lhs, sobol); base samples N (saltelli); trajectories (morris)",
+    )  # fmt: skip
     seed: int = Field(0, ge=0, lt=2**63)
+    second_order: bool = Field(False, description="saltelli: also the second-order indices")
+    levels: int = Field(4, ge=2, le=64, description="morris: grid levels (even)")
 
     @model_validator(mode="after")
-    def _sobol_balance(self):
-        if self.method == "sobol" and self.members & (self.members - 1):
+    def _balance(self):
+        if self.method in ("sobol", "saltelli") and self.members & (self.members - 1):
             below = 1 << (self.members.bit_length() - 1)
             raise ValueError(
-                f"sobol sampling needs a power of 2 members to stay balanced, got "
+                f"{self.method} sampling needs a power of 2 members to stay balanced, got "
                 f"{self.members}; use {below} or {below * 2}, or method: lhs"
             )
+        if self.method == "morris" and self.levels % 2:
+            raise ValueError(
+                f"morris sampling needs an even number of levels (the step is levels / 2 "
+                f"grid steps), got {self.levels}; use {self.levels - 1} or {self.levels + 1}"
+            )
+        if self.second_order and self.method != "saltelli":
+            raise ValueError(
+                f"second_order applies to method: saltelli only, got method: {self.method}"
+            )
         return self
+
+    def sample_count(self, dimensions: int) -> int:
+        """Number of samples this design draws for ``dimensions`` uncertain parameters.
+
+        >>> Sampling(method="saltelli", members=8).sample_count(3)
+        40
+        >>> Sampling(method="morris", members=5).sample_count(3)
+        20
+        """
+        if self.method == "saltelli":
+            return self.members * ((2 if self.second_order else 1) * dimensions + 2)
+        if self.method == "morris":
+            return self.members * (dimensions + 1)
+        return self.members
 
 
 class Hazards(Strict):
@@ -440,6 +482,7 @@ class Hazards(Strict):
     uncertain: list[UncertainParameter] = Field(default_factory=list)
     sampling: Sampling = Field(default_factory=Sampling)
     impacts: Impacts = Field(default_factory=Impacts)
+    economics: Economics = Field(default_factory=Economics)
 
     @field_validator("uncertain")
     @classmethod
