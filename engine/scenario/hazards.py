@@ -25,8 +25,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from metrotwin.scenario.impacts import Impacts
 from metrotwin.scenario.economics import Economics
+from metrotwin.scenario.impacts import Impacts
 from metrotwin.scenario.messages import short_repr
 from metrotwin.scenario.schema import MAX_RAIN, StrictModel
 from metrotwin.scenario.units import Duration

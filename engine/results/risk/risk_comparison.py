@@ -125,7 +125,30 @@ def read_risk(folder: Path) -> dict:
         raise DataSourceError(f"{path}: cannot read the risk summary ({err})") from None
     if not isinstance(data, dict):
         raise DataSourceError(f"{path}: a risk summary is a JSON object, got {type(data).__name__}")
-    return data
+    return {**data, **_headline(data, path)}
+
+
+def _band(entry: dict | None) -> tuple[dict | None, list | None]:
+    """({mean, p05, p50, p95}, per sample) of one of risk.json's annual entries."""
+    if not isinstance(entry, dict):
+        return None, None
+    return {k: v for k, v in entry.items() if k != "per_sample"}, entry.get("per_sample")
+
+
+def _headline(data: dict, path: Path) -> dict:
+    """The comparison's keys (``EAD``, ``HEAT_DEATHS``, ...) read from the summarizer's
+    document (``metrotwin.results.risk.summary``: sections ``flood`` and ``heat``, each
+    None when the members had no flood model or no heatwave)."""
+    try:
+        flood, heat = data.get("flood") or {}, data.get("heat") or {}
+        ead = flood.get("expected_annual_damage") or {}
+        out = dict(zip((EAD, EAD_PER_SAMPLE), _band(ead.get("total"))))
+        out[EAD_BY_DISTRICT] = {d: _band(b)[0] for d, b in (ead.get("by_district") or {}).items()}
+        out.update(zip((HEAT_DEATHS, HEAT_DEATHS_PER_SAMPLE),
+                       _band(heat.get("expected_annual_deaths"))))  # fmt: skip
+    except (AttributeError, TypeError) as err:
+        raise DataSourceError(f"{path}: not a risk summary of this version ({err})") from None
+    return {k: v for k, v in out.items() if v is not None and v != {}}
 
 
 def member_resolved(folder: Path, risk: dict) -> dict:

@@ -180,6 +180,7 @@ def risk_document(variant: str, members, grid: MemberGrid, c: Collected, hazards
                      "parameters": {k: float(v) for k, v in sorted(m.parameters.items())}}
                     for m in members],
         "districts": names,
+        "residents_by_district": dict(zip(names, map(float, district_sums(c.city, c.city.people)))),
         "flood": _flood_section(c, grid, names),
         "facilities": _facilities_section(c, grid),
         "heat": _heat_section(c, grid, names, days) if days is not None else None,
