@@ -8,10 +8,20 @@ only when the whole run succeeds, so a failed run leaves no half-written output.
 ``ScenarioRun`` (folder -> set-up -> variants -> publishing -> drawings), ``VariantRun``
 (``metrotwin.run.variant_run``: one variant's time loop and files) and ``stop_signals``
 (``metrotwin.run.stop``).
+
+A risk run (a scenario with ``hazards:``) runs units instead of variants: every (variant,
+member) of ``metrotwin.run.risk_members.RiskPlan``, each an ordinary run into
+``OUT/<variant>/members/<member id>``, over the same groups of ranks, staged, kept on a stop,
+continued with ``--restart`` and published as variants are. Once all are published, rank 0
+hands each variant's members (in sorted order, whatever the ranks) to the summarizer,
+``summarize(variant folder, members, hazards)``, which writes the variant's probabilistic
+results into its folder.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import math
 import time
@@ -41,12 +51,29 @@ from metrotwin.run.coupler import Coupler
 from metrotwin.run.forcing import Forcing
 from metrotwin.run.outdir import OutputFolder, environment_error
 from metrotwin.run.profile import StageProfile
+from metrotwin.results.risk.members import RiskMember
 from metrotwin.run.registry import get_model
+from metrotwin.run.risk_members import RiskPlan
 from metrotwin.run.stop import stop_signals, stopped_error
 from metrotwin.run.variant_run import VariantRun
+from metrotwin.scenario.hazards import Hazards
 from metrotwin.scenario.scenario import Scenario
 
 log = logging.getLogger("metrotwin")
+
+#: ``summarize(variant folder, its members in sorted order, hazards) -> headline numbers``:
+#: writes a risk run's probabilistic results of one variant into its folder
+Summarizer = Callable[[Path, list[RiskMember], Hazards], dict]
+#: the module whose ``summarize_variant`` is a risk run's summarizer by default
+SUMMARY_MODULE = "metrotwin.results.risk.summary"
+
+
+def default_summarizer() -> Summarizer | None:
+    """``metrotwin.results.risk.summary.summarize_variant``, or None where this build lacks it
+    (looked up when a risk run needs it, so that the engine runs without it)."""
+    if importlib.util.find_spec(SUMMARY_MODULE) is None:
+        return None
+    return importlib.import_module(SUMMARY_MODULE).summarize_variant
 
 
 @dataclass
@@ -75,9 +102,12 @@ def model_tiling(scenario: Scenario) -> tuple[int, int]:
     return halo, multiple
 
 
-def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None) -> PreparedVariant:
-    """Resolve a variant, apply its interventions to a copy of the city, and check coupling."""
-    resolved = scenario.resolve_variant(name)
+def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None, *,
+                    resolved: Scenario | None = None, rain=None) -> PreparedVariant:  # fmt: skip
+    """Resolve a variant (or take its ``resolved`` scenario: a risk run's member), apply its
+    interventions to a copy of the city, and check coupling. ``rain``: rain made in memory
+    for its forcing (``Forcing``'s ``rain``), in place of the scenario's."""
+    resolved = resolved if resolved is not None else scenario.resolve_variant(name)
     state = city.copy()
     rng = np.random.default_rng(np.random.SeedSequence([resolved.seed, 0x1F7]))
     try:
@@ -92,7 +122,7 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
         grid=state.grid,
         decomposition=state.decomposition,
         clock=clock,
-        forcing=Forcing(resolved, state.grid, state.global_grid),
+        forcing=Forcing(resolved, state.grid, state.global_grid, rain=rain),
         scenario=resolved,
         seed=resolved.seed,
         logger=(logger or log).getChild(name),
@@ -103,9 +133,13 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
     return PreparedVariant(name, resolved, state, coupler, ctx, changed)
 
 
-def prepare_variants(scenario: Scenario, names: list[str], decomposition=None) -> list[PreparedVariant]:
+def prepare_variants(scenario: Scenario, names: list[str], decomposition=None,
+                     resolve: Callable[[str], Scenario] | None = None,
+                     ) -> list[PreparedVariant]:  # fmt: skip
     """Build the city (this rank's tile), then every variant's state, models and coupling,
-    and initialize the models: every input error surfaces here, before any output."""
+    and initialize the models: every input error surfaces here, before any output.
+    ``resolve(name)``: the scenario unit ``name`` runs (default: the variant's)."""
+    resolve = resolve or scenario.resolve_variant
     start = time.perf_counter()
     city = build_city(scenario, decomposition)
     city_seconds = time.perf_counter() - start
@@ -114,7 +148,7 @@ def prepare_variants(scenario: Scenario, names: list[str], decomposition=None) -
         profile = StageProfile()
         profile.add("city (shared by the variants)", city_seconds)
         with profile.stage("variant set-up (interventions, forcing)"):
-            p = prepare_variant(scenario, name, city)
+            p = prepare_variant(scenario, name, city, resolved=resolve(name))
         p.profile = profile
         prepared.append(p)
     for p in prepared:
@@ -139,7 +173,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
                  paraview: Callable[..., object] | None = None,
                  profile: StageProfile | None = None,
                  working: Callable[[str], AbstractContextManager] | None = None,
-                 comm=None) -> dict[str, Path]:  # fmt: skip
+                 comm=None, summarize: Summarizer | None = None) -> dict[str, Path]:  # fmt: skip
     """Run the baseline and the variants (default: all); returns variant -> its folder.
 
     The output folder is locked, checked and made ready before the city is built
@@ -160,12 +194,17 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     group of one rank. Each variant's stage times are in its ``scenario.resolved.yaml``
     (``run.profile``); ``profile`` gets the stages after the variants (publishing, ParaView,
     report), and ``working(what)`` (a context manager, e.g. a spinner) wraps the report.
+
+    A risk run (``scenario.hazards``) runs every (variant, member) into
+    ``OUT/<variant>/members/<member id>`` and then calls ``summarize`` (default:
+    ``default_summarizer()``) once per variant on rank 0; it returns variant -> its folder.
     """
     names = check_variant_names(scenario, variants)
     run = ScenarioRun(scenario, out_dir, names, communicator() if comm is None else comm,
                       progress=progress, restart=restart, overwrite=overwrite,
                       drawers=Drawers(report, paraview, working or _quietly),
                       profile=profile if profile is not None else StageProfile())  # fmt: skip
+    run.summarize = summarize
     return run.run()
 
 
@@ -198,17 +237,24 @@ class ScenarioRun:
         self.drawers, self.profile = drawers, profile
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.lead = self.rank == 0  # rank 0 owns the output folder
-        self.folder = OutputFolder(out_dir, names, restart=restart, overwrite=overwrite,
+        #: a risk run's members, each resolved (an error in one is found before any output)
+        self.plan = RiskPlan(scenario, self.names) if scenario.hazards is not None else None
+        #: what runs: the variants, or a risk run's (variant, member) units
+        self.units = self.plan.units if self.plan is not None else list(self.names)
+        self.folder = OutputFolder(out_dir, self.units, restart=restart, overwrite=overwrite,
                                    comparison=drawers.report is not None)  # fmt: skip
+        self.summarize: Summarizer | None = None  # a risk run's; None: default_summarizer()
         self.opened = False
         self.outcome = "failed"
-        self.done: list[str] = []  # variants published by the interrupted run this continues
+        self.done: list[str] = []  # units published by the interrupted run this continues
 
     def run(self) -> dict[str, Path]:
         self.done = self._open_folder()
         try:
-            prepared, results = self._run_variants(self.done)
-            self._draw(prepared, results)
+            prepared, units = self._run_variants(self.done)
+            results = units if self.plan is None else {
+                v: self.folder.path / v for v in self.plan.variants}  # fmt: skip
+            self._draw(prepared, units, results)
         finally:
             self._close()  # the folder stays locked until the report is written
         return results
@@ -254,7 +300,7 @@ class ScenarioRun:
     def _prepare(self, done: list[str]) -> list[PreparedVariant]:
         """This rank's group and its variants, prepared; every input error is found on
         every rank before anything is written."""
-        todo = [n for n in self.names if n not in done] or self.names[:1]  # (a group needs one)
+        todo = [n for n in self.units if n not in done] or self.units[:1]  # (a group needs one)
         colour = group_of(self.rank, self.size, len(todo))
         group = self.comm.Split(colour, self.rank)
         mine = [n for n in variants_of(colour, self.size, todo) if n not in done]
@@ -276,7 +322,7 @@ class ScenarioRun:
         if whole and group.Get_size() > 1:
             raise MetrotwinError(
                 f"model(s) {', '.join(whole)} cannot run on a grid split over ranks yet; run "
-                f"this scenario on at most {len(self.names)} rank(s), one per variant"
+                f"this scenario on at most {len(self.units)} rank(s), one per variant"
             )
         halo, multiple = model_tiling(self.scenario)
         try:
@@ -284,7 +330,8 @@ class ScenarioRun:
                             self.scenario.parallel.layout, multiple)  # fmt: skip
         except ValueError as err:  # a layout that does not fit the ranks
             raise MetrotwinError(f"parallel.layout: {err}") from None
-        return prepare_variants(self.scenario, names, dec)
+        resolve = self.plan.scenario_of if self.plan is not None else None
+        return prepare_variants(self.scenario, names, dec, resolve)
 
     def _run_variant(self, p: PreparedVariant, stop: stop_signals) -> None:
         try:
@@ -303,15 +350,46 @@ class ScenarioRun:
                                     stop.interrupted or isinstance(stopped, KeyboardInterrupt)))
         if any(message is not None for message, _, _ in said):
             raise self._keep_what_can_continue(said, stop)
-        results = {}
+        results, failed = {}, None
         if self.lead:
             try:
                 with self.profile.stage("publish"):
-                    results = self.folder.publish(self.names)
-                self.outcome = "done"
+                    results = self.folder.publish(self.units)
+                failed = self._summarize()
+                # a summary that failed keeps the work folder's record of the published
+                # members: --restart makes the summaries again without running them
+                self.outcome = "done" if failed is None else "stopped"
             except BaseException as err:
                 self._fail(err)
-        return self.comm.bcast(results, root=0)
+        results, failed = self.comm.bcast((results, failed), root=0)
+        if failed is not None:
+            raise MetrotwinError(failed)
+        return results
+
+    def _summarize(self) -> str | None:
+        """A risk run's summary of each variant, on rank 0 once its members are published;
+        returns why one could not be made (None: all made, or not a risk run)."""
+        if self.plan is None:
+            return None
+        summarize = self.summarize or default_summarizer()
+        if summarize is None:
+            log.warning("no risk summary in this metrotwin (%s is missing): the members are "
+                        "in %s/<variant>/members, not summarized", SUMMARY_MODULE,
+                        self.folder.path)  # fmt: skip
+            return None
+        for variant in self.plan.variants:
+            folder = self.folder.path / variant
+            try:
+                with self.profile.stage("risk summary"):
+                    summarize(folder, self.plan.members_of(variant, folder), self.plan.hazards)
+            except Exception as err:  # noqa: BLE001 - the members stay; the run says why
+                log.debug("the risk summary of %s failed", folder, exc_info=True)
+                cause = (str(err) if isinstance(err, MetrotwinError)
+                         else f"{type(err).__name__}: {err}")  # fmt: skip
+                return (f"the members of the run are in {self.folder.path}, but the risk summary "
+                        f"of variant {variant!r} could not be made ({cause}); retry with: "
+                        f"metrotwin run SCENARIO -o {self.folder.path} --restart")
+        return None
 
     def _keep_what_can_continue(self, said: list[tuple], stop: stop_signals) -> Checkpointed:
         """Rank 0 publishes the finished variants and keeps the checkpoints; returns (on
@@ -329,14 +407,15 @@ class ScenarioRun:
                 self._fail(err)
         return self.comm.bcast(error, root=0)
 
-    def _draw(self, prepared: list[PreparedVariant], results: dict[str, Path]) -> None:
-        """ParaView series (each rank its pieces of the variants it ran; rank 0 those of
-        variants an earlier run finished) and, on rank 0, the report."""
+    def _draw(self, prepared: list[PreparedVariant], units: dict[str, Path],
+              results: dict[str, Path]) -> None:  # fmt: skip
+        """ParaView series (each rank its pieces of the units it ran; rank 0 those of units
+        an earlier run finished) and, on rank 0, the report of the variants ``results``."""
         paraview, report = self.drawers.paraview, self.drawers.report
         if paraview is not None:
             with self.profile.stage("paraview"):
                 try:
-                    for path, piece in self._paraview_pieces(prepared, results):
+                    for path, piece in self._paraview_pieces(prepared, units):
                         paraview(path, **piece)
                 except BaseException as err:
                     self._fail(err)
