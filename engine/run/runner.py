@@ -361,9 +361,9 @@ class ScenarioRun:
                 self.outcome = "done" if failed is None else "stopped"
             except BaseException as err:
                 self._fail(err)
-        results, failed = self.comm.bcast((results, failed), root=0)
-        if failed is not None:
-            raise MetrotwinError(failed)
+        results = self.comm.bcast(results, root=0)
+        if self.plan is not None and (failed := self.comm.bcast(failed, root=0)) is not None:
+            raise MetrotwinError(failed)  # on every rank: none waits for the others
         return results
 
     def _summarize(self) -> str | None:
