@@ -147,7 +147,7 @@ def member_scenario(variant: Scenario, member: RiskMember, hazards: Hazards) -> 
     """The scenario member ``member`` of the variant whose resolved scenario is ``variant``
     runs (see the module's docstring); ScenarioError naming the member if it is not valid."""
     data = scenario_data(variant)
-    data["hazards"] = None
+    data["hazards"], data["variants"] = None, {}  # (the baseline's resolved scenario has them)
     t = member.return_period
     if hazards.design_storms is not None:
         data["forcing"]["rainfall"] = {"hyetograph": design_hyetograph(hazards.design_storms, t)}

@@ -98,7 +98,8 @@ def test_a_members_scenario():
     assert flood.max_time_step == member.parameters["models.flood.max_time_step"]
     assert flood.cfl == 0.5  # the rest of the model's parameters as the variant has them
     assert [i.type for i in run.interventions] == ["drainage_upgrade"]
-    assert plan.scenario_of("baseline/members/T10-s001").interventions == []
+    baseline = plan.scenario_of("baseline/members/T10-s001")
+    assert baseline.interventions == [] and baseline.variants == {} and baseline.hazards is None
 
 
 def test_set_field_never_creates_a_field():
