@@ -75,6 +75,15 @@ def rain_seed(scenario_seed: int, sample: int) -> int:
     return int(state[0]) << 32 | int(state[1])
 
 
+def members_line(scenario: Scenario) -> str:
+    """What a risk run of ``scenario`` runs, in one line (``metrotwin validate``)."""
+    periods, count = events(scenario.hazards), scenario.hazards.sampling.members
+    variants = len(scenario.variant_names)
+    return (f"risk run: {len(periods)} return periods ({', '.join(f'{t:g}' for t in periods)} "
+            f"years) x {count} samples = {len(periods) * count} members per variant, "
+            f"{len(periods) * count * variants} member runs in all")
+
+
 def unit_name(variant: str, member: str) -> str:
     """The run unit of ``member`` (its id) of ``variant``: its folder relative to the output
     folder, ``<variant>/members/<member>``."""

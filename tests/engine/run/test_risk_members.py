@@ -19,6 +19,7 @@ from metrotwin.run.heatwave import design_day_maximum
 from metrotwin.run.risk_members import (
     RiskPlan,
     events,
+    members_line,
     rain_seed,
     risk_members,
     samples,
@@ -146,3 +147,8 @@ def test_gridded_rain_in_memory(rain_setup):
         Forcing(s, grid, rain=(np.array([0.0, 600.0]), rates[:, :2]))
     with pytest.raises(ValueError, match="times must increase strictly"):
         Forcing(s, grid, rain=(np.array([600.0, 0.0]), rates))
+
+
+def test_validate_says_what_a_risk_run_runs():
+    assert members_line(scenario()) == ("risk run: 2 return periods (2, 10 years) x 3 samples = "
+                                        "6 members per variant, 12 member runs in all")
