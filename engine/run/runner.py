@@ -25,7 +25,7 @@ import importlib.util
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,26 +135,55 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None,
 
 def prepare_variants(scenario: Scenario, names: list[str], decomposition=None,
                      resolve: Callable[[str], Scenario] | None = None,
-                     ) -> list[PreparedVariant]:  # fmt: skip
+                     later: Collection[str] = (),
+                     ) -> list[PreparedVariant | PendingUnit]:  # fmt: skip
     """Build the city (this rank's tile), then every variant's state, models and coupling,
     and initialize the models: every input error surfaces here, before any output.
-    ``resolve(name)``: the scenario unit ``name`` runs (default: the variant's)."""
-    resolve = resolve or scenario.resolve_variant
-    start = time.perf_counter()
-    city = build_city(scenario, decomposition)
-    city_seconds = time.perf_counter() - start
-    prepared = []
-    for name in names:
-        profile = StageProfile()
-        profile.add("city (shared by the variants)", city_seconds)
-        with profile.stage("variant set-up (interventions, forcing)"):
-            p = prepare_variant(scenario, name, city, resolved=resolve(name))
-        p.profile = profile
-        prepared.append(p)
-    for p in prepared:
+    ``resolve(name)``: the scenario unit ``name`` runs (default: the variant's). The names in
+    ``later`` (a risk run's further members of a variant prepared here) are set up only when
+    they run (``PendingUnit``), so that a group holds one member's state at a time."""
+    city = CitySource(scenario, decomposition, resolve or scenario.resolve_variant)
+    prepared = {name: city.set_up(name) for name in names if name not in later}
+    for p in prepared.values():
         with p.profile.stage("model set-up"):
             p.coupler.initialize()  # allocates what the models write, then initializes them
-    return prepared
+    return [prepared[n] if n in prepared else PendingUnit(n, city) for n in names]
+
+
+class CitySource:
+    """The city of a group's units, built once (this rank's tile), and each unit's copy of
+    it set up: ``set_up(name)`` resolves the unit's scenario and prepares its state, forcing,
+    models and coupling (``prepare_variant``), its models not yet initialized."""
+
+    def __init__(self, scenario: Scenario, decomposition, resolve: Callable[[str], Scenario]):
+        self.scenario, self.resolve = scenario, resolve
+        start = time.perf_counter()
+        self.city = build_city(scenario, decomposition)
+        self.seconds = time.perf_counter() - start
+
+    def set_up(self, name: str) -> PreparedVariant:
+        profile = StageProfile()
+        profile.add("city (shared by the variants)", self.seconds)
+        with profile.stage("variant set-up (interventions, forcing)"):
+            p = prepare_variant(self.scenario, name, self.city, resolved=self.resolve(name))
+        p.profile = profile
+        return p
+
+
+@dataclass
+class PendingUnit:
+    """A unit prepared when it runs (``prepare()``): a risk run's member of a variant whose
+    first member was prepared with the others (so the city, the variant's interventions and
+    its coupling are known good, and the member's scenario was validated up front)."""
+
+    name: str
+    city: CitySource
+
+    def prepare(self) -> PreparedVariant:
+        p = self.city.set_up(self.name)
+        with p.profile.stage("model set-up"):
+            p.coupler.initialize()
+        return p
 
 
 def check_variant_names(scenario: Scenario, variants: list[str] | None) -> list[str]:
@@ -247,14 +276,15 @@ class ScenarioRun:
         self.opened = False
         self.outcome = "failed"
         self.done: list[str] = []  # units published by the interrupted run this continues
+        self.ran: dict[str, object] = {}  # unit -> the decomposition it ran on, on this rank
 
     def run(self) -> dict[str, Path]:
         self.done = self._open_folder()
         try:
-            prepared, units = self._run_variants(self.done)
+            units = self._run_variants(self.done)
             results = units if self.plan is None else {
                 v: self.folder.path / v for v in self.plan.variants}  # fmt: skip
-            self._draw(prepared, units, results)
+            self._draw(units, results)
         finally:
             self._close()  # the folder stays locked until the report is written
         return results
@@ -278,11 +308,10 @@ class ScenarioRun:
             raise error if error is not None else OutputError(refusal)
         return self.comm.bcast(self.folder.done, root=0)
 
-    def _run_variants(self, done: list[str]) -> tuple[list[PreparedVariant], dict[str, Path]]:
+    def _run_variants(self, done: list[str]) -> dict[str, Path]:
         """Prepare and run this rank's variants, then publish them, or keep what can be
-        continued if a signal or Ctrl-C stopped the run."""
+        continued if a signal or Ctrl-C stopped the run; returns unit -> its folder."""
         stopped = None
-        prepared: list[PreparedVariant] = []
         with stop_signals() as stop:
             try:
                 prepared = self._prepare(done)
@@ -295,9 +324,9 @@ class ScenarioRun:
                     self._fail(err)
                 stopped = err
             stop.disarm()  # from here a Ctrl-C waits for the variants to be in place
-            return prepared, self._publish(stopped, stop)
+            return self._publish(stopped, stop)
 
-    def _prepare(self, done: list[str]) -> list[PreparedVariant]:
+    def _prepare(self, done: list[str]) -> list[PreparedVariant | PendingUnit]:
         """This rank's group and its variants, prepared; every input error is found on
         every rank before anything is written."""
         todo = [n for n in self.units if n not in done] or self.units[:1]  # (a group needs one)
@@ -315,7 +344,7 @@ class ScenarioRun:
         agree_on_error(self.comm, error)
         return prepared
 
-    def _prepare_group(self, group, names: list[str]) -> list[PreparedVariant]:
+    def _prepare_group(self, group, names: list[str]) -> list[PreparedVariant | PendingUnit]:
         if not names:
             return []
         whole = [m for m in self.scenario.models if not get_model(m).decomposable]
@@ -330,11 +359,17 @@ class ScenarioRun:
                             self.scenario.parallel.layout, multiple)  # fmt: skip
         except ValueError as err:  # a layout that does not fit the ranks
             raise MetrotwinError(f"parallel.layout: {err}") from None
-        resolve = self.plan.scenario_of if self.plan is not None else None
-        return prepare_variants(self.scenario, names, dec, resolve)
+        if self.plan is None:
+            return prepare_variants(self.scenario, names, dec)
+        firsts = {n.split("/")[0]: n for n in reversed(names)}  # each variant's first member
+        later = set(names) - set(firsts.values())
+        return prepare_variants(self.scenario, names, dec, self.plan.scenario_of, later)
 
-    def _run_variant(self, p: PreparedVariant, stop: stop_signals) -> None:
+    def _run_variant(self, p: PreparedVariant | PendingUnit, stop: stop_signals) -> None:
         try:
+            if isinstance(p, PendingUnit):
+                p = p.prepare()
+            self.ran[p.name] = p.state.decomposition  # where its ParaView pieces are
             VariantRun(p, self.folder.work / p.name, progress=self.progress,
                        restart=self.restart, stop=stop).run()  # fmt: skip
         except (Checkpointed, KeyboardInterrupt):
@@ -407,15 +442,14 @@ class ScenarioRun:
                 self._fail(err)
         return self.comm.bcast(error, root=0)
 
-    def _draw(self, prepared: list[PreparedVariant], units: dict[str, Path],
-              results: dict[str, Path]) -> None:  # fmt: skip
+    def _draw(self, units: dict[str, Path], results: dict[str, Path]) -> None:
         """ParaView series (each rank its pieces of the units it ran; rank 0 those of units
         an earlier run finished) and, on rank 0, the report of the variants ``results``."""
         paraview, report = self.drawers.paraview, self.drawers.report
         if paraview is not None:
             with self.profile.stage("paraview"):
                 try:
-                    for path, piece in self._paraview_pieces(prepared, units):
+                    for path, piece in self._paraview_pieces(units):
                         paraview(path, **piece)
                 except BaseException as err:
                     self._fail(err)
@@ -435,11 +469,10 @@ class ScenarioRun:
         if failed is not None:
             raise failed
 
-    def _paraview_pieces(self, prepared: list[PreparedVariant], results: dict[str, Path]):
+    def _paraview_pieces(self, results: dict[str, Path]):
         """(variant folder, piece) of each ParaView series this rank writes."""
-        ran = {p.name: p.state.decomposition for p in prepared}
         for name, path in results.items():
-            dec = ran.get(name)
+            dec = self.ran.get(name)
             if dec is not None and dec.is_parallel:
                 yield path, {"topology": dec.topology, "rank": dec.rank}
             elif dec is not None or (self.lead and name in self.done):

@@ -18,6 +18,7 @@ import yaml
 
 from metrotwin.cli import main
 from metrotwin.errors import MetrotwinError
+from metrotwin.run import runner
 from metrotwin.run.runner import run_scenario
 from metrotwin.run.scenario import parse_scenario
 
@@ -71,6 +72,30 @@ def test_a_risk_run(tmp_path):
     # the storm of the 10-year event floods deeper than the 2-year one, sample for sample
     for k in (0, 1):
         assert _max_depth(members[2 + k].folder) > _max_depth(members[k].folder)
+
+
+def test_members_after_each_variants_first_are_set_up_when_they_run(tmp_path, monkeypatch):
+    """A group holds each variant's first member and the one running, not all of them."""
+    events = []
+    set_up, run = runner.CitySource.set_up, runner.VariantRun.run
+
+    def spy_set_up(self, name):
+        events.append(("set up", name))
+        return set_up(self, name)
+
+    def spy_run(self):
+        events.append(("run", self.p.name))
+        return run(self)
+
+    monkeypatch.setattr(runner.CitySource, "set_up", spy_set_up)
+    monkeypatch.setattr(runner.VariantRun, "run", spy_run)
+    data = copy.deepcopy(BASE)
+    data["hazards"]["design_storms"]["return_periods"] = [10]
+    run_scenario(parse_scenario(data), tmp_path / "out", progress=False, summarize=Summaries())
+    b, d = "baseline/members/T10-s00", "drained/members/T10-s00"
+    assert events == [("set up", b + "0"), ("set up", d + "0"), ("run", b + "0"),
+                      ("set up", b + "1"), ("run", b + "1"), ("run", d + "0"),
+                      ("set up", d + "1"), ("run", d + "1")]  # fmt: skip
 
 
 def test_a_failed_summary_keeps_the_members_and_restart_makes_it(tmp_path):
