@@ -250,7 +250,7 @@ class OutputFolder:
                             f"{final} appeared during the run and is not a metrotwin variant "
                             f"folder; variant {name!r} stays in {staged}"
                         )
-                    old = self.work / f".replaced-{name}"
+                    old = self.work / f".replaced-{name.replace('/', '.')}"  # (a member's)
                     final.rename(old)
                     try:
                         staged.rename(final)

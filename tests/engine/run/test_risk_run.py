@@ -116,6 +116,23 @@ def test_a_failed_summary_keeps_the_members_and_restart_makes_it(tmp_path):
     assert (out / "drained" / "risk.json").exists() and not (out / ".metrotwin-work").exists()
 
 
+def test_a_finished_risk_run_is_replaced_only_with_overwrite(tmp_path):
+    data = copy.deepcopy(BASE)
+    data["hazards"]["design_storms"]["return_periods"] = [10]
+    del data["variants"]
+    scenario = parse_scenario(data)
+    out = tmp_path / "out"
+    run_scenario(scenario, out, progress=False, summarize=Summaries())
+    member = out / "baseline" / "members" / "T10-s000" / "fields.nc"
+    first = member.stat().st_mtime_ns
+    with pytest.raises(MetrotwinError, match="holds a finished run .*--overwrite"):
+        run_scenario(scenario, out, progress=False, summarize=Summaries())
+    summaries = Summaries()
+    run_scenario(scenario, out, progress=False, overwrite=True, summarize=summaries)
+    assert member.stat().st_mtime_ns != first and len(summaries.calls) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["baseline"]
+
+
 def _bad(**hazards) -> dict:
     data = copy.deepcopy(BASE)
     for path, value in hazards.items():
