@@ -108,8 +108,9 @@ def test_set_field_never_creates_a_field():
     set_field(data, "models.flood.n", 0.03)
     set_field(data, "interventions.0.c", 2)
     assert data["models"]["flood"]["n"] == 0.03 and data["interventions"][0]["c"] == 2
-    for dotted, missing in [("models.heat.x", "models.heat"), ("interventions.1.c",
-                            "interventions.1"), ("models.flood.n.deeper", "models.flood.n.deeper")]:  # fmt: skip
+    missing_parts = [("models.heat.x", "models.heat"), ("interventions.1.c", "interventions.1"),
+                     ("models.flood.n.deeper", "models.flood.n.deeper")]
+    for dotted, missing in missing_parts:
         with pytest.raises(KeyError) as info:
             set_field(data, dotted, 1.0)
         assert info.value.args[0] == missing
@@ -126,8 +127,9 @@ def rain_setup():
 def test_rain_in_memory_is_the_same_as_the_scenarios(rain_setup):
     s, grid = rain_setup
     written = Forcing(s, grid)
-    in_memory = Forcing(s.model_copy(update={"forcing": s.forcing.model_copy(
-        update={"rainfall": None})}), grid, rain=(np.array([0, 600, 900.0]), np.array([12, 30, 0.0])))  # fmt: skip
+    dry = s.model_copy(update={"forcing": s.forcing.model_copy(update={"rainfall": None})})
+    rain = (np.array([0, 600, 900.0]), np.array([12, 30, 0.0]))  # the scenario's hyetograph
+    in_memory = Forcing(dry, grid, rain=rain)
     assert in_memory.has_rain and not in_memory.rain_is_gridded
     for t in (0, 300, 600, 899, 900, 2000):
         assert in_memory.rain_rate(t) == written.rain_rate(t)
