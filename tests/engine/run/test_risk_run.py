@@ -8,7 +8,10 @@ stop and a restart on another number of ranks."""
 from __future__ import annotations
 
 import copy
+import importlib.machinery
 import json
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +99,22 @@ def test_members_after_each_variants_first_are_set_up_when_they_run(tmp_path, mo
     assert events == [("set up", b + "0"), ("set up", d + "0"), ("run", b + "0"),
                       ("set up", b + "1"), ("run", b + "1"), ("run", d + "0"),
                       ("set up", d + "1"), ("run", d + "1")]  # fmt: skip
+
+
+def test_the_default_summarizer_is_summary_summarize_variant(tmp_path, monkeypatch):
+    """Without ``summarize``, a risk run calls ``metrotwin.results.risk.summary
+    .summarize_variant`` where the module exists (here a stand-in), and warns without it."""
+    summaries = Summaries()
+    fake = types.ModuleType(runner.SUMMARY_MODULE)
+    fake.__spec__ = importlib.machinery.ModuleSpec(runner.SUMMARY_MODULE, None)
+    fake.summarize_variant = summaries
+    monkeypatch.setitem(sys.modules, runner.SUMMARY_MODULE, fake)
+    data = copy.deepcopy(BASE)
+    data["hazards"]["design_storms"]["return_periods"] = [10]
+    run_scenario(parse_scenario(data), tmp_path / "out", progress=False)
+    assert [folder.name for folder, _, _ in summaries.calls] == ["baseline", "drained"]
+    monkeypatch.setattr(runner.importlib.util, "find_spec", lambda name: None)
+    assert runner.default_summarizer() is None
 
 
 def test_a_failed_summary_keeps_the_members_and_restart_makes_it(tmp_path):
