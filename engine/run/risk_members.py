@@ -37,14 +37,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import yaml
 from pydantic import BaseModel
 
 from metrotwin.errors import ScenarioError
+from metrotwin.results.output import RESOLVED_FILE
 from metrotwin.results.risk.members import RiskMember, member_id
 from metrotwin.run.design_storm import design_hyetograph
 from metrotwin.run.heatwave import heatwave_design_day
 from metrotwin.run.sampling import sample_parameters
 from metrotwin.scenario.hazards import Hazards
+from metrotwin.scenario.messages import short_repr
 
 if TYPE_CHECKING:
     from metrotwin.scenario.scenario import Scenario
@@ -125,6 +128,13 @@ def scenario_data(scenario: Scenario) -> dict:
     return data
 
 
+def _plain_json(value):
+    """``value`` with tuples as lists (YAML reads back lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(v) for v in value]
+    return value
+
+
 def _plain(section) -> dict:
     """A model's parameters or an intervention as a plain dict (a copy)."""
     if isinstance(section, BaseModel):
@@ -150,6 +160,28 @@ def set_field(data: dict, dotted: str, value) -> None:
             node[key] = value
         else:
             node = node[key]
+
+
+def get_field(data: dict, dotted: str):
+    """The value of field ``dotted`` of scenario ``data`` (as ``set_field`` names it); None
+    where it is not there."""
+    node = data
+    for part in dotted.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def varied_fields(hazards: Hazards) -> list[str]:
+    """The fields of a member's scenario its event and sample set."""
+    fields = ["forcing.rainfall.hyetograph"] if hazards.design_storms is not None else []
+    if hazards.heatwaves is not None:
+        fields += [f"forcing.weather.design_day.air_temperature_{m}" for m in ("max", "min")]
+    return fields + [p.name for p in hazards.uncertain]
 
 
 def member_scenario(variant: Scenario, member: RiskMember, hazards: Hazards) -> Scenario:
@@ -193,6 +225,23 @@ class RiskPlan:
 
     def scenario_of(self, unit: str) -> Scenario:
         return self.scenarios[unit]
+
+    def kept_differs(self, unit: str, folder: Path) -> str | None:
+        """How the member ``unit`` a run published in ``folder`` differs from this plan's in
+        what its event and sample set (``field: then -> now``), or None if it does not: a
+        restart keeps only members of the same hazards (e.g. another sample count draws
+        other Latin-hypercube rows for every sample)."""
+        try:
+            then = yaml.safe_load((folder / RESOLVED_FILE).read_text(encoding="utf-8"))
+            then = then["scenario"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            return f"{folder / RESOLVED_FILE} is unreadable"
+        now = self.scenarios[unit].model_dump(mode="json")
+        for name in varied_fields(self.hazards):
+            old, new = get_field(then, name), get_field(now, name)
+            if _plain_json(old) != _plain_json(new):
+                return f"{name}: {short_repr(old)} -> {short_repr(new)}"
+        return None
 
     def members_of(self, variant: str, variant_dir: Path) -> list[RiskMember]:
         """``variant``'s members (sorted) with their folders under ``variant_dir``."""

@@ -299,14 +299,30 @@ class ScenarioRun:
             try:
                 self.folder.open()
                 self.opened = True
+                self._check_kept_members()
             except MetrotwinError as err:
                 error = err
+                if self.opened:  # a restart refused: what it would continue stays
+                    self.folder.close("stopped")
             except BaseException as err:
                 self._fail(err)
         refusal = self.comm.bcast(None if error is None else str(error), root=0)
         if refusal is not None:
             raise error if error is not None else OutputError(refusal)
         return self.comm.bcast(self.folder.done, root=0)
+
+    def _check_kept_members(self) -> None:
+        """A restart of a risk run keeps the members published before only where they are
+        the members of this scenario's hazards; else OutputError saying what changed."""
+        if self.plan is None:
+            return
+        for unit in self.folder.done:
+            change = self.plan.kept_differs(unit, self.folder.path / unit)
+            if change is not None:
+                raise OutputError(
+                    f"{self.folder.path / unit}: this member was run with other hazards than "
+                    f"the scenario's ({change}); continue with the scenario the run started "
+                    f"with, or start again with --overwrite instead of --restart")
 
     def _run_variants(self, done: list[str]) -> dict[str, Path]:
         """Prepare and run this rank's variants, then publish them, or keep what can be

@@ -128,6 +128,14 @@ def test_a_failed_summary_keeps_the_members_and_restart_makes_it(tmp_path):
     assert message.endswith("--restart")
     member = out / "drained" / "members" / "T2-s000" / "fields.nc"
     written = member.stat().st_mtime_ns
+    other = copy.deepcopy(BASE)  # other samples: the kept members are not this scenario's
+    other["hazards"]["sampling"]["seed"] = 99
+    with pytest.raises(MetrotwinError) as info:
+        run_scenario(parse_scenario(other), out, progress=False, restart=True,
+                     summarize=Summaries())  # fmt: skip
+    assert "T2-s000: this member was run with other hazards than the scenario's " \
+           "(models.flood.manning_uniform: 0.0" in str(info.value)  # fmt: skip
+    assert (out / ".metrotwin-work").is_dir() and member.stat().st_mtime_ns == written
     summaries = Summaries()
     results = run_scenario(scenario, out, progress=False, restart=True, summarize=summaries)
     assert list(results) == ["baseline", "drained"] and len(summaries.calls) == 2
