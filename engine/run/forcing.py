@@ -28,8 +28,8 @@ class Forcing:
     ``rain`` (optional) is rain made in memory, e.g. a risk run member's moving storm or
     random field, in place of ``forcing.rainfall``: ``(times, rates)`` with ``times`` (s
     since the start, strictly increasing, each rate holding until the next time) and
-    ``rates`` (mm/h, >= 0) of shape (n,) for uniform rain or (n, ny, nx) on ``grid`` (this
-    rank's tile) for gridded rain.
+    ``rates`` (m/s, >= 0: the unit the models take) of shape (n,) for uniform rain or
+    (n, ny, nx) on ``grid`` (this rank's tile) for gridded rain.
     """
 
     def __init__(self, scenario: Scenario, grid: Grid, global_grid: Grid | None = None,
@@ -94,7 +94,7 @@ class Forcing:
 
 def _in_memory_rain(rain, grid: Grid):
     """(uniform times, uniform rates (m/s), gridded (times, rates (m/s)) or None) of rain
-    ``(times (s), rates (mm/h))`` given in memory; ValueError if it is not of that form (a
+    ``(times (s), rates (m/s))`` given in memory; ValueError if it is not of that form (a
     bug of the caller's: a user never writes it)."""
     times = np.asarray(rain[0], dtype=float)
     rates = np.asarray(rain[1], dtype=float)
@@ -104,10 +104,10 @@ def _in_memory_rain(rain, grid: Grid):
         raise ValueError(f"in-memory rain: rates of shape {rates.shape}; expected "
                          f"({times.size},) or ({times.size}, {grid.shape[0]}, {grid.shape[1]})")
     if not (np.isfinite(rates).all() and (rates >= 0).all()):
-        raise ValueError("in-memory rain: rates must be finite and >= 0 mm/h")
+        raise ValueError("in-memory rain: rates must be finite and >= 0 m/s")
     if rates.ndim == 1:
-        return times, rates * MM_PER_HOUR, None
-    return np.array([0.0]), np.array([0.0]), (times, rates * MM_PER_HOUR)
+        return times, rates, None
+    return np.array([0.0]), np.array([0.0]), (times, rates)
 
 
 def _step_integral(times: np.ndarray, rates: np.ndarray, t0: float, t1: float):

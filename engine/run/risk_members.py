@@ -45,11 +45,13 @@ from metrotwin.results.output import RESOLVED_FILE
 from metrotwin.results.risk.members import RiskMember, member_id
 from metrotwin.run.design_storm import design_hyetograph
 from metrotwin.run.heatwave import heatwave_design_day
+from metrotwin.run.rain_fields import member_rain
 from metrotwin.run.sampling import sample_parameters
 from metrotwin.scenario.hazards import Hazards
 from metrotwin.scenario.messages import short_repr
 
 if TYPE_CHECKING:
+    from metrotwin.city.state import CityState
     from metrotwin.scenario.scenario import Scenario
 
 #: the folder of a variant's members, inside the variant's folder
@@ -80,7 +82,7 @@ def rain_seed(scenario_seed: int, sample: int) -> int:
 
 def members_line(scenario: Scenario) -> str:
     """What a risk run of ``scenario`` runs, in one line (``metrotwin validate``)."""
-    periods, count = events(scenario.hazards), scenario.hazards.sampling.members
+    periods, count = events(scenario.hazards), sample_count(scenario.hazards)
     variants = len(scenario.variant_names)
     return (f"risk run: {len(periods)} return periods ({', '.join(f'{t:g}' for t in periods)} "
             f"years) x {count} samples = {len(periods) * count} members per variant, "
@@ -91,6 +93,12 @@ def unit_name(variant: str, member: str) -> str:
     """The run unit of ``member`` (its id) of ``variant``: its folder relative to the output
     folder, ``<variant>/members/<member>``."""
     return f"{variant}/{MEMBERS_DIR}/{member}"
+
+
+def sample_count(hazards: Hazards) -> int:
+    """The number of samples S: the rows of the sampling design (a Saltelli or Morris design
+    has more rows than ``sampling.members``, its base samples or trajectories)."""
+    return hazards.sampling.sample_count(len(hazards.uncertain))
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ def samples(scenario: Scenario) -> list[Sample]:
     drawn = sample_parameters(hazards.uncertain, hazards.sampling)
     return [Sample(k, {name: float(values[k]) for name, values in drawn.items()},
                    rain_seed(scenario.seed, k))
-            for k in range(hazards.sampling.members)]  # fmt: skip
+            for k in range(sample_count(hazards))]  # fmt: skip
 
 
 def risk_members(scenario: Scenario, variant_dir: Path) -> list[RiskMember]:
@@ -213,10 +221,14 @@ class RiskPlan:
         self.variants = list(names)
         self.members = {v: risk_members(scenario, Path(v)) for v in self.variants}
         self.scenarios: dict[str, Scenario] = {}
+        #: unit -> (return period, rain-field seed) of its event and sample
+        self.rain_keys: dict[str, tuple[float, int]] = {}
+        seeds = [s.rain_seed for s in samples(scenario)]
         for v in self.variants:
             resolved = scenario.resolve_variant(v)
             for m in self.members[v]:
                 self.scenarios[unit_name(v, m.id)] = member_scenario(resolved, m, self.hazards)
+                self.rain_keys[unit_name(v, m.id)] = (m.return_period, seeds[m.sample])
 
     @property
     def units(self) -> list[str]:
@@ -225,6 +237,18 @@ class RiskPlan:
 
     def scenario_of(self, unit: str) -> Scenario:
         return self.scenarios[unit]
+
+    def rain_of(self, unit: str, city: CityState) -> tuple[np.ndarray, np.ndarray] | None:
+        """The gridded rain (times s, rates m/s on ``city``'s tile) of ``unit`` when the design
+        storms are spatial (a moving cell or a random field, ``metrotwin.run.rain_fields``),
+        drawn on the whole domain from the sample's seed; None for a uniform storm (the
+        member scenario's hyetograph)."""
+        storms = self.hazards.design_storms
+        if storms is None or storms.spatial is None:
+            return None
+        period, seed = self.rain_keys[unit]
+        return member_rain(storms, period, seed, city.global_grid,
+                           city.decomposition.local_window)  # fmt: skip
 
     def kept_differs(self, unit: str, folder: Path) -> str | None:
         """How the member ``unit`` a run published in ``folder`` differs from this plan's in

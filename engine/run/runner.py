@@ -61,6 +61,9 @@ from metrotwin.scenario.scenario import Scenario
 
 log = logging.getLogger("metrotwin")
 
+#: ``rain_of(unit, city)``: rain made in memory for a unit, ``(times s, rates m/s)``, or None
+RainOf = Callable[[str, CityState], "tuple[np.ndarray, np.ndarray] | None"]
+
 #: ``summarize(variant folder, its members in sorted order, hazards) -> headline numbers``:
 #: writes a risk run's probabilistic results of one variant into its folder
 Summarizer = Callable[[Path, list[RiskMember], Hazards], dict]
@@ -135,14 +138,15 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None,
 
 def prepare_variants(scenario: Scenario, names: list[str], decomposition=None,
                      resolve: Callable[[str], Scenario] | None = None,
-                     later: Collection[str] = (),
+                     later: Collection[str] = (), rain_of: RainOf | None = None,
                      ) -> list[PreparedVariant | PendingUnit]:  # fmt: skip
     """Build the city (this rank's tile), then every variant's state, models and coupling,
     and initialize the models: every input error surfaces here, before any output.
     ``resolve(name)``: the scenario unit ``name`` runs (default: the variant's). The names in
     ``later`` (a risk run's further members of a variant prepared here) are set up only when
-    they run (``PendingUnit``), so that a group holds one member's state at a time."""
-    city = CitySource(scenario, decomposition, resolve or scenario.resolve_variant)
+    they run (``PendingUnit``), so that a group holds one member's state at a time.
+    ``rain_of(name, city)``: rain made in memory for unit ``name`` (None: its scenario's)."""
+    city = CitySource(scenario, decomposition, resolve or scenario.resolve_variant, rain_of)
     prepared = {name: city.set_up(name) for name in names if name not in later}
     for p in prepared.values():
         with p.profile.stage("model set-up"):
@@ -155,8 +159,9 @@ class CitySource:
     it set up: ``set_up(name)`` resolves the unit's scenario and prepares its state, forcing,
     models and coupling (``prepare_variant``), its models not yet initialized."""
 
-    def __init__(self, scenario: Scenario, decomposition, resolve: Callable[[str], Scenario]):
-        self.scenario, self.resolve = scenario, resolve
+    def __init__(self, scenario: Scenario, decomposition, resolve: Callable[[str], Scenario],
+                 rain_of: RainOf | None = None):  # fmt: skip
+        self.scenario, self.resolve, self.rain_of = scenario, resolve, rain_of
         start = time.perf_counter()
         self.city = build_city(scenario, decomposition)
         self.seconds = time.perf_counter() - start
@@ -165,7 +170,9 @@ class CitySource:
         profile = StageProfile()
         profile.add("city (shared by the variants)", self.seconds)
         with profile.stage("variant set-up (interventions, forcing)"):
-            p = prepare_variant(self.scenario, name, self.city, resolved=self.resolve(name))
+            rain = self.rain_of(name, self.city) if self.rain_of is not None else None
+            p = prepare_variant(self.scenario, name, self.city, resolved=self.resolve(name),
+                                rain=rain)  # fmt: skip
         p.profile = profile
         return p
 
@@ -379,7 +386,8 @@ class ScenarioRun:
             return prepare_variants(self.scenario, names, dec)
         firsts = {n.split("/")[0]: n for n in reversed(names)}  # each variant's first member
         later = set(names) - set(firsts.values())
-        return prepare_variants(self.scenario, names, dec, self.plan.scenario_of, later)
+        return prepare_variants(self.scenario, names, dec, self.plan.scenario_of, later,
+                                self.plan.rain_of)  # fmt: skip
 
     def _run_variant(self, p: PreparedVariant | PendingUnit, stop: stop_signals) -> None:
         try:

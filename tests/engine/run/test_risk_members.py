@@ -128,7 +128,8 @@ def test_rain_in_memory_is_the_same_as_the_scenarios(rain_setup):
     s, grid = rain_setup
     written = Forcing(s, grid)
     dry = s.model_copy(update={"forcing": s.forcing.model_copy(update={"rainfall": None})})
-    rain = (np.array([0, 600, 900.0]), np.array([12, 30, 0.0]))  # the scenario's hyetograph
+    # the scenario's hyetograph (mm/h), in m/s as the forcing takes it
+    rain = (np.array([0, 600, 900.0]), np.array([12, 30, 0.0]) * MM_PER_HOUR)
     in_memory = Forcing(dry, grid, rain=rain)
     assert in_memory.has_rain and not in_memory.rain_is_gridded
     for t in (0, 300, 600, 899, 900, 2000):
@@ -139,12 +140,12 @@ def test_rain_in_memory_is_the_same_as_the_scenarios(rain_setup):
 
 def test_gridded_rain_in_memory(rain_setup):
     s, grid = rain_setup
-    rates = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)  # mm/h
+    rates = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4) * MM_PER_HOUR  # m/s
     forcing = Forcing(s, grid, rain=(np.array([0.0, 600.0]), rates))
     assert forcing.rain_is_gridded
-    assert np.array_equal(forcing.rain_rate(700), rates[1] * MM_PER_HOUR)
+    assert np.array_equal(forcing.rain_rate(700), rates[1])
     depth = forcing.rain_depth(300, 900)  # 300 s of the first field, 300 of the second
-    assert np.allclose(depth, (rates[0] + rates[1]) * 300 * MM_PER_HOUR, rtol=1e-15, atol=0)  # sums
+    assert np.allclose(depth, (rates[0] + rates[1]) * 300, rtol=1e-15, atol=0)  # sums
     with pytest.raises(ValueError, match=r"rates of shape \(2, 2, 4\)"):
         Forcing(s, grid, rain=(np.array([0.0, 600.0]), rates[:, :2]))
     with pytest.raises(ValueError, match="times must increase strictly"):

@@ -244,3 +244,43 @@ def test_a_stopped_risk_run_restarts_on_other_ranks_bit_for_bit(mpi_case, tmp_pa
     logs = [(out / v / "members" / m / "run.log").read_text() for v in ("baseline", "drained")
             for m in MEMBERS]  # fmt: skip
     assert any("restarted at t = 1200 s" in log for log in logs)
+
+
+def _spatial_case(tmp_path_factory) -> tuple[Path, Path]:
+    data = copy.deepcopy(BASE)
+    del data["variants"]
+    data["hazards"]["uncertain"] = []  # the samples differ by their rain fields alone
+    data["hazards"]["design_storms"] = {
+        **copy.deepcopy(data["hazards"]["design_storms"]), "return_periods": [10],
+        "spatial": {"moving_cell": {"radius": 300, "direction": 60, "speed": 5},
+                    "random_field": {"coefficient_of_variation": 0.5,
+                                     "correlation_length": 150}}}  # fmt: skip
+    return scenario_setup(tmp_path_factory, "riskspatial", data)
+
+
+@pytest.mark.mpi
+def test_a_spatial_storm_rains_unevenly_and_alike_on_a_split_grid(tmp_path_factory, tmp_path):
+    """A moving cell times a random field: the samples (which differ by their rain field
+    alone) flood differently, and one member is the same when its grid is split over 2 ranks
+    (the field is drawn on the whole domain and cut to each tile)."""
+    scenario, plugin = _spatial_case(tmp_path_factory)
+    serial = tmp_path / "serial"
+    assert launch(scenario, serial, 1, plugin, "--no-report").returncode == 0
+    depth = []
+    for m in ("T10-s000", "T10-s001"):
+        with xr.open_dataset(serial / "baseline" / "members" / m / "fields.nc") as ds:
+            depth.append(ds["flood_depth_max"].values[-1])
+    assert not np.array_equal(depth[0], depth[1], equal_nan=True)  # sample k's own rain
+    one = copy.deepcopy(yaml.safe_load(scenario.read_text()))
+    one["hazards"]["sampling"]["members"] = 1  # one unit: its group is both ranks
+    one_file = scenario.with_name("one.yaml")
+    one_file.write_text(yaml.safe_dump(one))
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert launch(one_file, whole, 1, plugin, "--no-report").returncode == 0
+    proc = launch(one_file, parts, 2, plugin, "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    member = Path("baseline") / "members" / "T10-s000"
+    with xr.open_dataset(whole / member / "fields.nc") as a, \
+            xr.open_dataset(parts / member / "fields.nc") as b:  # fmt: skip
+        for name in ("flood_depth_max", "flood_water_thickness"):
+            assert np.array_equal(a[name].values, b[name].values, equal_nan=True), name
