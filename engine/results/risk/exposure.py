@@ -122,6 +122,8 @@ def read_fiat_damage(settings, n: int) -> np.ndarray:
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             k = int(row["object_id"])
+            if not 0 <= k < n:
+                raise RiskInputError(f"FIAT output {path} has object_id {k}; expected 0..{n - 1}")
             out[k], seen[k] = float(row["total_damage"]), True
     if not seen.all():
         raise RiskInputError(
