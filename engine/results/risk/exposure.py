@@ -71,6 +71,8 @@ class PointExposure:
 def depth_at_points(depth: np.ndarray, grid: Grid, x, y) -> np.ndarray:
     """Depth (m) of the cell of ``depth`` (grid.shape, row 0 north) holding each point (x, y,
     m); RiskInputError naming the first point outside the grid."""
+    if np.shape(depth) != grid.shape:
+        raise RiskInputError(f"depth map has shape {np.shape(depth)}; the grid is {grid.shape}")
     col = np.floor((np.asarray(x, float) - grid.west) / grid.resolution).astype(np.int64)
     row = np.floor((grid.north - np.asarray(y, float)) / grid.resolution).astype(np.int64)
     outside = (col < 0) | (col >= grid.nx) | (row < 0) | (row >= grid.ny)
@@ -100,14 +102,18 @@ def write_fiat_model(
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):
         raise RiskInputError(f"FIAT model folder {folder} is not empty; give a new folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    depth_at_points(depth, grid, exposure.x, exposure.y)  # every building on the map
+    # every input checked before the first file is written
+    depth_at_points(depth, grid, exposure.x, exposure.y)  # the map's shape; buildings on it
+    classes = [damage_class_of(u) for u in exposure.uses.tolist()]
+    value = max_damage(exposure, country=country, storeys_counted=storeys_counted)
     curves = curves or jrc_curves()
+    missing = sorted(set(classes) - set(curves))
+    if missing:
+        raise RiskInputError(f"no depth-damage curve for class {missing[0]!r}")
+    folder.mkdir(parents=True, exist_ok=True)
     _write_hazard(folder / FIAT_FILES["hazard"], depth, grid)
     _write_points(folder / FIAT_FILES["geometry"], exposure, grid.crs)
-    classes = [damage_class_of(u) for u in exposure.uses.tolist()]
-    _write_exposure_table(folder / FIAT_FILES["exposure"], classes,
-                          max_damage(exposure, country=country, storeys_counted=storeys_counted))
+    _write_exposure_table(folder / FIAT_FILES["exposure"], classes, value)
     _write_vulnerability(folder / FIAT_FILES["vulnerability"], curves, sorted(set(classes)))
     settings = folder / FIAT_FILES["settings"]
     settings.write_text(_settings_toml(), encoding="utf-8")
@@ -137,8 +143,6 @@ def _write_hazard(path: Path, depth: np.ndarray, grid: Grid) -> None:
     from affine import Affine
 
     values = np.asarray(depth, dtype="float64")
-    if values.shape != grid.shape:
-        raise RiskInputError(f"depth map has shape {values.shape}; the grid is {grid.shape}")
     transform = Affine(grid.resolution, 0.0, grid.west, 0.0, -grid.resolution, grid.north)
     with rasterio.open(path, "w", driver="GTiff", height=grid.ny, width=grid.nx, count=1,
                        dtype="float64", crs=grid.crs, transform=transform) as dst:  # fmt: skip
@@ -164,9 +168,6 @@ def _write_exposure_table(path: Path, classes: list[str], value: np.ndarray) -> 
 
 
 def _write_vulnerability(path: Path, curves: dict[str, DepthDamageCurve], names) -> None:
-    missing = [c for c in names if c not in curves]
-    if missing:
-        raise RiskInputError(f"no depth-damage curve for class {missing[0]!r}")
     depths = np.unique(np.concatenate([curves[c].depths for c in names]))
     # the table's own points (not the curve's call, which is 0 at depth 0 whatever the table)
     columns = [np.interp(depths, curves[c].depths, curves[c].fractions) for c in names]

@@ -91,6 +91,21 @@ def test_the_fiat_model_holds_the_same_map_points_values_and_curves(tmp_path):
     assert 'step_size = 0.01' in settings.read_text()
 
 
+def test_a_map_of_another_shape_is_refused():
+    with pytest.raises(RiskInputError, match=r"depth map has shape \(4, 4\); the grid is \(3, 4\)"):
+        depth_at_points(np.zeros((4, 4)), GRID, [1001.0], [1999.0])
+
+
+def test_bad_inputs_are_refused_before_anything_is_written(tmp_path):
+    e = _exposure()
+    with pytest.raises(RiskInputError, match="no depth-damage curve for class 'industrial'"):
+        write_fiat_model(tmp_path / "m", DEPTH, GRID, e, country="DEU",
+                         curves={k: v for k, v in jrc_curves().items() if k != "industrial"})
+    with pytest.raises(RiskInputError, match="no JRC maximum damage for country 'XXX'"):
+        write_fiat_model(tmp_path / "m", DEPTH, GRID, e, country="XXX")
+    assert not (tmp_path / "m").exists()
+
+
 def test_a_folder_with_files_in_it_is_not_written_over(tmp_path):
     (tmp_path / "mine.txt").write_text("keep")
     with pytest.raises(RiskInputError, match="is not empty"):
