@@ -23,6 +23,13 @@ The peer, installed here with (Debian 12, GDAL 3.6.2):
     /work/peers/fiat-venv/bin/pip install delft_fiat==0.4.0
 (or METROTWIN_FIAT_PYTHON=<a python with fiat>). It is run with a lifetime fix for its
 GDAL < 3.8 crash, see tests/_support/fiat_peer.py.
+
+Measured 2026-12-06 11:34 UTC on the shared 2-core helper machine (load ~3), defaults
+(10^5 buildings, 1000 x 1000 cells, 3 repeats): 94 085 damaged, total 188 903 716 455.47 EUR
+(metrotwin) vs .82 (FIAT); max |difference| 0.005000 EUR per building (FIAT's rounding to
+cents; max relative 9.1e-6, on a ~550 EUR damage); metrotwin 0.113 s median, FIAT whole run
+10.50 s, its calculation 9.28 s, writing its inputs 0.47 s: FIAT / metrotwin 93x (whole run),
+82x (calculation).
 """
 
 from __future__ import annotations
