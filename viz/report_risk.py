@@ -22,6 +22,7 @@ from metrotwin.results.risk.risk_comparison import (
 )
 from metrotwin.results.rundata import open_fields
 from metrotwin.viz.report_format import E, figure, fmt, table
+from metrotwin.viz.report_risk_events import districts_section, events_section
 from metrotwin.viz.report_risk_figures import exceedance_grid, sensitivity_chart
 from metrotwin.viz.report_style import CSS
 
@@ -33,7 +34,7 @@ RISK_COMPARISON_FILE = "risk_comparison.json"
 WIDE_CONFIDENCE = 0.1
 
 SECTIONS = (("risk", "Risk and cost-benefit"), ("ranking", "Ranking"), ("costs", "Costs"),
-            ("equity", "Who gains"), ("exceedance", "Exceedance maps"),
+            ("events", "Events"), ("districts", "Districts"), ("equity", "Who gains"), ("exceedance", "Exceedance maps"),
             ("sensitivity", "Which uncertainty matters"),
             ("assumptions", "Assumptions"))  # fmt: skip
 
@@ -42,7 +43,8 @@ def write_risk_report(folders: list[Path], path: Path) -> Path:
     """Write the risk report of the risk variant folders ``folders`` to ``path``."""
     comp = compare_risk(folders)
     body = [
-        _header(comp), _risk_table(comp), _ranking(comp), _costs(comp), _equity(comp),
+        _header(comp), _risk_table(comp), _ranking(comp), _costs(comp),
+        events_section(comp, eur), districts_section(comp, eur), _equity(comp),
         _exceedance(comp), _sensitivity(comp), _assumptions(comp),
     ]  # fmt: skip
     title = f"{comp.scenario or 'risk run'}: risk of the variants"

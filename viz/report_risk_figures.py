@@ -81,7 +81,7 @@ def sensitivity_chart(results) -> bytes:
         if r.total is not None:
             ax.barh(pos - 0.18, r.total, 0.36, xerr=r.total_conf or None, color=BAR_COLOURS[1],
                     label=second, capsize=2)  # fmt: skip
-        ax.set_yticks(pos, [textwrap.shorten(n, 34) for n in r.names], fontsize=8)
+        ax.set_yticks(pos, [input_label(n) for n in r.names], fontsize=8)
         ax.axvline(0, color="#555555", lw=0.8)
         ax.set_xlabel(axis, fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
@@ -89,3 +89,18 @@ def sensitivity_chart(results) -> bytes:
         ax.legend(fontsize=7, frameon=True, framealpha=0.9, loc="best")
         ax.grid(axis="x", alpha=0.3)
     return _png(fig)
+
+
+def input_label(name: str, width: int = 34) -> str:
+    """An uncertain input's dotted field, short enough for a tick label: its last parts,
+    whole (``textwrap.shorten`` cuts on spaces, of which a dotted name has none).
+
+    >>> input_label("forcing.weather.design_day.wind_speed")
+    'weather.design_day.wind_speed'
+    >>> input_label("models.flood.manning.road")
+    'models.flood.manning.road'
+    """
+    parts = name.split(".")
+    while len(parts) > 1 and len(".".join(parts)) > width:
+        parts = parts[1:]
+    return ".".join(parts)

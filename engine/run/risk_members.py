@@ -2,8 +2,10 @@
 
 Members are events x samples. The events are the return periods of
 ``hazards.design_storms`` (else of ``hazards.heatwaves``); the samples ``k = 0 .. S-1`` are
-the rows of the uncertain parameters' design (``metrotwin.run.sampling``; ``S`` is
-``hazards.sampling.members``) with a rain-field seed drawn from (scenario seed, k). The same
+the rows of the uncertain parameters' design (``metrotwin.run.sampling``; ``S`` is its
+number of rows) with a rain-field seed drawn from (scenario seed, k) — or, under a
+sensitivity design (Saltelli, Morris), sample 0's seed for all, so that a sample is a
+function of the design's inputs alone. The same
 sample ``k`` is used at every return period (common random numbers), so each sample has its
 own damage-probability curve and the variants are compared on the same draws.
 
@@ -59,6 +61,8 @@ MEMBERS_DIR = "members"
 #: mixed into each sample's rain-field seed, so that it differs from any other stream drawn
 #: from the scenario seed (e.g. the interventions' placement, key 0x1F7)
 RAIN_SEED_KEY = 0x52A1
+#: sampling designs made for a sensitivity analysis: their samples share one rain field
+SENSITIVITY_DESIGNS = ("saltelli", "morris")
 
 
 def events(hazards: Hazards) -> list[float]:
@@ -114,8 +118,12 @@ def samples(scenario: Scenario) -> list[Sample]:
     """The samples of ``scenario``'s hazards, in order (row ``k`` of the design is sample k)."""
     hazards = scenario.hazards
     drawn = sample_parameters(hazards.uncertain, hazards.sampling)
+    # a sensitivity design (Saltelli, Morris) reads each sample as a function of its named
+    # inputs alone: a random rain field of its own would add noise to every elementary effect
+    # and Sobol' estimate, so under such a design every sample shares sample 0's field
+    frozen = hazards.sampling.method in SENSITIVITY_DESIGNS
     return [Sample(k, {name: float(values[k]) for name, values in drawn.items()},
-                   rain_seed(scenario.seed, k))
+                   rain_seed(scenario.seed, 0 if frozen else k))
             for k in range(sample_count(hazards))]  # fmt: skip
 
 

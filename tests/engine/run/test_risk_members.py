@@ -66,6 +66,16 @@ def test_sample_seeds_depend_on_the_scenario_seed_and_sample_only():
     assert samples(s) == samples(scenario())  # drawn again: the same
 
 
+def test_a_sensitivity_design_has_its_rows_as_samples_and_one_rain_field():
+    # Morris: 2 trajectories x (2 inputs + 1) rows; a sample must be a function of the
+    # design's inputs, so all share sample 0's rain field (else noise in every effect)
+    s = scenario(sampling={"method": "morris", "members": 2, "levels": 4})
+    drawn = samples(s)
+    assert len(drawn) == 6 and len(risk_members(s, Path("v"))) == 12
+    assert {x.rain_seed for x in drawn} == {rain_seed(11, 0)}
+    assert "x 6 samples = 12 members per variant" in members_line(s)
+
+
 def test_without_uncertain_parameters_the_sample_count_is_sampling_members():
     s = scenario(uncertain=[], sampling={"members": 4})
     members = risk_members(s, Path("v"))
