@@ -23,6 +23,8 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from metrotwin.city.interventions import Intervention, parse_interventions
 from metrotwin.errors import MetrotwinError
+from metrotwin.results.risk.buildings import USE_NAMES
+from metrotwin.results.risk.damage_tables import damage_model
 from metrotwin.run.design_storm import design_hyetograph
 from metrotwin.run.heatwave import design_day_maximum
 from metrotwin.run.registry import list_models, model_params
@@ -55,6 +57,7 @@ class Scenario(schema.Scenario):
         baseline's is reported as the baseline's, not as its first variant's."""
         if self.hazards is not None:
             check_events(self)
+            check_impacts(self)
             check_uncertain_fields(self)
         return super()._variants_resolve()
 
@@ -71,6 +74,19 @@ def check_events(scenario: Scenario) -> None:
                 design_day_maximum(hazards.heatwaves, period)
     except MetrotwinError as err:
         raise ValueError(str(err)) from None
+
+
+def check_impacts(scenario: Scenario) -> None:
+    """ValueError unless every building use has a damage curve and a maximum damage: the
+    user's tables (``hazards.impacts.damage_curves``, ``max_damage``) read and checked now,
+    the JRC defaults for ``country`` where they give none, so that a bad table or a use with
+    no curve stops the run before any member runs."""
+    impacts = scenario.hazards.impacts
+    try:
+        damage_model(list(USE_NAMES.values()), impacts.country, impacts.damage_curves,
+                     impacts.max_damage)  # fmt: skip
+    except MetrotwinError as err:
+        raise ValueError(f"hazards.impacts: {err}") from None
 
 
 def check_uncertain_fields(scenario: Scenario) -> None:

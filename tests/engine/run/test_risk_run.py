@@ -190,6 +190,22 @@ def test_bad_hazards_are_one_message_exit_2_and_nothing_written(tmp_path, capsys
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
 
 
+def test_a_damage_table_with_an_unknown_use_stops_the_run_before_any_member(tmp_path, capsys):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "curves.csv").write_text("depth_m,residential,hospital\n0,0,0\n1,0.5,0.4\n")
+    data = _bad(impacts={"damage_curves": str(tables / "curves.csv")})
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-o", str(out), "--no-progress", "--no-report"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "hazards.impacts:" in err and "building use 'hospital' is not one metrotwin knows" \
+        in err, err  # fmt: skip
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
 # -- on several ranks ---------------------------------------------------------------------
 
 
@@ -216,6 +232,13 @@ def _assert_same_members(a: Path, b: Path) -> None:
                         (variant, m, name)  # fmt: skip
             ia, ib = (json.loads((f / "indicators.json").read_text()) for f in (fa, fb))
             assert ia["models"] == ib["models"] and ia["time_series"] == ib["time_series"]
+        # and the variant's risk summary, made from them on rank 0
+        for name in ("risk.json", "risk_districts.csv"):
+            assert (a / variant / name).read_bytes() == (b / variant / name).read_bytes(), name
+        with xr.open_dataset(a / variant / "fields.nc") as da, \
+                xr.open_dataset(b / variant / "fields.nc") as db:  # fmt: skip
+            for name in da.data_vars:
+                assert np.array_equal(da[name].values, db[name].values, equal_nan=True), name
 
 
 @pytest.mark.mpi
