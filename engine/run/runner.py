@@ -75,8 +75,11 @@ def model_tiling(scenario: Scenario) -> tuple[int, int]:
     return halo, multiple
 
 
-def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None) -> PreparedVariant:
-    """Resolve a variant, apply its interventions to a copy of the city, and check coupling."""
+def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None, *,
+                    observations=None) -> PreparedVariant:  # fmt: skip
+    """Resolve a variant, apply its interventions to a copy of the city, and check coupling.
+    ``observations``: an assimilated variant's readings (an ``ObservationSet``, a live
+    twin's), instead of those its scenario's files hold."""
     resolved = scenario.resolve_variant(name)
     state = city.copy()
     rng = np.random.default_rng(np.random.SeedSequence([resolved.seed, 0x1F7]))
@@ -99,7 +102,7 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None)
     )
     coupler = Coupler(models, state, ctx)
     if resolved.assimilation is not None:  # issue 18: an ensemble kept in step with sensors
-        coupler = assimilating_coupler(resolved, state, ctx)
+        coupler = assimilating_coupler(resolved, state, ctx, observations)
     return PreparedVariant(name, resolved, state, coupler, ctx, changed)
 
 
