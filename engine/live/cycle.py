@@ -17,23 +17,33 @@ beside, then renamed), so that a twin killed at any point continues from its las
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from metrotwin.city.build import build_city
-from metrotwin.errors import ScenarioError
+from metrotwin.errors import CheckpointError, ScenarioError
 from metrotwin.live.observations import LiveObservations
 from metrotwin.live.reading import Reading
-from metrotwin.results.checkpoint import has_checkpoint, read_checkpoint, write_checkpoint
+from metrotwin.results.checkpoint import (
+    has_checkpoint,
+    read_checkpoint,
+    saved_time,
+    write_checkpoint,
+)
 from metrotwin.results.indicators import IndicatorSeries
+from metrotwin.results.output import write_json
 from metrotwin.run.runner import PreparedVariant, prepare_variant
 
 log = logging.getLogger("metrotwin.live")
 
 #: simulated seconds within which two times are the same (the clock adds float intervals)
 TIME_TOLERANCE_S = 1e-9
+#: how many readings the coupler held at each recent checkpoint, beside it: a restart hands
+#: the coupler that many of the journal's first readings, the shape its checkpoint has
+READINGS_FILE = "readings.json"
 
 
 def next_step_end(coupler, t: float) -> float | None:
@@ -112,19 +122,48 @@ class LiveCycle:
 
     def checkpoint(self) -> None:
         """Save the ensemble at the last analysis (atomically: the previous checkpoint stays
-        until this one is complete)."""
+        until this one is complete), the count of readings it holds noted first."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        counts = self._saved_counts()
+        counts[repr(float(self.t))] = self.p.coupler.obs.n_obs
+        # this one and the one before: a crash between the two leaves either in place
+        write_json(self.folder / READINGS_FILE, dict(list(counts.items())[-2:]))
         write_checkpoint(self.folder, self.p, t=self.t, records=0, series=IndicatorSeries(),
                          tile=None)  # fmt: skip
 
+    def _saved_counts(self) -> dict[str, int]:
+        path = self.folder / READINGS_FILE
+        try:
+            counts = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            raise CheckpointError(f"{path} cannot be read; delete {self.folder} to start the "
+                                  "twin afresh from the journal") from None  # fmt: skip
+        if not (isinstance(counts, dict)
+                and all(isinstance(n, int) and n >= 0 for n in counts.values())):  # fmt: skip
+            raise CheckpointError(f"{path} is not a map of times to reading counts; delete "
+                                  f"{self.folder} to start the twin afresh from the journal")
+        return counts
+
     def restore(self) -> bool:
         """Continue from the checkpoint in ``folder``, if there is one (checked first:
-        ``CheckpointError`` for a damaged one or one of another scenario); the readings
-        heard so far (``add`` the journal first) are all handed to the coupler. Returns
-        whether there was one."""
+        ``CheckpointError`` for a damaged one or one of another scenario), with the readings
+        heard so far (``add`` the journal first). Returns whether there was one."""
         if not has_checkpoint(self.folder):
             return False
-        self.p.coupler.observe(self.observations.observation_set())
+        t = saved_time(self.folder)
+        count = self._saved_counts().get(repr(t))
+        heard = len(self.observations.readings)
+        if count is None or count > heard:
+            raise CheckpointError(
+                f"{self.folder}: the checkpoint at t = {t} s was made with "
+                f"{'an unknown number of' if count is None else count} readings, and the "
+                f"journal holds {heard}; delete {self.folder} to start the twin afresh from "
+                "the journal")  # fmt: skip
+        coupler = self.p.coupler
+        coupler.observe(self.observations.observation_set(count))  # the checkpoint's shape
         read_checkpoint(self.folder, self.p)
+        coupler.observe(self.observations.observation_set())
         log.info("restarted from the checkpoint at t = %g s", self.t)
         return True

@@ -60,10 +60,5 @@ class FilterState:
             forcing.rain_bias = float(saved["rain_bias"][i])
             forcing.log_demand = float(saved["log_demand"][i])
         for kind, values in c.values.items():
-            kept = np.asarray(saved[f"values/{kind}"])
-            if kept.size > values.size:
-                raise ValueError(f"{kept.size} readings saved, {values.size} read now")
-            # a live twin's readings grow: those that came after the checkpoint are appended
-            values[:kept.size] = kept
-            values[kept.size:] = np.nan
+            values[...] = saved[f"values/{kind}"]
         c.refresh_after_restore()
