@@ -19,8 +19,10 @@ from metrotwin.city.landcover import code_of
 #: depth at which cars float and walking in moving water becomes dangerous (Russo et al.
 #: 2013; the flood model's door depth is of that order); UTCI 38 degC: "very strong heat
 #: stress" (Broede et al. 2012, Int J Biometeorol 56:481)
-THRESHOLDS = {"flood_water_thickness": (0.3, "m", "{value:.2f} m"),
-              "universal_thermal_comfort_index": (38.0, "degC", "UTCI {value:.1f} °C")}  # fmt: skip
+THRESHOLDS = {
+    "flood_water_thickness": (0.3, "m", "{value:.2f} m"),
+    "universal_thermal_comfort_index": (38.0, "degC", "UTCI {value:.1f} °C"),
+}
 
 
 @dataclass

@@ -9,8 +9,6 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
-
 from metrotwin.live.reading import Reading
 
 
@@ -79,7 +77,3 @@ class WallClock:
     def wait(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))
 
-
-def seconds_between(a: datetime, b: datetime) -> float:
-    """``b - a`` in seconds."""
-    return float((np.datetime64(b, "us") - np.datetime64(a, "us")) / np.timedelta64(1, "s"))

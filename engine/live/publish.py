@@ -63,8 +63,9 @@ def headline(indicators: dict) -> dict[str, float | None]:
             for model, inds in indicators.items() for key, ind in inds.items()}  # fmt: skip
 
 
-def indicators_json(indicators: dict, status: dict) -> dict:
-    return {"cycle_time": status["cycle_time"], "metrotwin_version": __version__,
+def indicators_json(indicators: dict, cycle_time: str) -> dict:
+    """``indicators.json`` of a nowcast or forecast issued at ``cycle_time`` (ISO 8601)."""
+    return {"cycle_time": cycle_time, "metrotwin_version": __version__,
             "models": {m: {k: ind.to_json() for k, ind in inds.items()}
                        for m, inds in indicators.items()}}  # fmt: skip
 
@@ -119,7 +120,8 @@ class CyclePublisher:
         """Remove the cycle folders older than the last ``keep`` (only folders named as
         cycles; never the one the links show)."""
         names = sorted(p.name for p in self.cycles.iterdir()
-                       if p.is_dir() and not p.is_symlink() and CYCLE_NAME.match(p.name))  # fmt: skip
+                       if p.is_dir() and not p.is_symlink()
+                       and CYCLE_NAME.match(p.name))  # fmt: skip
         shown = self.latest()
         for old in names[:-self.keep]:
             if old != shown:

@@ -162,7 +162,7 @@ class LiveTwin:
         outputs = {n: s for n, s in p.coupler.output_variables().items() if n in KEY_FIELDS}
         write_fields(folder / "fields.nc", p.state, outputs, [self.cycle.t],
                      start=p.scenario.period.start, attrs=self._attrs("nowcast", when))  # fmt: skip
-        write_json(folder / "indicators.json", indicators_json(indicators, {"cycle_time": iso(when)}))
+        write_json(folder / "indicators.json", indicators_json(indicators, iso(when)))
 
     def _write_forecast(self, folder: Path, when: datetime) -> None:
         f, p = self.forecast, self.cycle.p
@@ -172,7 +172,7 @@ class LiveTwin:
         write_fields(folder / "fields.nc", run.state, outputs, [float(t) for t in f.times],
                      start=p.scenario.period.start, attrs=self._attrs("forecast", when),
                      snapshots=snapshots)  # fmt: skip
-        write_json(folder / "indicators.json", indicators_json(f.indicators, {"cycle_time": iso(when)}))
+        write_json(folder / "indicators.json", indicators_json(f.indicators, iso(when)))
 
     def _attrs(self, kind: str, when: datetime) -> dict:
         p = self.cycle.p

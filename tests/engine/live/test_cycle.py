@@ -10,13 +10,17 @@ import netCDF4
 import numpy as np
 import pytest
 
+from metrotwin.cli import main
 from metrotwin.live.clock import SimulatedClock
 from metrotwin.live.cycle import LiveCycle
+from metrotwin.live.forecast import run_forecast, start_from_mean
 from metrotwin.live.observations import LiveObservations
 from metrotwin.live.twin import LiveTwin, TwinOptions, run_live
 from metrotwin.observe.load import load_observations
+from metrotwin.run.coupler import Coupler
+from metrotwin.run.registry import get_model
 
-from .twin_data import CYCLES, scenario_of, small_twin_data
+from .twin_data import CYCLES, SCENARIOS, scenario_of, small_twin_data
 
 
 def nowcast_fields(folder: Path) -> tuple[float, dict[str, np.ndarray]]:
@@ -104,3 +108,40 @@ def test_the_coupler_refuses_readings_that_do_not_extend_its_own(live_folder, re
     cycle.coupler.observe(cycle.observations.observation_set())
     with pytest.raises(ValueError, match="do not extend"):
         cycle.coupler.observe(cycle.observations.observation_set(count=2))
+
+
+def test_a_forecast_runs_free_from_the_analysis_mean(live_folder, readings):
+    folder, data = live_folder
+    cycle = LiveCycle(scenario_of(data, folder), folder / "state")
+    cycle.add(readings[:101])  # up to the first reading of 06:20
+    cycle.run()
+    ensemble = cycle.coupler
+    before = [np.array(m.state["flood_water_thickness"]) for m in ensemble.members]
+    start = Coupler([get_model(n)(p) for n, p in cycle.p.scenario.models.items()],
+                    ensemble.control.state.copy(), ensemble.ctx)  # fmt: skip
+    start.initialize()
+    start_from_mean(start, ensemble)
+    # it starts from the analysis mean: the depth exactly; the air temperature as the heat
+    # model makes it again from its mean anomaly (taken back by its restore), to round-off
+    # (a few ulp of 300 K: 1e-13 K; 1e-9 K leaves room, far below any physical difference)
+    mean_depth = np.asarray(cycle.p.state["flood_water_thickness"])
+    assert np.array_equal(np.asarray(start.state["flood_water_thickness"]), mean_depth)
+    air = np.asarray(start.state["air_temperature"]) - np.asarray(cycle.p.state["air_temperature"])
+    assert np.abs(air).max() < 1e-9
+    forecast = run_forecast(ensemble, cycle.p.scenario, 1800)
+    assert forecast.issued == 600 and list(forecast.times) == [1200, 1800, 2400]
+    assert forecast.fields["flood_water_thickness"].shape == (3, *cycle.p.state.grid.shape)
+    assert forecast.horizon == 1800
+    # nothing assimilated, and the ensemble untouched: its next cycle is the offline one
+    assert all(np.array_equal(np.asarray(m.state["flood_water_thickness"]), b)
+               for m, b in zip(ensemble.members, before))  # fmt: skip
+    assert ensemble.ctx.clock.now == 600
+    # the rain goes on: the forecast's water grows from the analysis
+    depth = forecast.fields["flood_water_thickness"]
+    assert depth[-1].sum() > np.asarray(cycle.p.state["flood_water_thickness"]).sum()
+
+
+def test_the_live_command_says_what_is_wrong(capsys):
+    assert main(["live", str(SCENARIOS / "demo_twin.yaml"), "--broker", "mqtt://127.0.0.1:1",
+                 "--horizon", "soon"]) == 2  # fmt: skip
+    assert "--horizon 'soon' is not a duration" in capsys.readouterr().err
