@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from metrotwin.city.build import build_city
@@ -94,7 +94,9 @@ class LiveCycle:
     def datetime_at(self, t: float) -> datetime:
         """The UTC time of simulated time ``t`` (s; naive: the period's start is UTC)."""
         start = self.p.scenario.period.start
-        return start.replace(tzinfo=None) + timedelta(seconds=float(t))
+        if start.tzinfo is not None:
+            start = start.astimezone(timezone.utc).replace(tzinfo=None)
+        return start + timedelta(seconds=float(t))
 
     @property
     def next_time(self) -> float | None:

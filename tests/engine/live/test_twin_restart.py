@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from metrotwin.errors import CheckpointError
 from metrotwin.live import twin as twin_module
 from metrotwin.live.clock import SimulatedClock
 from metrotwin.live.twin import LiveTwin, TwinOptions, run_live
@@ -126,3 +127,12 @@ def test_a_checkpoint_of_another_scenario_is_refused(live_folder, readings):
     with pytest.raises(Exception, match="scenario|members") as err:
         a_twin(folder, data).start(readings[:101])
     assert type(err.value).__name__ == "CheckpointError"
+
+
+def test_a_journal_shorter_than_the_checkpoint_saw_is_refused(live_folder, readings):
+    """The checkpoint analysed readings the journal no longer holds: its analyses cannot be
+    reproduced, and the message says how to start afresh."""
+    folder, data = live_folder
+    a_twin(folder, data).feed(readings[:101])
+    with pytest.raises(CheckpointError, match="made with 101 readings, and the journal holds 90"):
+        a_twin(folder, data).start(readings[:90])
