@@ -448,6 +448,10 @@ def _validate(args) -> int:
     print(f"{args.scenario}: valid scenario {scenario.name!r} with models "
           f"{', '.join(scenario.models) or 'none'} and variants {', '.join(scenario.variant_names)}")  # fmt: skip
     print(estimate.line())
+    if scenario.hazards is not None:
+        from metrotwin.run.risk_members import members_line
+
+        print(members_line(scenario))
     if args.cells:
         _print_intervention_cells(scenario)
     elif any(scenario.resolve_variant(v).interventions for v in scenario.variant_names):

@@ -24,15 +24,26 @@ class Forcing:
     ``rain_rate(t)`` is the rain intensity (m/s) at simulation time ``t`` (s): a float for a
     uniform hyetograph or a (ny, nx) array for gridded rain. ``rain_depth(t0, t1)`` is the
     exact depth (m) fallen between two times, so that mass balances close to round-off.
+
+    ``rain`` (optional) is rain made in memory, e.g. a risk run member's moving storm or
+    random field, in place of ``forcing.rainfall``: ``(times, rates)`` with ``times`` (s
+    since the start, strictly increasing, each rate holding until the next time) and
+    ``rates`` (m/s, >= 0: the unit the models take) of shape (n,) for uniform rain or
+    (n, ny, nx) on ``grid`` (this rank's tile) for gridded rain.
     """
 
-    def __init__(self, scenario: Scenario, grid: Grid, global_grid: Grid | None = None):
+    def __init__(self, scenario: Scenario, grid: Grid, global_grid: Grid | None = None,
+                 rain: tuple[np.ndarray, np.ndarray] | None = None):  # fmt: skip
         self.scenario = scenario
         self.grid = grid
         #: the whole domain (a rank's ``grid`` is its tile): its centre places the sun
         self.global_grid = global_grid or grid
         self.spec = scenario.forcing
         self._gridded = None
+        self._in_memory = rain is not None
+        if rain is not None:
+            self._times, self._rates, self._gridded = _in_memory_rain(rain, grid)
+            return
         rain = self.spec.rainfall
         if rain is not None and rain.hyetograph is not None:
             self._times = np.array([t for t, _ in rain.hyetograph], dtype=float)
@@ -45,7 +56,7 @@ class Forcing:
 
     @property
     def has_rain(self) -> bool:
-        return self.spec.rainfall is not None
+        return self.spec.rainfall is not None or self._in_memory
 
     @property
     def rain_is_gridded(self) -> bool:
@@ -79,6 +90,24 @@ class Forcing:
         if self.spec.weather is None:
             return None
         return load_weather(self.spec.weather, self.scenario.period, self.global_grid)
+
+
+def _in_memory_rain(rain, grid: Grid):
+    """(uniform times, uniform rates (m/s), gridded (times, rates (m/s)) or None) of rain
+    ``(times (s), rates (m/s))`` given in memory; ValueError if it is not of that form (a
+    bug of the caller's: a user never writes it)."""
+    times = np.asarray(rain[0], dtype=float)
+    rates = np.asarray(rain[1], dtype=float)
+    if times.ndim != 1 or not times.size or np.any(np.diff(times) <= 0):
+        raise ValueError(f"in-memory rain: times must increase strictly, got {short_repr(times)}")
+    if rates.shape not in ((times.size,), (times.size, *grid.shape)):
+        raise ValueError(f"in-memory rain: rates of shape {rates.shape}; expected "
+                         f"({times.size},) or ({times.size}, {grid.shape[0]}, {grid.shape[1]})")
+    if not (np.isfinite(rates).all() and (rates >= 0).all()):
+        raise ValueError("in-memory rain: rates must be finite and >= 0 m/s")
+    if rates.ndim == 1:
+        return times, rates, None
+    return np.array([0.0]), np.array([0.0]), (times, rates)
 
 
 def _step_integral(times: np.ndarray, rates: np.ndarray, t0: float, t1: float):

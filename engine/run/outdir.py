@@ -6,7 +6,10 @@ city is built, a folder that is a file or not writable, a finished run (without
 ``overwrite``), a folder of the user's that a variant or the comparison would replace, and an
 interrupted run (without ``restart`` or ``overwrite``).
 
-Variants run in ``OUT/.metrotwin-work``; ``publish`` moves each finished one into place.
+Variants run in ``OUT/.metrotwin-work``; ``publish`` moves each finished one into place. A
+run's units are its variants, or for a risk run its (variant, member) pairs, whose names are
+folders nested in their variant's (``baseline/members/T10-s000``): each is staged, kept,
+resumed and published on its own, as a variant is.
 ``close`` removes only what this run made: the work folder (kept when it holds a checkpoint or
 finished variants of an interrupted run, to restart from) and the folders it created, and
 only while they are empty. A folder that existed before the run is never removed.
@@ -169,7 +172,8 @@ class OutputFolder:
                 f"{self.path} holds an interrupted run ({kept}); continue it with --restart, "
                 "or start again with --overwrite"
             )
-        finished = sorted(p.name for p in self.path.iterdir() if is_variant_folder(p))
+        finished = sorted({p.name for p in self.path.iterdir() if is_variant_folder(p)}
+                          | {n for n in self.nested() if is_variant_folder(self.path / n)})
         if finished and not self.overwrite:
             raise OutputError(
                 f"{self.path} holds a finished run (variants {', '.join(finished)}); run with "
@@ -184,7 +188,7 @@ class OutputFolder:
     def _resumable(self, manifest: dict | None) -> str:
         """What an interrupted run left to continue from ('' if nothing)."""
         parts = []
-        ckpt = sorted(p.name for p in self.work.iterdir() if p.is_dir() and has_checkpoint(p))
+        ckpt = sorted(p.name for p in self._staged() if has_checkpoint(p))
         if ckpt:
             parts.append(f"checkpoints of {', '.join(ckpt)}")
         done = (manifest or {}).get("published", [])
@@ -202,6 +206,16 @@ class OutputFolder:
                 f"{self.work / MANIFEST}: unreadable; start again with --overwrite"
             ) from None
         return data if isinstance(data, dict) else None
+
+    def nested(self) -> list[str]:
+        """The units whose folders are nested in a variant's (a risk run's members)."""
+        return [n for n in self.names if len(Path(n).parts) > 1]
+
+    def _staged(self) -> list[Path]:
+        """The folders in the work folder a unit runs in: its top-level folders (a variant's,
+        or one this run does not name), and the nested folders of this run's units."""
+        top = [p for p in self.work.iterdir() if p.is_dir()]
+        return top + [self.work / n for n in self.nested() if (self.work / n).is_dir()]
 
     def _write_manifest(self) -> None:
         state = {"variants": self.names, "published": self.done, "overwrite": self.overwrite}
@@ -236,7 +250,7 @@ class OutputFolder:
                             f"{final} appeared during the run and is not a metrotwin variant "
                             f"folder; variant {name!r} stays in {staged}"
                         )
-                    old = self.work / f".replaced-{name}"
+                    old = self.work / f".replaced-{name.replace('/', '.')}"  # (a member's)
                     final.rename(old)
                     try:
                         staged.rename(final)
@@ -245,6 +259,7 @@ class OutputFolder:
                         raise
                     shutil.rmtree(old)
                 else:
+                    final.parent.mkdir(parents=True, exist_ok=True)  # a member's variant folder
                     staged.rename(final)
                 self.done.append(name)
                 self._write_manifest()
@@ -269,15 +284,17 @@ class OutputFolder:
         checkpoint of this run."""
         if self.done or not self.work.is_dir():
             return bool(self.done)
-        return any(d.is_dir() and has_checkpoint(d) for d in self.work.iterdir())
+        return any(has_checkpoint(d) for d in self._staged())
 
     def _tidy_work(self, outcome: str) -> None:
         if outcome == "done":
             shutil.rmtree(self.work)
             return
         checkpoints, finished, others = [], [], []
-        for entry in self.work.iterdir():
-            if entry.name == MANIFEST:
+        holders = {self.work / parent for n in self.nested() for parent in Path(n).parents}
+        nested = [self.work / n for n in self.nested() if (self.work / n).exists()]
+        for entry in [*self.work.iterdir(), *nested]:
+            if entry.name == MANIFEST or entry in holders:  # a member's variant: not a unit
                 continue
             if entry.is_dir() and (entry / DONE_MARKER).exists():
                 finished.append(entry)

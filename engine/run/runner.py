@@ -8,14 +8,24 @@ only when the whole run succeeds, so a failed run leaves no half-written output.
 ``ScenarioRun`` (folder -> set-up -> variants -> publishing -> drawings), ``VariantRun``
 (``metrotwin.run.variant_run``: one variant's time loop and files) and ``stop_signals``
 (``metrotwin.run.stop``).
+
+A risk run (a scenario with ``hazards:``) runs units instead of variants: every (variant,
+member) of ``metrotwin.run.risk_members.RiskPlan``, each an ordinary run into
+``OUT/<variant>/members/<member id>``, over the same groups of ranks, staged, kept on a stop,
+continued with ``--restart`` and published as variants are. Once all are published, rank 0
+hands each variant's members (in sorted order, whatever the ranks) to the summarizer,
+``summarize(variant folder, members, hazards)``, which writes the variant's probabilistic
+results into its folder.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +51,32 @@ from metrotwin.run.coupler import Coupler
 from metrotwin.run.forcing import Forcing
 from metrotwin.run.outdir import OutputFolder, environment_error
 from metrotwin.run.profile import StageProfile
+from metrotwin.results.risk.members import RiskMember
 from metrotwin.run.registry import get_model
+from metrotwin.run.risk_members import RiskPlan
 from metrotwin.run.stop import stop_signals, stopped_error
 from metrotwin.run.variant_run import VariantRun
+from metrotwin.scenario.hazards import Hazards
 from metrotwin.scenario.scenario import Scenario
 
 log = logging.getLogger("metrotwin")
+
+#: ``rain_of(unit, city)``: rain made in memory for a unit, ``(times s, rates m/s)``, or None
+RainOf = Callable[[str, CityState], "tuple[np.ndarray, np.ndarray] | None"]
+
+#: ``summarize(variant folder, its members in sorted order, hazards) -> headline numbers``:
+#: writes a risk run's probabilistic results of one variant into its folder
+Summarizer = Callable[[Path, list[RiskMember], Hazards], dict]
+#: the module whose ``summarize_variant`` is a risk run's summarizer by default
+SUMMARY_MODULE = "metrotwin.results.risk.summary"
+
+
+def default_summarizer() -> Summarizer | None:
+    """``metrotwin.results.risk.summary.summarize_variant``, or None where this build lacks it
+    (looked up when a risk run needs it, so that the engine runs without it)."""
+    if importlib.util.find_spec(SUMMARY_MODULE) is None:
+        return None
+    return importlib.import_module(SUMMARY_MODULE).summarize_variant
 
 
 @dataclass
@@ -76,11 +106,14 @@ def model_tiling(scenario: Scenario) -> tuple[int, int]:
 
 
 def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None, *,
+                    resolved: Scenario | None = None, rain=None,
                     observations=None) -> PreparedVariant:  # fmt: skip
-    """Resolve a variant, apply its interventions to a copy of the city, and check coupling.
-    ``observations``: an assimilated variant's readings (an ``ObservationSet``, a live
-    twin's), instead of those its scenario's files hold."""
-    resolved = scenario.resolve_variant(name)
+    """Resolve a variant (or take its ``resolved`` scenario: a risk run's member), apply its
+    interventions to a copy of the city, and check coupling. ``rain``: rain made in memory
+    for its forcing (``Forcing``'s ``rain``), in place of the scenario's. ``observations``:
+    an assimilated variant's readings (an ``ObservationSet``, a live twin's), instead of
+    those its scenario's files hold."""
+    resolved = resolved if resolved is not None else scenario.resolve_variant(name)
     state = city.copy()
     rng = np.random.default_rng(np.random.SeedSequence([resolved.seed, 0x1F7]))
     try:
@@ -95,7 +128,7 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None,
         grid=state.grid,
         decomposition=state.decomposition,
         clock=clock,
-        forcing=Forcing(resolved, state.grid, state.global_grid),
+        forcing=Forcing(resolved, state.grid, state.global_grid, rain=rain),
         scenario=resolved,
         seed=resolved.seed,
         logger=(logger or log).getChild(name),
@@ -106,24 +139,61 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None,
     return PreparedVariant(name, resolved, state, coupler, ctx, changed)
 
 
-def prepare_variants(scenario: Scenario, names: list[str], decomposition=None) -> list[PreparedVariant]:
+def prepare_variants(scenario: Scenario, names: list[str], decomposition=None,
+                     resolve: Callable[[str], Scenario] | None = None,
+                     later: Collection[str] = (), rain_of: RainOf | None = None,
+                     ) -> list[PreparedVariant | PendingUnit]:  # fmt: skip
     """Build the city (this rank's tile), then every variant's state, models and coupling,
-    and initialize the models: every input error surfaces here, before any output."""
-    start = time.perf_counter()
-    city = build_city(scenario, decomposition)
-    city_seconds = time.perf_counter() - start
-    prepared = []
-    for name in names:
-        profile = StageProfile()
-        profile.add("city (shared by the variants)", city_seconds)
-        with profile.stage("variant set-up (interventions, forcing)"):
-            p = prepare_variant(scenario, name, city)
-        p.profile = profile
-        prepared.append(p)
-    for p in prepared:
+    and initialize the models: every input error surfaces here, before any output.
+    ``resolve(name)``: the scenario unit ``name`` runs (default: the variant's). The names in
+    ``later`` (a risk run's further members of a variant prepared here) are set up only when
+    they run (``PendingUnit``), so that a group holds one member's state at a time.
+    ``rain_of(name, city)``: rain made in memory for unit ``name`` (None: its scenario's)."""
+    city = CitySource(scenario, decomposition, resolve or scenario.resolve_variant, rain_of)
+    prepared = {name: city.set_up(name) for name in names if name not in later}
+    for p in prepared.values():
         with p.profile.stage("model set-up"):
             p.coupler.initialize()  # allocates what the models write, then initializes them
-    return prepared
+    return [prepared[n] if n in prepared else PendingUnit(n, city) for n in names]
+
+
+class CitySource:
+    """The city of a group's units, built once (this rank's tile), and each unit's copy of
+    it set up: ``set_up(name)`` resolves the unit's scenario and prepares its state, forcing,
+    models and coupling (``prepare_variant``), its models not yet initialized."""
+
+    def __init__(self, scenario: Scenario, decomposition, resolve: Callable[[str], Scenario],
+                 rain_of: RainOf | None = None):  # fmt: skip
+        self.scenario, self.resolve, self.rain_of = scenario, resolve, rain_of
+        start = time.perf_counter()
+        self.city = build_city(scenario, decomposition)
+        self.seconds = time.perf_counter() - start
+
+    def set_up(self, name: str) -> PreparedVariant:
+        profile = StageProfile()
+        profile.add("city (shared by the variants)", self.seconds)
+        with profile.stage("variant set-up (interventions, forcing)"):
+            rain = self.rain_of(name, self.city) if self.rain_of is not None else None
+            p = prepare_variant(self.scenario, name, self.city, resolved=self.resolve(name),
+                                rain=rain)  # fmt: skip
+        p.profile = profile
+        return p
+
+
+@dataclass
+class PendingUnit:
+    """A unit prepared when it runs (``prepare()``): a risk run's member of a variant whose
+    first member was prepared with the others (so the city, the variant's interventions and
+    its coupling are known good, and the member's scenario was validated up front)."""
+
+    name: str
+    city: CitySource
+
+    def prepare(self) -> PreparedVariant:
+        p = self.city.set_up(self.name)
+        with p.profile.stage("model set-up"):
+            p.coupler.initialize()
+        return p
 
 
 def check_variant_names(scenario: Scenario, variants: list[str] | None) -> list[str]:
@@ -142,7 +212,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
                  paraview: Callable[..., object] | None = None,
                  profile: StageProfile | None = None,
                  working: Callable[[str], AbstractContextManager] | None = None,
-                 comm=None) -> dict[str, Path]:  # fmt: skip
+                 comm=None, summarize: Summarizer | None = None) -> dict[str, Path]:  # fmt: skip
     """Run the baseline and the variants (default: all); returns variant -> its folder.
 
     The output folder is locked, checked and made ready before the city is built
@@ -163,12 +233,17 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, variants: list[str] | Non
     group of one rank. Each variant's stage times are in its ``scenario.resolved.yaml``
     (``run.profile``); ``profile`` gets the stages after the variants (publishing, ParaView,
     report), and ``working(what)`` (a context manager, e.g. a spinner) wraps the report.
+
+    A risk run (``scenario.hazards``) runs every (variant, member) into
+    ``OUT/<variant>/members/<member id>`` and then calls ``summarize`` (default:
+    ``default_summarizer()``) once per variant on rank 0; it returns variant -> its folder.
     """
     names = check_variant_names(scenario, variants)
     run = ScenarioRun(scenario, out_dir, names, communicator() if comm is None else comm,
                       progress=progress, restart=restart, overwrite=overwrite,
                       drawers=Drawers(report, paraview, working or _quietly),
                       profile=profile if profile is not None else StageProfile())  # fmt: skip
+    run.summarize = summarize
     return run.run()
 
 
@@ -201,17 +276,25 @@ class ScenarioRun:
         self.drawers, self.profile = drawers, profile
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.lead = self.rank == 0  # rank 0 owns the output folder
-        self.folder = OutputFolder(out_dir, names, restart=restart, overwrite=overwrite,
+        #: a risk run's members, each resolved (an error in one is found before any output)
+        self.plan = RiskPlan(scenario, self.names) if scenario.hazards is not None else None
+        #: what runs: the variants, or a risk run's (variant, member) units
+        self.units = self.plan.units if self.plan is not None else list(self.names)
+        self.folder = OutputFolder(out_dir, self.units, restart=restart, overwrite=overwrite,
                                    comparison=drawers.report is not None)  # fmt: skip
+        self.summarize: Summarizer | None = None  # a risk run's; None: default_summarizer()
         self.opened = False
         self.outcome = "failed"
-        self.done: list[str] = []  # variants published by the interrupted run this continues
+        self.done: list[str] = []  # units published by the interrupted run this continues
+        self.ran: dict[str, object] = {}  # unit -> the decomposition it ran on, on this rank
 
     def run(self) -> dict[str, Path]:
         self.done = self._open_folder()
         try:
-            prepared, results = self._run_variants(self.done)
-            self._draw(prepared, results)
+            units = self._run_variants(self.done)
+            results = units if self.plan is None else {
+                v: self.folder.path / v for v in self.plan.variants}  # fmt: skip
+            self._draw(units, results)
         finally:
             self._close()  # the folder stays locked until the report is written
         return results
@@ -226,8 +309,11 @@ class ScenarioRun:
             try:
                 self.folder.open()
                 self.opened = True
+                self._check_kept_members()
             except MetrotwinError as err:
                 error = err
+                if self.opened:  # a restart refused: what it would continue stays
+                    self.folder.close("stopped")
             except BaseException as err:
                 self._fail(err)
         refusal = self.comm.bcast(None if error is None else str(error), root=0)
@@ -235,11 +321,23 @@ class ScenarioRun:
             raise error if error is not None else OutputError(refusal)
         return self.comm.bcast(self.folder.done, root=0)
 
-    def _run_variants(self, done: list[str]) -> tuple[list[PreparedVariant], dict[str, Path]]:
+    def _check_kept_members(self) -> None:
+        """A restart of a risk run keeps the members published before only where they are
+        the members of this scenario's hazards; else OutputError saying what changed."""
+        if self.plan is None:
+            return
+        for unit in self.folder.done:
+            change = self.plan.kept_differs(unit, self.folder.path / unit)
+            if change is not None:
+                raise OutputError(
+                    f"{self.folder.path / unit}: this member was run with other hazards than "
+                    f"the scenario's ({change}); continue with the scenario the run started "
+                    f"with, or start again with --overwrite instead of --restart")
+
+    def _run_variants(self, done: list[str]) -> dict[str, Path]:
         """Prepare and run this rank's variants, then publish them, or keep what can be
-        continued if a signal or Ctrl-C stopped the run."""
+        continued if a signal or Ctrl-C stopped the run; returns unit -> its folder."""
         stopped = None
-        prepared: list[PreparedVariant] = []
         with stop_signals() as stop:
             try:
                 prepared = self._prepare(done)
@@ -252,12 +350,12 @@ class ScenarioRun:
                     self._fail(err)
                 stopped = err
             stop.disarm()  # from here a Ctrl-C waits for the variants to be in place
-            return prepared, self._publish(stopped, stop)
+            return self._publish(stopped, stop)
 
-    def _prepare(self, done: list[str]) -> list[PreparedVariant]:
+    def _prepare(self, done: list[str]) -> list[PreparedVariant | PendingUnit]:
         """This rank's group and its variants, prepared; every input error is found on
         every rank before anything is written."""
-        todo = [n for n in self.names if n not in done] or self.names[:1]  # (a group needs one)
+        todo = [n for n in self.units if n not in done] or self.units[:1]  # (a group needs one)
         colour = group_of(self.rank, self.size, len(todo))
         group = self.comm.Split(colour, self.rank)
         mine = [n for n in variants_of(colour, self.size, todo) if n not in done]
@@ -272,14 +370,14 @@ class ScenarioRun:
         agree_on_error(self.comm, error)
         return prepared
 
-    def _prepare_group(self, group, names: list[str]) -> list[PreparedVariant]:
+    def _prepare_group(self, group, names: list[str]) -> list[PreparedVariant | PendingUnit]:
         if not names:
             return []
         whole = [m for m in self.scenario.models if not get_model(m).decomposable]
         if whole and group.Get_size() > 1:
             raise MetrotwinError(
                 f"model(s) {', '.join(whole)} cannot run on a grid split over ranks yet; run "
-                f"this scenario on at most {len(self.names)} rank(s), one per variant"
+                f"this scenario on at most {len(self.units)} rank(s), one per variant"
             )
         halo, multiple = model_tiling(self.scenario)
         try:
@@ -287,10 +385,18 @@ class ScenarioRun:
                             self.scenario.parallel.layout, multiple)  # fmt: skip
         except ValueError as err:  # a layout that does not fit the ranks
             raise MetrotwinError(f"parallel.layout: {err}") from None
-        return prepare_variants(self.scenario, names, dec)
+        if self.plan is None:
+            return prepare_variants(self.scenario, names, dec)
+        firsts = {n.split("/")[0]: n for n in reversed(names)}  # each variant's first member
+        later = set(names) - set(firsts.values())
+        return prepare_variants(self.scenario, names, dec, self.plan.scenario_of, later,
+                                self.plan.rain_of)  # fmt: skip
 
-    def _run_variant(self, p: PreparedVariant, stop: stop_signals) -> None:
+    def _run_variant(self, p: PreparedVariant | PendingUnit, stop: stop_signals) -> None:
         try:
+            if isinstance(p, PendingUnit):
+                p = p.prepare()
+            self.ran[p.name] = p.state.decomposition  # where its ParaView pieces are
             VariantRun(p, self.folder.work / p.name, progress=self.progress,
                        restart=self.restart, stop=stop).run()  # fmt: skip
         except (Checkpointed, KeyboardInterrupt):
@@ -306,15 +412,46 @@ class ScenarioRun:
                                     stop.interrupted or isinstance(stopped, KeyboardInterrupt)))
         if any(message is not None for message, _, _ in said):
             raise self._keep_what_can_continue(said, stop)
-        results = {}
+        results, failed = {}, None
         if self.lead:
             try:
                 with self.profile.stage("publish"):
-                    results = self.folder.publish(self.names)
-                self.outcome = "done"
+                    results = self.folder.publish(self.units)
+                failed = self._summarize()
+                # a summary that failed keeps the work folder's record of the published
+                # members: --restart makes the summaries again without running them
+                self.outcome = "done" if failed is None else "stopped"
             except BaseException as err:
                 self._fail(err)
-        return self.comm.bcast(results, root=0)
+        results = self.comm.bcast(results, root=0)
+        if self.plan is not None and (failed := self.comm.bcast(failed, root=0)) is not None:
+            raise MetrotwinError(failed)  # on every rank: none waits for the others
+        return results
+
+    def _summarize(self) -> str | None:
+        """A risk run's summary of each variant, on rank 0 once its members are published;
+        returns why one could not be made (None: all made, or not a risk run)."""
+        if self.plan is None:
+            return None
+        summarize = self.summarize or default_summarizer()
+        if summarize is None:
+            log.warning("no risk summary in this metrotwin (%s is missing): the members are "
+                        "in %s/<variant>/members, not summarized", SUMMARY_MODULE,
+                        self.folder.path)  # fmt: skip
+            return None
+        for variant in self.plan.variants:
+            folder = self.folder.path / variant
+            try:
+                with self.profile.stage("risk summary"):
+                    summarize(folder, self.plan.members_of(variant, folder), self.plan.hazards)
+            except Exception as err:  # noqa: BLE001 - the members stay; the run says why
+                log.debug("the risk summary of %s failed", folder, exc_info=True)
+                cause = (str(err) if isinstance(err, MetrotwinError)
+                         else f"{type(err).__name__}: {err}")  # fmt: skip
+                return (f"the members of the run are in {self.folder.path}, but the risk summary "
+                        f"of variant {variant!r} could not be made ({cause}); retry with: "
+                        f"metrotwin run SCENARIO -o {self.folder.path} --restart")
+        return None
 
     def _keep_what_can_continue(self, said: list[tuple], stop: stop_signals) -> Checkpointed:
         """Rank 0 publishes the finished variants and keeps the checkpoints; returns (on
@@ -332,14 +469,14 @@ class ScenarioRun:
                 self._fail(err)
         return self.comm.bcast(error, root=0)
 
-    def _draw(self, prepared: list[PreparedVariant], results: dict[str, Path]) -> None:
-        """ParaView series (each rank its pieces of the variants it ran; rank 0 those of
-        variants an earlier run finished) and, on rank 0, the report."""
+    def _draw(self, units: dict[str, Path], results: dict[str, Path]) -> None:
+        """ParaView series (each rank its pieces of the units it ran; rank 0 those of units
+        an earlier run finished) and, on rank 0, the report of the variants ``results``."""
         paraview, report = self.drawers.paraview, self.drawers.report
         if paraview is not None:
             with self.profile.stage("paraview"):
                 try:
-                    for path, piece in self._paraview_pieces(prepared, results):
+                    for path, piece in self._paraview_pieces(units):
                         paraview(path, **piece)
                 except BaseException as err:
                     self._fail(err)
@@ -359,11 +496,10 @@ class ScenarioRun:
         if failed is not None:
             raise failed
 
-    def _paraview_pieces(self, prepared: list[PreparedVariant], results: dict[str, Path]):
+    def _paraview_pieces(self, results: dict[str, Path]):
         """(variant folder, piece) of each ParaView series this rank writes."""
-        ran = {p.name: p.state.decomposition for p in prepared}
         for name, path in results.items():
-            dec = ran.get(name)
+            dec = self.ran.get(name)
             if dec is not None and dec.is_parallel:
                 yield path, {"topology": dec.topology, "rank": dec.rank}
             elif dec is not None or (self.lead and name in self.done):

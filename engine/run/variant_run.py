@@ -176,7 +176,9 @@ class VariantRun:
         return bool(self.dec.allreduce_max(int(asked)))  # every rank of the group agrees
 
     def _continue_hint(self) -> str:
-        return f"metrotwin run SCENARIO -o {self.folder.parent.parent} --restart"
+        # the output folder: above the work folder, and a member's unit folders (b/members/m)
+        out = self.folder.parents[len(Path(self.p.name).parts)]
+        return f"metrotwin run SCENARIO -o {out} --restart"
 
     def _clear_what_a_stopped_run_left(self, resume: bool) -> None:
         """A variant without checkpoint starts again from nothing, and one with a checkpoint

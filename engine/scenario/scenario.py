@@ -35,6 +35,8 @@ from metrotwin.errors import ScenarioError
 from metrotwin.scenario import yamlsafe
 from metrotwin.scenario.data import DataDomain, check_projected_crs
 from metrotwin.scenario.files import check_file
+from metrotwin.scenario.hazards import Hazards
+from metrotwin.scenario.hazards_fit import check_hazards_fit
 from metrotwin.scenario.messages import short_repr
 from metrotwin.scenario.observations import AssimilationSection, ObservationsSection
 from metrotwin.scenario.schema import MAX_RAIN, StrictModel, check_name, non_finite_paths
@@ -309,6 +311,9 @@ class Scenario(Strict):
     #: assimilates them (``AssimilationSection``); None without
     observations: Any = None
     assimilation: Any = None
+    #: a risk run's events and uncertain inputs (``metrotwin.scenario.hazards``); None: one
+    #: deterministic run per variant
+    hazards: Hazards | None = None
 
     @field_validator("observations", "assimilation", mode="before")
     @classmethod
@@ -326,6 +331,12 @@ class Scenario(Strict):
         if self.assimilation is not None and self.observations is None:
             raise ValueError("assimilation: needs an 'observations:' section (the readings to "
                              "assimilate)")
+        return self
+
+    @model_validator(mode="after")
+    def _hazards_fit(self):
+        if self.hazards is not None:
+            check_hazards_fit(self)
         return self
 
     @field_validator("name", mode="before")

@@ -183,11 +183,18 @@ def compare_risk(folders: list[Path]) -> RiskComparison:
     variants = [VariantRisk(name=f.name, folder=f, risk=read_risk(f)) for f in folders]
     resolved = {v.name: member_resolved(v.folder, v.risk) for v in variants}
     scenario = resolved[variants[0].name].get("scenario") or {}
-    hazards = Hazards.model_validate(scenario.get("hazards") or {})
+    # the run's hazards section (economics, sampling design, uncertain inputs) is in the
+    # summary; a member's own scenario has none (it is one deterministic run)
+    recorded = variants[0].risk.get("hazards") or scenario.get("hazards")
+    try:
+        hazards = Hazards.model_validate(recorded or {})
+    except ValueError as err:
+        raise DataSourceError(f"{variants[0].folder / RISK_FILE}: its hazards section is not "
+                              f"valid ({err})") from None
     comp = RiskComparison(variants=variants, hazards=hazards,
                           scenario=str(scenario.get("name", "")))
-    if not scenario.get("hazards"):
-        comp.notes.append("The members' scenario has no hazards section: default economics.")
+    if not recorded:
+        comp.notes.append("The run recorded no hazards section: default economics.")
     base_items = list(scenario.get("interventions") or [])
     for v in variants:
         _value(comp, v, resolved[v.name], base_items)

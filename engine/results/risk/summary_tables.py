@@ -174,6 +174,7 @@ def risk_document(variant: str, members, grid: MemberGrid, c: Collected, hazards
         "quantiles": list(headline.BAND),
         "units": UNITS,
         "settings": {**hazards.impacts.model_dump(mode="json"), "heat_health": health},
+        "hazards": hazards.model_dump(mode="json"),
         "damage_tables": c.city.damage.sources,
         "members": [{"id": m.id, "return_period": float(m.return_period),
                      "sample": int(m.sample),

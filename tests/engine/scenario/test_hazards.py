@@ -163,5 +163,7 @@ def test_in_a_scenario_bad_hazards_end_as_one_message_naming_the_field(small_sce
     assert text.startswith("risk.yaml: hazards.design_storms.return_periods.0: return period")
     assert len(text.splitlines()) == 1
     data["hazards"]["design_storms"]["return_periods"] = [2, 10]
+    # a storm must fit in the period (hazards_fit): the default 2-h storm does not in 30 min
+    data["hazards"]["design_storms"]["hyetograph"] = {"duration": "30 min"}
     good = validate_scenario(ScenarioWithHazards, data, source="risk.yaml")
     assert good.hazards.design_storms.return_periods == [2.0, 10.0]
