@@ -5,6 +5,13 @@ killed")."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -136,3 +143,64 @@ def test_a_journal_shorter_than_the_checkpoint_saw_is_refused(live_folder, readi
     a_twin(folder, data).feed(readings[:101])
     with pytest.raises(CheckpointError, match="made with 101 readings, and the journal holds 90"):
         a_twin(folder, data).start(readings[:90])
+
+
+#: a twin in its own process, fed one reading at a time, that stops in the middle of its
+#: fourth analysis (the members advanced, nothing analysed) and says so, to be SIGKILLed
+KILLED_TWIN = """
+import sys
+from pathlib import Path
+from metrotwin.live.clock import SimulatedClock
+from metrotwin.live.twin import LiveTwin, TwinOptions
+from metrotwin.run.ensemble_coupler import AssimilatingCoupler
+from tests.engine.live.twin_data import demo_readings, scenario_of, small_twin_data
+
+folder, marker = Path(sys.argv[1]), Path(sys.argv[2])
+analyse, calls, fed = AssimilatingCoupler._cycle, [], [0]
+
+def stops_in_the_fourth(self, t0, t1):
+    calls.append(t1)
+    if len(calls) == 4:
+        marker.write_text(str(fed[0]))
+        while True:
+            pass  # until SIGKILL
+    return analyse(self, t0, t1)
+
+AssimilatingCoupler._cycle = stops_in_the_fourth
+twin = LiveTwin(scenario_of(small_twin_data(folder, []), folder), folder / "out",
+                clock=SimulatedClock(), options=TwinOptions(horizon=600))
+for reading in demo_readings():
+    fed[0] += 1
+    twin.feed([reading])
+"""
+
+
+def test_sigkilled_mid_cycle_the_twin_resumes_from_its_checkpoint(live_folder, readings,
+                                                                  offline):  # fmt: skip
+    folder, data = live_folder
+    marker = folder / "killed-at"
+    repo = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_TWIN, str(folder), str(marker)],
+                            cwd=repo, env=env, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() or not marker.read_text():
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the twin never reached its fourth analysis"
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    journaled = int(marker.read_text())
+    again = a_twin(folder, data)
+    (first, *_) = again.start(readings[:journaled])
+    assert first["cycle_time"] == "2026-07-15T06:40:00Z"  # from the third cycle's checkpoint
+    run_live(again, [[r] for r in readings[journaled:]])
+    assert len(check_published(folder, offline)) == CYCLES
+    reference = a_twin(folder, data, "reference")
+    run_live(reference, [[r] for r in readings])
+    got = members_of(again)
+    for key, values in members_of(reference).items():
+        assert np.array_equal(got[key], values), key
