@@ -80,6 +80,7 @@ class LiveTwin:
         self.last_heard: dict[str, datetime] = {}
         self.last_arrival: float | None = None  # wall time (time.time()) of the newest reading
         self.counts: dict[str, int] = {}
+        self.late = 0  # readings that arrived after the cycle of their time had run
         self.forecast: Forecast | None = None
 
     @property
@@ -123,8 +124,11 @@ class LiveTwin:
     def _hear(self, readings: list[Reading], arrived: float | None) -> None:
         self.cycle.add(readings)
         self.clock.heard(readings)
+        analysed_until = self.cycle.datetime_at(self.cycle.t)
         for r in readings:
             when = reading_time(r)
+            if when is not None and self.cycle.t > 0 and when <= analysed_until:
+                self.late += 1  # kept (an offline run of the journal analyses it)
             if when is not None and (r.sensor_id not in self.last_heard
                                      or when > self.last_heard[r.sensor_id]):  # fmt: skip
                 self.last_heard[r.sensor_id] = when
@@ -194,6 +198,7 @@ class LiveTwin:
             "forecast_until": iso(when + timedelta(seconds=o.horizon)),
             "readings_heard": len(cycle.observations.readings),
             "readings_assimilated": int(cycle.coupler.assimilated),
+            "readings_late": self.late,
             "sensors_declared": len(declared),
             "sensors_heard_from": sorted(s for s, t in self.last_heard.items() if t > since),
             "sensors_silent": [s for s in declared

@@ -132,3 +132,8 @@ def test_a_cycle_publishes_its_status_and_retained_messages(live_folder, reading
     for kind in ("nowcast", "forecast"):
         assert (folder / "out" / kind / "fields.nc").is_file()
         assert (folder / "out" / kind / "indicators.json").is_file()
+    assert status["readings_late"] == 0
+    late = next(r for r in readings if r.sensor_id == "gauge03" and r.time.endswith("06:10:00Z"))
+    assert twin.feed([late]) == []
+    (status,) = twin.tick()
+    assert status["cycle_time"] == "2026-07-15T06:30:00Z" and status["readings_late"] == 1
