@@ -103,12 +103,15 @@ class CyclePublisher:
             write_json(part / NOWCAST / STATUS_FILE, status)
             write_json(part / FORECAST / "warnings.json", {"cycle_time": status["cycle_time"],
                                                            "warnings": warnings})  # fmt: skip
-            if final.exists():  # the same cycle published again (after a restart)
-                shutil.rmtree(final)
+            replaced = self.cycles / f".{name}.old"
+            if final.exists():  # the same cycle again (a restart): the old one set aside
+                shutil.rmtree(replaced, ignore_errors=True)
+                final.rename(replaced)
             part.rename(final)
         except BaseException:
             shutil.rmtree(part, ignore_errors=True)
             raise
+        shutil.rmtree(replaced, ignore_errors=True)
         for what in (NOWCAST, FORECAST):
             _relink(self.out / what, Path(CYCLES_DIR) / name / what)
         write_json(self.out / STATUS_FILE, status)

@@ -137,3 +137,13 @@ def test_a_cycle_publishes_its_status_and_retained_messages(live_folder, reading
     assert twin.feed([late]) == []
     (status,) = twin.tick()
     assert status["cycle_time"] == "2026-07-15T06:30:00Z" and status["readings_late"] == 1
+
+
+def test_a_cycle_published_again_replaces_its_folder_whole(tmp_path):
+    """A twin restarted between writing a cycle and switching the links to it publishes
+    the cycle again: the new folder replaces the old one, nothing of either is mixed."""
+    pub = CyclePublisher(tmp_path, keep=3)
+    pub.publish("20260715T061000Z", writes("first"), dict(STATUS), [], {})
+    pub.publish("20260715T061000Z", writes("again"), dict(STATUS), [], {})
+    assert (tmp_path / "nowcast" / "fields.nc").read_text() == "again"
+    assert sorted(p.name for p in (tmp_path / "cycles").iterdir()) == ["20260715T061000Z"]
