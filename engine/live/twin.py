@@ -91,14 +91,11 @@ class LiveTwin:
     # -- what the ingest side calls ---------------------------------------------------------
     def start(self, journal: Iterable[Reading] = ()) -> list[dict]:
         """Continue from the checkpoint if there is one, with every reading of ``journal``
-        (all accepted so far, in order); publish the restored analysis if it was not yet,
-        then the cycles that are due. Returns the statuses published."""
+        (all accepted so far, in order); publish the restored analysis again (a twin killed
+        after its checkpoint may not have published it, or not all of its messages), then
+        the cycles that are due. Returns the statuses published."""
         self._hear(list(journal), None)
-        published = []
-        if self.cycle.restore():
-            name = cycle_name(self.cycle.datetime_at(self.cycle.t))
-            if self.publisher.latest() != name:  # killed between checkpoint and publishing
-                published.append(self._publish())
+        published = [self._publish()] if self.cycle.restore() else []
         return published + self._run_due()
 
     def feed(self, readings: Iterable[Reading], *, arrived: float | None = None,
