@@ -202,6 +202,21 @@ def _parser() -> argparse.ArgumentParser:
     slurm.add_argument("--tasks-per-node", type=int, default=32, help="MPI ranks per node (default 32)")
     slurm.add_argument("-o", "--out", help="output folder (default: runs/<scenario name>)")
     slurm.set_defaults(func=_slurm)
+    live = sub.add_parser("live", help="follow a sensor feed over MQTT: assimilate, forecast "
+                          "and publish a nowcast every coupling interval (issue 20)")
+    live.add_argument("scenario", help="scenario YAML file with observations (its sensor "
+                      "tables) and assimilation sections")
+    live.add_argument("--broker", required=True,
+                      help="mqtt://HOST:PORT or mqtts://HOST:PORT (credentials from the "
+                           "environment or a file, never the command line)")
+    live.add_argument("--topic", default="city/sensors/#", help="topic filter of the readings")
+    live.add_argument("-o", "--out", help="output folder (default: runs/<scenario name>-live)")
+    live.add_argument("--horizon", default="2 h", help="forecast horizon (default 2 h)")
+    live.add_argument("--keep", type=int, default=24, help="cycle folders kept (default 24)")
+    live.add_argument("--simulated-clock", action="store_true",
+                      help="cycle when the feed's newest reading passes the next coupling time "
+                           "(replays and tests), not on the wall clock")
+    live.set_defaults(func=_live)
     observe = sub.add_parser("observe", help="synthetic sensor readings (CSV) sampled from a run")
     observe.add_argument("run_dir", help="run folder (or one variant's folder)")
     observe.add_argument("--sensors", required=True, help="sensor table (CSV)")
@@ -210,6 +225,49 @@ def _parser() -> argparse.ArgumentParser:
     observe.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     observe.set_defaults(func=_observe)
     return parser
+
+
+def _live(args) -> int:
+    """The live twin: the scenario and options checked, then the MQTT side (``metrotwin.live.
+    ingest``) feeds ``metrotwin.live.twin.run_live`` the journal and each batch of readings."""
+    from metrotwin.live.clock import SimulatedClock, WallClock
+    from metrotwin.live.twin import LiveTwin, TwinOptions, run_live
+    from metrotwin.scenario.units import parse_duration
+
+    try:
+        horizon = parse_duration(args.horizon)
+    except ValueError:
+        raise MetrotwinError(f"--horizon {args.horizon!r} is not a duration; give e.g. '2 h' "
+                             "or '45 min'") from None
+    if not horizon > 0 or args.keep < 1:
+        raise MetrotwinError(f"--horizon must be > 0 (it is {args.horizon!r}) and --keep at "
+                             f"least 1 (it is {args.keep})")
+    feed = _live_feed()
+    scenario = _load(args.scenario)
+    out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-live"
+    with feed.connect(args.broker, args.topic, out) as connection:
+        twin = LiveTwin(scenario, out, options=TwinOptions(horizon=horizon, keep=args.keep),
+                        clock=SimulatedClock() if args.simulated_clock else WallClock(),
+                        publisher=connection.publish)  # fmt: skip
+        cycles = run_live(twin, connection.batches(), connection.journal())
+    print(f"live twin stopped after {cycles} cycle(s); outputs in {out}")
+    return 0
+
+
+def _live_feed():
+    """The MQTT side of the live twin (the broker, the journal, the quarantine), where this
+    build has it: ``connect(broker, topic, out)`` gives a context manager with
+    ``journal()`` (the readings accepted so far), ``batches()`` (each batch accepted since)
+    and ``publish(topic, payload, retain=True)``."""
+    try:
+        from metrotwin.live import ingest  # its own module: paho-mqtt only loads for `live`
+    except ModuleNotFoundError as err:
+        if err.name != "metrotwin.live.ingest":
+            raise
+        raise MetrotwinError("metrotwin live: this build has no MQTT side of the live twin "
+                             "(metrotwin.live.ingest); the twin itself is "
+                             "metrotwin.live.twin.run_live(twin, batches of readings)") from None
+    return ingest
 
 
 def _observe(args) -> int:

@@ -31,16 +31,23 @@ def read_source(source, base_dir: Path, index: int) -> tuple[Readings, list[Sens
     else:
         readings = read_sensorthings_readings(path, zone=source.naive_timezone,
                                               mapping=source.variables, what=what)  # fmt: skip
+    return readings, source_sensors(source, base_dir, index, readings.sensors)
+
+
+def source_sensors(source, base_dir: Path, index: int, in_file: list[Sensor] = ()) -> list[Sensor]:
+    """The sensors source ``index`` declares: its sensor table's, then ``in_file`` (those its
+    file declares), each with the source's default error std and counting interval."""
     sensors = []
     if source.sensors is not None:
-        sensors = read_sensor_table(Path(base_dir) / source.sensors,
-                                    what=f"{what} sensor table")  # fmt: skip
-    for sensor in sensors + readings.sensors:
+        what = f"observations source {index + 1} ({source.format}) sensor table"
+        sensors = read_sensor_table(Path(base_dir) / source.sensors, what=what)
+    sensors = sensors + list(in_file)
+    for sensor in sensors:
         if not np.isfinite(sensor.error_std) and sensor.variable in source.error_std:
             sensor.error_std = source.error_std[sensor.variable]
         if not np.isfinite(sensor.interval) and source.count_interval is not None:
             sensor.interval = source.count_interval
-    return readings, sensors + readings.sensors
+    return sensors
 
 
 def load_observations(section: ObservationsSection, state: CityState,
@@ -57,6 +64,14 @@ def load_observations(section: ObservationsSection, state: CityState,
         readings, sensors = read_source(source, base_dir, i)
         all_readings.append(readings)
         all_sensors.extend(sensors)
+    return assemble_on(state, section, all_readings, all_sensors)
+
+
+def assemble_on(state: CityState, section: ObservationsSection, readings: list[Readings],
+                sensors: list[Sensor], *, withhold=None) -> ObservationSet:  # fmt: skip
+    """``assemble`` the ``readings`` of ``sensors`` on ``state``'s whole city with the checks
+    of ``section`` (``withhold``: instead of the section's, e.g. the sensors a live twin
+    fixed at its start)."""
     network = None
     if all(k in state.ds for k in NETWORK_KEYS):
         network = {k: state.ds[k].values for k in NETWORK_KEYS}
@@ -65,6 +80,7 @@ def load_observations(section: ObservationsSection, state: CityState,
         dec = state.decomposition
         whole = (slice(0, dec.global_shape[0]), slice(0, dec.global_shape[1]))
         buildings = dec.fetch_window(state.owned(np.asarray(state["building_height"])), whole)
-    return assemble(all_readings, all_sensors, state.global_grid, building_height=buildings,
+    return assemble(readings, sensors, state.global_grid, building_height=buildings,
                     network=network, max_link_distance=section.max_link_distance,
-                    withhold=section.withhold, seed=section.seed)  # fmt: skip
+                    withhold=section.withhold if withhold is None else withhold,
+                    seed=section.seed)  # fmt: skip

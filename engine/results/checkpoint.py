@@ -151,6 +151,18 @@ def has_checkpoint(folder: Path) -> bool:
     return _folder(folder) is not None
 
 
+def saved_time(folder: Path) -> float | None:
+    """The simulated time (s) of the checkpoint a restart of ``folder`` takes (None: there
+    is none, or it does not say): read before anything is checked, to prepare the run it
+    restores (a live twin's readings of that time); ``read_checkpoint`` checks everything."""
+    ck = _folder(folder)
+    try:
+        t = json.loads((ck / META_FILE).read_bytes())["t"]
+    except (TypeError, OSError, ValueError, KeyError):
+        return None
+    return float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else None
+
+
 def read_checkpoint(folder: Path, p) -> dict:
     """Restore variant ``p`` from its checkpoint; returns the metadata: ``t`` (s), ``records``
     (output times written), ``series`` (an ``IndicatorSeries``), ``ranks`` and ``models``.

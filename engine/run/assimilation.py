@@ -58,14 +58,17 @@ def _members(scenario, state, ctx, priors: list[MemberPrior], *, own_seed: bool 
     return members, forcings
 
 
-def assimilating_coupler(scenario, state, ctx) -> AssimilatingCoupler:
+def assimilating_coupler(scenario, state, ctx, observations=None) -> AssimilatingCoupler:
     """The assimilating coupler of the (resolved) variant ``scenario`` on ``state``
     (interventions applied) and ``ctx``: its observations read and checked (all unusable:
-    refused), the control on the variant's own forcing; for ``letkf`` the members' priors
-    drawn, for ``nudging`` one member on the variant's forcing."""
+    refused), or ``observations`` (an ``ObservationSet``: a live twin's readings so far, which
+    may be none yet); the control on the variant's own forcing; for ``letkf`` the members'
+    priors drawn, for ``nudging`` one member on the variant's forcing."""
     settings = scenario.assimilation
-    obs = load_observations(scenario.observations, state, Path("."))
-    require_usable(obs)
+    obs = observations
+    if obs is None:
+        obs = load_observations(scenario.observations, state, Path("."))
+        require_usable(obs)
     ctx.logger.info("observations: %s", obs.summary())
     control = Coupler([get_model(n)(p) for n, p in scenario.models.items()], state.copy(), ctx)
     dec = state.decomposition

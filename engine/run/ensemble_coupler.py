@@ -97,6 +97,22 @@ class AssimilatingCoupler(Coupler):
         self.readings = OwnedReadings(obs, state.decomposition)
         self.station_x, self.station_y = self._station_positions()
 
+    def observe(self, obs: ObservationSet) -> None:
+        """Take ``obs`` as the readings from now on: a live twin's, which grow between its
+        cycles. They begin with the readings held so far, in the same order (the model
+        values kept at those stay); the analyses then see them as a run that read them all
+        from the start would (``metrotwin.live.cycle``)."""
+        held = self.obs.n_obs
+        if obs.n_obs < held or obs.n_station < self.obs.n_station:
+            raise ValueError(f"{obs.n_obs} readings of {obs.n_station} stations do not "
+                             f"extend the {held} of {self.obs.n_station} held")  # fmt: skip
+        self.obs = obs
+        self.seconds = reading_seconds(obs, self.ctx.clock.start)
+        self.values = {kind: np.concatenate([values, np.full(obs.n_obs - held, np.nan)])
+                       for kind, values in self.values.items()}  # fmt: skip
+        self.readings = OwnedReadings(obs, self.state.decomposition)
+        self.station_x, self.station_y = self._station_positions()
+
     def _station_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """x and y (m) of every station's cell centre or link midpoint (NaN: neither)."""
         obs, whole = self.obs, self.state.global_grid
@@ -211,7 +227,7 @@ class AssimilatingCoupler(Coupler):
     def refresh_after_restore(self) -> None:
         """After a restart: the flood models' largest depth and the variant's mean fields."""
         for coupler in self.members:
-            _refresh_flood(coupler)
+            refresh_flood(coupler)
         self._publish()
 
     # -- the analysis ---------------------------------------------------------------------
@@ -293,7 +309,7 @@ class AssimilatingCoupler(Coupler):
         for i, coupler in enumerate(self.members):
             h = coupler.state["flood_water_thickness"]
             h[...] = depth[i].reshape(h.shape)
-            _refresh_flood(coupler)
+            refresh_flood(coupler)
 
     def _analyse_air(self, hx, at, values, std) -> None:
         s = self.settings
@@ -395,7 +411,7 @@ class AssimilatingCoupler(Coupler):
         }
 
 
-def _refresh_flood(coupler: Coupler) -> None:
+def refresh_flood(coupler: Coupler) -> None:
     """After the analysis changed a member's depths: the flood model's largest depth, which
     sets its next Courant-limited step."""
     for model in coupler.models:

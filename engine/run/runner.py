@@ -106,10 +106,13 @@ def model_tiling(scenario: Scenario) -> tuple[int, int]:
 
 
 def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None, *,
-                    resolved: Scenario | None = None, rain=None) -> PreparedVariant:  # fmt: skip
+                    resolved: Scenario | None = None, rain=None,
+                    observations=None) -> PreparedVariant:  # fmt: skip
     """Resolve a variant (or take its ``resolved`` scenario: a risk run's member), apply its
     interventions to a copy of the city, and check coupling. ``rain``: rain made in memory
-    for its forcing (``Forcing``'s ``rain``), in place of the scenario's."""
+    for its forcing (``Forcing``'s ``rain``), in place of the scenario's. ``observations``:
+    an assimilated variant's readings (an ``ObservationSet``, a live twin's), instead of
+    those its scenario's files hold."""
     resolved = resolved if resolved is not None else scenario.resolve_variant(name)
     state = city.copy()
     rng = np.random.default_rng(np.random.SeedSequence([resolved.seed, 0x1F7]))
@@ -132,7 +135,7 @@ def prepare_variant(scenario: Scenario, name: str, city: CityState, logger=None,
     )
     coupler = Coupler(models, state, ctx)
     if resolved.assimilation is not None:  # issue 18: an ensemble kept in step with sensors
-        coupler = assimilating_coupler(resolved, state, ctx)
+        coupler = assimilating_coupler(resolved, state, ctx, observations)
     return PreparedVariant(name, resolved, state, coupler, ctx, changed)
 
 
