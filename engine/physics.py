@@ -69,6 +69,19 @@ def dew_point(vapour_pressure: float) -> float:
     return KELVIN_OFFSET + _BOLTON_B * x / (_BOLTON_A - x)
 
 
+def apparent_temperature(t_air_c, dew_point_c):
+    """Apparent temperature (degC) of shaded air at ``t_air_c`` with dew point ``dew_point_c``
+    (degC; floats or numpy arrays): -2.653 + 0.994 Ta + 0.0153 Td^2, the form of Kalkstein &
+    Valimont (1986, Bull. Am. Meteorol. Soc. 67:842) after Steadman (1979) that the PHEWE
+    studies computed their daily maximum apparent temperature with (Michelozzi et al. 2007,
+    Environ. Health 6:12; Baccini et al. 2008, Epidemiology 19:711).
+
+    >>> round(apparent_temperature(30.0, 15.0), 4)
+    30.6095
+    """
+    return -2.653 + 0.994 * t_air_c + 0.0153 * dew_point_c * dew_point_c
+
+
 def specific_humidity(vapour_pressure, pressure):
     """Specific humidity (kg kg-1) of air at ``pressure`` (Pa) holding water vapour at
     ``vapour_pressure`` (Pa): 0.622 e / (p - 0.378 e)."""

@@ -28,12 +28,13 @@ def _thresholds(value: list[float], what: str) -> list[float]:
 
 
 class HeatHealth(StrictModel):
-    """The exposure-response relation of heat deaths on the daily mean air temperature.
+    """The exposure-response relation of heat deaths on the daily maximum apparent temperature.
 
     ``None`` takes the default of ``metrotwin.results.risk.heat_health`` (sources there)."""
 
     threshold: float | None = Field(
-        None, ge=-10, le=40, description="daily mean air temperature above which risk rises (°C)"
+        None, ge=-10, le=45,
+        description="daily maximum apparent temperature above which risk rises (°C)",
     )
     rr_per_degree: float | None = Field(
         None, ge=1, le=2, description="relative risk of death per °C above the threshold (-)"

@@ -604,6 +604,10 @@ class HeatModel(Model):
         res["air_temperature_night"] = Indicator(
             total / night - KELVIN_OFFSET, "degree_C",
             "mean night-time near-surface air temperature of outdoor cells")
+        res["weather_air_temperature"] = Indicator(
+            self.weather.at(self.time).air_temperature - KELVIN_OFFSET, "degree_C",
+            "air temperature of the weather now (the rural reference the city's air-temperature "
+            "anomaly is added to)")
         return res
 
     def checkpoint(self) -> dict:

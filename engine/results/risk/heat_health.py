@@ -10,25 +10,22 @@ here it is log-linear above a threshold (a straight hot arm, as estimated by Bac
     AF(T) = (RR - 1) / RR                     attributable fraction of the day's deaths
     deaths = sum over days of AF * baseline deaths per person per day * population
 
-Defaults, with their sources (``data/README.md`` says what could and could not be verified;
-replace them with local values where known, above all the threshold: a city's
-minimum-mortality temperature, e.g. from Gasparrini et al. 2015):
+Defaults, with their sources (``data/README.md``; replace them with local values where
+known, above all the threshold, a city's own):
 
-- ``RR_PER_DEGREE = 1.0184``: +1.84 % natural mortality per °C above the city threshold,
-  north-continental European cities (Baccini et al. 2008, Epidemiology 19:711, PHEWE; +3.12 %
-  for Mediterranean cities). That slope is per °C of the daily MAXIMUM APPARENT temperature;
-  metrotwin applies it to the DAILY MEAN air temperature, which gives the same slope when the
-  whole day warms by the same amount (a design heatwave shifted at a fixed diurnal range and
-  humidity, as ``hazards.heatwaves`` builds it: Tmin = Tmax - diurnal_range). The conversion
-  is an assumption, not a published daily-mean estimate.
-- ``THRESHOLD_MAX_APPARENT = 23.3`` °C: Baccini et al.'s north-continental threshold of the
-  daily maximum apparent temperature (29.4 °C Mediterranean). On the daily mean it becomes
-  ``daily_mean_threshold(diurnal_range) = 23.3 - diurnal_range / 2`` (°C), taking the apparent
-  temperature as the air temperature (moderate humidity; an approximation) and the day's mean
-  as the middle of its range (a symmetric cycle).
-- ``BASELINE_DEATHS_PER_1000_PER_YEAR = 10.4``: crude death rate of the EU-27 in 2019
-  (Eurostat, table demo_gind, indicator GDEATHRT: about 4.65 million deaths in a population
-  of about 447 million); not checked against the table itself here (see data/README.md).
+- the metric: the DAILY MAXIMUM APPARENT temperature (°C), the one the default relation was
+  estimated on; ``metrotwin.results.risk.member_fields`` computes it in each cell from the
+  design day and the simulated urban anomaly (``metrotwin.physics.apparent_temperature``);
+- ``RR_PER_DEGREE = 1.0184``: +1.84 % (95 % credibility interval 0.06 to 3.64 %) of all
+  natural mortality per °C of daily maximum apparent temperature above the city-specific
+  threshold, north-continental European cities (Baccini et al. 2008, Epidemiology 19:711,
+  PHEWE, abstract; +3.12 %, 0.60 to 5.72 %, for Mediterranean cities);
+- ``THRESHOLD_MAX_APPARENT = 23.3`` °C: that study's meta-analytic threshold for
+  north-continental cities (29.4 °C for Mediterranean ones);
+- ``BASELINE_DEATHS_PER_1000_PER_YEAR = 10.4``: the EU's crude death rate: 4.65 million
+  deaths of EU residents in 2017 (Eurostat, Statistics Explained, "Causes of death
+  statistics", data extracted March 2022) over the EU-27's population of about 446 million
+  that year (the population figure is not from a looked-up table; see data/README.md).
 """
 
 from __future__ import annotations
@@ -41,15 +38,6 @@ RR_PER_DEGREE = 1.0184
 THRESHOLD_MAX_APPARENT = 23.3
 BASELINE_DEATHS_PER_1000_PER_YEAR = 10.4
 DAYS_PER_YEAR = 365.25
-
-
-def daily_mean_threshold(diurnal_range: float) -> float:
-    """Default threshold (°C) on the daily mean air temperature for a design day of
-    ``diurnal_range`` (°C, Tmax - Tmin): Baccini et al.'s maximum-apparent-temperature
-    threshold less half the range (see the module docstring for the assumptions)."""
-    if not 0 <= diurnal_range <= 40:
-        raise RiskInputError(f"diurnal_range must be in [0, 40] °C, got {diurnal_range!r}")
-    return THRESHOLD_MAX_APPARENT - diurnal_range / 2.0
 
 
 def attributable_fraction(daily_temperature, threshold: float, rr_per_degree=RR_PER_DEGREE):

@@ -6,9 +6,13 @@
   ``utci_hours_above_<t>_day`` + ``_night`` at the last output where they exist for that
   threshold (counted at the model's step), else counted from the UTCI outputs
   (``exceedance.hours_above``, at the output interval);
-- the design day's mean air temperature (°C): the mean of ``air_temperature`` over the
-  outputs of the hottest calendar day simulated (a run shorter than a day gives the mean of
-  the hours it simulated, which is what the heat model computed for that day);
+- the design day's maximum apparent temperature (°C) in each cell: the apparent temperature
+  (``metrotwin.physics.apparent_temperature``) of the design day's maximum air temperature
+  plus the cell's urban anomaly, at the design day's vapour pressure at its maximum. The
+  anomaly is the mean over the outputs of ``air_temperature`` less the weather's own air
+  temperature at that time (the heat model's ``weather_air_temperature`` indicator): the city
+  warms or cools the air it is given, and a run of a few hours (a morning's storm) still
+  gives the day's maximum its anomaly — assumed to hold at the time of the maximum;
 - the links closed at the flood's peak (the output where the summed water depth is largest);
 - the walkers' and cyclists' minutes above UTCI 38 °C by population group (mobility's
   ``heat_exposure_minutes_above_38`` indicator), when the run has it.
@@ -21,10 +25,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metrotwin.physics import KELVIN_OFFSET
+from metrotwin.physics import (
+    KELVIN_OFFSET,
+    apparent_temperature,
+    dew_point,
+    saturation_vapour_pressure,
+)
 from metrotwin.results.risk.exceedance import hours_above
 from metrotwin.results.rundata import VariantRun, time_index
 
+#: the heat model's indicator of the weather's air temperature (°C) at each output
+WEATHER_AIR = "weather_air_temperature"
 #: UTCI of very strong heat stress (°C; Bröde et al. 2012, the UTCI assessment scale)
 VERY_STRONG_HEAT_STRESS = 38.0
 
@@ -36,7 +47,7 @@ class MemberFields:
 
     peak_depth: np.ndarray | None
     utci_hours: dict[float, np.ndarray]
-    daily_mean_temperature: np.ndarray | None
+    daily_max_apparent_temperature: np.ndarray | None
     closed_at_peak: np.ndarray | None
     heat_minutes_by_group: dict[str, float] | None
 
@@ -64,19 +75,35 @@ def _utci_hours(run: VariantRun, threshold: float) -> np.ndarray | None:
     return hours_above(series[None], threshold, step_hours)[0]
 
 
-def _daily_mean_temperature(run: VariantRun) -> np.ndarray | None:
-    if not run.has("air_temperature") or len(run.times) == 0:
+def _design_day(run: VariantRun) -> dict | None:
+    forcing = (run.resolved.get("scenario") or {}).get("forcing") or {}
+    return (forcing.get("weather") or {}).get("design_day")
+
+
+def _weather_air_temperature(run: VariantRun) -> np.ndarray | None:
+    """The weather's air temperature (°C) at each output, from the indicators' series."""
+    series = run.indicators.get("time_series") or {}
+    values = (series.get("values") or {}).get(f"heat.{WEATHER_AIR}")
+    if values is None or len(values) != len(run.times):
+        return None
+    return np.asarray(values, np.float64)
+
+
+def _daily_max_apparent_temperature(run: VariantRun) -> np.ndarray | None:
+    day, reference = _design_day(run), _weather_air_temperature(run)
+    if not run.has("air_temperature") or day is None or reference is None:
         return None
     da = run.ds["air_temperature"]
     values = np.asarray(da.values, np.float64)
     if str(da.attrs.get("units", "K")) == "K":
         values = values - KELVIN_OFFSET
-    days = run.times.astype("M8[D]")
     with warnings.catch_warnings():  # a cell never defined (outside the domain) stays NaN
         warnings.simplefilter("ignore", RuntimeWarning)
-        means = [np.nanmean(values[days == d], axis=0) for d in np.unique(days)]
-    hottest = int(np.argmax([np.nanmean(m) for m in means]))
-    return means[hottest]
+        anomaly = np.nanmean(values - reference[:, None, None], axis=0)
+    t_max = float(day["air_temperature_max"])
+    vapour = float(day.get("relative_humidity", 50.0)) / 100.0 * float(
+        saturation_vapour_pressure(t_max + KELVIN_OFFSET))  # fmt: skip
+    return apparent_temperature(t_max + anomaly, dew_point(vapour) - KELVIN_OFFSET)
 
 
 def _closed_at_peak(run: VariantRun) -> np.ndarray | None:
@@ -108,7 +135,7 @@ def read_member(run: VariantRun, utci_thresholds) -> MemberFields:
     return MemberFields(
         peak_depth=_peak_depth(run),
         utci_hours=hours,
-        daily_mean_temperature=_daily_mean_temperature(run),
+        daily_max_apparent_temperature=_daily_max_apparent_temperature(run),
         closed_at_peak=_closed_at_peak(run),
         heat_minutes_by_group=_heat_minutes_by_group(run),
     )

@@ -81,9 +81,9 @@ def _flood(city: CityExposure, fields: MemberFields, settings):
 
 def _heat(city: CityExposure, fields: MemberFields, heatwave_days, health):
     """Deaths per building (a heatwave of ``heatwave_days`` days; None without one)."""
-    if heatwave_days is None or fields.daily_mean_temperature is None:
+    if heatwave_days is None or fields.daily_max_apparent_temperature is None:
         return None
-    return heat_deaths(city.buildings, city.people, fields.daily_mean_temperature,
+    return heat_deaths(city.buildings, city.people, fields.daily_max_apparent_temperature,
                        heatwave_days, health)  # fmt: skip
 
 

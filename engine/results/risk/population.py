@@ -34,14 +34,15 @@ def outdoor_value(buildings: Buildings, grid) -> np.ndarray:
     return np.where(np.isfinite(values), values, everywhere)
 
 
-def heat_deaths(buildings: Buildings, people, daily_mean_temperature, days: int,
+def heat_deaths(buildings: Buildings, people, daily_temperature, days: int,
                 health: dict) -> np.ndarray:  # fmt: skip
     """Deaths attributable, per building, to a heatwave of ``days`` days, each as hot as the
-    design day (``daily_mean_temperature`` (y, x), °C) outside the residents' homes;
+    design day (``daily_temperature`` (y, x), °C: the day's maximum apparent temperature,
+    the metric of the default relation) outside the residents' homes;
     ``health`` holds ``threshold``, ``rr_per_degree``, ``baseline_deaths_per_1000_per_year``."""
     if days < 1:
         raise RiskInputError(f"a heatwave lasts at least 1 day, got {days!r}")
-    temperature = outdoor_value(buildings, daily_mean_temperature)
+    temperature = outdoor_value(buildings, daily_temperature)
     daily = np.repeat(temperature[None], days, axis=0)
     return attributable_deaths(
         daily, people, health["threshold"], rr_per_degree=health["rr_per_degree"],

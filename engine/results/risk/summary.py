@@ -37,7 +37,7 @@ from metrotwin.results.risk.districts import write_district_table
 from metrotwin.results.risk.heat_health import (
     BASELINE_DEATHS_PER_1000_PER_YEAR,
     RR_PER_DEGREE,
-    daily_mean_threshold,
+    THRESHOLD_MAX_APPARENT,
 )
 from metrotwin.results.risk.members import RiskMember, member_id
 from metrotwin.results.risk.probabilistic import probabilistic_fields, write_fields
@@ -88,13 +88,13 @@ def ordered_members(members: list[RiskMember]) -> tuple[list[RiskMember], list[f
 
 
 def heat_health_settings(hazards) -> dict:
-    """The heat-health relation: the scenario's values, else the defaults of
-    ``heat_health`` (the threshold from the heatwaves' diurnal range)."""
+    """The heat-health relation on the daily maximum apparent temperature: the scenario's
+    values, else the defaults of ``heat_health``."""
     given = hazards.impacts.heat_health
-    diurnal = hazards.heatwaves.diurnal_range if hazards.heatwaves is not None else 12.0
     pick = (lambda value, default: float(default if value is None else value))
     return {
-        "threshold": pick(given.threshold, daily_mean_threshold(diurnal)),
+        "metric": "daily maximum apparent temperature (degree_C)",
+        "threshold": pick(given.threshold, THRESHOLD_MAX_APPARENT),
         "rr_per_degree": pick(given.rr_per_degree, RR_PER_DEGREE),
         "baseline_deaths_per_1000_per_year": pick(
             given.baseline_deaths_per_1000_per_year, BASELINE_DEATHS_PER_1000_PER_YEAR),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+import yaml
 from pyproj import CRS
 
 from metrotwin.results.risk.members import RiskMember, member_id
@@ -71,14 +72,26 @@ def dataset(depth, *, utci_hours=None, air_c=27.0, closed=None, layers=None) -> 
     return xr.Dataset(data, coords=coords)
 
 
+#: the members' design day and the weather's air temperature (°C) at the three outputs
+DESIGN_DAY = {"air_temperature_max": 30.0, "air_temperature_min": 18.0, "relative_humidity": 40.0}
+WEATHER_AIR = [25.0, 25.0, 25.0]
+
+
 def write_member(root: Path, period: float, sample: int, ds: xr.Dataset,
                  indicators: dict | None = None, parameters=None) -> RiskMember:  # fmt: skip
-    """Write ``ds`` as member (period, sample) under ``root/members`` and return it."""
+    """Write ``ds`` as member (period, sample) under ``root/members`` and return it, with
+    its indicators (their time series: the weather's air temperature ``WEATHER_AIR``) and
+    its resolved scenario (the design day ``DESIGN_DAY``)."""
     name = member_id(period, sample)
     folder = Path(root) / "members" / name
     folder.mkdir(parents=True, exist_ok=True)
     ds.to_netcdf(folder / "fields.nc")
-    (folder / "indicators.json").write_text(json.dumps(indicators or {"models": {}}))
+    series = {"time": [0.0, 3600.0, 7200.0],
+              "values": {"heat.weather_air_temperature": list(WEATHER_AIR)}}  # fmt: skip
+    (folder / "indicators.json").write_text(json.dumps(
+        {"models": {}, "time_series": series, **(indicators or {})}))
+    resolved = {"scenario": {"forcing": {"weather": {"design_day": dict(DESIGN_DAY)}}}}
+    (folder / "scenario.resolved.yaml").write_text(yaml.safe_dump(resolved))
     return RiskMember(name, folder, float(period), int(sample), dict(parameters or {}))
 
 

@@ -11,7 +11,6 @@ from metrotwin.results.risk.buildings import building_table, depth_at_buildings
 from metrotwin.results.risk.damage import building_damage
 from metrotwin.results.risk.damage_tables import damage_model, read_curves, read_max_damage
 from metrotwin.results.risk.facilities import facilities_cut_off, main_component
-from metrotwin.results.risk.heat_health import daily_mean_threshold
 from tests.engine.results.risk.risk_city import dataset, depth_grid, static_layers
 
 
@@ -104,7 +103,3 @@ def test_main_component_and_cut_off_on_a_small_graph():
     assert facilities_cut_off([3], 4, [0, 1, 3], [1, 2, 2], [False] * 3).tolist() == [False]
 
 
-def test_daily_mean_threshold_from_the_diurnal_range():
-    assert daily_mean_threshold(12.0) == pytest.approx(17.3, abs=1e-12)
-    with pytest.raises(RiskInputError, match="diurnal_range"):
-        daily_mean_threshold(-1.0)
