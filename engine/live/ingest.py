@@ -1,0 +1,119 @@
+"""Messages from the broker into the journal or the quarantine, then acknowledged.
+
+Group commit: a batch of up to ``batch_size`` messages (whatever arrived, without waiting for
+more) is read, its readings journaled with one write and one fsync, its refusals quarantined
+likewise, and only then are its messages acknowledged. Every message delivered ends as
+exactly one of accepted, duplicate (already journaled: acknowledged, not written twice) or
+quarantined, counted in :class:`Counts`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from metrotwin.live.journal import Journal
+from metrotwin.live.messages import MessageReader, Refused
+from metrotwin.live.quarantine import Quarantine, entry
+from metrotwin.live.reading import Reading
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC (the default twin's clock)."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Counts:
+    """Messages handled since the ingest started: ``accepted`` (journaled), ``duplicate``
+    (already in the journal), ``quarantined`` (refused, by reason code in ``reasons``)."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return self.accepted + self.duplicate + self.quarantined
+
+
+class Ingest:
+    """Drains ``source`` (a :class:`metrotwin.live.broker.Subscription`, or anything with its
+    ``get(max_messages, timeout)`` and ``ack(messages)``) into ``journal`` and ``quarantine``,
+    checking each message with ``reader`` against ``clock()`` (an aware UTC datetime: the
+    wall clock, or a replay's simulated one).
+
+    ``step()`` handles one batch in the caller's thread; ``start()`` runs steps in a thread
+    until ``stop()``, and ``take_new()`` hands the readings accepted since the last call to
+    the cycle (with ``keep_new``; else they are only in the journal)."""
+
+    def __init__(self, source, reader: MessageReader, journal: Journal, quarantine: Quarantine,
+                 *, clock: Callable[[], datetime] = utc_now, batch_size: int = 2000,
+                 keep_new: bool = False):  # fmt: skip
+        self.source, self.reader = source, reader
+        self.journal, self.quarantine = journal, quarantine
+        self.clock, self.batch_size, self.keep_new = clock, batch_size, keep_new
+        self.counts = Counts()
+        self.error: BaseException | None = None
+        self._new: list[Reading] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def step(self, timeout: float = 0.1) -> list[Reading]:
+        """Handle the messages waiting (up to ``batch_size``; waits up to ``timeout`` s for
+        the first): the readings newly journaled."""
+        batch = self.source.get(self.batch_size, timeout)
+        if not batch:
+            return []
+        now = self.clock()
+        readings, refused, reasons = [], [], Counter()
+        for message in batch:
+            try:
+                readings.append(self.reader.read(message.payload, now))
+            except Refused as why:
+                refused.append(entry(now, message.topic, message.payload, str(why)))
+                reasons[why.code] += 1
+        fresh = self.journal.append(readings)
+        self.quarantine.add(refused)
+        self.source.ack(batch)  # only now: everything above is on the disk
+        with self._lock:
+            self.counts.accepted += len(fresh)
+            self.counts.duplicate += len(readings) - len(fresh)
+            self.counts.quarantined += len(refused)
+            self.counts.reasons.update(reasons)
+            if self.keep_new:
+                self._new.extend(fresh)
+        return fresh
+
+    def take_new(self) -> list[Reading]:
+        """The readings journaled since the last call (in journal order)."""
+        with self._lock:
+            new, self._new = self._new, []
+        return new
+
+    def start(self) -> None:
+        """Run ``step`` in a thread until ``stop``; an error stops it, kept in ``error``."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="metrotwin-ingest", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.step(timeout=0.1)
+        except BaseException as err:  # handed to the caller by stop(), never lost
+            self.error = err
+
+    def stop(self) -> None:
+        """Stop the thread after its current batch; re-raise the error that stopped it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self.error is not None:
+            raise self.error
