@@ -209,7 +209,45 @@ def _parser() -> argparse.ArgumentParser:
     observe.add_argument("--variant", help="variant to sample (default: the baseline)")
     observe.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     observe.set_defaults(func=_observe)
+    _add_replay(sub)
     return parser
+
+
+def _add_replay(sub) -> None:
+    replay = sub.add_parser("replay", help="publish an observations CSV to an MQTT broker as a "
+                                           "sensor feed, in accelerated time")  # fmt: skip
+    replay.add_argument("csv", metavar="OBS.csv", help="sensor_id,time,variable,value[,units]")
+    replay.add_argument("--broker", required=True, help="mqtt://HOST:PORT or mqtts://HOST:PORT "
+                        "(credentials: METROTWIN_MQTT_USERNAME, METROTWIN_MQTT_PASSWORD)")
+    replay.add_argument("--credentials", help="file of username=... and password=... lines")
+    replay.add_argument("--ca-file", help="CA certificate (PEM) of an mqtts:// broker (default: "
+                        "the system's)")  # fmt: skip
+    replay.add_argument("--topic-prefix", default="city/sensors",
+                        help="each row goes to PREFIX/SENSOR_ID (default city/sensors)")
+    replay.add_argument("--speed", type=float, default=60.0,
+                        help="times faster than real time (default 60; 0: as fast as possible)")
+    replay.add_argument("--start", help="replay from this time on (ISO 8601)")
+    replay.set_defaults(func=_replay)
+
+
+def _replay(args) -> int:
+    from metrotwin.live.broker import Publisher, parse_broker_url, read_credentials
+    from metrotwin.live.replay import feed_messages, replay
+
+    address = parse_broker_url(args.broker)
+    credentials = read_credentials(Path(args.credentials) if args.credentials else None)
+    messages = feed_messages(Path(args.csv), topic_prefix=args.topic_prefix, start=args.start)
+    publisher = Publisher(address, credentials=credentials,
+                          ca_file=Path(args.ca_file) if args.ca_file else None)  # fmt: skip
+    began = time.monotonic()
+    publisher.start(timeout=30.0)
+    try:
+        count = replay(messages, publisher.publish, speed=args.speed)
+        publisher.flush()
+    finally:
+        publisher.stop()
+    print(f"published {count} readings to {address} in {time.monotonic() - began:.1f} s")
+    return 0
 
 
 def _observe(args) -> int:

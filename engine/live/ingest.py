@@ -14,11 +14,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from metrotwin.live.journal import Journal
 from metrotwin.live.messages import MessageReader, Refused
 from metrotwin.live.quarantine import Quarantine, entry
 from metrotwin.live.reading import Reading
+
+
+#: file names of an ingest's journal and quarantine in its folder
+JOURNAL, QUARANTINE = "journal.jsonl", "quarantine.jsonl"
 
 
 def utc_now() -> datetime:
@@ -117,3 +122,28 @@ class Ingest:
             self._thread = None
         if self.error is not None:
             raise self.error
+
+    def close(self) -> None:
+        """Stop the thread (if running), the source (if it stops) and close the files."""
+        try:
+            self.stop()
+        finally:
+            if hasattr(self.source, "stop"):
+                self.source.stop()
+            self.journal.close()
+            self.quarantine.close()
+
+
+def open_ingest(folder: Path, source, reader: MessageReader, **options) -> Ingest:
+    """An :class:`Ingest` journaling into ``folder/journal.jsonl`` and quarantining into
+    ``folder/quarantine.jsonl`` (created if missing; opened, their torn lines cut off, before
+    the caller starts ``source``); ``options`` as for :class:`Ingest`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    journal = Journal(folder / JOURNAL)
+    try:
+        quarantine = Quarantine(folder / QUARANTINE)
+    except BaseException:
+        journal.close()
+        raise
+    return Ingest(source, reader, journal, quarantine, **options)
