@@ -164,7 +164,9 @@ class _Connection:
         self.address, self.client = address, client
         self.attempts = self.connects = 0
         self.error: BrokerError | None = None
-        self._connected = threading.Event()
+        # set at the first answer of the broker (accepted, or refused for good); a later
+        # disconnection does not clear it
+        self._answered = threading.Event()
         self._keepalive, self._properties = keepalive, properties
         client.reconnect_delay_set(min_backoff, max_backoff)
         client.on_connect = self._on_connect
@@ -179,13 +181,13 @@ class _Connection:
                                            f"{reason} (check {USERNAME_ENV} / {PASSWORD_ENV} "
                                            "or the credentials file)")  # fmt: skip
                 client.disconnect()  # ends paho's loop: no retry
-                self._connected.set()
+                self._answered.set()
             else:
                 log.warning("broker %s: %s; retrying with back-off", self.address, reason)
             return
         self.connects += 1
         self.connected()
-        self._connected.set()
+        self._answered.set()
 
     def connected(self) -> None:
         """Called on each successful connection (subscribe here)."""
@@ -195,7 +197,6 @@ class _Connection:
         log.warning("broker %s cannot be reached; retrying with back-off", self.address)
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
-        self._connected.clear()
         if self.error is None and reason.is_failure:
             log.warning("lost the broker %s (%s); reconnecting with back-off", self.address,
                         reason)  # fmt: skip
@@ -210,7 +211,7 @@ class _Connection:
         except (OSError, ValueError) as err:
             raise BrokerError(f"broker {self.address}: {err}") from None
         self.client.loop_start()
-        if not self._connected.wait(timeout):
+        if not self._answered.wait(timeout):
             self.stop()
             raise BrokerError(f"broker {self.address} did not accept a connection within "
                               f"{timeout:.0f} s ({self.attempts} attempts); is it running?")
