@@ -176,11 +176,11 @@ def test_a_broker_restart_mid_stream_loses_nothing(mosquitto, tmp_path):
     assert ingest.counts.accepted == n and ingest.counts.quarantined == 0
 
 
-def _start_ingest_process(url: str, folder: Path) -> subprocess.Popen:
+def _start_ingest_process(url: str, folder: Path, slow: float = 0.0) -> subprocess.Popen:
     env = dict(os.environ, METROTWIN_MQTT_USERNAME=USER, METROTWIN_MQTT_PASSWORD=PASSWORD)
-    process = subprocess.Popen([sys.executable, "-m", "tests._support.ingest_process", url,
-                                str(folder), "twin-killed", "100"], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    command = [sys.executable, "-m", "tests._support.ingest_process", url, str(folder),
+               "twin-killed", "100", str(slow)]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "ready"
     return process
 
@@ -194,7 +194,9 @@ def test_the_ingest_killed_mid_stream_and_restarted_loses_nothing_and_journals_o
     n = 15_000
     messages = feed(n, 100)
     folder = tmp_path / "twin"
-    first = _start_ingest_process(mosquitto.url, folder)
+    # a slow disk: at the kill, messages are received and not yet journaled (acknowledging
+    # them on receipt would lose them)
+    first = _start_ingest_process(mosquitto.url, folder, slow=0.02)
     publisher = publish_in_thread(mosquitto.url, messages, pause_every=500, pause=0.05)
     wait_for(lambda: _lines(folder / JOURNAL) >= 3000, 60, "3000 readings journaled")
     first.send_signal(signal.SIGKILL)
