@@ -288,11 +288,13 @@ class Subscription(_Connection):
 class Publisher(_Connection):
     """Publishes at QoS 1; at most ``window`` messages wait for the broker's acknowledgement
     (``publish`` blocks beyond), so that a long feed does not pile up in memory; paho sends
-    the unacknowledged ones again after a reconnection."""
+    the unacknowledged ones again after a reconnection. (A wider window is slower: paho's
+    bookkeeping of the messages in flight grows with them; 20 to 400 publish ~20,000 messages/s
+    to a local broker, 1000 half that, 10,000 a tenth.)"""
 
     def __init__(self, address: BrokerAddress, *, client_id: str = "",
                  credentials: Credentials | None = None, ca_file: Path | None = None,
-                 protocol: str = "3.1.1", window: int = 1000, min_backoff: float = 0.5,
+                 protocol: str = "3.1.1", window: int = 100, min_backoff: float = 0.5,
                  max_backoff: float = 30.0, keepalive: int = 30):  # fmt: skip
         client = _client(address, client_id, credentials=credentials, ca_file=ca_file,
                          protocol=protocol, persistent=False)  # fmt: skip
