@@ -117,22 +117,26 @@ def _text(document: dict, key: str, *, optional: bool = False) -> str | None:
     return value.strip()
 
 
+def _sensorthings(document: dict) -> tuple:
+    stream = document.get("Datastream")
+    if not isinstance(stream, dict):
+        raise Refused("malformed", 'Datastream is missing or not an object {"name": ...}')
+    ident = stream.get("name") if stream.get("name") is not None else stream.get("@iot.id")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        ident = str(ident)
+    sensor = _text({"Datastream.name": ident}, "Datastream.name")
+    when = _text(document, "phenomenonTime").split("/")[-1]
+    unit = stream.get("unitOfMeasurement")
+    units = _text(unit, "symbol", optional=True) if isinstance(unit, dict) else None
+    prop = stream.get("ObservedProperty")
+    variable = _text(prop, "name", optional=True) if isinstance(prop, dict) else None
+    return sensor, when, document.get("result"), units, variable
+
+
 def _fields(document: dict) -> tuple:
     """(sensor_id, time text, value, units or None, variable or None) of either shape."""
     if "Datastream" in document or "phenomenonTime" in document:
-        stream = document.get("Datastream")
-        if not isinstance(stream, dict):
-            raise Refused("malformed", 'Datastream is missing or not an object {"name": ...}')
-        ident = stream.get("name") if stream.get("name") is not None else stream.get("@iot.id")
-        if isinstance(ident, int) and not isinstance(ident, bool):
-            ident = str(ident)
-        sensor = _text({"Datastream.name": ident}, "Datastream.name")
-        when = _text(document, "phenomenonTime").split("/")[-1]
-        unit = stream.get("unitOfMeasurement")
-        units = _text(unit, "symbol", optional=True) if isinstance(unit, dict) else None
-        prop = stream.get("ObservedProperty")
-        variable = _text(prop, "name", optional=True) if isinstance(prop, dict) else None
-        return sensor, when, document.get("result"), units, variable
+        return _sensorthings(document)
     key = "sensor" if "sensor" in document and "sensor_id" not in document else "sensor_id"
     return (_text(document, key), _text(document, "time"), document.get("value"),
             _text(document, "units", optional=True), _text(document, "variable", optional=True))
