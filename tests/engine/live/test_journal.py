@@ -136,7 +136,7 @@ def test_the_quarantine_keeps_refused_payloads_escaped_and_cut_short(tmp_path):
     assert len(lines) == 2 and len(Quarantine(tmp_path / "quarantine.jsonl")) == 2
     first = json.loads(lines[0])
     assert first["reason"] == "not_json: not UTF-8" and first["bytes"] == len(nasty)
-    assert first["payload"].startswith("\\xff\x00$(rm -rf /)\n")
-    assert len(first["payload"]) == KEEP + 3  # the first KEEP bytes and "..."
+    # the first KEEP bytes (14 before the x's), the undecodable one escaped, and "..."
+    assert first["payload"] == "\\xff\x00$(rm -rf /)\n" + "x" * (KEEP - 14) + "..."
     assert first["received"] == "2026-07-15T06:00:00.000+00:00"
     assert all(byte < 128 for byte in lines[0])  # escaped: one line of ASCII
