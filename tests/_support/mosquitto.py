@@ -42,11 +42,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def make_certificates(folder: Path) -> Path:
+    """A test CA and a server certificate for 127.0.0.1 signed by it (openssl), in
+    ``folder``: the CA's certificate file (server.crt, server.key beside it)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed (it makes the TLS test's certificates)")
+
+    def run(*args):
+        subprocess.run([openssl, *args], check=True, capture_output=True, cwd=folder)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        "/CN=metrotwin test CA", "-keyout", "ca.key", "-out", "ca.crt")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+        "server.key", "-out", "server.csr")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
+    return folder / "ca.crt"
+
+
 class Mosquitto:
     """One broker in ``folder``; ``start``, ``stop`` (SIGTERM: it saves its sessions and
     queues to the persistence folder), ``restart``; ``url``; ``log()`` its log text."""
 
-    def __init__(self, folder: Path, *, max_inflight: int = 1000):
+    def __init__(self, folder: Path, *, max_inflight: int = 1000, tls: bool = False):
         self.binary, passwd = mosquitto_binaries()
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -57,8 +77,13 @@ class Mosquitto:
         passwords.chmod(0o600)
         (self.folder / "data").mkdir(exist_ok=True)
         self.config = self.folder / "mosquitto.conf"
+        self.tls = tls
+        self.ca_file = make_certificates(self.folder) if tls else None
+        listener_tls = ([f"cafile {self.ca_file}", f"certfile {self.folder / 'server.crt'}",
+                         f"keyfile {self.folder / 'server.key'}"] if tls else [])  # fmt: skip
         self.config.write_text("\n".join([
             f"listener {self.port} 127.0.0.1",
+            *listener_tls,
             "allow_anonymous false",
             f"password_file {passwords}",
             "persistence true",
@@ -76,7 +101,7 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> None:
         self.process = subprocess.Popen([self.binary, "-c", str(self.config)],
