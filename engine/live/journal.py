@@ -30,6 +30,8 @@ from metrotwin.results.output import atomic_path
 
 log = logging.getLogger(__name__)
 
+#: bytes read at a time
+_CHUNK = 1 << 20
 #: a time as the journal keeps it: UTC, to the second
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -39,9 +41,9 @@ class JournalError(DataSourceError):
     it does not read, or the disk refused a write."""
 
 
-def open_log(path: Path, what: str) -> tuple[int, bytes]:
+def open_log(path: Path, what: str) -> tuple[int, int]:
     """Open (or create) the append-only log ``path``, locked for this process, with a torn
-    last line cut off: (file descriptor, the complete lines' bytes)."""
+    last line cut off: (file descriptor, size of its complete lines in bytes)."""
     path = Path(path)
     created = not path.exists()
     try:
@@ -55,12 +57,11 @@ def open_log(path: Path, what: str) -> tuple[int, bytes]:
         raise JournalError(f"{what}: {path} is held by another process (a twin already runs "
                            "on this output folder)") from None  # fmt: skip
     size = os.fstat(fd).st_size
-    data = os.pread(fd, size, 0)
-    complete = data.rfind(b"\n") + 1
-    if complete < len(data):
+    complete = _after_last_newline(fd, size)
+    if complete < size:
         log.warning("%s: %s ended in a torn line of %d bytes (a write cut short by a crash, "
                     "never acknowledged: the broker sends it again); cut off",
-                    what, path, len(data) - complete)  # fmt: skip
+                    what, path, size - complete)  # fmt: skip
         os.ftruncate(fd, complete)
         os.fsync(fd)
     if created:  # the new file's name must survive a crash too
@@ -69,7 +70,33 @@ def open_log(path: Path, what: str) -> tuple[int, bytes]:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    return fd, data[:complete]
+    return fd, complete
+
+
+def _after_last_newline(fd: int, size: int) -> int:
+    end = size
+    while end > 0:
+        begin = max(0, end - _CHUNK)
+        found = os.pread(fd, end - begin, begin).rfind(b"\n")
+        if found >= 0:
+            return begin + found + 1
+        end = begin
+    return 0
+
+
+def lines(fd: int, begin: int, end: int) -> Iterator[bytes]:
+    """The newline-terminated lines of ``fd`` between byte offsets ``begin`` and ``end`` (a
+    line boundary), read a chunk at a time (a journal of years does not fit in memory)."""
+    rest = b""
+    while begin < end:
+        chunk = os.pread(fd, min(_CHUNK, end - begin), begin)
+        if not chunk:
+            break
+        begin += len(chunk)
+        parts = (rest + chunk).split(b"\n")
+        rest = parts.pop()
+        for part in parts:
+            yield part + b"\n"
 
 
 def write_durably(fd: int, data: bytes) -> None:
@@ -113,12 +140,12 @@ class Journal:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._fd, data = open_log(self.path, "observation journal")
+        self._fd, size = open_log(self.path, "observation journal")
         self._lock = threading.Lock()
         self._times: dict[str, set[str]] = {}
         self._offsets = array("q", [0])  # where each line starts, and the end
         try:
-            for number, line in enumerate(data.splitlines(keepends=True), start=1):
+            for number, line in enumerate(lines(self._fd, 0, size), start=1):
                 reading = _parse(line, number, self.path)
                 self._times.setdefault(reading.sensor_id, set()).add(reading.time)
                 self._offsets.append(self._offsets[-1] + len(line))
@@ -174,10 +201,8 @@ class Journal:
         with self._lock:
             begin, end = self._offsets[min(start, len(self))], self._offsets[-1]
         with open(self.path, "rb") as file:
-            file.seek(begin)
-            data = file.read(end - begin)
-        for number, line in enumerate(data.splitlines(), start=start + 1):
-            yield _parse(line, number, self.path)
+            for number, line in enumerate(lines(file.fileno(), begin, end), start=start + 1):
+                yield _parse(line, number, self.path)
 
     def export_csv(self, path: Path, *, overwrite: bool = False) -> int:
         """Write the readings as an observations CSV (header ``CSV_COLUMNS``; what

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from metrotwin.live.journal import JournalError, open_log, write_durably
+from metrotwin.live.journal import JournalError, lines, open_log, write_durably
 
 #: bytes of a refused payload kept (enough to see what a sender got wrong)
 KEEP = 512
@@ -38,8 +38,8 @@ class Quarantine:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._fd, data = open_log(self.path, "quarantine")
-        self._count = data.count(b"\n")
+        self._fd, size = open_log(self.path, "quarantine")
+        self._count = sum(1 for _ in lines(self._fd, 0, size))
 
     def __len__(self) -> int:
         return self._count

@@ -57,10 +57,13 @@ def test_duplicates_are_dropped_within_a_batch_and_across_a_reopen(tmp_path):
     assert len(path.read_text().splitlines()) == 7
 
 
+@pytest.mark.parametrize("chunk", [1 << 20, 7])  # the file read a MiB, or 7 bytes, at a time
 @pytest.mark.parametrize("cut", [1, 10, "all but the newline"])
-def test_a_torn_last_line_is_cut_off_and_complete_lines_are_kept(tmp_path, cut):
+def test_a_torn_last_line_is_cut_off_and_complete_lines_are_kept(tmp_path, monkeypatch, cut,
+                                                                 chunk):  # fmt: skip
     """A crash in the middle of a write leaves part of a line at the end (no newline): never
     acknowledged, so the broker sends it again; it is cut off, the complete lines kept."""
+    monkeypatch.setattr(journal_module, "_CHUNK", chunk)
     path = tmp_path / "journal.jsonl"
     with Journal(path) as journal:
         journal.append(readings(4))
