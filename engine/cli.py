@@ -232,8 +232,9 @@ def _add_replay(sub) -> None:
 
 def _replay(args) -> int:
     from metrotwin.live.broker import Publisher, parse_broker_url, read_credentials
-    from metrotwin.live.replay import feed_messages, replay
+    from metrotwin.live.replay import check_speed, feed_messages, replay
 
+    check_speed(args.speed)
     address = parse_broker_url(args.broker)
     credentials = read_credentials(Path(args.credentials) if args.credentials else None)
     messages = feed_messages(Path(args.csv), topic_prefix=args.topic_prefix, start=args.start)

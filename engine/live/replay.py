@@ -78,14 +78,21 @@ def feed_messages(path: Path, *, topic_prefix: str,
     return messages
 
 
+def check_speed(speed: float) -> float:
+    """``speed`` if it is 0 or more (and finite); :class:`DataSourceError` otherwise."""
+    if not (0 <= speed < float("inf")):
+        raise DataSourceError(f"--speed {speed}: it must be 0 (as fast as possible) or a "
+                              "number of times faster than real time (e.g. 60)")  # fmt: skip
+    return speed
+
+
 def replay(messages, publish: Callable[[str, bytes], None], *, speed: float,
            sleep: Callable[[float], None] = time.sleep,
            clock: Callable[[], float] = time.monotonic) -> int:  # fmt: skip
     """Publish ``messages`` (from :func:`feed_messages`) with ``publish(topic, payload)``,
     each when ``speed`` times its time since the first has passed on ``clock``; the number
     published."""
-    if speed < 0:
-        raise DataSourceError(f"--speed {speed}: it must be 0 (as fast as possible) or more")
+    check_speed(speed)
     first = next((when for when, _, _ in messages if when is not None), None)
     began = clock()
     for when, topic, payload in messages:

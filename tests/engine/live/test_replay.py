@@ -60,8 +60,9 @@ def test_the_feed_is_published_speed_times_faster_than_real_time(tmp_path):
     sent.clear()
     replay(messages, publish, speed=0, sleep=sleep, clock=lambda: now[0])
     assert len({t for t, _ in sent}) == 1  # as fast as possible: no waiting
-    with pytest.raises(DataSourceError, match="--speed"):
-        replay(messages, publish, speed=-1)
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(DataSourceError, match="--speed"):
+            replay(messages, publish, speed=bad)
 
 
 def test_a_feed_without_the_reading_columns_or_a_bad_start_is_refused(tmp_path):
