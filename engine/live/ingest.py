@@ -9,15 +9,17 @@ quarantined, counted in :class:`Counts`.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from metrotwin.live.broker import Subscription, parse_broker_url, read_credentials
 from metrotwin.live.journal import Journal
-from metrotwin.live.messages import MessageReader, Refused
+from metrotwin.live.messages import MessageReader, Refused, sensor_catalog
 from metrotwin.live.quarantine import Quarantine, entry
 from metrotwin.live.reading import Reading
 
@@ -147,3 +149,39 @@ def open_ingest(folder: Path, source, reader: MessageReader, **options) -> Inges
         journal.close()
         raise
     return Ingest(source, reader, journal, quarantine, **options)
+
+
+def client_id_for(folder: Path) -> str:
+    """The MQTT client id of the twin writing into ``folder``: the same at every restart (so
+    that it finds its session and the messages queued in it), another for another folder;
+    21 letters and digits (MQTT 3.1.1 brokers must take up to 23)."""
+    digest = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()
+    return "metrotwin" + digest[:12]
+
+
+def start_ingest(observations, folder: Path, *, broker: str, topics: Sequence[str],
+                 credentials_file: Path | None = None, ca_file: Path | None = None,
+                 client_id: str | None = None, base_dir: Path = Path("."),
+                 max_ahead: float | None = 300.0, max_age: float | None = 7 * 86400.0,
+                 connect_timeout: float | None = 30.0, **options) -> Ingest:  # fmt: skip
+    """The ingest of a twin, running: the sensors of the scenario's ``observations:`` section,
+    the journal and quarantine in ``folder``, a persistent QoS 1 subscription to ``topics``
+    at the ``broker`` URL (credentials from the environment or ``credentials_file``; client
+    id :func:`client_id_for` ``folder`` unless given), connected (waiting up to
+    ``connect_timeout`` s) and journaling in its thread. ``options`` as for :class:`Ingest`
+    (``clock``, ``batch_size``, ``keep_new``). ``close()`` it at the end."""
+    reader = MessageReader(sensor_catalog(observations, base_dir), max_ahead=max_ahead,
+                           max_age=max_age)  # fmt: skip
+    subscription = Subscription(parse_broker_url(broker), topics,
+                                client_id=client_id or client_id_for(folder),
+                                credentials=read_credentials(credentials_file),
+                                ca_file=ca_file)  # fmt: skip
+    ingest = open_ingest(folder, subscription, reader, **options)
+    try:
+        subscription.start(timeout=connect_timeout)
+    except BaseException:
+        ingest.journal.close()
+        ingest.quarantine.close()
+        raise
+    ingest.start()
+    return ingest

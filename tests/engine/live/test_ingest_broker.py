@@ -20,9 +20,9 @@ import pytest
 from metrotwin.cli import main
 from metrotwin.live.broker import (BrokerRefused, Credentials, Publisher, Subscription,
                                    parse_broker_url)  # fmt: skip
-from metrotwin.live.ingest import JOURNAL, QUARANTINE, open_ingest
+from metrotwin.live.ingest import JOURNAL, QUARANTINE, client_id_for, open_ingest, start_ingest
 from metrotwin.live.journal import Journal
-from metrotwin.live.messages import MessageReader, SensorCatalog, sensor_catalog
+from metrotwin.live.messages import MessageReader, SensorCatalog
 from metrotwin.observe.read_csv import read_csv_readings
 from metrotwin.run.scenario import load_scenario
 
@@ -245,19 +245,19 @@ def test_the_demo_twins_feed_replayed_through_the_broker_is_journaled_as_recorde
     """``metrotwin replay`` of the demo twin's readings into an ingest with the demo twin's
     sensors: the journal, exported, is what the offline reader reads of the recording."""
     scenario = load_scenario(REPO / "scenarios" / "demo_twin.yaml")
-    reader = MessageReader(sensor_catalog(scenario.observations), max_ahead=None, max_age=None)
-    sub = subscription(mosquitto.url, "twin-demo")
-    ingest = open_ingest(tmp_path / "twin", sub, reader)
-    sub.start(timeout=10)
-    ingest.start()
-    recording = REPO / "scenarios" / "demo_twin" / "obs.csv"
     monkeypatch.setenv("METROTWIN_MQTT_USERNAME", USER)
     monkeypatch.setenv("METROTWIN_MQTT_PASSWORD", PASSWORD)
+    # the demo's readings are of 2026-07-15 06:00-09:00: the twin's clock is then
+    ingest = start_ingest(scenario.observations, tmp_path / "twin", broker=mosquitto.url,
+                          topics=["city/sensors/#"], keep_new=True,
+                          clock=lambda: datetime(2026, 7, 15, 9, 5, tzinfo=timezone.utc))
+    recording = REPO / "scenarios" / "demo_twin" / "obs.csv"
     assert main(["replay", str(recording), "--broker", mosquitto.url, "--speed", "0"]) == 0
     assert "published 950 readings" in capsys.readouterr().out
     wait_for(lambda: ingest.counts.total >= 950, 30, "the demo feed")
     ingest.close()
     assert (ingest.counts.accepted, ingest.counts.quarantined) == (950, 0)
+    assert len(ingest.take_new()) == 950 and ingest.take_new() == []
     with Journal(tmp_path / "twin" / JOURNAL) as journal:
         journal.export_csv(tmp_path / "journal.csv")
     offline, live = read_csv_readings(recording), read_csv_readings(tmp_path / "journal.csv")
@@ -267,3 +267,9 @@ def test_the_demo_twins_feed_replayed_through_the_broker_is_journaled_as_recorde
         return sorted(zip(r.sensor_id, r.time.tolist(), r.variable, r.value.tolist()))
 
     assert rows(live) == rows(offline)  # to the bit
+
+
+def test_a_twins_client_id_is_stable_per_output_folder(tmp_path):
+    assert client_id_for(tmp_path / "a") == client_id_for(tmp_path / "b" / ".." / "a")
+    assert client_id_for(tmp_path / "a") != client_id_for(tmp_path / "b")
+    assert client_id_for(tmp_path).isalnum() and len(client_id_for(tmp_path)) <= 23
