@@ -186,10 +186,10 @@ class _Connection:
                 log.warning("broker %s: %s; retrying with back-off", self.address, reason)
             return
         self.connects += 1
-        self.connected()
+        self.connected(flags.session_present)
         self._answered.set()
 
-    def connected(self) -> None:
+    def connected(self, session_present: bool) -> None:
         """Called on each successful connection (subscribe here)."""
 
     def _on_connect_fail(self, client, userdata) -> None:
@@ -244,7 +244,10 @@ class Subscription(_Connection):
         self._stopping = False
         client.on_message = self._on_message
 
-    def connected(self) -> None:
+    def connected(self, session_present: bool) -> None:
+        if self.connects > 1 and not session_present:
+            log.warning("broker %s lost this twin's session (restarted without persistence?): "
+                        "what was published while it was away is lost", self.address)
         # the session keeps the subscriptions; subscribing again is harmless and covers a
         # session the broker lost
         self.client.subscribe([(topic, 1) for topic in self.topics])
@@ -261,7 +264,10 @@ class Subscription(_Connection):
 
     def get(self, max_messages: int, timeout: float) -> list[Message]:
         """Up to ``max_messages`` received messages, waiting up to ``timeout`` s for the
-        first one (an empty list if none came)."""
+        first one (an empty list if none came); :class:`BrokerRefused` once the broker refused
+        a reconnection for good (credentials revoked)."""
+        if self.error is not None and self._queue.empty():
+            raise self.error
         try:
             batch = [self._queue.get(timeout=timeout)]
         except queue.Empty:

@@ -67,12 +67,12 @@ class Mosquitto:
     queues to the persistence folder), ``restart``; ``url``; ``log()`` its log text."""
 
     def __init__(self, folder: Path, *, max_inflight: int = 1000, tls: bool = False):
-        self.binary, passwd = mosquitto_binaries()
+        self.binary, self._passwd = mosquitto_binaries()
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        passwords = self.folder / "passwords"
-        subprocess.run([passwd, "-c", "-b", str(passwords), USER, PASSWORD], check=True,
+        passwords = self.passwords = self.folder / "passwords"
+        subprocess.run([self._passwd, "-c", "-b", str(passwords), USER, PASSWORD], check=True,
                        capture_output=True)  # fmt: skip
         passwords.chmod(0o600)
         (self.folder / "data").mkdir(exist_ok=True)
@@ -131,6 +131,11 @@ class Mosquitto:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def set_password(self, password: str) -> None:
+        """Change the test user's password (read by the broker when it starts)."""
+        subprocess.run([self._passwd, "-b", str(self.passwords), USER, password], check=True,
+                       capture_output=True)  # fmt: skip
 
     def log(self) -> str:
         path = self.folder / "mosquitto.log"

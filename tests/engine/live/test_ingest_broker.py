@@ -273,3 +273,18 @@ def test_a_twins_client_id_is_stable_per_output_folder(tmp_path):
     assert client_id_for(tmp_path / "a") == client_id_for(tmp_path / "b" / ".." / "a")
     assert client_id_for(tmp_path / "a") != client_id_for(tmp_path / "b")
     assert client_id_for(tmp_path).isalnum() and len(client_id_for(tmp_path)) <= 23
+
+
+def test_credentials_revoked_while_running_stop_the_ingest_with_the_refusal(mosquitto,
+                                                                           tmp_path):  # fmt: skip
+    sub = subscription(mosquitto.url, "twin-revoked")
+    ingest = open_ingest(tmp_path / "twin", sub, reader_for(1))
+    sub.start(timeout=10)
+    ingest.start()
+    mosquitto.set_password("changed")
+    mosquitto.restart()
+    wait_for(lambda: ingest.error is not None, 10, "the refusal to reach the ingest")
+    with pytest.raises(BrokerRefused, match="Not authorized"):
+        ingest.close()
+    time.sleep(0.5)  # a retry would come within the 0.2 s back-off
+    assert sub.attempts == 2  # the first connection and one refused reconnection
