@@ -185,18 +185,34 @@ def _start_ingest_process(url: str, folder: Path, slow: float = 0.0) -> subproce
     return process
 
 
+@pytest.fixture
+def ingest_processes(mosquitto):  # noqa: F811 (the fixture imported above)
+    """Starts ingest processes on the test's broker; kills those still running after."""
+    started = []
+
+    def start(folder: Path, slow: float = 0.0) -> subprocess.Popen:
+        started.append(_start_ingest_process(mosquitto.url, folder, slow))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def _lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
 def test_the_ingest_killed_mid_stream_and_restarted_loses_nothing_and_journals_once(
-        mosquitto, tmp_path):  # fmt: skip
+        mosquitto, ingest_processes, tmp_path):  # fmt: skip
     n = 15_000
     messages = feed(n, 100)
     folder = tmp_path / "twin"
     # a slow disk: at the kill, messages are received and not yet journaled (acknowledging
     # them on receipt would lose them)
-    first = _start_ingest_process(mosquitto.url, folder, slow=0.02)
+    first = ingest_processes(folder, slow=0.02)
     publisher = publish_in_thread(mosquitto.url, messages, pause_every=500, pause=0.05)
     wait_for(lambda: _lines(folder / JOURNAL) >= 3000, 60, "3000 readings journaled")
     first.send_signal(signal.SIGKILL)
@@ -206,7 +222,7 @@ def test_the_ingest_killed_mid_stream_and_restarted_loses_nothing_and_journals_o
     assert not publisher.is_alive()
     journaled_before = _lines(folder / JOURNAL)
     assert journaled_before < n
-    second = _start_ingest_process(mosquitto.url, folder)
+    second = ingest_processes(folder)
     wait_for(lambda: _lines(folder / JOURNAL) >= n, 60, "the queued readings")
     time.sleep(0.5)  # anything sent twice would arrive now
     second.send_signal(signal.SIGTERM)
