@@ -210,6 +210,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="mqtt://HOST:PORT or mqtts://HOST:PORT (credentials from the "
                            "environment or a file, never the command line)")
     live.add_argument("--topic", default="city/sensors/#", help="topic filter of the readings")
+    live.add_argument("--credentials", help="file of username=... and password=... lines "
+                      "(default: METROTWIN_MQTT_USERNAME, METROTWIN_MQTT_PASSWORD)")
+    live.add_argument("--ca-file", help="CA certificate (PEM) of an mqtts:// broker")
     live.add_argument("-o", "--out", help="output folder (default: runs/<scenario name>-live)")
     live.add_argument("--horizon", default="2 h", help="forecast horizon (default 2 h)")
     live.add_argument("--keep", type=int, default=24, help="cycle folders kept (default 24)")
@@ -224,13 +227,16 @@ def _parser() -> argparse.ArgumentParser:
     observe.add_argument("--variant", help="variant to sample (default: the baseline)")
     observe.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     observe.set_defaults(func=_observe)
+    _add_replay(sub)
     return parser
 
 
 def _live(args) -> int:
-    """The live twin: the scenario and options checked, then the MQTT side (``metrotwin.live.
-    ingest``) feeds ``metrotwin.live.twin.run_live`` the journal and each batch of readings."""
+    """The live twin: the scenario and options checked, then the MQTT side
+    (``metrotwin.live.feed``) feeds ``metrotwin.live.twin.run_live`` the journal and each
+    batch of readings journaled since."""
     from metrotwin.live.clock import SimulatedClock, WallClock
+    from metrotwin.live.feed import LiveFeed
     from metrotwin.live.twin import LiveTwin, TwinOptions, run_live
     from metrotwin.scenario.units import parse_duration
 
@@ -242,32 +248,57 @@ def _live(args) -> int:
     if not horizon > 0 or args.keep < 1:
         raise MetrotwinError(f"--horizon must be > 0 (it is {args.horizon!r}) and --keep at "
                              f"least 1 (it is {args.keep})")
-    feed = _live_feed()
     scenario = _load(args.scenario)
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-live"
-    with feed.connect(args.broker, args.topic, out) as connection:
+    feed = LiveFeed(scenario, out, broker=args.broker, topic=args.topic,
+                    credentials_file=Path(args.credentials) if args.credentials else None,
+                    ca_file=Path(args.ca_file) if args.ca_file else None,
+                    simulated=args.simulated_clock, base_dir=Path(args.scenario).parent)  # fmt: skip
+    with feed:
         twin = LiveTwin(scenario, out, options=TwinOptions(horizon=horizon, keep=args.keep),
                         clock=SimulatedClock() if args.simulated_clock else WallClock(),
-                        publisher=connection.publish)  # fmt: skip
-        cycles = run_live(twin, connection.batches(), connection.journal())
+                        publisher=feed.publish)  # fmt: skip
+        cycles = run_live(twin, feed.batches(), feed.journal())
     print(f"live twin stopped after {cycles} cycle(s); outputs in {out}")
     return 0
 
 
-def _live_feed():
-    """The MQTT side of the live twin (the broker, the journal, the quarantine), where this
-    build has it: ``connect(broker, topic, out)`` gives a context manager with
-    ``journal()`` (the readings accepted so far), ``batches()`` (each batch accepted since)
-    and ``publish(topic, payload, retain=True)``."""
+def _add_replay(sub) -> None:
+    replay = sub.add_parser("replay", help="publish an observations CSV to an MQTT broker as a "
+                                           "sensor feed, in accelerated time")  # fmt: skip
+    replay.add_argument("csv", metavar="OBS.csv", help="sensor_id,time,variable,value[,units]")
+    replay.add_argument("--broker", required=True, help="mqtt://HOST:PORT or mqtts://HOST:PORT "
+                        "(credentials: METROTWIN_MQTT_USERNAME, METROTWIN_MQTT_PASSWORD)")
+    replay.add_argument("--credentials", help="file of username=... and password=... lines")
+    replay.add_argument("--ca-file", help="CA certificate (PEM) of an mqtts:// broker (default: "
+                        "the system's)")  # fmt: skip
+    replay.add_argument("--topic-prefix", default="city/sensors",
+                        help="each row goes to PREFIX/SENSOR_ID (default city/sensors)")
+    replay.add_argument("--speed", type=float, default=60.0,
+                        help="times faster than real time (default 60; 0: as fast as possible)")
+    replay.add_argument("--start", help="replay from this time on (ISO 8601)")
+    replay.set_defaults(func=_replay)
+
+
+def _replay(args) -> int:
+    from metrotwin.live.broker import Publisher, parse_broker_url, read_credentials
+    from metrotwin.live.replay import check_speed, feed_messages, replay
+
+    check_speed(args.speed)
+    address = parse_broker_url(args.broker)
+    credentials = read_credentials(Path(args.credentials) if args.credentials else None)
+    messages = feed_messages(Path(args.csv), topic_prefix=args.topic_prefix, start=args.start)
+    publisher = Publisher(address, credentials=credentials,
+                          ca_file=Path(args.ca_file) if args.ca_file else None)  # fmt: skip
+    began = time.monotonic()
+    publisher.start(timeout=30.0)
     try:
-        from metrotwin.live import ingest  # its own module: paho-mqtt only loads for `live`
-    except ModuleNotFoundError as err:
-        if err.name != "metrotwin.live.ingest":
-            raise
-        raise MetrotwinError("metrotwin live: this build has no MQTT side of the live twin "
-                             "(metrotwin.live.ingest); the twin itself is "
-                             "metrotwin.live.twin.run_live(twin, batches of readings)") from None
-    return ingest
+        count = replay(messages, publisher.publish, speed=args.speed)
+        publisher.flush()
+    finally:
+        publisher.stop()
+    print(f"published {count} readings to {address} in {time.monotonic() - began:.1f} s")
+    return 0
 
 
 def _observe(args) -> int:
