@@ -194,7 +194,8 @@ def synthetic_population(state, net: Network, params, rng: np.random.Generator, 
     Homes: residential buildings (building_use 1), floor area = footprint x storeys
     (building_height / ``params.storey_height``), one resident per
     ``params.floor_area_per_resident``; each resident commutes with probability
-    ``params.commuter_share`` x ``params.sample_fraction``. Jobs: buildings of use 2, 3, 4,
+    ``params.commuter_share`` x ``params.sample_fraction`` (x ``params.demand_scale``, a
+    factor on the demand whatever its source). Jobs: buildings of use 2, 3, 4,
     one job per ``params.floor_area_per_job``. The workplace is drawn with probability
     proportional to jobs x exp(-distance / ``params.distance_scale``); the mode by
     ``choose_modes`` (default ``agents.choose_modes``: shares by distance band), the group by ``params.group_shares``; departures are normal around
@@ -217,7 +218,7 @@ def synthetic_population(state, net: Network, params, rng: np.random.Generator, 
         raise DemandError("the city has no residential buildings (building_use 1) or no "
                           "workplaces (building_use 2, 3, 4): the synthetic population needs both")
     expected = floor[home] / params.floor_area_per_resident * params.commuter_share
-    expected *= params.sample_fraction
+    expected *= params.sample_fraction * params.demand_scale
     n_home = np.floor(expected + rng.random(expected.size)).astype(int)
     hx, hy = np.repeat(cx[home], n_home), np.repeat(cy[home], n_home)
     n = hx.size

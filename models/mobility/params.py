@@ -45,7 +45,8 @@ class Params(StrictModel):
     od_file: Path | None = Field(None, description="CSV: orig,dest,t_start_s,t_end_s,flow_vehps")
     tntp_trips: Path | None = Field(None, description="TNTP _trips.tntp OD matrix")
     departure_window: tuple[float, float] = Field((0.0, 3600.0), description="TNTP trips (s)")
-    demand_scale: float = Field(1.0, gt=0, le=100, description="factor on OD volumes")
+    demand_scale: float = Field(1.0, gt=0, le=100,
+                                description="factor on the demand: OD volumes or the synthetic commuters")  # fmt: skip
     sample_fraction: float = Field(0.1, gt=0, le=1, description="share of commuters simulated")
     scale_capacity: bool = Field(True, description="scale flow and storage capacity by the "
                                  "sample fraction (MATSim's flow/storage capacity factors)")

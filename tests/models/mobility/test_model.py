@@ -202,6 +202,18 @@ def test_synthetic_population_is_deterministic_and_uses_land_use():
     assert set(np.unique(a.mode)) <= {0, 1, 2}
 
 
+def test_demand_scale_scales_the_synthetic_population_too():
+    # a risk run samples models.mobility.demand_scale: it must not be a no-op for a city
+    # without OD tables (it was: the factor reached only OD volumes)
+    state = city_with_buildings()
+    net = Network.from_state(state)
+    sizes = [len(synthetic_population(state, net, MobilityModel.Params(sample_fraction=0.5,
+                                                                       demand_scale=scale),
+                                      np.random.default_rng(7), start_hour=6.0))
+             for scale in (1.0, 2.0)]  # fmt: skip
+    assert abs(sizes[1] - 2 * sizes[0]) < 4 * np.sqrt(2 * sizes[0]) + 10, sizes
+
+
 def test_mesa_model_standalone_with_agents_and_hooks():
     class Counting(Driver):
         stranded = 0
