@@ -126,6 +126,9 @@ CUTS = {
                   "domain": {"generated": {"resolution": 30}}},
     "sioux_falls": {"period": {"duration": "1 h"},
                     "models": {"mobility": {"demand_scale": 0.05}}},
+    "demo_risk": {"domain": {"generated": {"resolution": 100}},
+                  "hazards": {"design_storms": {"return_periods": [2, 100]},
+                              "sampling": {"members": 1}}},
 }  # fmt: skip
 
 
@@ -171,6 +174,17 @@ def assert_report_of(out: Path, variants: list[str]) -> str:
     return page
 
 
+def assert_risk_report_of(out: Path, variants: list[str]) -> None:
+    """A risk run's report: every variant's risk summary in it, and its sections."""
+    page = (out / "comparison" / "report.html").read_text(encoding="utf-8")
+    ranking = json.loads((out / "comparison" / "risk_comparison.json").read_text())["ranking"]
+    assert sorted(ranking) == sorted(variants[1:])
+    for v in variants:
+        assert f"<b>{v}</b>" in page and (out / v / "risk.json").is_file(), v
+    for section in ("risk", "events", "exceedance", "sensitivity", "assumptions"):
+        assert f"id='{section}'" in page, section
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_shipped_scenario_runs_to_a_report(path, request, tmp_path):
     if path.stem == "demo":
@@ -183,6 +197,9 @@ def test_every_shipped_scenario_runs_to_a_report(path, request, tmp_path):
         run_scenario(scenario, out, progress=False, report=compare_runs)
     variants = load_scenario(path).variant_names if path.stem == "demo" else \
         scenario.variant_names  # fmt: skip
+    if path.stem != "demo" and scenario.hazards is not None:
+        assert_risk_report_of(out, variants)
+        return
     page = assert_report_of(out, variants)
     if len(variants) == 1:  # its own results: no difference to a reference
         assert "minus" not in page and "Difference maps" not in page
