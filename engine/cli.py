@@ -260,10 +260,11 @@ def _live(args) -> int:
                         clock=SimulatedClock() if args.simulated_clock else WallClock(),
                         publisher=feed.publish)  # fmt: skip
         cycles = run_live(twin, feed.batches(), feed.journal(), counts=feed.counts)
-    why = ("the period is over" if twin.finished
-           else f"stopped by {feed.stopped_by}")  # fmt: skip
+    how = f" by {feed.stopped_by}" if feed.stopped_by else ""
+    over = ", the period is over" if twin.finished else ""
     counts = ", ".join(f"{n} {what}" for what, n in feed.counts().items())
-    print(f"live twin: {why} after {cycles} cycle(s); messages: {counts}; outputs in {out}")
+    print(f"live twin stopped{how} after {cycles} cycle(s){over}; messages: {counts}; "
+          f"outputs in {out}")
     return 0
 
 

@@ -24,6 +24,8 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from metrotwin.cli import main
+from metrotwin.live.broker import Credentials, Publisher, parse_broker_url
 from metrotwin.live.journal import Journal
 from metrotwin.live.reading import Reading
 
@@ -33,12 +35,13 @@ from .test_cycle import nowcast_fields
 from .twin_data import CYCLES, demo_readings, offline_fields, small_twin_data, write_journal_csv
 
 METROTWIN = [sys.executable, "-m", "metrotwin.cli"]
-#: rows of the feed that are not readings the twin takes: (row, why it is refused)
+#: rows of the feed that are not readings the twin takes: (row, the reason's code), in the
+#: order the replay sends them (a time that does not read first, then by time)
 GARBAGE = [
-    (("gauge00", "yesterday", "water_depth", "0.1", "m"), "not a time"),
-    (("gauge01", "2026-07-15T06:20:00Z", "water_depth", "deep", "m"), "not a number"),
-    (("nosuch", "2026-07-15T06:30:00Z", "water_depth", "0.2", "m"), "unknown sensor"),
-    (("gauge02", "2026-07-15T06:40:00Z", "air_temperature", "300", "K"), "wrong variable"),
+    (("gauge00", "yesterday", "water_depth", "0.1", "m"), "malformed"),
+    (("gauge01", "2026-07-15T06:20:00Z", "water_depth", "deep", "m"), "malformed"),
+    (("nosuch", "2026-07-15T06:30:00Z", "water_depth", "0.2", "m"), "unknown_sensor"),
+    (("gauge02", "2026-07-15T06:40:00Z", "air_temperature", "300", "K"), "unknown_variable"),
 ]
 #: a wait for the twin's processes (s): they start in a few seconds once numba's cache is
 #: warm; a cold cache compiles the kernels first (a minute on a busy machine)
@@ -152,7 +155,7 @@ def test_a_replayed_feed_drives_the_twin_through_its_period_as_the_offline_run(
     finally:
         twin.kill()
     assert code == 0, stderr
-    assert f"the period is over after {CYCLES} cycle(s)" in stdout
+    assert f"live twin stopped after {CYCLES} cycle(s), the period is over" in stdout
     published = cycles_of(out)
     assert [p.name for p in published] == [f"20260715T0{6 + m // 60}{m % 60:02d}00Z"
                                            for m in range(10, 80, 10)]  # fmt: skip
@@ -166,7 +169,8 @@ def test_a_replayed_feed_drives_the_twin_through_its_period_as_the_offline_run(
     with Journal(out / "feed" / "journal.jsonl") as journal:
         assert list(journal.readings()) == readings  # in the replay's (time) order
     quarantined = (out / "feed" / "quarantine.jsonl").read_text().splitlines()
-    assert len(quarantined) == len(GARBAGE)
+    reasons = [json.loads(line)["reason"].split(":")[0] for line in quarantined]
+    assert reasons == [code for _, code in GARBAGE]
     # the status a client connecting now gets: the last cycle's, retained
     assert retained(mosquitto.url, "city/twin/status") == {**status, "retain": True}
     # each nowcast is the offline run's analysis at its time, bit for bit
@@ -207,7 +211,7 @@ def test_sigterm_stops_the_twin_after_its_cycle_with_everything_written(tmp_path
     assert code == 0, stderr
     assert "SIGTERM: the twin stops after its current cycle" in stderr
     # the feed ended with the stop: the cycle of its last time (06:40) runs, then it exits
-    assert "stopped by SIGTERM after 4 cycle(s)" in stdout
+    assert "live twin stopped by SIGTERM after 4 cycle(s);" in stdout
     assert f"messages: {len(readings)} accepted, 0 duplicate, 0 quarantined" in stdout
     assert [p.name for p in cycles_of(out)][-1] == "20260715T064000Z"
     leftovers = [p.name for p in (out / "cycles").iterdir() if p.name.startswith(".")]
@@ -238,8 +242,45 @@ def test_sigint_stops_a_wall_clock_twin_whose_broker_is_away(tmp_path, mosquitto
     finally:
         twin.kill()
     assert code == 0, stderr
-    assert "stopped by SIGINT after 0 cycle(s)" in stdout
+    assert "live twin stopped by SIGINT after 0 cycle(s);" in stdout
     assert "Traceback" not in stderr
     assert "reconnecting with back-off" in stderr
     # paho's back-off sleeps a second at a time; the poll is a second: a few seconds at most
     assert took < 10, took
+
+
+def test_a_full_window_drops_the_twins_message_instead_of_holding_its_cycle(tmp_path, mosquitto):  # noqa: F811
+    """While the broker is away the twin's retained messages wait in the publisher's window;
+    once it is full, a publish gives up after ``wait`` s (the next cycle's replace them)."""
+    publisher = Publisher(parse_broker_url(mosquitto.url), credentials=Credentials(USER, PASSWORD),
+                          window=2, min_backoff=0.2, max_backoff=1.0)  # fmt: skip
+    publisher.start(timeout=10)
+    try:
+        assert publisher.publish("city/twin/status", b"{}", retain=True, wait=1.0)
+        publisher.flush(timeout=10)
+        mosquitto.stop()
+        assert publisher.publish("city/twin/status", b"1", retain=True, wait=0.5)
+        assert publisher.publish("city/twin/status", b"2", retain=True, wait=0.5)
+        began = time.monotonic()
+        assert not publisher.publish("city/twin/status", b"3", retain=True, wait=0.5)
+        assert 0.4 < time.monotonic() - began < 3
+    finally:
+        publisher.stop()
+
+
+def test_wrong_credentials_end_the_twin_with_one_message(tmp_path, mosquitto, monkeypatch, capsys):  # noqa: F811
+    scenario = twin_scenario(tmp_path)
+    monkeypatch.setenv("METROTWIN_MQTT_USERNAME", USER)
+    monkeypatch.setenv("METROTWIN_MQTT_PASSWORD", "not-" + PASSWORD)
+    began = time.monotonic()
+    assert main(["live", str(scenario), "--broker", mosquitto.url, "-o",
+                 str(tmp_path / "out")]) == 2  # fmt: skip
+    assert time.monotonic() - began < 20  # not the 30 s of waiting for a broker
+    err = capsys.readouterr().err
+    assert f"metrotwin: error: broker {mosquitto.url} refused the connection" in err
+    assert "Traceback" not in err and err.count("error:") == 1
+    deadline = time.monotonic() + 5  # the broker writes its log in its own time
+    while "not authorised" not in mosquitto.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # a retry would come after 0.5 s
+    assert mosquitto.log().count("not authorised") == 1  # one try, no retry
