@@ -20,6 +20,7 @@ dropped with a warning rather than holding the cycles up.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -94,8 +95,9 @@ class LiveFeed:
             if self.publisher.is_connected:
                 self.publisher.flush(timeout=FLUSH_TIMEOUT)
             else:
-                log.warning("the broker %s is away: the twin's last messages were not sent "
-                            "(the files of the output folder are complete)", self.broker)
+                log.warning("the broker %s is away: those of the twin's messages it has not "
+                            "acknowledged, if any, are not sent (the files of the output folder "
+                            "are complete)", self.broker)  # fmt: skip
         except BrokerError as err:
             log.warning("%s (the files of the output folder are complete)", err)
         finally:
@@ -110,7 +112,10 @@ class LiveFeed:
     def stop_on_signals(self, signals=STOP_SIGNALS):
         """Within: the first of ``signals`` stops the feed (:meth:`stop`) and puts the
         previous handlers back, so that a second one acts at once; they are put back at the
-        end too. (Only the main thread can set handlers.)"""
+        end too. Outside the main thread (which alone can set handlers) nothing is set."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
         previous = {s: signal.getsignal(s) for s in signals}
 
         def restore() -> None:
@@ -120,8 +125,9 @@ class LiveFeed:
         def on_signal(signum, frame) -> None:
             restore()
             name = signal.Signals(signum).name
-            log.warning("%s: the twin stops after its current cycle (again to stop at once: "
-                        "it resumes from its checkpoint)", name)  # fmt: skip
+            # os.write: a handler's print or log could re-enter a write the main thread is in
+            os.write(2, f"metrotwin: {name}: the twin stops after its current cycle (again to "
+                        "stop at once: it resumes from its checkpoint)\n".encode())  # fmt: skip
             self.stop(name)
 
         for sig in signals:
