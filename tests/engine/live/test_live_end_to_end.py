@@ -187,7 +187,8 @@ def test_a_replayed_feed_drives_the_twin_through_its_period_as_the_offline_run(
     assert status["readings_assimilated"] > 0
 
 
-def test_sigterm_stops_the_twin_after_its_cycle_with_everything_written(tmp_path, mosquitto):  # noqa: F811
+def test_sigterm_stops_the_twin_after_its_cycle_with_everything_written(
+        tmp_path, mosquitto):  # noqa: F811  # fmt: skip
     scenario = twin_scenario(tmp_path)
     readings = demo_readings(40)  # up to 06:40
     feed_csv(tmp_path / "feed.csv", readings)
@@ -223,17 +224,23 @@ def test_sigterm_stops_the_twin_after_its_cycle_with_everything_written(tmp_path
     assert retained(mosquitto.url, "city/twin/status")["cycle_time"] == status["cycle_time"]
 
 
-def test_sigint_stops_a_wall_clock_twin_whose_broker_is_away(tmp_path, mosquitto):  # noqa: F811
-    # a period starting now: no cycle is due during the test
+def test_a_wall_clock_twin_cycles_while_its_broker_is_away_and_stops_on_sigint(
+        tmp_path, mosquitto):  # noqa: F811  # fmt: skip
+    # the first cycle (10 min after the period's start) is due on the wall clock 30 s after
+    # its time: due_in s after the scenario is written, well after the broker is stopped
+    due_in = 15
     now = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
-    scenario = twin_scenario(tmp_path, start=(now + timedelta(minutes=5)).isoformat())
+    start = now - timedelta(minutes=10, seconds=30) + timedelta(seconds=due_in)
+    scenario = twin_scenario(tmp_path, start=start.isoformat())
     out = tmp_path / "out"
     twin = start_twin(scenario, mosquitto.url, out)
     try:
         wait_for("the ingest", lambda: (out / "feed" / "journal.jsonl").exists(), twin)
-        time.sleep(1.0)
         mosquitto.stop()
-        time.sleep(3.0)  # the twin retries with back-off
+        assert cycles_of(out) == []
+        wait_for("a cycle without the broker", lambda: (out / "status.json").exists(), twin,
+                 timeout=due_in + 60)  # fmt: skip
+        time.sleep(2.0)  # the twin retries with back-off
         assert twin.poll() is None
         began = time.monotonic()
         twin.send_signal(signal.SIGINT)
@@ -242,14 +249,19 @@ def test_sigint_stops_a_wall_clock_twin_whose_broker_is_away(tmp_path, mosquitto
     finally:
         twin.kill()
     assert code == 0, stderr
-    assert "live twin stopped by SIGINT after 0 cycle(s);" in stdout
+    assert "live twin stopped by SIGINT after 1 cycle(s);" in stdout
+    status = json.loads((out / "status.json").read_text())
+    assert status["cycle_time"] == (start + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert status["readings_heard"] == 0 and len(status["sensors_silent"]) == 50
     assert "Traceback" not in stderr
     assert "reconnecting with back-off" in stderr
+    assert "is away: those of the twin's messages it has not acknowledged" in stderr
     # paho's back-off sleeps a second at a time; the poll is a second: a few seconds at most
     assert took < 10, took
 
 
-def test_a_full_window_drops_the_twins_message_instead_of_holding_its_cycle(tmp_path, mosquitto):  # noqa: F811
+def test_a_full_window_drops_the_twins_message_instead_of_holding_its_cycle(
+        tmp_path, mosquitto):  # noqa: F811  # fmt: skip
     """While the broker is away the twin's retained messages wait in the publisher's window;
     once it is full, a publish gives up after ``wait`` s (the next cycle's replace them)."""
     publisher = Publisher(parse_broker_url(mosquitto.url), credentials=Credentials(USER, PASSWORD),
@@ -268,7 +280,8 @@ def test_a_full_window_drops_the_twins_message_instead_of_holding_its_cycle(tmp_
         publisher.stop()
 
 
-def test_wrong_credentials_end_the_twin_with_one_message(tmp_path, mosquitto, monkeypatch, capsys):  # noqa: F811
+def test_wrong_credentials_end_the_twin_with_one_message(
+        tmp_path, mosquitto, monkeypatch, capsys):  # noqa: F811  # fmt: skip
     scenario = twin_scenario(tmp_path)
     monkeypatch.setenv("METROTWIN_MQTT_USERNAME", USER)
     monkeypatch.setenv("METROTWIN_MQTT_PASSWORD", "not-" + PASSWORD)
