@@ -2,7 +2,7 @@
 (issue 20, item 6: >= 10,000 observations/s).
 
 Usage:  .venv/bin/python benchmarks/live_ingest.py [-n 200000] [--repeats 3] [--sensors 500]
-        [--batch-size 2000] [--broker mqtt://HOST:PORT]
+        [--batch-size 2000] [--broker mqtt://HOST:PORT] [--modes backlog live cycles]
 
 Without ``--broker`` a Mosquitto is started on a free port of 127.0.0.1 (as the tests start
 it: password file, persistence, ``max_queued_messages 0``, ``max_inflight_messages 1000``).
@@ -21,6 +21,14 @@ a fresh journal and client id:
 Each run checks that the journal holds the N readings exactly once. Printed: messages/s of
 each run and their median, the queue's high-water mark and the growth of the process's RSS.
 
+Then (mode ``cycles``) the cycle latency: the small demo twin of the tests (100 m cells, 4
+members, 7 ten-minute cycles, forecast horizon 20 min) run by ``metrotwin live
+--simulated-clock`` against the broker, fed by ``metrotwin replay --speed 0``; printed, each
+cycle's ``latency_s`` of its ``status.json`` (the batch of readings that made the cycle due,
+read from the journal, to its nowcast and forecast published: assimilation, checkpoint,
+forecast, files) and the wall time from the replay's end (its last message sent) to the last
+cycle's ``status.json`` written (that plus the ingest and the journal's poll, 1 s).
+
 Measured 2026-12-06 11:39 UTC on the shared 2-core machine (load average ~2.5 from other
 jobs), Mosquitto 2.0.11, paho-mqtt 2.2.0, N = 200,000, 500 sensors, batch 2000, medians of 3:
   backlog 15,455 messages/s (runs 14,564 / 15,455 / 21,608), live 12,844 messages/s
@@ -34,6 +42,7 @@ jobs), Mosquitto 2.0.11, paho-mqtt 2.2.0, N = 200,000, 500 sensors, batch 2000, 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -43,15 +52,21 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import yaml
+
 from metrotwin.live.broker import (Credentials, Subscription, parse_broker_url,
                                    read_credentials)  # fmt: skip
 from metrotwin.live.ingest import JOURNAL, open_ingest
 from metrotwin.live.journal import Journal
 from metrotwin.live.messages import MessageReader, SensorCatalog
+from metrotwin.live.reading import Reading
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from tests._support.mosquitto import PASSWORD, USER, Mosquitto  # noqa: E402 (after the path)
+
+from tests.engine.live.twin_data import demo_readings, small_twin_data  # noqa: E402
+from tests.engine.live.twin_data import write_journal_csv  # noqa: E402
 
 TOPIC = "bench/sensors"
 
@@ -128,6 +143,35 @@ def one_run(args, url: str, feed: Path, credentials, mode: str, run: int) -> dic
             "high_water": sub.high_water, "rss_growth": rss_bytes() - rss}  # fmt: skip
 
 
+def cycle_latency(url: str, credentials: Credentials | None, work: Path) -> None:
+    """The small demo twin run live from a replay; prints its cycles' latencies."""
+    folder = Path(tempfile.mkdtemp(prefix="twin-", dir=work))
+    (folder / "twin.yaml").write_text(yaml.safe_dump(small_twin_data(folder, [])))
+    after_end = Reading("gauge00", "2026-07-15T07:20:00Z", "water_depth", 0.05, "m")
+    write_journal_csv(folder / "feed.csv", [*demo_readings(), after_end])  # its last: 07:10
+    env = dict(os.environ)
+    if credentials is not None:
+        env.update(METROTWIN_MQTT_USERNAME=credentials.username,
+                   METROTWIN_MQTT_PASSWORD=credentials.password)  # fmt: skip
+    out = folder / "out"
+    twin = subprocess.Popen([sys.executable, "-m", "metrotwin", "live", str(folder / "twin.yaml"),
+                             "--broker", url, "--simulated-clock", "--horizon", "20 min", "-o",
+                             str(out)], env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    while not (out / "feed" / "journal.jsonl").exists() and twin.poll() is None:
+        time.sleep(0.1)
+    replay = subprocess.run([sys.executable, "-m", "metrotwin", "replay", str(folder / "feed.csv"),
+                             "--broker", url, "--speed", "0"], env=env, stdout=subprocess.DEVNULL)
+    sent = time.time()
+    if replay.returncode != 0 or twin.wait() != 0:
+        raise SystemExit("metrotwin replay or metrotwin live failed")
+    latencies = [json.loads((c / "nowcast" / "status.json").read_text())["latency_s"]
+                 for c in sorted((out / "cycles").iterdir())]  # fmt: skip
+    print(f"cycles: {len(latencies)} cycles of the small demo twin; latency_s (status.json) "
+          f"median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s; last "
+          f"message sent to the last status.json written "
+          f"{(out / 'status.json').stat().st_mtime - sent:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=200_000, help="readings published per run")
@@ -136,7 +180,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=2000, help="messages per fsync")
     parser.add_argument("--queue-size", type=int, default=10_000)
     parser.add_argument("--broker", help="mqtt://HOST:PORT (default: a local mosquitto)")
-    parser.add_argument("--modes", nargs="+", default=["backlog", "live"])
+    parser.add_argument("--modes", nargs="+", default=["backlog", "live", "cycles"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="metrotwin-bench-") as work:
         feed = Path(work) / "feed.csv"
@@ -150,6 +194,9 @@ def main() -> None:
             url, credentials = broker.url, Credentials(USER, PASSWORD)
         try:
             for mode in args.modes:
+                if mode == "cycles":
+                    cycle_latency(url, credentials, Path(work))
+                    continue
                 runs = [one_run(args, url, feed, credentials, mode, k) for k in range(args.repeats)]
                 for k, r in enumerate(runs):
                     print(f"{mode} run {k + 1}: {args.n} readings in {r['seconds']:.2f} s = "

@@ -234,7 +234,8 @@ def _parser() -> argparse.ArgumentParser:
 def _live(args) -> int:
     """The live twin: the scenario and options checked, then the MQTT side
     (``metrotwin.live.feed``) feeds ``metrotwin.live.twin.run_live`` the journal and each
-    batch of readings journaled since."""
+    batch of readings journaled since, until the period is over (exit 0) or a SIGINT or
+    SIGTERM stops it after its current cycle (exit 0; a second signal: at once)."""
     from metrotwin.live.clock import SimulatedClock, WallClock
     from metrotwin.live.feed import LiveFeed
     from metrotwin.live.twin import LiveTwin, TwinOptions, run_live
@@ -254,12 +255,16 @@ def _live(args) -> int:
                     credentials_file=Path(args.credentials) if args.credentials else None,
                     ca_file=Path(args.ca_file) if args.ca_file else None,
                     simulated=args.simulated_clock, base_dir=Path(args.scenario).parent)  # fmt: skip
-    with feed:
+    with feed, feed.stop_on_signals():  # SIGINT, SIGTERM: stop after the current cycle
         twin = LiveTwin(scenario, out, options=TwinOptions(horizon=horizon, keep=args.keep),
                         clock=SimulatedClock() if args.simulated_clock else WallClock(),
                         publisher=feed.publish)  # fmt: skip
-        cycles = run_live(twin, feed.batches(), feed.journal())
-    print(f"live twin stopped after {cycles} cycle(s); outputs in {out}")
+        cycles = run_live(twin, feed.batches(), feed.journal(), counts=feed.counts)
+    how = f" by {feed.stopped_by}" if feed.stopped_by else ""
+    over = ", the period is over" if twin.finished else ""
+    counts = ", ".join(f"{n} {what}" for what, n in feed.counts().items())
+    print(f"live twin stopped{how} after {cycles} cycle(s){over}; messages: {counts}; "
+          f"outputs in {out}")
     return 0
 
 

@@ -314,12 +314,27 @@ class Publisher(_Connection):
     def _on_publish(self, client, userdata, mid, reason, properties) -> None:
         self._window.release()
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Publish at QoS 1 (waits while ``window`` messages are unacknowledged)."""
-        while not self._window.acquire(timeout=1.0):
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False,
+                wait: float | None = None) -> bool:  # fmt: skip
+        """Publish at QoS 1 (waits while ``window`` messages are unacknowledged: for ever,
+        or at most ``wait`` s); whether the message was handed to paho (False: the window
+        stayed full for ``wait`` s, the broker away)."""
+        deadline = None if wait is None else time.monotonic() + wait
+        while True:
+            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if self._window.acquire(timeout=max(0.0, left)):
+                break
             if self.error is not None:
                 raise self.error
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
         self.client.publish(topic, payload, qos=1, retain=retain)
+        return True
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the broker is connected now."""
+        return self.client.is_connected()
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait until the broker acknowledged every message published."""

@@ -6,15 +6,28 @@ messages (``city/twin/...``).
 Batches are read from the journal by position, not from the ingest's memory: what the twin
 assimilates is exactly what was fsync'd (and acknowledged to the broker), in journal order,
 so a twin restarted on the same journal sees the same readings in the same order.
+
+Stopping: ``stop()`` (SIGINT or SIGTERM, under ``stop_on_signals``) ends the batches after
+the current cycle, with a last batch of what was journaled until then; the ingest is closed
+(every message journaled was acknowledged, the others stay queued in the broker's session)
+and the publisher flushed, waiting at most ``FLUSH_TIMEOUT`` s for a broker that is there.
+A second signal acts at once (the checkpoint and the journal are written atomically, so that
+the twin resumes from them). The twin's messages are retained and the next cycle's replace
+them: while the broker is away they are kept for it (up to the publisher's window), then
+dropped with a warning rather than holding the cycles up.
 """
 
 from __future__ import annotations
 
-import time
+import logging
+import os
+import signal
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from metrotwin.live.broker import Publisher, parse_broker_url, read_credentials
+from metrotwin.live.broker import BrokerError, Publisher, parse_broker_url, read_credentials
 from metrotwin.live.ingest import Ingest, start_ingest
 from metrotwin.live.reading import Reading
 
@@ -22,6 +35,14 @@ from metrotwin.live.reading import Reading
 FEED_DIR = "feed"
 #: longest wait for the broker at the start (s)
 CONNECT_TIMEOUT = 30.0
+#: longest wait, at the end, for the broker to acknowledge the twin's last messages (s)
+FLUSH_TIMEOUT = 10.0
+#: longest wait for room in the publisher's window before a message is dropped (s)
+PUBLISH_WAIT = 1.0
+#: the signals that stop a twin cleanly
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+log = logging.getLogger("metrotwin.live")
 
 
 class LiveFeed:
@@ -40,6 +61,9 @@ class LiveFeed:
         self.ingest: Ingest | None = None
         self.publisher: Publisher | None = None
         self.seen = 0
+        self.stopped_by: str | None = None  # the signal's name, or "stop()"
+        self._stopping = threading.Event()
+        self._dropped = 0
 
     def __enter__(self) -> LiveFeed:
         ages = {"max_age": None, "max_ahead": None} if self.simulated else {}
@@ -61,11 +85,57 @@ class LiveFeed:
     def __exit__(self, *exc) -> None:
         try:
             if self.publisher is not None:
-                self.publisher.flush()
-                self.publisher.stop()
+                self._flush()
         finally:
             if self.ingest is not None:
                 self.ingest.close()
+
+    def _flush(self) -> None:
+        try:
+            if self.publisher.is_connected:
+                self.publisher.flush(timeout=FLUSH_TIMEOUT)
+            else:
+                log.warning("the broker %s is away: those of the twin's messages it has not "
+                            "acknowledged, if any, are not sent (the files of the output folder "
+                            "are complete)", self.broker)  # fmt: skip
+        except BrokerError as err:
+            log.warning("%s (the files of the output folder are complete)", err)
+        finally:
+            self.publisher.stop()
+
+    def stop(self, why: str = "stop()") -> None:
+        """End the batches (after the current one): the twin stops."""
+        self.stopped_by = why
+        self._stopping.set()
+
+    @contextmanager
+    def stop_on_signals(self, signals=STOP_SIGNALS):
+        """Within: the first of ``signals`` stops the feed (:meth:`stop`) and puts the
+        previous handlers back, so that a second one acts at once; they are put back at the
+        end too. Outside the main thread (which alone can set handlers) nothing is set."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {s: signal.getsignal(s) for s in signals}
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        def on_signal(signum, frame) -> None:
+            restore()
+            name = signal.Signals(signum).name
+            # os.write: a handler's print or log could re-enter a write the main thread is in
+            os.write(2, f"metrotwin: {name}: the twin stops after its current cycle (again to "
+                        "stop at once: it resumes from its checkpoint)\n".encode())  # fmt: skip
+            self.stop(name)
+
+        for sig in signals:
+            signal.signal(sig, on_signal)
+        try:
+            yield self
+        finally:
+            restore()
 
     def journal(self) -> list[Reading]:
         """Every reading journaled so far (a restarted twin replays them)."""
@@ -74,16 +144,32 @@ class LiveFeed:
         return readings
 
     def batches(self) -> Iterator[list[Reading]]:
-        """Each ``poll`` seconds, the readings journaled since the last batch (maybe none);
-        the ingest's error, if one stopped it, is raised here."""
-        while True:
-            time.sleep(self.poll)
-            if self.ingest.error is not None:
-                self.ingest.stop()  # re-raises the error that stopped the ingest
-            batch = list(self.ingest.journal.readings(start=self.seen))
-            self.seen += len(batch)
-            yield batch
+        """Each ``poll`` seconds, the readings journaled since the last batch (maybe none),
+        until :meth:`stop`, then the last of them; the ingest's error, if one stopped it, is
+        raised here."""
+        while not self._stopping.wait(self.poll):
+            yield self._batch()
+        yield self._batch()
+
+    def _batch(self) -> list[Reading]:
+        if self.ingest.error is not None:
+            self.ingest.stop()  # re-raises the error that stopped the ingest
+        batch = list(self.ingest.journal.readings(start=self.seen))
+        self.seen += len(batch)
+        return batch
+
+    def counts(self) -> dict[str, int]:
+        """Messages the ingest handled since this twin started: ``accepted``, ``duplicate``
+        (already journaled), ``quarantined``."""
+        return self.ingest.totals()
 
     def publish(self, topic: str, payload: str, retain: bool = True) -> None:
-        """Publish one of the twin's messages at QoS 1."""
-        self.publisher.publish(topic, payload, retain=retain)
+        """Publish one of the twin's messages at QoS 1; dropped, with a warning, when the
+        broker has been away so long that the publisher's window is full."""
+        if self.publisher.publish(topic, payload, retain=retain, wait=PUBLISH_WAIT):
+            return
+        self._dropped += 1
+        if self._dropped == 1 or self._dropped % 100 == 0:
+            log.warning("the broker %s has been away for long: %d of the twin's messages "
+                        "dropped (the files of the output folder are complete)", self.broker,
+                        self._dropped)  # fmt: skip

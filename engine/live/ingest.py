@@ -97,6 +97,13 @@ class Ingest:
                 self._new.extend(fresh)
         return fresh
 
+    def totals(self) -> dict[str, int]:
+        """The counts, read together: ``accepted``, ``duplicate``, ``quarantined``."""
+        with self._lock:
+            c = self.counts
+            return {"accepted": c.accepted, "duplicate": c.duplicate,
+                    "quarantined": c.quarantined}  # fmt: skip
+
     def take_new(self) -> list[Reading]:
         """The readings journaled since the last call (in journal order)."""
         with self._lock:

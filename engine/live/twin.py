@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -211,14 +211,19 @@ class LiveTwin:
 
 
 def run_live(twin: LiveTwin, batches: Iterable[Iterable[Reading]],
-             journal: Iterable[Reading] = ()) -> int:  # fmt: skip
+             journal: Iterable[Reading] = (),
+             counts: Callable[[], dict[str, int]] | None = None) -> int:  # fmt: skip
     """Start ``twin`` with ``journal`` and feed it each of ``batches`` (an empty batch: a
-    chance for a wall clock's cycle), until the batches end or the period does; with a
-    simulated clock the cycles up to the feed's last reading run once it ends. Returns the number of
+    chance for a wall clock's cycle), until the batches end or the period does (a twin
+    restarted after its period published its last cycle again and returns at once); with a
+    simulated clock the cycles up to the feed's last reading run once it ends. ``counts()``:
+    the ingest's counts, for ``status.json``, asked after each batch. Returns the number of
     cycles published."""
     done = len(twin.start(journal))
+    if twin.finished:
+        return done
     for batch in batches:
-        done += len(twin.feed(batch))
+        done += len(twin.feed(batch, counts=counts() if counts else None))
         if twin.finished:
             return done
     clock = twin.clock

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import netCDF4
-import numpy as np
 import pytest
 
-from metrotwin.run.runner import run_scenario
-
-from .twin_data import demo_readings, scenario_of, small_twin_data
+from .twin_data import demo_readings, offline_fields, small_twin_data
 
 
 @pytest.fixture(scope="session")
@@ -21,16 +17,7 @@ def readings():
 def offline(tmp_path_factory, readings):
     """``metrotwin run`` of the small twin with the readings as its observations CSV: its
     fields at each output time, name -> (time (s) -> array as stored)."""
-    folder = tmp_path_factory.mktemp("offline")
-    data = small_twin_data(folder, readings)
-    run_scenario(scenario_of(data, folder), folder / "run", progress=False)
-    with netCDF4.Dataset(folder / "run" / "baseline" / "fields.nc") as nc:
-        nc.set_auto_mask(False)
-        times = [float(t) for t in nc["time"][:]]
-        fields = {name: {t: np.array(var[i]) for i, t in enumerate(times)}
-                  for name, var in nc.variables.items() if var.dimensions[:1] == ("time",)
-                  and name != "time"}  # fmt: skip
-    return fields
+    return offline_fields(tmp_path_factory.mktemp("offline"), readings)
 
 
 @pytest.fixture

@@ -8,9 +8,12 @@ import csv
 import shutil
 from pathlib import Path
 
+import netCDF4
+import numpy as np
 import yaml
 
 from metrotwin.live.reading import CSV_COLUMNS, Reading
+from metrotwin.run.runner import run_scenario
 from metrotwin.run.scenario import parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
@@ -58,3 +61,16 @@ def small_twin_data(folder: Path, readings: list[Reading] = ()) -> dict:
 
 def scenario_of(data: dict, folder: Path):
     return parse_scenario(copy.deepcopy(data), base_dir=folder)
+
+
+def offline_fields(folder: Path, readings: list[Reading]) -> dict:
+    """``metrotwin run`` in ``folder`` of the small twin with ``readings`` as its
+    observations CSV: its fields at each output time, name -> (time (s) -> array as stored)."""
+    data = small_twin_data(folder, readings)
+    run_scenario(scenario_of(data, folder), folder / "run", progress=False)
+    with netCDF4.Dataset(folder / "run" / "baseline" / "fields.nc") as nc:
+        nc.set_auto_mask(False)
+        times = [float(t) for t in nc["time"][:]]
+        return {name: {t: np.array(var[i]) for i, t in enumerate(times)}
+                for name, var in nc.variables.items() if var.dimensions[:1] == ("time",)
+                and name != "time"}  # fmt: skip
