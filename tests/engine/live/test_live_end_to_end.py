@@ -297,3 +297,47 @@ def test_wrong_credentials_end_the_twin_with_one_message(
         time.sleep(0.1)
     time.sleep(1.0)  # a retry would come after 0.5 s
     assert mosquitto.log().count("not authorised") == 1  # one try, no retry
+
+
+def test_a_twin_killed_and_started_again_misses_nothing_and_ends_as_the_offline_run(
+        tmp_path, mosquitto):  # noqa: F811  # fmt: skip
+    """SIGKILL after its third cycle; the rest of the feed is published while it is down (the
+    broker queues it for the twin's persistent session); started again, the twin resumes from
+    its checkpoint, replays its journal, takes the queued readings and ends its period with
+    every nowcast the offline run's, the journal holding each reading once."""
+    scenario = twin_scenario(tmp_path)
+    first = demo_readings(40)  # up to 06:40: cycles 06:10 to 06:30 run
+    after_end = Reading("gauge00", "2026-07-15T07:20:00Z", "water_depth", 0.05, "m")
+    rest = [r for r in demo_readings() if r not in set(first)] + [after_end]
+    feed_csv(tmp_path / "first.csv", first)
+    feed_csv(tmp_path / "rest.csv", rest)
+    out = tmp_path / "out"
+    twin = start_twin(scenario, mosquitto.url, out, "--simulated-clock")
+    try:
+        wait_for("the ingest", lambda: (out / "feed" / "journal.jsonl").exists(), twin)
+        replay(tmp_path / "first.csv", mosquitto.url)
+        wait_for("3 cycles", lambda: len(cycles_of(out)) >= 3, twin)
+        twin.send_signal(signal.SIGKILL)
+        twin.wait(timeout=WAIT_S)
+    finally:
+        twin.kill()
+    replay(tmp_path / "rest.csv", mosquitto.url)  # the twin is down: the broker keeps them
+    again = start_twin(scenario, mosquitto.url, out, "--simulated-clock")
+    try:
+        code, stdout, stderr = finish(again)
+    finally:
+        again.kill()
+    assert code == 0, stderr
+    assert "the period is over" in stdout
+    readings = [*first, *rest]
+    with Journal(out / "feed" / "journal.jsonl") as journal:
+        assert sorted(journal.readings(), key=Reading.csv_row) == sorted(readings,
+                                                                          key=Reading.csv_row)
+    published = cycles_of(out)
+    assert len(published) == CYCLES
+    (tmp_path / "offline").mkdir()
+    offline = offline_fields(tmp_path / "offline", readings)
+    for cycle in published:
+        t, fields = nowcast_fields(cycle / "nowcast")
+        for name, values in fields.items():
+            assert np.array_equal(values, offline[name][t], equal_nan=True), (cycle.name, name)
