@@ -2,6 +2,7 @@
 ``metrotwin.results.rundata``), reduced to one grid or one vector each:
 
 - the peak water depth (m): the largest ``flood_depth_max`` over the outputs;
+- the peak UTCI (°C): the largest ``universal_thermal_comfort_index`` over the outputs;
 - the hours with UTCI above each threshold (h): the heat model's own accumulators
   ``utci_hours_above_<t>_day`` + ``_night`` at the last output where they exist for that
   threshold (counted at the model's step), else counted from the UTCI outputs
@@ -46,6 +47,7 @@ class MemberFields:
     the variable."""
 
     peak_depth: np.ndarray | None
+    peak_utci: np.ndarray | None
     utci_hours: dict[float, np.ndarray]
     daily_max_apparent_temperature: np.ndarray | None
     closed_at_peak: np.ndarray | None
@@ -61,6 +63,15 @@ def _peak_depth(run: VariantRun) -> np.ndarray | None:
         values = np.where(finite, np.nanmax(np.where(np.isfinite(values), values, -np.inf),
                                             axis=0), np.nan)  # fmt: skip
     return values
+
+
+def _peak_utci(run: VariantRun) -> np.ndarray | None:
+    if not run.has("universal_thermal_comfort_index") or len(run.times) == 0:
+        return None
+    values = np.asarray(run.ds["universal_thermal_comfort_index"].values, np.float64)
+    with warnings.catch_warnings():  # inside buildings UTCI is NaN at every output
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(values, axis=0)
 
 
 def _utci_hours(run: VariantRun, threshold: float) -> np.ndarray | None:
@@ -134,6 +145,7 @@ def read_member(run: VariantRun, utci_thresholds) -> MemberFields:
             hours[float(t)] = grid
     return MemberFields(
         peak_depth=_peak_depth(run),
+        peak_utci=_peak_utci(run),
         utci_hours=hours,
         daily_max_apparent_temperature=_daily_max_apparent_temperature(run),
         closed_at_peak=_closed_at_peak(run),

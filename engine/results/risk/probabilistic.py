@@ -2,7 +2,7 @@
 and threshold coordinates, from the members' peak depths and heat-stress hours.
 
 Per return period, over that event's samples (equal weights; ``exceedance``'s estimators):
-the mean and the 5/50/95 % quantiles of the peak water depth, the depth of the return period
+the mean and the 5/50/95 % quantiles of the peak water depth and of the peak UTCI, the depth of the return period
 (the median over the samples), P(peak depth > d) for each depth threshold d, and
 P(hours with UTCI above u >= N h) for each UTCI threshold u.
 """
@@ -43,24 +43,37 @@ def _coords(template: xr.Dataset, periods, settings) -> dict:
     return coords
 
 
-def _depth_variables(peak) -> dict:
-    """``peak``: (return periods, samples, y, x) peak depth (m)."""
+#: what a peak field is: (name prefix, units, standard name, what it is)
+PEAK_DEPTH = ("flood_depth_peak", "m", _DEPTH, "peak water depth")
+PEAK_UTCI = ("utci_peak", "degree_C", "universal_thermal_comfort_index",
+             "highest universal thermal climate index of the run")  # fmt: skip
+
+
+def _peak_variables(peak, kind: tuple) -> dict:
+    """Mean and quantiles over each event's samples of ``peak`` (return periods, samples,
+    y, x), a field of ``kind`` (``PEAK_DEPTH`` or ``PEAK_UTCI``)."""
+    prefix, units, standard_name, what = kind
     with warnings.catch_warnings():  # a cell NaN in every sample (outside the domain) stays NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.stack([np.nanmean(p, axis=0) for p in peak])
     quantiles = np.stack([weighted_quantiles(p, QUANTILES) for p in peak])
-    grid = ("return_period", "y", "x")
+    attrs = {"units": units, "standard_name": standard_name}
     return {
-        "flood_depth_peak_mean": (grid, mean, {
-            "units": "m", "standard_name": _DEPTH,
-            "long_name": "peak water depth, mean over the samples of the event"}),
-        "flood_depth_peak_quantile": (("return_period", "quantile", "y", "x"), quantiles, {
-            "units": "m", "standard_name": _DEPTH,
-            "long_name": "peak water depth, quantile over the samples of the event"}),
-        "flood_depth_return_period": (grid, quantiles[:, QUANTILES.index(0.5)], {
-            "units": "m", "standard_name": _DEPTH,
-            "long_name": "peak water depth of the return period (median over the samples)"}),
+        f"{prefix}_mean": (("return_period", "y", "x"), mean, {
+            **attrs, "long_name": f"{what}, mean over the samples of the event"}),
+        f"{prefix}_quantile": (("return_period", "quantile", "y", "x"), quantiles, {
+            **attrs, "long_name": f"{what}, quantile over the samples of the event"}),
     }  # fmt: skip
+
+
+def _depth_variables(peak) -> dict:
+    """``peak``: (return periods, samples, y, x) peak depth (m)."""
+    out = _peak_variables(peak, PEAK_DEPTH)
+    median = out["flood_depth_peak_quantile"][1][:, QUANTILES.index(0.5)]
+    out["flood_depth_return_period"] = (("return_period", "y", "x"), median, {
+        "units": "m", "standard_name": _DEPTH,
+        "long_name": "peak water depth of the return period (median over the samples)"})
+    return out
 
 
 def _probability_variables(peak, hours: dict, settings) -> dict:
@@ -86,12 +99,15 @@ def _probability_variables(peak, hours: dict, settings) -> dict:
 
 
 def probabilistic_fields(template: xr.Dataset, periods, peak, hours: dict, settings,
-                         title: str) -> xr.Dataset:  # fmt: skip
+                         title: str, *, peak_utci=None) -> xr.Dataset:  # fmt: skip
     """The dataset: ``peak`` (return periods, samples, y, x) peak depths (m; None without a
     flood model: no depth fields), ``hours`` UTCI threshold -> (return periods, samples, y,
-    x) hours above it (all thresholds or none); ``settings`` the ``hazards.impacts``
+    x) hours above it (all thresholds or none), ``peak_utci`` (return periods, samples, y, x)
+    the highest UTCI (°C; None without a heat model); ``settings`` the ``hazards.impacts``
     section; ``template`` a member's fields (its grid and grid mapping)."""
     variables = _depth_variables(peak) if peak is not None else {}
+    if peak_utci is not None:
+        variables.update(_peak_variables(peak_utci, PEAK_UTCI))
     variables.update(_probability_variables(peak, hours, settings))
     data_vars = {name: (dims, np.asarray(values, np.float32), georeferenced(dims, attrs))
                  for name, (dims, values, attrs) in variables.items()}  # fmt: skip

@@ -125,7 +125,8 @@ def summarize_variant(variant_dir: Path, members: list[RiskMember], hazards) -> 
         collected = collect(runs, grid, hazards.impacts, days, health)
         fields = probabilistic_fields(collected.template, periods, collected.peak,
                                       collected.hours, hazards.impacts,
-                                      f"risk summary of variant {variant_dir.name}")  # fmt: skip
+                                      f"risk summary of variant {variant_dir.name}",
+                                      peak_utci=collected.peak_utci)  # fmt: skip
     finally:
         for run in runs:
             run.close()

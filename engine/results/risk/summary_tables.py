@@ -39,13 +39,14 @@ class MemberGrid:
 @dataclass
 class Collected:
     """What the members gave: the grid template (first member's fields), the exposed city,
-    peak depths and UTCI hours as (periods, samples, y, x) (None / empty where a member
+    peak depths, UTCI hours and peak UTCI as (periods, samples, y, x) (None / empty where a member
     lacks them) and each member's impacts in (period, sample) order."""
 
     template: xr.Dataset
     city: CityExposure
     peak: np.ndarray | None
     hours: dict
+    peak_utci: np.ndarray | None
     impacts: list[MemberImpacts]
 
 
@@ -60,10 +61,11 @@ def _stack(values: list, grid: MemberGrid):
 def collect(runs, grid: MemberGrid, settings, heatwave_days, health: dict) -> Collected:
     """Read each member's run (sorted) and compute its impacts."""
     city = city_exposure(runs[0].ds, settings)
-    peaks, hours, impacts = [], {u: [] for u in settings.utci_thresholds}, []
+    peaks, utci, hours, impacts = [], [], {u: [] for u in settings.utci_thresholds}, []
     for run in runs:
         fields = read_member(run, settings.utci_thresholds)
         peaks.append(fields.peak_depth)
+        utci.append(fields.peak_utci)
         for u in hours:
             hours[u].append(fields.utci_hours.get(float(u)))
         impacts.append(member_impacts(city, fields, settings, heatwave_days, health))
@@ -71,7 +73,7 @@ def collect(runs, grid: MemberGrid, settings, heatwave_days, health: dict) -> Co
     if any(v is None for v in stacked.values()):
         stacked = {}
     return Collected(template=runs[0].ds, city=city, peak=_stack(peaks, grid),
-                     hours=stacked, impacts=impacts)  # fmt: skip
+                     hours=stacked, peak_utci=_stack(utci, grid), impacts=impacts)  # fmt: skip
 
 
 def _per_member(collected: Collected, grid: MemberGrid, how):

@@ -37,10 +37,12 @@ def static_layers() -> dict:
             "district": district}  # fmt: skip
 
 
-def dataset(depth, *, utci_hours=None, air_c=27.0, closed=None, layers=None) -> xr.Dataset:
+def dataset(depth, *, utci_hours=None, air_c=27.0, closed=None, layers=None,
+            utci=None) -> xr.Dataset:  # fmt: skip
     """A member's fields: ``depth`` (y, x) the peak depth (m), reached at the second of
     three outputs; ``utci_hours`` {32: (y, x), 38: (y, x)} hours above (all day hours);
-    ``air_c`` the air temperature (°C, uniform); ``closed`` (time, link) closed flags."""
+    ``air_c`` the air temperature (°C, uniform); ``closed`` (time, link) closed flags;
+    ``utci`` the peak UTCI (°C, uniform off the buildings)."""
     layers = {**static_layers(), **(layers or {})}
     x = WEST + RES * (np.arange(NX) + 0.5)
     y = NORTH - RES * (np.arange(NY) + 0.5)
@@ -54,6 +56,10 @@ def dataset(depth, *, utci_hours=None, air_c=27.0, closed=None, layers=None) -> 
     data["flood_depth_max"] = (tgrid, np.maximum.accumulate(thickness, axis=0), {"units": "m"})
     data["air_temperature"] = (tgrid, np.full((3, NY, NX), air_c + 273.15, np.float32),
                                {"units": "K"})  # fmt: skip
+    if utci is not None:  # the peak at the second output, NaN on the buildings
+        peak = np.where(layers["building_id"] > 0, np.nan, float(utci))
+        data["universal_thermal_comfort_index"] = (tgrid, np.stack(
+            [peak - 2.0, peak, peak - 1.0]).astype(np.float32), {"units": "degree_C"})
     for t, h in (utci_hours or {}).items():
         zeros = np.zeros((3, NY, NX), np.float32)
         data[f"utci_hours_above_{t:g}_day"] = (tgrid, zeros + np.asarray(h, np.float32))

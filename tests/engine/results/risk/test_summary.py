@@ -133,7 +133,7 @@ def test_exceedance_maps_on_constructed_members(tmp_path):
     members = []
     for k, (d, h) in enumerate(zip((0.05, 0.2, 0.4, 0.6), (2.0, 4.0, 5.0, 8.0))):
         hours = {32.0: np.full((6, 8), h), 38.0: np.zeros((6, 8))}
-        ds = dataset(depth_grid({(3, 6): d}), utci_hours=hours)
+        ds = dataset(depth_grid({(3, 6): d}), utci_hours=hours, utci=30.0 + 2 * k)
         members.append(write_member(tmp_path, 10.0, k, ds))
     summarize_variant(tmp_path, members, _hazards(tmp_path))
     with xr.open_dataset(tmp_path / "fields.nc", decode_coords="all") as ds:
@@ -145,6 +145,10 @@ def test_exceedance_maps_on_constructed_members(tmp_path):
         assert float(ds["flood_depth_return_period"][0, 3, 6]) == pytest.approx(0.2, rel=1e-7)
         u = ds["utci_duration_exceedance_probability"].sel(utci_threshold=32.0)
         assert float(u[0, 3, 6]) == 0.75
+        # peak UTCI 30, 32, 34, 36 °C: mean 33; quantiles 30, 32, 36 (as the depths')
+        assert float(ds["utci_peak_mean"][0, 3, 6]) == pytest.approx(33.0, rel=1e-7)
+        np.testing.assert_allclose(ds["utci_peak_quantile"][0, :, 3, 6], [30, 32, 36])
+        assert np.isnan(ds["utci_peak_mean"][0, 1, 1])  # on a building: no UTCI
         assert ds.rio.crs is not None
         assert ds["return_period"].attrs["units"] == "year"
         assert ds["flood_depth_peak_quantile"].attrs["units"] == "m"
