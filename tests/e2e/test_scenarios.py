@@ -138,6 +138,8 @@ CUTS = {
                   "domain": {"generated": {"resolution": 30}}},
     "sioux_falls": {"period": {"duration": "1 h"},
                     "models": {"mobility": {"demand_scale": 0.05}}},
+    "helsinki_centre": {"period": {"duration": "2 h"}, "domain": {"data": {"resolution": 10.0}},
+                        "models": {"heat": {"azimuths": 8}}},
     "prague_bubenec": {"period": {"duration": "2 h"}, "domain": {"data": {"resolution": 8.0}},
                        "models": {"heat": {"azimuths": 8}}},
     "demo_risk": {"domain": {"generated": {"resolution": 100}},
