@@ -102,6 +102,7 @@ def test_without_the_package_one_message_and_exit_2(monkeypatch, capsys):
     assert "pip install metrotwin[examples]" in err and "momepy" in err
 
 
+@needs_momepy  # the scenario's other sources name it
 def test_a_package_path_names_a_file_in_the_installed_package(tmp_path):
     data = read_yaml(SCENARIO)
     data["domain"]["data"]["elevation"]["path"] = "pkg://metrotwin/scenarios/no_such.gpkg"
@@ -125,8 +126,9 @@ def test_a_local_crs_raster_needs_the_scenarios_crs(tmp_path):
     path = tmp_path / "local.tif"
     local = ('LOCAL_CS["S-JTSK_Krovak_East_North",UNIT["metre",1,AUTHORITY["EPSG","9001"]],'
              'AXIS["Easting",EAST],AXIS["Northing",NORTH]]')  # fmt: skip
+    origin = from_origin(-744171, -1040820, 1, 1)
     with rasterio.open(path, "w", driver="GTiff", width=4, height=3, count=1, dtype="float32",
-                       crs=local, transform=from_origin(-744171, -1040820, 1, 1)) as dst:  # fmt: skip
+                       crs=local, transform=origin) as dst:  # fmt: skip
         dst.write(np.zeros((1, 3, 4), "float32"))
     with pytest.raises(DataSourceError, match="local system with no datum.*crs: EPSG:5514"):
         open_raster(ElevationSource(path=path), what="elevation")
