@@ -14,6 +14,8 @@ A ``domain: data:`` section, with every option (only ``crs``, ``resolution`` and
                                        # default: the elevation raster's (inner) extent
         elevation:                     # ground (DEM): a raster ...
           path: ${METROTWIN_REFDATA}/heat/solweig_demo_rasters/athens_1m/DEM.tif
+                                       # (any path may be pkg://PACKAGE/PATH: a file inside an
+                                       # installed package, e.g. pkg://momepy/datasets/bubenec.gpkg)
           variable: null               # netCDF: the variable (default: the only 2-D one)
           band: 1                      # GeoTIFF band
           crs: null                    # CRS of a file that has none (ESRI ASCII grid)

@@ -34,7 +34,7 @@ from pydantic import (
 from metrotwin.errors import ScenarioError
 from metrotwin.scenario import yamlsafe
 from metrotwin.scenario.data import DataDomain, check_projected_crs
-from metrotwin.scenario.files import check_file
+from metrotwin.scenario.files import check_file, missing_packages
 from metrotwin.scenario.hazards import Hazards
 from metrotwin.scenario.hazards_fit import check_hazards_fit
 from metrotwin.scenario.messages import short_repr
@@ -465,6 +465,9 @@ def validate_scenario(
             f"{'; '.join(bad)}: NaN and infinite numbers are not valid values; give finite ones",
             source=source,
         )
+    packages = missing_packages(data)
+    if packages:  # one message, not one per source that names the package
+        raise ScenarioError(packages, source=source)
     try:
         return schema.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as err:

@@ -5,8 +5,10 @@ they should."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,15 @@ from tests.conftest import REPO, refdata_path
 
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
 NEEDS_REFDATA = [p for p in SCENARIOS if "${METROTWIN_REFDATA}" in p.read_text()]
+
+
+def skip_without_packages(path: Path) -> None:
+    """Skip where the scenario reads data from a package (pkg://PACKAGE/...) not installed."""
+    missing = sorted({name for name in re.findall(r"pkg://(\w+)/", path.read_text())
+                      if importlib.util.find_spec(name) is None})  # fmt: skip
+    if missing:
+        pytest.skip(f"{path.name} reads data from {', '.join(missing)}: pip install "
+                    f"metrotwin[examples]")  # fmt: skip
 
 
 @pytest.fixture
@@ -40,6 +51,7 @@ def test_there_are_reference_scenarios():
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_scenario_validates(path, refdata_env):
+    skip_without_packages(path)
     scenario = load_scenario(path)
     assert scenario.models, f"{path.name} runs no model"
 
@@ -126,6 +138,10 @@ CUTS = {
                   "domain": {"generated": {"resolution": 30}}},
     "sioux_falls": {"period": {"duration": "1 h"},
                     "models": {"mobility": {"demand_scale": 0.05}}},
+    "helsinki_centre": {"period": {"duration": "2 h"}, "domain": {"data": {"resolution": 10.0}},
+                        "models": {"heat": {"azimuths": 8}}},
+    "prague_bubenec": {"period": {"duration": "2 h"}, "domain": {"data": {"resolution": 8.0}},
+                       "models": {"heat": {"azimuths": 8}}},
     "demo_risk": {"domain": {"generated": {"resolution": 100}},
                   "hazards": {"design_storms": {"return_periods": [2, 100]},
                               "sampling": {"members": 1}}},
@@ -192,6 +208,7 @@ def test_every_shipped_scenario_runs_to_a_report(path, request, tmp_path):
     else:
         if path in NEEDS_REFDATA:
             request.getfixturevalue("refdata_env")
+        skip_without_packages(path)
         scenario = cut_scenario(path)
         out = tmp_path / path.stem
         run_scenario(scenario, out, progress=False, report=compare_runs)

@@ -2,7 +2,9 @@
 roof type, rasterised into ``building_height``, ``building_id`` and ``building_use``; or,
 without footprints, the parts of a DSM standing ``min_building_height`` above the DEM.
 
-A cell belongs to the footprint that holds its centre; where footprints overlap, the taller
+Footprints come from any OGR vector file or an OpenStreetMap ``.osm.pbf`` extract (its
+``building=*`` areas, tags as attributes: ``metrotwin.city.sources.osm_areas``). A cell
+belongs to the footprint that holds its centre; where footprints overlap, the taller
 one wins. Buildings smaller than a cell may hold no cell centre and vanish (counted).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +20,14 @@ from metrotwin.city import landcover, tiling
 from metrotwin.city.grid import Grid
 from metrotwin.city.sources.datasources import BUILDING_USES, warn
 from metrotwin.scenario.data import BuildingsSource, DsmSource, lookup_key
-from metrotwin.city.sources.vector import POLYGONS, burn, columns_hint, read_vector
+from metrotwin.city.sources.osm_areas import is_osm_pbf, read_osm_buildings
+from metrotwin.city.sources.vector import (
+    POLYGONS,
+    burn,
+    columns_hint,
+    features_over_domain,
+    read_vector,
+)
 from metrotwin.errors import DataSourceError
 
 #: Taller than any building on Earth (828 m): heights above this are a units error.
@@ -69,12 +79,21 @@ def buildings_from_height(height: np.ndarray, source: DsmSource, dsm_info: dict)
     )
 
 
+def _footprints(source: BuildingsSource, grid: Grid):
+    """The footprints over the domain, from any OGR vector file or an ``.osm.pbf`` extract."""
+    what = "building footprints"
+    if is_osm_pbf(Path(source.path)):  # GDAL's OSM driver cannot close the rings a cut opened
+        osm = read_osm_buildings(Path(source.path))
+        return features_over_domain(osm, source, grid, what=what, kinds=POLYGONS)
+    return read_vector(source, grid, what=what, kinds=POLYGONS)
+
+
 def rasterize_buildings(source: BuildingsSource, grid: Grid, *, dsm_height=None) -> Buildings:
     """Footprints of ``source`` on the grid. Heights come from ``height_attribute``, else
     ``storeys_attribute`` x ``storey_height``, else the median DSM - DEM over the footprint
     (when a DSM is given), else ``default_height``; footprints still without a height are
     refused, naming how many and which rows."""
-    gdf = read_vector(source, grid, what="building footprints", kinds=POLYGONS)
+    gdf = _footprints(source, grid)
     has_h = source.height_attribute is not None and source.height_attribute in gdf.columns
     has_s = source.storeys_attribute is not None and source.storeys_attribute in gdf.columns
     if not (has_h or has_s) and dsm_height is None and source.default_height is None:

@@ -64,7 +64,7 @@ def domain_grid(domain: DataDomain) -> Grid:
 def raster_extent(source: RasterSource, crs: str) -> tuple[float, float, float, float, bool]:
     """(west, south, east, north) of the raster in ``crs``, and whether no reprojection was
     needed (then the bounds are the raster's own cell edges)."""
-    da = open_raster(source, what="elevation")
+    da = open_raster(source, what="elevation", quiet=True)  # to_grid reads it again, and says
     src_crs = CRS.from_user_input(da.rio.crs.to_wkt())
     w, s, e, n = da.rio.bounds()
     if same_crs(src_crs, CRS.from_user_input(crs)):
@@ -101,8 +101,9 @@ def same_crs(a: CRS, b: CRS) -> bool:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def open_raster(source: RasterSource, *, what: str):
-    """A 2-D DataArray (y, x) with its CRS; no-data is NaN. Errors name the file."""
+def open_raster(source: RasterSource, *, what: str, quiet: bool = False):
+    """A 2-D DataArray (y, x) with its CRS; no-data is NaN. Errors name the file; ``quiet``:
+    no warning (the file is read again later, and warns then)."""
     import rioxarray
 
     path = Path(source.path)
@@ -122,7 +123,7 @@ def open_raster(source: RasterSource, *, what: str):
         raise
     except Exception as err:  # noqa: BLE001 - rasterio, GDAL, netCDF: all say the same to a user
         raise DataSourceError(f"{what} file {path}: cannot read it as a raster ({err})") from None
-    file_crs = da.rio.crs
+    file_crs = _georeferenced(da.rio.crs, source, what, quiet)
     if source.crs is not None:
         wanted = CRS.from_user_input(source.crs)
         if file_crs is not None and not same_crs(CRS.from_user_input(file_crs.to_wkt()), wanted):
@@ -137,6 +138,27 @@ def open_raster(source: RasterSource, *, what: str):
             f"(e.g. crs: EPSG:27700)"
         )
     return da
+
+
+def _georeferenced(file_crs, source: RasterSource, what: str, quiet: bool):
+    """The file's CRS, or None where it has none or only a local (engineering) one: a
+    ``LOCAL_CS`` names axes and units but no datum, so it cannot be reprojected, and the
+    scenario's ``crs:`` says which real system the numbers are in (momepy's Bubeneč DTM
+    writes S-JTSK / Krovak East North, EPSG:5514, as a LOCAL_CS): a warning says so."""
+    local = None if file_crs is None else CRS.from_user_input(file_crs.to_wkt())
+    if local is None or not local.is_engineering:
+        return file_crs
+    name = repr(local.name)
+    if source.crs is None:
+        raise DataSourceError(
+            f"{what} file {source.path}: the file's CRS {name} is a local system with no datum; "
+            f"give the real CRS its coordinates are in with 'crs:' (e.g. crs: EPSG:5514 for "
+            f"S-JTSK / Krovak East North)"
+        )
+    if not quiet:
+        warn(f"{what} file {source.path}: its local CRS {name} (no datum) is taken to be "
+             f"{source.crs}, as the scenario's 'crs:' says")
+    return None
 
 
 def _open_netcdf(source: RasterSource, what: str):

@@ -294,31 +294,55 @@ def _pbf_to_xml(path: Path, grid: Grid, classes, out: Path) -> Path:
     to_geo = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
     w, s, e, n = to_geo.transform_bounds(*grid.bounds, densify_pts=21)
     pad = 0.01  # degrees (~1 km): ways that leave the domain and come back stay whole
-    ways, nodes = set(), set()
+    ways: dict[int, list[int]] = {}  # way id -> the node refs kept
+    nodes, cut = set(), 0
     try:
         for obj in osmium.FileProcessor(str(path)).with_locations():
             if not obj.is_way() or obj.tags.get("highway") not in classes:
                 continue
-            for ref in obj.nodes:
-                loc = ref.location
-                if loc.valid() and w - pad <= loc.lon <= e + pad and s - pad <= loc.lat <= n + pad:
-                    ways.add(obj.id)
-                    nodes.update(r.ref for r in obj.nodes)
-                    break
+            kept = _kept_nodes(obj.nodes, (w - pad, s - pad, e + pad, n + pad))
+            cut += len(kept) < len(obj.nodes) if kept is not None else 0
+            if kept is not None and len(kept) >= 2:
+                ways[obj.id] = kept
+                nodes.update(kept)
         with osmium.SimpleWriter(str(out), overwrite=True) as writer:
             for obj in osmium.FileProcessor(str(path)):
                 if obj.is_node() and obj.id in nodes:
                     writer.add_node(obj)
                 elif obj.is_way() and obj.id in ways:
-                    writer.add_way(obj)
+                    writer.add_way(obj.replace(nodes=ways[obj.id]))
     except RuntimeError as err:
         raise DataSourceError(f"roads file {path}: cannot read it as .osm.pbf ({err})") from None
+    if cut:
+        warn(f"roads file {path}: {cut} road ways cut by the extract's edge: their part inside "
+             f"it is kept (none where it is a single node)")  # fmt: skip
     if not ways:
         raise DataSourceError(
             f"roads file {path}: no road ways of the classes kept ({', '.join(classes)}) near "
             f"the domain {fmt_bounds((w, s, e, n))} (lon/lat); check the extent, CRS and extract"
         )
     return out
+
+
+def _kept_nodes(refs, box) -> list[int] | None:
+    """The node ids of the longest run of a way's nodes that the extract holds, or None when
+    no node lies in ``box`` (west, south, east, north; lon/lat). A clipped extract (cut along
+    a box) keeps ways whose nodes beyond the cut are missing, which osmnx refuses; the part
+    inside is the road the extract has."""
+    w, s, e, n = box
+    near = any(r.location.valid() and w <= r.location.lon <= e and s <= r.location.lat <= n
+               for r in refs)  # fmt: skip
+    if not near:
+        return None
+    best: list[int] = []
+    run: list[int] = []
+    for ref in refs:
+        if ref.location.valid():
+            run.append(ref.ref)
+            best = run if len(run) > len(best) else best
+        else:
+            run = []
+    return list(best)
 
 
 def _inside(grid: Grid, x: float, y: float) -> bool:

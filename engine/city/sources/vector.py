@@ -25,7 +25,6 @@ def read_vector(source: VectorSource, grid: Grid, *, what: str, kinds: tuple[str
     domain. Errors name the file: unreadable, no CRS, CRS conflict, wrong geometry type, no
     feature over the domain."""
     import geopandas as gpd
-    from shapely.geometry import box
 
     path = Path(source.path)
     try:
@@ -34,6 +33,16 @@ def read_vector(source: VectorSource, grid: Grid, *, what: str, kinds: tuple[str
         raise DataSourceError(
             f"{what} file {path}: cannot read it as vector data ({err})"
         ) from None
+    return features_over_domain(gdf, source, grid, what=what, kinds=kinds)
+
+
+def features_over_domain(gdf, source: VectorSource, grid: Grid, *, what: str,
+                         kinds: tuple[str, ...]):  # fmt: skip
+    """The features of ``gdf`` (read from ``source``) of geometry ``kinds``, in the grid CRS,
+    that touch the domain; errors as :func:`read_vector`'s."""
+    from shapely.geometry import box
+
+    path = Path(source.path)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     if gdf.empty:
         raise DataSourceError(f"{what} file {path}: the file has no features with a geometry")
