@@ -163,9 +163,16 @@ def _models(plan: Plan) -> list[str]:
     if "mobility" in plan.models:
         out += ["  mobility:                      # a synthetic population from the buildings",
                 "    sample_fraction: 0.1        # share of commuters simulated (default)",
-                "    departure_peak: 17.0        # h: the evening peak (default 7.5, the morning's)",
+                f"    departure_peak: {_peak(plan):g}        # h: the middle of the period "
+                "(default 7.5)",
                 "    departure_spread: 0.5       # h (default)"]  # fmt: skip
     return out
+
+
+def _peak(plan: Plan) -> float:
+    """The departures' peak (h of the day): the middle of the period, so trips fall in it."""
+    hour, minute = (int(v) for v in plan.start[11:16].split(":"))
+    return round(hour + minute / 60 + plan.duration_min / 120, 2) % 24
 
 
 def _variants(plan: Plan) -> list[str]:

@@ -1,0 +1,158 @@
+"""``metrotwin init`` on real files: momepy's Bubeneč (Prague) 1 m DTM, 144 footprints without
+heights and 35 streets, extracted to GeoTIFF and GeoPackage as a planner would hand them over.
+The scenario it writes validates and runs with flood, heat and mobility; every bad input ends
+with one message naming the option, exit 2, and no file written."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from metrotwin.cli import main
+from metrotwin.run.scenario import load_scenario
+
+momepy = pytest.importorskip(
+    "momepy", reason="momepy ships the Bubeneč data: pip install metrotwin[examples]"
+)
+rasterio = pytest.importorskip("rasterio")
+gpd = pytest.importorskip("geopandas")
+
+#: Bubeneč in momepy's GeoPackage: its raster CRS is written as a local "S-JTSK Krovak East
+#: North" system, which is EPSG:5514 (the footprints and streets are in EPSG:3857)
+KROVAK = "EPSG:5514"
+
+
+@pytest.fixture(scope="module")
+def bubenec(tmp_path_factory):
+    """dtm.tif (EPSG:5514), buildings.gpkg and streets.gpkg of Bubeneč, in a fresh folder."""
+    src_path = os.path.join(os.path.dirname(momepy.__file__), "datasets", "bubenec.gpkg")
+    folder = tmp_path_factory.mktemp("bubenec")
+    with rasterio.open(src_path) as src:
+        profile, dtm = src.profile.copy(), src.read(1)
+    profile.update(driver="GTiff", crs=KROVAK)
+    with rasterio.open(folder / "dtm.tif", "w", **profile) as dst:
+        dst.write(dtm, 1)
+    gpd.read_file(src_path, layer="buildings").to_file(folder / "buildings.gpkg")
+    gpd.read_file(src_path, layer="streets").to_file(folder / "streets.gpkg")
+    return folder
+
+
+def _init(folder, *extra, name="city", dem="dtm.tif"):
+    args = ["init", name, "--dem", str(folder / dem), "-o", str(folder), *extra]
+    return main(args)
+
+
+def _refused(capsys, folder, name, *words):
+    """Exit 2, one error line holding ``words``, no NAME.yaml."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("metrotwin: error:"), err
+    for word in words:
+        assert word in err[0], (word, err[0])
+    assert not (folder / f"{name}.yaml").exists()
+    return err[0]
+
+
+def test_bubenec_scenario_validates_and_runs_all_three_models(bubenec, tmp_path, capsys):
+    folder = tmp_path / "case"
+    folder.mkdir()
+    for f in ("dtm.tif", "buildings.gpkg", "streets.gpkg"):
+        (folder / f).symlink_to(bubenec / f)
+    code = _init(folder, "--buildings", str(folder / "buildings.gpkg"),
+                 "--roads", str(folder / "streets.gpkg"), "--resolution", "10",
+                 "--duration", "30", name="bubenec")  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    # every footprint lacks a height: all 144 take the default, and the log says so
+    assert "144 footprints" in out and "144 without either get the default 9 m" in out
+    assert "models: flood, heat, mobility" in out and "estimate: 64x59" in out
+    path = folder / "bubenec.yaml"
+    text = path.read_text()
+    assert "# " in text and "default_height: 9" in text and "(144 of 144 footprints)" in text
+    scenario = load_scenario(path)
+    assert sorted(scenario.models) == ["flood", "heat", "mobility"]
+    assert scenario.domain.data.crs == KROVAK
+    assert scenario.variant_names == ["baseline", "green_blue", "cool_streets"]
+
+    run = folder / "run"
+    assert main(["run", str(path), "-o", str(run), "--no-progress", "--no-report"]) == 0
+    for variant in scenario.variant_names:
+        with xr.open_dataset(run / variant / "fields.nc") as ds:
+            assert float(ds["flood_depth_max"].max()) > 0  # the cloudburst wets the ground
+            assert np.isfinite(ds["universal_thermal_comfort_index"]).any()
+            assert float(ds["link_flow"].sum()) > 0  # commuters drive the streets
+
+
+def test_levels_give_heights_and_are_counted(bubenec, tmp_path, capsys):
+    gdf = gpd.read_file(bubenec / "buildings.gpkg")
+    gdf["building:levels"] = [str(1 + i % 5) if i < 100 else None for i in range(len(gdf))]
+    gdf.to_file(tmp_path / "levels.gpkg")
+    assert _init(bubenec, "--buildings", str(tmp_path / "levels.gpkg"), "--resolution", "20",
+                 "-o", str(tmp_path)) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "100 from 'building:levels' x 3 m" in out and "44 without either" in out
+    data = load_scenario(tmp_path / "city.yaml").domain.data
+    assert data.buildings.storeys_attribute == "building:levels"
+    assert data.buildings.default_height == 9.0
+
+
+def test_inputs_that_do_not_overlap_are_refused(bubenec, tmp_path, capsys):
+    far = gpd.read_file(bubenec / "buildings.gpkg").translate(xoff=50_000.0)
+    gpd.GeoDataFrame(geometry=far).to_file(tmp_path / "far.gpkg")
+    code = _init(bubenec, "--buildings", str(tmp_path / "far.gpkg"), "-o", str(tmp_path))
+    assert code == 2
+    msg = _refused(capsys, tmp_path, "city", "do not overlap", "--buildings", "far.gpkg",
+                   "overlap 0%", KROVAK)
+    assert msg.count("[") >= 2  # the bounds of the domain and of the layer
+
+
+def test_geographic_inputs_go_to_the_utm_zone_of_their_centre(bubenec, tmp_path, capsys):
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    with rasterio.open(bubenec / "dtm.tif") as src:
+        transform, width, height = calculate_default_transform(
+            src.crs, "EPSG:4326", src.width, src.height, *src.bounds)
+        profile = src.profile.copy()
+        profile.update(crs="EPSG:4326", transform=transform, width=width, height=height)
+        with rasterio.open(tmp_path / "dtm_lonlat.tif", "w", **profile) as dst:
+            reproject(rasterio.band(src, 1), rasterio.band(dst, 1), resampling=Resampling.bilinear)
+    assert main(["init", "city", "--dem", str(tmp_path / "dtm_lonlat.tif"), "--resolution", "20",
+                 "-o", str(tmp_path)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "geographic" in out and "UTM zone 33N (EPSG:32633)" in out  # Prague: 14.4 E
+    scenario = load_scenario(tmp_path / "city.yaml")
+    assert scenario.domain.data.crs == "EPSG:32633"
+    assert "UTM zone 33N" in (tmp_path / "city.yaml").read_text()
+
+
+def test_input_without_crs_is_refused(bubenec, tmp_path, capsys):
+    with rasterio.open(bubenec / "dtm.tif") as src:
+        profile, dtm = src.profile.copy(), src.read(1)
+    profile.pop("crs")
+    with rasterio.open(tmp_path / "nocrs.tif", "w", **profile) as dst:
+        dst.write(dtm, 1)
+    assert main(["init", "city", "--dem", str(tmp_path / "nocrs.tif"), "-o", str(tmp_path)]) == 2
+    _refused(capsys, tmp_path, "city", "--dem", "nocrs.tif", "has no CRS")
+
+
+def test_ten_billion_cells_are_refused_with_the_estimate(bubenec, tmp_path, capsys):
+    # 592 m x 647 m at 6 mm: 1.06e10 cells
+    code = _init(bubenec, "--resolution", "0.006", "-o", str(tmp_path))
+    assert code == 2
+    msg = _refused(capsys, tmp_path, "city", "--resolution 0.006", "would not fit",
+                   "cells", "memory", "try --resolution")
+    cells = int(msg.split(" = ")[1].split(" cells")[0].replace(",", ""))
+    assert 1e10 <= cells <= 1.1e10
+    suggested = float(msg.rsplit("try --resolution ", 1)[1].split()[0].rstrip(";."))
+    assert (592 / suggested) * (647 / suggested) <= 5e7  # what it suggests would be accepted
+
+
+def test_existing_scenario_is_never_overwritten(bubenec, tmp_path, capsys):
+    mine = tmp_path / "city.yaml"
+    mine.write_text("my own work\n")
+    assert _init(bubenec, "-o", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "exists already" in err and "city.yaml" in err
+    assert mine.read_text() == "my own work\n"
