@@ -151,7 +151,6 @@ def _parser() -> argparse.ArgumentParser:
                                "variant selects and changes")  # fmt: skip
     validate.add_argument("--force", action="store_true", help=_FORCE_HELP)
     validate.set_defaults(func=_validate)
-
     models = sub.add_parser("models", help="list the installed models and their variables")
     models.set_defaults(func=_models)
 
@@ -234,14 +233,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_init(sub) -> None:
     init = sub.add_parser("init", help="write a checked scenario NAME.yaml from your city's files")
-    init.add_argument("name", metavar="NAME", help="scenario name (writes NAME.yaml, never over a file)")
+    init.add_argument("name", metavar="NAME",
+                      help="scenario name (writes NAME.yaml, never over a file)")  # fmt: skip
     init.add_argument("--dem", required=True, help="ground elevation raster (GeoTIFF, ...)")
     init.add_argument("--dsm", help="surface model raster (ground + buildings)")
     init.add_argument("--buildings", help="footprints (.gpkg, .geojson, .shp)")
     roads = init.add_mutually_exclusive_group()
     roads.add_argument("--roads", help="road lines (.gpkg, .geojson, .shp)")
     roads.add_argument("--osm", help="an OpenStreetMap extract (.osm.pbf, .osm)")
-    init.add_argument("--land-cover", help="land cover: raster (UMEP or ESA WorldCover codes) or polygons")
+    init.add_argument("--land-cover",
+                      help="land cover: raster (UMEP or ESA WorldCover codes) or polygons")
     init.add_argument("--districts", help="district polygons with a name column")
     init.add_argument("--weather", help="EPW weather file (default: a hot design day)")
     init.add_argument("--resolution", type=float, help="cell size in m (default: the DEM's)")

@@ -126,7 +126,8 @@ def _plan(opts: Options, layers: dict[str, Layer], crs: str, folder: Path):
     extent = _extent(opts, dem, crs, resolution)
     log = place.check_overlaps(extent, [v for k, v in layers.items() if k != "--dem"], crs)
     plan = Plan(name=opts.name, crs=crs, resolution=resolution, extent=extent,
-                dem=_written(dem.path, folder), models=["flood"], duration_min=opts.duration)  # fmt: skip
+                dem=_written(dem.path, folder), models=["flood"],
+                duration_min=opts.duration)  # fmt: skip
     if "--dsm" in layers:
         plan.dsm = _written(layers["--dsm"].path, folder)
     if "--buildings" in layers:
@@ -199,7 +200,9 @@ def _checked(plan: Plan, opts: Options, target: Path, *, coarsen: bool = True):
         if opts.resolution is not None or not coarsen:
             raise size.refuse(est, plan.resolution, "--resolution")
         coarser = size.finest_fitting(est, plan.resolution)
-        plan.notes.append(f"resolution {coarser:g} m: the DEM's {plan.resolution:g} m would not fit")
+        plan.notes.append(
+            f"resolution {coarser:g} m: the DEM's {plan.resolution:g} m would not fit this machine"
+        )
         plan.resolution = coarser
         plan.extent = place.snap_extent(plan.extent, coarser, "the domain")
         return _checked(plan, opts, target, coarsen=False)

@@ -37,8 +37,9 @@ class Heights:
         if self.storeys_attribute:
             parts.append(f"{self.from_storeys} from {self.storeys_attribute!r} x "
                          f"{STOREY_HEIGHT:g} m")  # fmt: skip
-        parts.append(f"{self.defaulted} without either get the default "
-                     f"{DEFAULT_STOREYS * STOREY_HEIGHT:g} m ({DEFAULT_STOREYS} storeys)")  # fmt: skip
+        default = DEFAULT_STOREYS * STOREY_HEIGHT
+        parts.append(f"{self.defaulted} without either get the default {default:g} m "
+                     f"({DEFAULT_STOREYS} storeys)")  # fmt: skip
         found = "" if self.height_attribute or self.storeys_attribute else (
             f" (no height or levels column: looked for {', '.join(HEIGHT_NAMES + LEVEL_NAMES)})")
         return f"{option}: {total} footprints{found}; heights: " + ", ".join(parts)

@@ -21,7 +21,8 @@ def land_cover_mapping(layer: Layer) -> tuple[str | dict[str, str], str | None]:
     columns, _ = vector_columns(layer.path)
     for column, values in columns.items():
         if values and all(str(v) in NAMES for v in values if v is not None):
-            return {str(v): str(v) for v in sorted({str(v) for v in values if v is not None})}, column
+            classes = sorted({str(v) for v in values if v is not None})
+            return {name: name for name in classes}, column
     raise InitError(
         f"{layer.option} {layer.path}: no column holds metrotwin land-cover classes "
         f"({', '.join(NAMES)}); columns: {', '.join(columns) or 'none'}; write the classes into "

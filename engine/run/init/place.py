@@ -62,8 +62,9 @@ def parse_bbox(text: str, crs: str) -> tuple[float, float, float, float]:
 def snap_extent(bounds, resolution: float, what: str) -> tuple[float, float, float, float]:
     """``bounds`` shrunk to whole cells of ``resolution`` (edges on multiples of it)."""
     w, s, e, n = bounds
-    w, s = math.ceil(w / resolution - 1e-9) * resolution, math.ceil(s / resolution - 1e-9) * resolution
-    e, n = math.floor(e / resolution + 1e-9) * resolution, math.floor(n / resolution + 1e-9) * resolution
+    r = resolution
+    w, s = math.ceil(w / r - 1e-9) * r, math.ceil(s / r - 1e-9) * r
+    e, n = math.floor(e / r + 1e-9) * r, math.floor(n / r + 1e-9) * r
     if e <= w or n <= s:
         raise InitError(
             f"{what} {fmt_bounds(bounds)} is smaller than one {resolution:g} m cell; choose a "

@@ -48,6 +48,15 @@ def _box(w, s, e, n) -> str:
     return f"[{_n(w)}, {_n(s)}, {_n(e)}, {_n(n)}]"
 
 
+def _c(code: str, comment: str = "") -> str:
+    """A YAML line with its comment aligned at column 34."""
+    return f"{code:<33} # {comment}" if comment else code
+
+
+def _opt(value) -> str:
+    return _q(value) if value else "null"
+
+
 def scenario_text(plan: Plan) -> str:
     lines = [
         f"# {plan.name}: written by `metrotwin init` from your files. Edit freely; check it with",
@@ -55,7 +64,7 @@ def scenario_text(plan: Plan) -> str:
         *(f"# {note}" for note in plan.notes),
         f"name: {plan.name}",
         f"description: {_q(f'{plan.name}: a cloudburst on the evening commute of a hot day')}",
-        "seed: 1                        # every random choice (agents, interventions) follows it",
+        _c("seed: 1", "every random choice (agents, interventions) follows it"),
         "",
         *_domain(plan),
         "",
@@ -63,7 +72,7 @@ def scenario_text(plan: Plan) -> str:
         "",
         *_models(plan),
         "",
-        "interventions: []              # applied to the baseline and every variant",
+        _c("interventions: []", "applied to the baseline and every variant"),
         "",
         *_variants(plan),
     ]
@@ -74,20 +83,20 @@ def _domain(plan: Plan) -> list[str]:
     out = [
         "domain:",
         "  data:",
-        f"    crs: {plan.crs}" + "       # projected CRS of the grid (metres)",
-        f"    resolution: {plan.resolution:g}" + "            # cell size (m)",
-        f"    extent: {_box(*plan.extent)}   # west, south, east, north (m)",
-        "    elevation:                 # the ground (DEM); no-data cells refused (nodata: error)",
+        _c(f"    crs: {plan.crs}", "projected CRS of the grid (metres)"),
+        _c(f"    resolution: {plan.resolution:g}", "cell size (m)"),
+        _c(f"    extent: {_box(*plan.extent)}", "west, south, east, north (m)"),
+        _c("    elevation:", "the ground (DEM); no-data cells refused (nodata: error)"),
         f"      path: {_q(plan.dem)}",
     ]
     if plan.dsm:
-        out += ["    dsm:                       # ground + buildings: buildings where DSM - DEM "
-                ">= 2.5 m", f"      path: {_q(plan.dsm)}"]  # fmt: skip
+        out += [_c("    dsm:", "ground + buildings: buildings where DSM - DEM >= 2.5 m"),
+                f"      path: {_q(plan.dsm)}"]  # fmt: skip
     if plan.buildings:
         out += _buildings(plan.buildings)
     if plan.roads:
-        out += ["    roads:                     # drivable roads; lanes, speed, capacity from tags,",
-                "      # else from the class defaults (MATSim); the largest strongly connected part",
+        out += [_c("    roads:", "drivable roads: lanes, speed, capacity from the tags, else"),
+                "      # from the class defaults (MATSim); the largest strongly connected part",
                 f"      path: {_q(plan.roads)}"]  # fmt: skip
     if plan.land_cover:
         lc = plan.land_cover
@@ -95,77 +104,75 @@ def _domain(plan: Plan) -> list[str]:
                 f"      mapping: {json.dumps(lc['mapping'])}"]  # fmt: skip
         if lc.get("attribute"):
             out.append(f"      attribute: {_q(lc['attribute'])}")
-    out.append("    default_land_cover: grass    # where no land cover is given (no file: everywhere)")
+    out.append(_c("    default_land_cover: grass", "where no land cover is given (default)"))
     if plan.districts:
         d = plan.districts
-        out += ["    districts:                 # indicators per district; cells in none: 'outside'",
-                f"      path: {_q(d['path'])}", f"      name_attribute: {_q(d['name_attribute'])}"]  # fmt: skip
-    out.append("    drainage_capacity: 10.0      # mm/h taken by storm drains everywhere (assumed;"
-               " default 0)")  # fmt: skip
+        out += [_c("    districts:", "indicators per district; cells in none: 'outside'"),
+                f"      path: {_q(d['path'])}", f"      name_attribute: {_q(d['name_attribute'])}"]
+    out.append(_c("    drainage_capacity: 10.0", "mm/h taken by storm drains (assumed; default 0)"))
     return out
 
 
 def _buildings(b: dict) -> list[str]:
-    out = ["    buildings:                 # footprints: a cell is the building holding its centre",
-           f"      path: {_q(b['path'])}"]  # fmt: skip
-    out.append(f"      height_attribute: {_q(b['height_attribute']) if b['height_attribute'] else 'null'}"
-               "   # m above ground")  # fmt: skip
-    out.append(f"      storeys_attribute: {_q(b['storeys_attribute']) if b['storeys_attribute'] else 'null'}"
-               "   # where no height: storeys x storey_height")  # fmt: skip
-    out.append("      storey_height: 3.0         # m (default)")
-    out.append(f"      default_height: {b['default_height']:g}        # m where neither is given "
-               f"({b['defaulted']} of {b['count']} footprints)")  # fmt: skip
+    out = [
+        _c("    buildings:", "footprints: a cell is the building holding its centre"),
+        f"      path: {_q(b['path'])}",
+        _c(f"      height_attribute: {_opt(b['height_attribute'])}", "m above ground"),
+        _c(f"      storeys_attribute: {_opt(b['storeys_attribute'])}",
+           "where no height: storeys x storey_height"),
+        _c("      storey_height: 3.0", "m (default)"),
+        _c(f"      default_height: {b['default_height']:g}",
+           f"m where neither is given ({b['defaulted']} of {b['count']} footprints)"),
+    ]
     if b.get("use_attribute"):
-        out.append(f"      use_attribute: {_q(b['use_attribute'])}   # {b['use_note']}")
-        out.append("      use_mapping:               # value -> residential | commercial | "
-                   "industrial | public")  # fmt: skip
+        out.append(_c(f"      use_attribute: {_q(b['use_attribute'])}", b["use_note"]))
+        out.append(_c("      use_mapping:", "value -> residential|commercial|industrial|public"))
         out += [f"        {_q(str(k))}: {v}" for k, v in b["use_mapping"].items()]
-    out.append("      default_use: residential   # use of the footprints not mapped (default)")
+    out.append(_c("      default_use: residential", "use of the footprints not mapped (default)"))
     return out
 
 
 def _period_forcing(plan: Plan) -> list[str]:
     out = [
         "period:",
-        f"  start: {_q(plan.start)}     # local time of the weather (design day: solar time)",
+        _c(f"  start: {_q(plan.start)}", "local time of the weather (design day: solar time)"),
         f"  duration: {plan.duration_min:g} min",
-        "  coupling_interval: 5 min      # models exchange data this often",
-        "  output_interval: 15 min       # fields written this often",
+        _c("  coupling_interval: 5 min", "models exchange data this often"),
+        _c("  output_interval: 15 min", "fields written this often"),
         "",
         "forcing:",
-        "  rainfall:                     # a design cloudburst: 40 mm in one hour, peak 90 mm/h",
-        "    hyetograph:                 # [time since start, mm/h], held until the next entry",
+        _c("  rainfall:", "a design cloudburst: 40 mm in one hour, peak 90 mm/h"),
+        _c("    hyetograph:", "[time since start, mm/h], held until the next entry"),
         "      - [0 min, 0]",
         *(f"      - [{t} min, {r}]" for t, r in CLOUDBURST),
         "  weather:",
     ]
     if plan.weather:
-        out += [f"    file: {_q(plan.weather)}        # EPW: the hours of the period are read from it"]
+        out.append(_c(f"    file: {_q(plan.weather)}", "EPW: the hours of the period are read"))
     else:
-        out += ["    design_day:                 # a hot clear day (default of a design day: 33/20 °C)"]
+        out.append(_c("    design_day:", "a hot clear day (a design day's default: 33/20 °C)"))
         out += [f"      {k}: {v:g}" for k, v in HOT_DAY.items()]
     return out
 
 
 def _models(plan: Plan) -> list[str]:
-    out = ["models:                          # the models your data supports (`metrotwin models`)"]
+    out = [_c("models:", "the models your data supports (`metrotwin models`)")]
     if "flood" in plan.models:
         out += ["  flood:",
-                "    buildings: raised           # buildings are raised blocks water flows around",
-                "    boundaries:                 # water leaves the domain freely (default: closed)",
+                _c("    buildings: raised", "buildings: raised blocks water flows around"),
+                _c("    boundaries:", "water leaves the domain freely (default: closed)"),
                 "      north: {type: free}", "      south: {type: free}",
                 "      east: {type: free}", "      west: {type: free}"]  # fmt: skip
     if "heat" in plan.models:
         out += ["  heat:",
-                "    time_step: 300              # s: energy-balance step (default)",
-                "    azimuths: 32                # horizon directions for the sky view (default)",
-                "    air_cell_size: 100          # m: the air-temperature grid (default)"]  # fmt: skip
+                _c("    time_step: 300", "s: energy-balance step (default)"),
+                _c("    azimuths: 32", "horizon directions for the sky view (default)"),
+                _c("    air_cell_size: 100", "m: the air-temperature grid (default)")]  # fmt: skip
     if "mobility" in plan.models:
-        out += ["  mobility:                      # a synthetic population from the buildings",
-                "    sample_fraction: 0.1        # share of commuters simulated (default)",
-                f"    departure_peak: {_peak(plan):g}        # h: the middle of the period "
-                "(default 7.5)",
-                "    departure_spread: 0.5       # h (default)"]  # fmt: skip
+        out += [_c("  mobility:", "a synthetic population from the buildings"),
+                _c("    sample_fraction: 0.1", "share of commuters simulated (default)"),
+                _c(f"    departure_peak: {_peak(plan):g}", "h: mid-period (default 7.5)"),
+                _c("    departure_spread: 0.5", "h (default)")]  # fmt: skip
     return out
 
 
@@ -187,17 +194,17 @@ def _variants(plan: Plan) -> list[str]:
         where1, where2 = f"{{bbox: {_box(w, s, mid, n)}}}", f"{{bbox: {_box(mid, s, e, n)}}}"
         in1, in2 = "in the western half", "in the eastern half"
     return [
-        "variants:                        # what-ifs compared with the baseline (the above)",
+        _c("variants:", "what-ifs compared with the baseline (the above)"),
         "  green_blue:",
         f"    description: {_q(f'Green roofs, permeable paving and bigger drains {in1}.')}",
         "    interventions:",
         f"      - {{type: green_roof, where: {where1}}}",
         f"      - {{type: permeable_paving, where: {where1}}}",
-        f"      - {{type: drainage_upgrade, where: {where1}, capacity: 30}}   # mm/h",
+        f"      - {{type: drainage_upgrade, where: {where1}, capacity: 30}}  # mm/h",
         "  cool_streets:",
         f"    description: {_q(f'Cool roofs and pavements, and street trees {in2}.')}",
         "    interventions:",
         f"      - {{type: cool_roof, where: {where2}}}",
         f"      - {{type: cool_pavement, where: {where2}}}",
-        f"      - {{type: trees, where: {where2}, fraction: 0.3, height: 10}}   # share, m",
+        f"      - {{type: trees, where: {where2}, fraction: 0.3, height: 10}}  # share, m",
     ]

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 
+import geopandas as gpd
 import numpy as np
 import pytest
+import rasterio
 import xarray as xr
 
 from metrotwin.cli import main
@@ -17,8 +19,6 @@ from metrotwin.run.scenario import load_scenario
 momepy = pytest.importorskip(
     "momepy", reason="momepy ships the Bubeneč data: pip install metrotwin[examples]"
 )
-rasterio = pytest.importorskip("rasterio")
-gpd = pytest.importorskip("geopandas")
 
 #: Bubeneč in momepy's GeoPackage: its raster CRS is written as a local "S-JTSK Krovak East
 #: North" system, which is EPSG:5514 (the footprints and streets are in EPSG:3857)
