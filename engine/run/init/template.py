@@ -36,7 +36,7 @@ class Plan:
 
 def _q(value) -> str:
     """A YAML scalar (JSON strings are YAML)."""
-    return json.dumps(value) if isinstance(value, str) else repr(value)
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
 
 
 def _n(value: float) -> str:

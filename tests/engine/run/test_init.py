@@ -156,3 +156,44 @@ def test_existing_scenario_is_never_overwritten(bubenec, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "exists already" in err and "city.yaml" in err
     assert mine.read_text() == "my own work\n"
+
+
+def _halves(bubenec, tmp_path):
+    """Two districts (west, east halves of the DTM) with real-looking names, and a land-cover
+    raster of UMEP codes (1 paved in the western third, 5 grass elsewhere)."""
+    from shapely.geometry import box
+
+    with rasterio.open(bubenec / "dtm.tif") as src:
+        (w, s, e, n), profile, shape = src.bounds, src.profile.copy(), (src.height, src.width)
+    mid = (w + e) / 2
+    gpd.GeoDataFrame({"name": ["Bubeneč západ", "Bubeneč východ"]},
+                     geometry=[box(w, s, mid, n), box(mid, s, e, n)],
+                     crs=KROVAK).to_file(tmp_path / "districts.gpkg")  # fmt: skip
+    codes = np.where(np.arange(shape[1]) < shape[1] // 3, 1, 5) * np.ones(shape)
+    profile.update(dtype="uint8", nodata=0)
+    with rasterio.open(tmp_path / "lc.tif", "w", **profile) as dst:
+        dst.write(codes.astype("uint8"), 1)
+    return tmp_path / "districts.gpkg", tmp_path / "lc.tif"
+
+
+def test_variants_use_the_district_names_and_the_land_cover_preset(bubenec, tmp_path, capsys):
+    districts, cover = _halves(bubenec, tmp_path)
+    assert _init(bubenec, "--districts", str(districts), "--land-cover", str(cover),
+                 "--resolution", "20", "-o", str(tmp_path)) == 0  # fmt: skip
+    assert "2 districts from 'name': Bubeneč_západ, Bubeneč_východ" in capsys.readouterr().out
+    scenario = load_scenario(tmp_path / "city.yaml")
+    assert scenario.domain.data.land_cover.mapping == "umep"
+    where = [i.where.district for v in ("green_blue", "cool_streets")
+             for i in scenario.resolve_variant(v).interventions]  # fmt: skip
+    assert ["Bubeneč_západ"] * 3 + ["Bubeneč_východ"] * 3 == [
+        d[0] if isinstance(d, list) else d for d in where]
+
+
+def test_land_cover_codes_of_no_preset_are_refused(bubenec, tmp_path, capsys):
+    with rasterio.open(bubenec / "dtm.tif") as src:
+        profile, shape = src.profile.copy(), (src.height, src.width)
+    profile.update(dtype="uint8", nodata=0)
+    with rasterio.open(tmp_path / "odd.tif", "w", **profile) as dst:
+        dst.write(np.full(shape, 77, dtype="uint8"), 1)
+    assert _init(bubenec, "--land-cover", str(tmp_path / "odd.tif"), "-o", str(tmp_path)) == 2
+    _refused(capsys, tmp_path, "city", "--land-cover", "odd.tif", "['77']", "umep")
