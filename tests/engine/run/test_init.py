@@ -219,3 +219,13 @@ def test_an_openstreetmap_extract_gives_the_roads(tmp_path, capsys):
     assert "no heat model" in out and "models: flood\n" in out
     data = load_scenario(tmp_path / "helsinki.yaml").domain.data
     assert data.roads.path.name == "Helsinki.osm.pbf" and data.crs == "EPSG:3067"
+
+
+def test_a_layer_covering_part_of_the_domain_is_said(bubenec, tmp_path, capsys):
+    shifted = gpd.read_file(bubenec / "buildings.gpkg").translate(xoff=450.0)  # m (EPSG:3857)
+    gpd.GeoDataFrame({"uID": range(len(shifted))}, geometry=shifted).to_file(tmp_path / "b.gpkg")
+    assert _init(bubenec, "--buildings", str(tmp_path / "b.gpkg"), "--resolution", "20",
+                 "-o", str(tmp_path)) == 0  # fmt: skip
+    line = next(x for x in capsys.readouterr().out.splitlines() if "covers only" in x)
+    share = float(line.split("covers only ")[1].split("%")[0])
+    assert "--buildings" in line and 0 < share < 50
