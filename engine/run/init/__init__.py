@@ -13,7 +13,7 @@ from pathlib import Path
 from pyproj import CRS
 
 from metrotwin.city.sources import raster as sources_raster
-from metrotwin.run.init import attributes, place, size, uses
+from metrotwin.run.init import attributes, ground, place, size, uses
 from metrotwin.run.init.inputs import InitError, Layer, look_at
 from metrotwin.run.init.landcover import land_cover_mapping
 from metrotwin.run.init.template import Plan, scenario_text
@@ -53,7 +53,11 @@ def init_scenario(opts: Options) -> tuple[Path, list[str]]:
     log += plan_log
     if note:
         plan.notes.append(note)
-    text, est = _checked(plan, opts, target)
+    _checked(plan, opts, target)  # the size first: the DEM is read at the resolution
+    log += _on_data(plan, opts.dem)
+    others = [layer for option, layer in layers.items() if option != "--dem"]
+    log += place.check_overlaps(plan.extent, others, crs)
+    text, est = _checked(plan, opts, target, coarsen=False)
     log.append(est.line())
     with open(target, "x", encoding="utf-8") as fh:  # 'x': never over a file that appeared since
         fh.write(text)
@@ -124,7 +128,7 @@ def _plan(opts: Options, layers: dict[str, Layer], crs: str, folder: Path):
     dem = layers["--dem"]
     resolution = opts.resolution or _native_resolution(dem, crs)
     extent = _extent(opts, dem, crs, resolution)
-    log = place.check_overlaps(extent, [v for k, v in layers.items() if k != "--dem"], crs)
+    log: list[str] = []
     plan = Plan(name=opts.name, crs=crs, resolution=resolution, extent=extent,
                 dem=_written(dem.path, folder), models=["flood"],
                 duration_min=opts.duration)  # fmt: skip
@@ -207,3 +211,15 @@ def _checked(plan: Plan, opts: Options, target: Path, *, coarsen: bool = True):
         plan.extent = place.snap_extent(plan.extent, coarser, "the domain")
         return _checked(plan, opts, target, coarsen=False)
     return text, est
+
+
+def _on_data(plan: Plan, dem: Path) -> list[str]:
+    """The plan's extent trimmed to the DEM's data; holes left are filled (nodata: fill)."""
+    plan.extent, holes, note = ground.trim_to_data(dem, plan.crs, plan.extent, plan.resolution)
+    log = [note] if note else []
+    if holes:
+        plan.dem_nodata = "fill"
+        log.append(f"--dem {dem}: {holes} cells inside the domain have no data; they take the "
+                   f"nearest valid cell's height (elevation.nodata: fill)")
+    plan.notes += log
+    return log

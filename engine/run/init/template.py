@@ -31,6 +31,7 @@ class Plan:
     land_cover: dict | None = None  # path, mapping, attribute
     districts: dict | None = None  # path, name_attribute, names
     weather: str | None = None
+    dem_nodata: str = "error"
     notes: list[str] = field(default_factory=list)
 
 
@@ -86,8 +87,9 @@ def _domain(plan: Plan) -> list[str]:
         _c(f"    crs: {plan.crs}", "projected CRS of the grid (metres)"),
         _c(f"    resolution: {plan.resolution:g}", "cell size (m)"),
         _c(f"    extent: {_box(*plan.extent)}", "west, south, east, north (m)"),
-        _c("    elevation:", "the ground (DEM); no-data cells refused (nodata: error)"),
+        _c("    elevation:", "the ground (DEM)"),
         f"      path: {_q(plan.dem)}",
+        _c(f"      nodata: {plan.dem_nodata}", "no-data cells: error (default) | fill | close"),
     ]
     if plan.dsm:
         out += [_c("    dsm:", "ground + buildings: buildings where DSM - DEM >= 2.5 m"),

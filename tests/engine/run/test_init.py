@@ -125,6 +125,10 @@ def test_geographic_inputs_go_to_the_utm_zone_of_their_centre(bubenec, tmp_path,
     scenario = load_scenario(tmp_path / "city.yaml")
     assert scenario.domain.data.crs == "EPSG:32633"
     assert "UTM zone 33N" in (tmp_path / "city.yaml").read_text()
+    # the warped raster's tilted corners hold no data: the domain is trimmed to its data, so
+    # that the city builds (it refused the no-data cells before)
+    assert "the domain is trimmed to its data" in out
+    assert main(["validate", str(tmp_path / "city.yaml"), "--cells"]) == 0
 
 
 def test_input_without_crs_is_refused(bubenec, tmp_path, capsys):
@@ -229,3 +233,17 @@ def test_a_layer_covering_part_of_the_domain_is_said(bubenec, tmp_path, capsys):
     line = next(x for x in capsys.readouterr().out.splitlines() if "covers only" in x)
     share = float(line.split("covers only ")[1].split("%")[0])
     assert "--buildings" in line and 0 < share < 50
+
+
+def test_holes_in_the_dem_are_filled_and_said(bubenec, tmp_path, capsys):
+    with rasterio.open(bubenec / "dtm.tif") as src:
+        profile, dtm = src.profile.copy(), src.read(1)
+    dtm[300:340, 250:290] = profile["nodata"]  # a 40 m x 40 m hole in the middle
+    with rasterio.open(tmp_path / "holed.tif", "w", **profile) as dst:
+        dst.write(dtm, 1)
+    assert main(["init", "city", "--dem", str(tmp_path / "holed.tif"), "--resolution", "10",
+                 "-o", str(tmp_path)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "cells inside the domain have no data" in out and "nodata: fill" in out
+    assert load_scenario(tmp_path / "city.yaml").domain.data.elevation.nodata == "fill"
+    assert main(["validate", str(tmp_path / "city.yaml"), "--cells"]) == 0
