@@ -4,6 +4,7 @@ value means and which defaults it took (the schema: README "Your own city", refe
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass, field
 
 #: a 40 mm, one-hour cloudburst (block hyetograph: [min since start, mm/h])
@@ -54,6 +55,11 @@ def _c(code: str, comment: str = "") -> str:
     return f"{code:<33} # {comment}" if comment else code
 
 
+def _wrapped(text: str, prefix: str) -> list[str]:
+    """A comment of ``text`` in lines of at most 96 characters."""
+    return textwrap.wrap(text, 96, initial_indent=prefix, subsequent_indent=prefix)
+
+
 def _opt(value) -> str:
     return _q(value) if value else "null"
 
@@ -62,7 +68,7 @@ def scenario_text(plan: Plan) -> str:
     lines = [
         f"# {plan.name}: written by `metrotwin init` from your files. Edit freely; check it with",
         f"#   metrotwin validate {plan.name}.yaml   and   metrotwin inspect {plan.name}.yaml",
-        *(f"# {note}" for note in plan.notes),
+        *(line for note in plan.notes for line in _wrapped(note, "# ")),
         f"name: {plan.name}",
         f"description: {_q(f'{plan.name}: a cloudburst on the evening commute of a hot day')}",
         _c("seed: 1", "every random choice (agents, interventions) follows it"),
@@ -127,7 +133,8 @@ def _buildings(b: dict) -> list[str]:
            f"m where neither is given ({b['defaulted']} of {b['count']} footprints)"),
     ]
     if b.get("use_attribute"):
-        out.append(_c(f"      use_attribute: {_q(b['use_attribute'])}", b["use_note"]))
+        out += _wrapped(b["use_note"], "      # ")
+        out.append(_c(f"      use_attribute: {_q(b['use_attribute'])}", "building use column"))
         out.append(_c("      use_mapping:", "value -> residential|commercial|industrial|public"))
         out += [f"        {_q(str(k))}: {v}" for k, v in b["use_mapping"].items()]
     out.append(_c("      default_use: residential", "use of the footprints not mapped (default)"))
