@@ -1,4 +1,4 @@
-"""The ``metrotwin`` command: run, validate, models, inspect, compare, render, animate.
+"""The ``metrotwin`` command: init, run, validate, models, inspect, compare, render, animate.
 
 User errors end with one message on stderr and exit status 2, never a traceback. Each command
 imports what it needs inside its function, so that ``metrotwin --help`` answers without
@@ -151,7 +151,6 @@ def _parser() -> argparse.ArgumentParser:
                                "variant selects and changes")  # fmt: skip
     validate.add_argument("--force", action="store_true", help=_FORCE_HELP)
     validate.set_defaults(func=_validate)
-
     models = sub.add_parser("models", help="list the installed models and their variables")
     models.set_defaults(func=_models)
 
@@ -228,7 +227,45 @@ def _parser() -> argparse.ArgumentParser:
     observe.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     observe.set_defaults(func=_observe)
     _add_replay(sub)
+    _add_init(sub)
     return parser
+
+
+def _add_init(sub) -> None:
+    init = sub.add_parser("init", help="write a checked scenario NAME.yaml from your city's files")
+    init.add_argument("name", metavar="NAME",
+                      help="scenario name (writes NAME.yaml, never over a file)")  # fmt: skip
+    init.add_argument("--dem", required=True, help="ground elevation raster (GeoTIFF, ...)")
+    init.add_argument("--dsm", help="surface model raster (ground + buildings)")
+    init.add_argument("--buildings", help="footprints (.gpkg, .geojson, .shp)")
+    roads = init.add_mutually_exclusive_group()
+    roads.add_argument("--roads", help="road lines (.gpkg, .geojson, .shp)")
+    roads.add_argument("--osm", help="an OpenStreetMap extract (.osm.pbf, .osm)")
+    init.add_argument("--land-cover",
+                      help="land cover: raster (UMEP or ESA WorldCover codes) or polygons")
+    init.add_argument("--districts", help="district polygons with a name column")
+    init.add_argument("--weather", help="EPW weather file (default: a hot design day)")
+    init.add_argument("--resolution", type=float, help="cell size in m (default: the DEM's)")
+    init.add_argument("--bbox", help="W,S,E,N: lon/lat (WGS 84) or metres of the grid CRS")
+    init.add_argument("--duration", type=float, default=180.0,
+                      help="length of the period in minutes (default 180)")
+    init.add_argument("-o", "--out", default=".", help="folder of NAME.yaml (default: here)")
+    init.set_defaults(func=_init)
+
+
+def _init(args) -> int:
+    from metrotwin.run.init import Options, init_scenario
+
+    options = Options(name=args.name, dem=Path(args.dem), out_dir=Path(args.out),
+                      resolution=args.resolution, bbox=args.bbox, duration=args.duration,
+                      **{k: Path(getattr(args, k)) if getattr(args, k) else None
+                         for k in ("dsm", "buildings", "roads", "osm", "land_cover", "districts",
+                                   "weather")})  # fmt: skip
+    path, log = init_scenario(options)
+    for line in log:
+        print(f"metrotwin init: {line}")
+    print(f"wrote {path}\nnext: metrotwin inspect {path}   then: metrotwin run {path}")
+    return 0
 
 
 def _live(args) -> int:

@@ -55,9 +55,10 @@ class Estimate:
         )
 
 
-def estimate(scenario) -> Estimate:
-    """The estimate of ``scenario``'s most expensive variant (see the module docstring)."""
-    shape = grid_shape(scenario)
+def estimate(scenario, shape: tuple[int, int] | None = None) -> Estimate:
+    """The estimate of ``scenario``'s most expensive variant (see the module docstring), on
+    its own grid or on ``shape`` (rows, columns) when given (the cost of another resolution)."""
+    shape = grid_shape(scenario) if shape is None else shape
     cells = shape[0] * shape[1]
     seconds = scenario.period.seconds
     coupling = scenario.period.coupling_interval
