@@ -78,7 +78,9 @@ def _travel_times(sim, b: Breakdown, arrived, own) -> dict[str, Indicator]:
     v, d, g = b.split(tt, arrived, b.mean)
     out["mean_travel_time"] = Indicator(v, "s", "mean door-to-door time of completed trips",
                                         by_district=d, by_group=g)
-    v, d, g = b.split(tt - free, arrived, b.mean)
+    # a trip is never faster than free flow: a difference below 0 is the round-off of
+    # two equal sums (it printed as "-1.87e-13 s" in a report), so it is 0
+    v, d, g = b.split(np.maximum(tt - free, 0.0), arrived, b.mean)
     out["mean_delay"] = Indicator(v, "s", "mean travel time above free flow, completed trips",
                                   by_district=d, by_group=g)
     out["vehicle_km"] = Indicator(b.gsum(sim.c_distance[own[sim.car]]) / 1000.0,
