@@ -228,7 +228,29 @@ def _parser() -> argparse.ArgumentParser:
     observe.set_defaults(func=_observe)
     _add_replay(sub)
     _add_init(sub)
+    _add_view_export(sub)
     return parser
+
+
+def _add_view_export(sub) -> None:
+    view = sub.add_parser("view", help="a standalone HTML page of a run's 3D city (--export)")
+    view.add_argument("run_dir", help="run folder (or one variant's folder)")
+    view.add_argument("--export", required=True, metavar="FILE",
+                      help="HTML page to write (self-contained: open it from a file, send it)")
+    view.add_argument("--field", default="flood_water_thickness",
+                      help="field shown over time (default flood_water_thickness)")
+    view.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    view.set_defaults(func=_view_export)
+
+
+def _view_export(args) -> int:
+    from metrotwin.viz.viewer_export import export_page
+
+    with _working(f"exporting {args.run_dir} ({args.field})"):
+        out = export_page(args.run_dir, Path(args.export), field=args.field,
+                          overwrite=args.overwrite)  # fmt: skip
+    print(f"page: {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
 
 
 def _add_init(sub) -> None:
