@@ -226,9 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     observe.add_argument("--variant", help="variant to sample (default: the baseline)")
     observe.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     observe.set_defaults(func=_observe)
-    _add_replay(sub)
-    _add_init(sub)
-    _add_view_export(sub)
+    for add in (_add_replay, _add_init, _add_view_export):
+        add(sub)
     return parser
 
 
