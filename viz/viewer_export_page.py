@@ -68,7 +68,8 @@ const tIndex = new Uint32Array(bytes(S.terrain.index));
 terrain.idx = buffer(tIndex, gl.ELEMENT_ARRAY_BUFFER);
 const houses = S.buildings ? mesh(S.buildings) : null;
 if (houses) { gl.bindBuffer(gl.ARRAY_BUFFER, houses.c);
-  gl.bufferData(gl.ARRAY_BUFFER, houses.rgb, gl.STATIC_DRAW); houses.count = houses.rgb.length / 3; }
+  gl.bufferData(gl.ARRAY_BUFFER, houses.rgb, gl.STATIC_DRAW);
+  houses.count = houses.rgb.length / 3; }
 const values = new Uint8Array(bytes(S.values));
 const lut = new Uint8Array(bytes(S.lut));
 const ncell = S.shape[0] * S.shape[1], ntime = S.times.length;
@@ -101,7 +102,8 @@ function matrix() {
   const w = canvas.width, h = canvas.height, f = 1 / Math.tan(0.35), near = radius * 0.05;
   const far = radius * 10, d = cam.dist * radius;
   const eye = [centre[0] + d * Math.cos(cam.el) * Math.sin(cam.az),
-               centre[1] - d * Math.cos(cam.el) * Math.cos(cam.az), centre[2] + d * Math.sin(cam.el)];
+               centre[1] - d * Math.cos(cam.el) * Math.cos(cam.az),
+               centre[2] + d * Math.sin(cam.el)];
   const zc = norm(sub(eye, centre)), xc = norm(cross([0, 0, 1], zc)), yc = cross(zc, xc);
   const view = [xc[0], yc[0], zc[0], 0, xc[1], yc[1], zc[1], 0, xc[2], yc[2], zc[2], 0,
                 -dot(xc, eye), -dot(yc, eye), -dot(zc, eye), 1];
@@ -111,8 +113,12 @@ function matrix() {
 }
 function sub(a, b) { return [a[0] - b[0], a[1] - b[1], a[2] - b[2]]; }
 function dot(a, b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-function norm(a) { const l = Math.hypot(a[0], a[1], a[2]) || 1; return [a[0] / l, a[1] / l, a[2] / l]; }
-function cross(a, b) { return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]; }
+function norm(a) {
+  const l = Math.hypot(a[0], a[1], a[2]) || 1; return [a[0] / l, a[1] / l, a[2] / l];
+}
+function cross(a, b) {
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+}
 function mul(a, b) {
   const r = new Array(16).fill(0);
   for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++)
@@ -163,10 +169,13 @@ const fmt = x => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3)) + " " + 
 document.getElementById("lo").textContent = fmt(S.threshold === null ? S.offset : S.threshold);
 document.getElementById("hi").textContent = fmt(S.offset + 254 * S.scale);
 const bar = document.getElementById("bar").getContext("2d"), img = bar.createImageData(255, 1);
-for (let i = 0; i < 255; i++) { img.data.set([lut[3 * i], lut[3 * i + 1], lut[3 * i + 2], 255], 4 * i); }
+for (let i = 0; i < 255; i++)
+  img.data.set([lut[3 * i], lut[3 * i + 1], lut[3 * i + 2], 255], 4 * i);
 bar.putImageData(img, 0, 0);
 let drag = null;
-canvas.onpointerdown = e => { drag = [e.clientX, e.clientY]; canvas.setPointerCapture(e.pointerId); };
+canvas.onpointerdown = e => {
+  drag = [e.clientX, e.clientY]; canvas.setPointerCapture(e.pointerId);
+};
 canvas.onpointerup = () => { drag = null; };
 canvas.onpointermove = e => {
   if (!drag) return;
@@ -174,7 +183,10 @@ canvas.onpointermove = e => {
   cam.el = Math.min(1.55, Math.max(0.1, cam.el + (e.clientY - drag[1]) * 0.01));
   drag = [e.clientX, e.clientY]; draw();
 };
-canvas.onwheel = e => { e.preventDefault(); cam.dist = Math.min(8, Math.max(0.3, cam.dist * Math.exp(e.deltaY * 0.001))); draw(); };
+canvas.onwheel = e => {
+  e.preventDefault();
+  cam.dist = Math.min(8, Math.max(0.3, cam.dist * Math.exp(e.deltaY * 0.001))); draw();
+};
 window.onresize = draw;
 window.onhashchange = () => { fromHash(); show(); };
 fromHash(); show();
