@@ -31,6 +31,7 @@ DEFAULT_FIELD = "flood_water_thickness"
 #: the page's target size (bytes); the grid is decimated further when the values would not fit
 MAX_BYTES = 20_000_000
 NO_DATA = 255
+MIN_CELLS = 1_000  # the coarsest grid a page gets, whatever its size
 #: fields drawn only where they exceed a small depth (m), over the land-cover colours
 WATER_FIELDS = {"flood_water_thickness", "flood_depth_max", "water_depth"}
 WATER_THRESHOLD = 0.02  # m: thinner films are left undrawn (as in the PyVista stills)
@@ -52,13 +53,27 @@ def export_page(run_dir, out, *, field: str = DEFAULT_FIELD, overwrite: bool = F
             f"{run_dir}: no variant has the field {field!r}; choose one of: {', '.join(names)}"
         )
     try:
-        payload = scene_payload(runs, field, max_bytes=max_bytes)
+        page = fitted_page(runs, field, max_bytes)
     finally:
         for run in runs:
             run.close()
-    text = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-    write_text_atomic(out, PAGE_TEMPLATE.replace("__METROTWIN_SCENE__", text))
+    write_text_atomic(out, page)
     return out
+
+
+def fitted_page(runs: list[VariantRun], field: str, max_bytes: int) -> str:
+    """The page's text, decimated further (up to three times) while it is over ``max_bytes``
+    (the first cell budget is an estimate: buildings' share of the bytes varies by city)."""
+    n_times = min(max(len(r.times), 1) for r in runs)
+    budget = cell_budget(n_times * len(runs), max_bytes)
+    for _ in range(4):
+        payload = scene_payload(runs, field, budget=budget)
+        text = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+        page = PAGE_TEMPLATE.replace("__METROTWIN_SCENE__", text)
+        if len(page) <= max_bytes or budget <= MIN_CELLS:
+            break
+        budget = max(MIN_CELLS, int(budget * 0.9 * max_bytes / len(page)))
+    return page
 
 
 def _grid_fields(run: VariantRun) -> list[str]:
@@ -71,14 +86,15 @@ def cell_budget(n_frames: int, max_bytes: int) -> int:
     geometry (terrain point, normal, colour, two triangles; buildings about as much again),
     and base64 adds a third."""
     per_cell = (n_frames + 80) * 4 / 3
-    return int(max(1_000, min(CELL_BUDGET * 4, 0.9 * max_bytes / per_cell)))
+    return int(max(MIN_CELLS, min(CELL_BUDGET * 4, 0.9 * max_bytes / per_cell)))
 
 
-def scene_payload(runs: list[VariantRun], field: str, *, max_bytes: int = MAX_BYTES) -> dict:
-    """The page's data: geometry of the first variant's city, and ``field`` for every variant
-    at every output time (the variants' common number of times), quantised to bytes."""
+def scene_payload(runs: list[VariantRun], field: str, *, budget: int) -> dict:
+    """The page's data: geometry of the first variant's city decimated to ``budget`` cells, and
+    ``field`` for every variant at every output time (the variants' common number of times),
+    quantised to bytes."""
     n_times = min(max(len(r.times), 1) for r in runs)
-    scene = CityScene(runs[0], budget=cell_budget(n_times * len(runs), max_bytes))
+    scene = CityScene(runs[0], budget=budget)
     frames = np.stack([
         np.stack([_frame(CityScene(r, budget=scene_budget(scene)), field, i)
                   for i in range(n_times)])
@@ -145,26 +161,23 @@ def terrain_arrays(scene: CityScene) -> dict:
     ny, nx = z.shape
     # point_data is in VTK (Fortran) order; back to the row-major order of the values
     rgb = np.asarray(rgb).reshape(ny, nx, 3, order="F").reshape(-1, 3)
-    idx = np.arange(ny * nx).reshape(ny, nx)
-    a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
-    tris = np.stack([a, c, b, b, c, d], axis=-1).reshape(-1)
+    # the page triangulates the grid itself (two triangles per square of neighbouring points)
     return {"points": _b64(points.astype("float32")), "normals": _b64(_int8(normals)),
-            "rgb": _b64(rgb.astype("uint8")), "index": _b64(tris.astype("uint32"))}  # fmt: skip
+            "rgb": _b64(rgb.astype("uint8"))}  # fmt: skip
 
 
 def building_arrays(scene: CityScene) -> dict | None:
-    """Extruded buildings as unindexed triangles (two per quad) with flat normals."""
+    """Extruded buildings as quads (four corners each), with one flat normal and one colour
+    per quad; the page splits each quad into two triangles."""
     mesh = scene.buildings()
     if mesh is None:
         return None
     quads = np.asarray(mesh.points, "float64").reshape(-1, 4, 3)
-    tri = quads[:, [0, 1, 2, 0, 2, 3], :]
     normal = np.cross(quads[:, 1] - quads[:, 0], quads[:, 2] - quads[:, 1])
     normal /= np.maximum(np.linalg.norm(normal, axis=1), 1e-12)[:, None]
-    rgb = np.repeat(np.asarray(mesh.cell_data["rgb"], "uint8"), 6, axis=0)
-    return {"points": _b64(tri.reshape(-1, 3).astype("float32")),
-            "normals": _b64(_int8(np.repeat(normal, 6, axis=0))),
-            "rgb": _b64(rgb)}  # fmt: skip
+    return {"points": _b64(quads.reshape(-1, 3).astype("float32")),
+            "normals": _b64(_int8(normal)),
+            "rgb": _b64(np.asarray(mesh.cell_data["rgb"], "uint8"))}  # fmt: skip
 
 
 def _int8(unit: np.ndarray) -> np.ndarray:

@@ -64,12 +64,25 @@ function mesh(m) {
           rgb: new Uint8Array(bytes(m.rgb)), c: gl.createBuffer()};
 }
 const terrain = mesh(S.terrain);
-const tIndex = new Uint32Array(bytes(S.terrain.index));
+// two triangles per square of neighbouring grid points (rows north to south)
+const tIndex = new Uint32Array(6 * (S.shape[0] - 1) * (S.shape[1] - 1));
+for (let r = 0, k = 0; r < S.shape[0] - 1; r++) for (let c = 0; c < S.shape[1] - 1; c++) {
+  const a = r * S.shape[1] + c, b = a + 1, d = a + S.shape[1], e = d + 1;
+  tIndex.set([a, d, b, b, d, e], k); k += 6;
+}
 terrain.idx = buffer(tIndex, gl.ELEMENT_ARRAY_BUFFER);
-const houses = S.buildings ? mesh(S.buildings) : null;
-if (houses) { gl.bindBuffer(gl.ARRAY_BUFFER, houses.c);
-  gl.bufferData(gl.ARRAY_BUFFER, houses.rgb, gl.STATIC_DRAW);
-  houses.count = houses.rgb.length / 3; }
+const houses = S.buildings ? quadMesh(S.buildings) : null;
+function quadMesh(m) {
+  // quads (4 corners) to triangles (6 vertices); one normal and colour per quad
+  const q = new Float32Array(bytes(m.points)), n = new Int8Array(bytes(m.normals));
+  const rgb = new Uint8Array(bytes(m.rgb)), nq = rgb.length / 3, order = [0, 1, 2, 0, 2, 3];
+  const p6 = new Float32Array(nq * 18), n6 = new Int8Array(nq * 18), c6 = new Uint8Array(nq * 18);
+  for (let i = 0; i < nq; i++) for (let j = 0; j < 6; j++) for (let k = 0; k < 3; k++) {
+    const o = 18 * i + 3 * j + k;
+    p6[o] = q[12 * i + 3 * order[j] + k]; n6[o] = n[3 * i + k]; c6[o] = rgb[3 * i + k];
+  }
+  return {p: buffer(p6), n: buffer(n6), c: buffer(c6), count: nq * 6};
+}
 const values = new Uint8Array(bytes(S.values));
 const lut = new Uint8Array(bytes(S.lut));
 const ncell = S.shape[0] * S.shape[1], ntime = S.times.length;
