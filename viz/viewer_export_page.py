@@ -113,7 +113,8 @@ function colourFrame() {
 }
 function matrix() {
   const w = canvas.width, h = canvas.height, f = 1 / Math.tan(0.35), near = radius * 0.05;
-  const far = radius * 10, d = cam.dist * radius;
+  // a portrait screen (a phone) sees less across: step back so the city still fits
+  const far = radius * 10, d = cam.dist * radius * Math.max(1, h / w);
   const eye = [centre[0] + d * Math.cos(cam.el) * Math.sin(cam.az),
                centre[1] - d * Math.cos(cam.el) * Math.cos(cam.az),
                centre[2] + d * Math.sin(cam.el)];
