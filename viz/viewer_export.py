@@ -46,11 +46,12 @@ def export_page(run_dir, out, *, field: str = DEFAULT_FIELD, overwrite: bool = F
         raise OutputError(f"{out} exists; pass --overwrite to replace it")
     if out.is_dir():
         raise OutputError(f"{out} is a folder; give the name of the .html file to write")
-    runs = [r for r in open_variants(run_dir) if r.has(field)]
+    runs = [r for r in open_variants(run_dir) if field in _grid_fields(r)]
     if not runs:
         names = sorted(_grid_fields(open_variants(run_dir)[0]))
         raise DataSourceError(
-            f"{run_dir}: no variant has the field {field!r}; choose one of: {', '.join(names)}"
+            f"{run_dir}: no variant has a gridded field {field!r} over time; choose one of: "
+            f"{', '.join(names)}"
         )
     try:
         page = fitted_page(runs, field, max_bytes)

@@ -91,6 +91,9 @@ def test_unknown_field_names_the_choices(flood_only_run, tmp_path):
     with pytest.raises(DataSourceError, match=r"'no_such_field'.*flood_water_thickness"):
         export_page(flood_only_run, tmp_path / "x.html", field="no_such_field")
     assert not (tmp_path / "x.html").exists()
+    # a field on the road links, not on the grid, is no choice either
+    with pytest.raises(DataSourceError, match="'link_closed'"):
+        export_page(flood_only_run, tmp_path / "x.html", field="link_closed")
 
 
 # -- in a real browser --------------------------------------------------------------------------
