@@ -18,7 +18,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from metrotwin.errors import MetrotwinError, ScenarioError
+from metrotwin.errors import DataSourceError, MetrotwinError, ScenarioError
 
 EXIT_USAGE = 2
 
@@ -180,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--size", default="1024x768", help="image size WIDTHxHEIGHT (pixels)")
     render.add_argument("-o", "--out", help="output folder (default: each variant's renders/)")
     render.set_defaults(func=_render)
+    _add_view(sub)
 
     animate = sub.add_parser("animate", help="animations (MP4 or GIF) of a run's variants")
     animate.add_argument("run", metavar="RUN_DIR", help="a run directory or one variant folder")
@@ -643,6 +644,28 @@ def _render(args) -> int:
                            out=Path(args.out) if args.out else None)  # fmt: skip
     for path in paths:
         print(path)
+    return 0
+
+
+def _add_view(sub) -> None:
+    view = sub.add_parser("view", help="explore runs' 3D city in a browser (local web app)")
+    view.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                      help="a run directory (all its variants) or variant folders")
+    view.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    view.add_argument("--host", default="127.0.0.1",
+                      help="address to serve on (default 127.0.0.1: this machine only)")
+    view.set_defaults(func=_view)
+
+
+def _view(args) -> int:
+    try:
+        from metrotwin.viz.viewer import serve
+    except ImportError as err:
+        raise DataSourceError(
+            f"metrotwin view needs the viewer extra ({err.name} is missing): "
+            "pip install 'metrotwin[viewer]'"
+        ) from None
+    serve([Path(p) for p in args.runs], host=args.host, port=args.port)
     return 0
 
 
