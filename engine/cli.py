@@ -180,7 +180,6 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--size", default="1024x768", help="image size WIDTHxHEIGHT (pixels)")
     render.add_argument("-o", "--out", help="output folder (default: each variant's renders/)")
     render.set_defaults(func=_render)
-    _add_view(sub)
 
     animate = sub.add_parser("animate", help="animations (MP4 or GIF) of a run's variants")
     animate.add_argument("run", metavar="RUN_DIR", help="a run directory or one variant folder")
@@ -227,8 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     observe.add_argument("--variant", help="variant to sample (default: the baseline)")
     observe.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     observe.set_defaults(func=_observe)
-    _add_replay(sub)
-    _add_init(sub)
+    for add_command in (_add_replay, _add_init, _add_view):
+        add_command(sub)
     return parser
 
 
