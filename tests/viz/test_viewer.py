@@ -216,3 +216,30 @@ def test_busy_port_and_open_host_are_refused_or_warned(fake_run, capsys, browser
     err = capsys.readouterr().err
     assert "reachable from the network" in err
     assert f"--port {port}" in err and "free port" in err
+
+
+def _pick(driver, picker_id: str, text: str) -> None:
+    """Choose ``text`` in a drop-down, clicking where a user clicks."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).move_to_element(driver.find_element("id", picker_id)).click().perform()
+    item = _wait(f"{text} in the list", lambda: [e for e in driver.find_elements(
+        "css selector", ".v-overlay--active .v-list-item") if e.text.strip() == text])  # fmt: skip
+    ActionChains(driver).move_to_element(item[0]).click().perform()
+
+
+def test_difference_mode_and_field_picker(app):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver, _ = app
+    _pick(driver, "variant-picker", "green_blue")
+    before = _settled(driver)
+    switch = driver.find_element("id", "difference-switch")
+    ActionChains(driver).move_to_element(switch).click().perform()
+    legend = driver.find_element("id", "legend")
+    _wait("the difference legend", lambda: legend.text == "change in Water depth (m)", 10)
+    assert _change_from(driver, before) > MIN_CHANGE, "difference mode did not change the view"
+    before = _settled(driver)
+    _pick(driver, "field-picker", "Felt temperature (UTCI) (°C)")
+    _wait("the UTCI legend", lambda: legend.text == "change in Felt temperature (UTCI) (°C)", 10)
+    assert _change_from(driver, before) > 0.01, "the field picker did not change the view"
