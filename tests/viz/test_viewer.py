@@ -37,11 +37,26 @@ def _missing() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser_ok():
+    _require_browser()
+
+
+def _require_browser() -> None:
+    """Skip without the browser tools; fail in CI, where .ci/run installs them."""
     why = _missing()
     if why and os.environ.get("CI", "").lower() in ("true", "1"):
         pytest.fail(f"in CI: {why}; .ci/run installs it as root")
     if why:
         pytest.skip(why)
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception),
+                                          ("", pytest.skip.Exception)])  # fmt: skip
+def test_missing_chromedriver_fails_in_ci_and_skips_elsewhere(monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setattr(f"{__name__}.CHROMEDRIVER", str(tmp_path / "chromedriver"))
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="chromedriver"):
+        _require_browser()
 
 
 def _free_port() -> int:
