@@ -99,6 +99,7 @@ def app(fake_run, browser_ok):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    files_before = _tree(fake_run)
     port = _free_port()
     env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
     start = time.monotonic()
@@ -123,6 +124,12 @@ def app(fake_run, browser_ok):
         server.terminate()
         out = server.communicate(timeout=10)[0].decode(errors="replace")
         assert "Traceback" not in out, out
+        assert _tree(fake_run) == files_before, "the viewer wrote into the run folder"
+
+
+def _tree(folder) -> dict[str, int]:
+    """Every file under ``folder`` with its modification time (ns)."""
+    return {str(p): p.stat().st_mtime_ns for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _listening(port: int) -> bool:
@@ -219,6 +226,11 @@ def test_series_has_one_line_per_variant(fake_run):
     series = data.series("flood_water_thickness", 10, 10)
     assert list(series) == data.variants and len(data.variants) == 3
     assert all(len(v) == data.n_times for v in series.values())
+    # one output time at a time: drawing a frame does not load the whole field
+    frame = data.frame("green_blue", "flood_water_thickness", 2, 2, difference=True)
+    assert frame.shape == (24, 30)  # the 48 x 60 grid averaged in 2 x 2 blocks
+    assert not any(run.ds["flood_water_thickness"].variable._in_memory
+                   for run in data.runs.values())  # fmt: skip
     data.close()
 
 
