@@ -270,3 +270,11 @@ def test_difference_mode_and_field_picker(app):
     _pick(driver, "field-picker", "Felt temperature (UTCI) (°C)")
     _wait("the UTCI legend", lambda: legend.text == "change in Felt temperature (UTCI) (°C)", 10)
     assert _change_from(driver, before) > 0.01, "the field picker did not change the view"
+
+
+def test_without_trame_view_says_which_extra_to_install(fake_run, monkeypatch, capsys):
+    monkeypatch.delitem(sys.modules, "metrotwin.viz.viewer", raising=False)
+    monkeypatch.setitem(sys.modules, "trame.app", None)  # import trame.app raises ImportError
+    assert main(["view", str(fake_run)]) == 2
+    err = capsys.readouterr().err
+    assert "trame.app is missing" in err and "metrotwin[viewer]" in err
