@@ -18,7 +18,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from metrotwin.errors import MetrotwinError, ScenarioError
+from metrotwin.errors import DataSourceError, MetrotwinError, ScenarioError
 
 EXIT_USAGE = 2
 
@@ -226,20 +226,9 @@ def _parser() -> argparse.ArgumentParser:
     observe.add_argument("--variant", help="variant to sample (default: the baseline)")
     observe.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     observe.set_defaults(func=_observe)
-    for add in (_add_replay, _add_init, _add_view_export):
-        add(sub)
+    for add_command in (_add_replay, _add_init, _add_view):
+        add_command(sub)
     return parser
-
-
-def _add_view_export(sub) -> None:
-    view = sub.add_parser("view", help="a standalone HTML page of a run's 3D city (--export)")
-    view.add_argument("run_dir", help="run folder (or one variant's folder)")
-    view.add_argument("--export", required=True, metavar="FILE",
-                      help="HTML page to write (self-contained: open it from a file, send it)")
-    view.add_argument("--field", default="flood_water_thickness",
-                      help="field shown over time (default flood_water_thickness)")
-    view.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
-    view.set_defaults(func=_view_export)
 
 
 def _view_export(args) -> int:
@@ -664,6 +653,41 @@ def _render(args) -> int:
                            out=Path(args.out) if args.out else None)  # fmt: skip
     for path in paths:
         print(path)
+    return 0
+
+
+def _add_view(sub) -> None:
+    view = sub.add_parser("view", help="explore runs' 3D city in a browser (local web app), "
+                                       "or --export a standalone page")  # fmt: skip
+    view.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                      help="a run directory (all its variants) or variant folders")
+    view.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    view.add_argument("--host", default="127.0.0.1",
+                      help="address to serve on (default 127.0.0.1: this machine only)")
+    view.add_argument("--export", metavar="FILE",
+                      help="write a self-contained HTML page (open it from a file, send it) "
+                           "instead of serving")  # fmt: skip
+    view.add_argument("--field", default="flood_water_thickness",
+                      help="--export: the field shown over time (default flood_water_thickness)")
+    view.add_argument("--overwrite", action="store_true", help="--export: replace FILE")
+    view.set_defaults(func=_view)
+
+
+def _view(args) -> int:
+    if args.export:
+        if len(args.runs) != 1:
+            raise MetrotwinError(f"--export writes the page of one run; got {len(args.runs)} "
+                                 f"run folders ({', '.join(args.runs)})")
+        args.run_dir = args.runs[0]
+        return _view_export(args)
+    try:
+        from metrotwin.viz.viewer import serve
+    except ImportError as err:
+        raise DataSourceError(
+            f"metrotwin view needs the viewer extra ({err.name} is missing): "
+            "pip install 'metrotwin[viewer]'"
+        ) from None
+    serve([Path(p) for p in args.runs], host=args.host, port=args.port)
     return 0
 
 
