@@ -38,6 +38,8 @@ HEAT_DEATHS_PER_SAMPLE = "heat_deaths_per_sample"  # [deaths/yr by sample k]
 RESIDENTS_BY_DISTRICT = "residents_by_district"  # {district: persons}
 MEMBERS = "members"  # [{"id", "return_period", "sample", "parameters"}]
 DAMAGE_PRICE_YEAR = "price_year"  # year of the EUR of the damages
+#: set in a member's resolved scenario when every member ran on a split grid
+SPLIT = "_every_member_split"
 #: in fields.nc: (return_period, depth_threshold, y, x)
 EXCEEDANCE = "flood_depth_exceedance_probability"
 #: the price year of the JRC maximum damages (Huizinga et al. 2017), when risk.json has none
@@ -152,17 +154,24 @@ def _headline(data: dict, path: Path) -> dict:
 
 
 def member_resolved(folder: Path, risk: dict) -> dict:
-    """The ``scenario.resolved.yaml`` of the variant's first member ({} if none): what the
-    members share (the interventions, the grid, ``hazards``)."""
+    """The ``scenario.resolved.yaml`` of one of the variant's members ({} if none): what the
+    members share (the interventions, the grid, ``hazards``). A member that ran on one rank
+    is preferred: a member whose grid was split over ranks counted the cells its
+    interventions changed on one tile only (``run.interventions_cells_changed``), which would
+    undercount the costs; when every member ran split, ``SPLIT`` is set in what is returned."""
     ids = sorted(str(m.get("id")) for m in risk.get(MEMBERS, []) if isinstance(m, dict))
+    first = None
     for member in ids:
         path = Path(folder) / MEMBERS_DIR / member / RESOLVED_FILE
         if path.is_file():
             try:
-                return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                resolved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             except (OSError, yaml.YAMLError) as err:
                 raise DataSourceError(f"{path}: not readable YAML ({err})") from None
-    return {}
+            if int((resolved.get("run") or {}).get("ranks", 1)) == 1:
+                return resolved
+            first = first or resolved
+    return {**first, SPLIT: True} if first else {}
 
 
 def cell_area(resolved: dict) -> float:
@@ -207,6 +216,11 @@ def _value(comp: RiskComparison, v: VariantRisk, resolved: dict, base_items: lis
     items = list((resolved.get("scenario") or {}).get("interventions") or [])
     own = added_interventions(items, base_items) if v is not comp.baseline else []
     changed = (resolved.get("run") or {}).get("interventions_cells_changed") or {}
+    if resolved.get(SPLIT) and own:
+        comp.notes.append(f"Every member of {v.name} ran on a grid split over ranks: the cells "
+                          "its interventions changed, and so its costs, are counted on one "
+                          "tile only (too low). Run with at most as many ranks as member runs "
+                          "for exact costs.")  # fmt: skip
     v.costs = intervention_costs(own, len(items) - len(own), changed, cell_area(resolved),
                                  comp.hazards.economics)  # fmt: skip
     v.sensitivity = [_sensitivity(comp, v, name, key) for name, key in INDICATORS

@@ -90,3 +90,33 @@ def test_each_design_gets_a_method_valid_on_it(tmp_path, sampling, method):
         slopes = [3 * 2.0e6, 2.0]  # EAD0 * 3 per u1, 2 deaths per u2
         assert ead.main[0] == pytest.approx(slopes[0])
         assert deaths.main[1] == pytest.approx(slopes[1])
+
+
+def test_costs_come_from_a_member_that_ran_whole(tmp_path):
+    """A member whose grid was split over ranks counted its interventions' cells on its tile
+    only: the costs are read from a member that ran on one rank, and when every member ran
+    split the report says its costs are too low."""
+    import yaml  # noqa: PLC0415 - the test's own files
+
+    root = make_risk_run(tmp_path / "run")
+    whole = compare_risk(sorted(root.iterdir()))
+    members = root / "green_blue" / "members"
+    written = next(members.iterdir())  # the fixture's one resolved scenario
+    resolved = yaml.safe_load((written / "scenario.resolved.yaml").read_text())
+    (written / "scenario.resolved.yaml").unlink()
+    ids = sorted(m["id"] for m in json.loads((root / "green_blue" / "risk.json").read_text())
+                 ["members"])  # fmt: skip
+    halved = {k: v // 2 for k, v in resolved["run"]["interventions_cells_changed"].items()}
+    split = {**resolved, "run": {**resolved["run"], "ranks": 2,
+                                 "interventions_cells_changed": halved}}  # fmt: skip
+    for member, content in ((ids[0], split), (ids[1], resolved)):  # the split one read first
+        (members / member).mkdir(exist_ok=True)
+        (members / member / "scenario.resolved.yaml").write_text(yaml.safe_dump(content))
+    again = compare_risk(sorted(root.iterdir()))
+    cost = lambda comp: next(v for v in comp.variants if v.name == "green_blue").present_cost  # noqa: E731
+    assert cost(again) == cost(whole) and not any("split" in n for n in again.notes)
+    # every member split: the costs are what the tiles said, and the report says so
+    (members / ids[1] / "scenario.resolved.yaml").write_text(yaml.safe_dump(split))
+    last = compare_risk(sorted(root.iterdir()))
+    assert cost(last) < cost(whole)
+    assert any("green_blue ran on a grid split over ranks" in n for n in last.notes)
