@@ -154,6 +154,8 @@ class Message:
     mid: int
     qos: int
     session: int
+    #: the broker's DUP flag: a redelivery of a message it sent before (not acknowledged)
+    dup: bool = False
 
 
 class _Connection:
@@ -253,7 +255,8 @@ class Subscription(_Connection):
         self.client.subscribe([(topic, 1) for topic in self.topics])
 
     def _on_message(self, client, userdata, msg) -> None:
-        message = Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self.connects)
+        message = Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self.connects,
+                          bool(msg.dup))  # fmt: skip
         while not self._stopping:
             try:  # full: wait (paho reads no more, the broker holds the rest back)
                 self._queue.put(message, timeout=0.2)

@@ -20,7 +20,7 @@ from pathlib import Path
 from metrotwin.live.broker import Subscription, parse_broker_url, read_credentials
 from metrotwin.live.journal import Journal
 from metrotwin.live.messages import MessageReader, Refused, sensor_catalog
-from metrotwin.live.quarantine import Quarantine, entry
+from metrotwin.live.quarantine import Quarantine, entry, message_key
 from metrotwin.live.reading import Reading
 
 
@@ -78,19 +78,24 @@ class Ingest:
         if not batch:
             return []
         now = self.clock()
-        readings, refused, reasons = [], [], Counter()
+        readings, refused, reasons, again = [], [], Counter(), set()
         for message in batch:
             try:
                 readings.append(self.reader.read(message.payload, now))
             except Refused as why:
+                key = message_key(message.topic, message.payload)
+                if getattr(message, "dup", False) and (key in self.quarantine or key in again):
+                    continue  # the broker's redelivery of a message quarantined already
+                again.add(key)
                 refused.append(entry(now, message.topic, message.payload, str(why)))
                 reasons[why.code] += 1
         fresh = self.journal.append(readings)
         self.quarantine.add(refused)
         self.source.ack(batch)  # only now: everything above is on the disk
+        redelivered = len(batch) - len(readings) - len(refused)
         with self._lock:
             self.counts.accepted += len(fresh)
-            self.counts.duplicate += len(readings) - len(fresh)
+            self.counts.duplicate += len(readings) - len(fresh) + redelivered
             self.counts.quarantined += len(refused)
             self.counts.reasons.update(reasons)
             if self.keep_new:
