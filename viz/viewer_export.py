@@ -1,15 +1,18 @@
 """A standalone HTML page of a run's 3D city (``metrotwin view RUN_DIR --export city.html``).
 
 The page needs no server and no network: the scene (terrain with land-cover colours, buildings
-extruded by height) and one field per variant and output time are embedded in it, and a small
-inlined WebGL renderer (``metrotwin.viz.viewer_export_page``) draws them with a time slider
-and a variant switch. The hash of the page's URL selects the view (``city.html#t=3&v=1``, time
-index and variant index or name), so a link or a headless browser can open a given frame.
+extruded by height, district outlines and names) and one field per variant and output time are
+embedded in it, and vtk.js, inlined with the page's script (``metrotwin.viz.viewer_export_page``),
+draws them with a time slider and play button, a variant switch, a legend with units, and a
+click plot (a ground cell's values over time, one line per variant, read from the same bytes).
+The hash of the page's URL selects the view (``city.html#t=3&v=1``, time index and variant index
+or name), so a link or a headless browser can open a given frame.
 
 Size is kept down in two ways: the grid is block-averaged (``metrotwin.viz.decimate``) to a
-cell budget chosen so that the per-time values fit ``max_bytes``, and each value is quantised
-to one byte (``uint8``: code = round((value - offset) / scale), with one ``offset`` and
-``scale`` per field over every variant and time; 255 marks no data). Geometry is float32.
+cell budget chosen so that the per-time values fit ``max_bytes`` beside vtk.js (about 2.5 MB),
+and each value is quantised to one byte (``uint8``: code = round((value - offset) / scale),
+with one ``offset`` and ``scale`` per field over every variant and time; 255 marks no data).
+Geometry is float32, normals int8, colours and district codes one byte.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from metrotwin.results.output import write_text_atomic
 from metrotwin.results.rundata import VariantRun, open_variants, time_label
 from metrotwin.viz.colors import cmap_of
 from metrotwin.viz.scene import CELL_BUDGET, CityScene
-from metrotwin.viz.viewer_export_page import PAGE_TEMPLATE
+from metrotwin.viz.decimate import block_reduce
+from metrotwin.viz.viewer_export_page import library_size, page_html
 
 DEFAULT_FIELD = "flood_water_thickness"
 #: the page's target size (bytes); the grid is decimated further when the values would not fit
@@ -70,7 +74,7 @@ def fitted_page(runs: list[VariantRun], field: str, max_bytes: int) -> str:
     for _ in range(4):
         payload = scene_payload(runs, field, budget=budget)
         text = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-        page = PAGE_TEMPLATE.replace("__METROTWIN_SCENE__", text)
+        page = page_html(text)
         if len(page) <= max_bytes or budget <= MIN_CELLS:
             break
         budget = max(MIN_CELLS, int(budget * 0.9 * max_bytes / len(page)))
@@ -83,11 +87,13 @@ def _grid_fields(run: VariantRun) -> list[str]:
 
 
 def cell_budget(n_frames: int, max_bytes: int) -> int:
-    """Grid cells the page can hold: each cell costs one byte per frame, about 40 bytes of
-    geometry (terrain point, normal, colour, two triangles; buildings about as much again),
-    and base64 adds a third."""
+    """Grid cells the page can hold beside vtk.js and the page's script: each cell costs one
+    byte per frame, 19 bytes of ground (point, normal, colour, district) and up to about 60 of
+    buildings (five faces of four float32 corners where a cell is built on, a third of cells
+    at most in a town), and base64 adds a third."""
     per_cell = (n_frames + 80) * 4 / 3
-    return int(max(MIN_CELLS, min(CELL_BUDGET * 4, 0.9 * max_bytes / per_cell)))
+    room = max_bytes - library_size()
+    return int(max(MIN_CELLS, min(CELL_BUDGET * 4, 0.9 * room / per_cell)))
 
 
 def scene_payload(runs: list[VariantRun], field: str, *, budget: int) -> dict:
@@ -110,6 +116,7 @@ def scene_payload(runs: list[VariantRun], field: str, *, budget: int) -> dict:
         "variants": [r.name for r in runs],
         "times": [time_label(runs[0], i) for i in range(n_times)],
         "shape": list(scene.ground.shape),
+        "cell": scene.cell,
         "offset": offset,
         "scale": scale,
         "threshold": WATER_THRESHOLD if field in WATER_FIELDS else None,
@@ -117,6 +124,7 @@ def scene_payload(runs: list[VariantRun], field: str, *, budget: int) -> dict:
         "values": _b64(codes),
         "terrain": terrain_arrays(scene),
         "buildings": building_arrays(scene),
+        "districts": district_arrays(scene),
     }
 
 
@@ -152,7 +160,7 @@ def _lut(field: str) -> np.ndarray:
 
 def terrain_arrays(scene: CityScene) -> dict:
     """The ground surface through the decimated cell centres: points, normals, land-cover
-    colours (one per point, row-major, rows north to south) and triangle indices."""
+    colours (one per point, row-major, rows north to south); the page makes the quads."""
     z = scene.z(scene.ground)
     points = np.column_stack([scene.X.ravel(), scene.Y.ravel(), z.ravel()])
     gy, gx = np.gradient(z, -scene.cell, scene.cell) if min(z.shape) > 1 else (0 * z, 0 * z)
@@ -162,23 +170,39 @@ def terrain_arrays(scene: CityScene) -> dict:
     ny, nx = z.shape
     # point_data is in VTK (Fortran) order; back to the row-major order of the values
     rgb = np.asarray(rgb).reshape(ny, nx, 3, order="F").reshape(-1, 3)
-    # the page triangulates the grid itself (two triangles per square of neighbouring points)
     return {"points": _b64(points.astype("float32")), "normals": _b64(_int8(normals)),
             "rgb": _b64(rgb.astype("uint8"))}  # fmt: skip
 
 
 def building_arrays(scene: CityScene) -> dict | None:
-    """Extruded buildings as quads (four corners each), with one flat normal and one colour
-    per quad; the page splits each quad into two triangles."""
+    """Extruded buildings as quads (four corners each) with one colour per quad; no normals:
+    vtk.js shades faces without normals flat, which is what a wall or a roof is."""
     mesh = scene.buildings()
     if mesh is None:
         return None
-    quads = np.asarray(mesh.points, "float64").reshape(-1, 4, 3)
-    normal = np.cross(quads[:, 1] - quads[:, 0], quads[:, 2] - quads[:, 1])
-    normal /= np.maximum(np.linalg.norm(normal, axis=1), 1e-12)[:, None]
-    return {"points": _b64(quads.reshape(-1, 3).astype("float32")),
-            "normals": _b64(_int8(normal)),
-            "rgb": _b64(np.asarray(mesh.cell_data["rgb"], "uint8"))}  # fmt: skip
+    quads = np.asarray(mesh.points, "float32")
+    return {"points": _b64(quads), "rgb": _b64(np.asarray(mesh.cell_data["rgb"], "uint8"))}
+
+
+def district_arrays(scene: CityScene) -> dict | None:
+    """Districts on the decimated grid: ``codes`` one byte per cell (0 = none, i + 1 = the
+    i-th name; the page outlines where neighbours differ), ``names``, and ``centres``
+    (scene coordinates, where the page writes each name)."""
+    ds = scene.run.ds
+    centres = scene.district_centres()
+    if not centres or len(centres) > 254:
+        return None
+    attrs = ds["district"].attrs
+    pairs = [(int(code), name) for code, name in zip(np.atleast_1d(attrs["flag_values"]),
+                                                     str(attrs["flag_meanings"]).split())
+             if name in centres]  # fmt: skip
+    full = ds["district"].values
+    grid = np.zeros(full.shape, "uint8")
+    for i, (code, _) in enumerate(pairs):
+        grid[full == code] = i + 1
+    codes = block_reduce(grid, scene.step, "first").astype("uint8")
+    return {"codes": _b64(codes), "names": [name for _, name in pairs],
+            "centres": [np.round(centres[name], 1).tolist() for _, name in pairs]}
 
 
 def _int8(unit: np.ndarray) -> np.ndarray:
