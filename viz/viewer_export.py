@@ -75,9 +75,12 @@ def fitted_page(runs: list[VariantRun], field: str, max_bytes: int) -> str:
         payload = scene_payload(runs, field, budget=budget)
         text = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
         page = page_html(text)
-        if len(page) <= max_bytes or budget <= MIN_CELLS:
+        size = len(page.encode("utf-8"))
+        if size <= max_bytes or budget <= MIN_CELLS:
             break
-        budget = max(MIN_CELLS, int(budget * 0.9 * max_bytes / len(page)))
+        # only the scene shrinks with the budget; vtk.js and the script stay
+        fixed = library_size()
+        budget = max(MIN_CELLS, int(budget * 0.9 * max(max_bytes - fixed, 0) / (size - fixed)))
     return page
 
 
@@ -112,6 +115,7 @@ def scene_payload(runs: list[VariantRun], field: str, *, budget: int) -> dict:
     return {
         "title": f"{runs[0].scenario_name}: {attrs.get('long_name', field)}",
         "field": field,
+        "label": str(attrs.get("long_name", field)),
         "units": str(attrs.get("units", "")),
         "variants": [r.name for r in runs],
         "times": [time_label(runs[0], i) for i in range(n_times)],

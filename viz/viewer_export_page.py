@@ -26,9 +26,10 @@ def static_text(name: str) -> str:
 
 
 def library_size() -> int:
-    """Characters the inlined vtk.js and the page's own template and script take (the page's
-    fixed cost, before any scene data)."""
-    return sum(len(static_text(n)) for n in ("vtk.js", "viewer_export.html", "viewer_export.js"))
+    """Bytes (UTF-8) the inlined vtk.js and the page's own template and script take: the
+    page's fixed cost, before any scene data."""
+    names = ("vtk.js", "viewer_export.html", "viewer_export.js")
+    return sum(len(static_text(n).encode("utf-8")) for n in names)
 
 
 def page_html(scene_json: str) -> str:

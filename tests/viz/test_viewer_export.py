@@ -1,14 +1,19 @@
-"""The standalone page of ``metrotwin view RUN_DIR --export``: contents, size, safety, and the
-picture a real browser (headless Chromium, opened from a file:// URL) draws from it."""
+"""The standalone page of ``metrotwin view RUN_DIR --export``: contents, size, safety, and what
+a real browser (headless Debian chromium driven by selenium, the page opened from a file:// URL)
+draws from it with vtk.js: time slider, play, variant switch, click plot, phone-width drawer.
+
+METROTWIN_SCREENSHOT_DIR=folder keeps the desktop and phone screenshots the tests take."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import json
 import os
 import re
 import shutil
-import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,7 @@ import pytest
 from metrotwin.cli import main
 from metrotwin.errors import DataSourceError, OutputError
 from metrotwin.viz.viewer_export import export_page, quantise
+from metrotwin.viz.viewer_export_page import _inline_script, library_size, static_text
 
 FIELD = "flood_water_thickness"
 
@@ -54,7 +60,24 @@ def test_page_embeds_every_variant_and_time_as_bytes(page, flood_only_run):
 def test_page_loads_nothing_from_outside(page):
     text = page.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
-    assert "import(" not in text and "fetch(" not in text
+    # the page's own script fetches nothing; vtk.js can (its readers), but only when asked
+    own = static_text("viewer_export.html") + static_text("viewer_export.js")
+    assert not re.search(r"import\(|fetch\(|XMLHttpRequest|\bsrc\s*=", own)
+    # the browser tests check that opening the page requests no resource at all
+
+
+def test_inlined_vtkjs_is_the_file_the_notice_describes(page):
+    notice = static_text("NOTICE")
+    digest = re.search(r"sha256 of this file: ([0-9a-f]{64})", notice).group(1)
+    library = static_text("vtk.js")
+    assert hashlib.sha256(library.encode("utf-8")).hexdigest() == digest
+    assert "BSD-3-Clause" in notice and "Redistribution and use" in notice
+    assert library in page.read_text(encoding="utf-8")
+
+
+def test_a_script_that_would_end_its_element_is_refused():
+    with pytest.raises(ValueError, match="</script"):
+        _inline_script("let s = '</script>';", "x.js")
 
 
 def test_quantise_round_trip_and_no_data():
@@ -68,10 +91,12 @@ def test_quantise_round_trip_and_no_data():
 
 def test_a_small_size_budget_decimates_the_grid(flood_only_run, tmp_path):
     big = _scene(export_page(flood_only_run, tmp_path / "big.html"))
-    small_page = export_page(flood_only_run, tmp_path / "small.html", max_bytes=200_000)
+    # vtk.js and the page's script are a fixed cost; the budget beyond them is for the scene
+    max_bytes = library_size() + 200_000
+    small_page = export_page(flood_only_run, tmp_path / "small.html", max_bytes=max_bytes)
     small = _scene(small_page)
     assert np.prod(small["shape"]) < np.prod(big["shape"])
-    assert small_page.stat().st_size <= 200_000
+    assert small_page.stat().st_size <= max_bytes
 
 
 def test_existing_file_is_kept_without_overwrite(flood_only_run, tmp_path, capsys):
@@ -97,47 +122,185 @@ def test_unknown_field_names_the_choices(flood_only_run, tmp_path):
 
 
 # -- in a real browser --------------------------------------------------------------------------
-def _chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing (CI must install Debian's chromium)")
-        pytest.skip("chromium is not installed: the exported page is not drawn in a browser")
-    return exe
+CHROMEDRIVER = "/usr/bin/chromedriver"
+DESKTOP, PHONE = (1280, 800), (390, 844)
 
 
-def _screenshot(exe: str, page: Path, fragment: str, out: Path) -> np.ndarray:
+def _missing() -> str | None:
+    """Why the browser tests cannot run here (None when they can)."""
+    for module in ("selenium", "PIL"):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"{module} is not installed (pip install -e '.[test]')"
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        return "chromium is missing (Debian: apt-get install chromium chromium-driver)"
+    if not (shutil.which("chromedriver") or os.path.exists(CHROMEDRIVER)):
+        return f"{CHROMEDRIVER} is missing (Debian: apt-get install chromium-driver)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium for the module (software WebGL through SwiftShader)."""
+    why = _missing()
+    if why and os.environ.get("CI", "").lower() in ("true", "1"):
+        pytest.fail(f"in CI: {why}; .ci/run installs it as root")
+    if why:
+        pytest.skip(f"the exported page is not drawn in a browser: {why}")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--hide-scrollbars",
+                "--use-angle=swiftshader", "--enable-unsafe-swiftshader"):  # fmt: skip
+        options.add_argument(arg)
+    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or CHROMEDRIVER),
+                              options=options)  # fmt: skip
+    yield driver
+    driver.quit()
+
+
+def _open(driver, page: Path, fragment: str, size: tuple[int, int]) -> None:
+    """Load the page afresh at a screen of ``size`` (CSS pixels; phone-like under 600 wide)
+    and wait until it has drawn its first frame."""
+    width, height = size
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.get("about:blank")
+    driver.get(f"{page.as_uri()}#{fragment}")
+    ready = _wait("the first frame", lambda: driver.execute_script(
+        "return document.body && document.body.dataset.ready"))  # fmt: skip
+    assert ready == "yes", f"the page did not draw: {ready}"
+    # everything the page needs is in the file: it requests no resource at all
+    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+
+
+def _wait(what, predicate, timeout: float = 20.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def _view(driver) -> np.ndarray:
+    """The window's pixels with the page's boxes (panel, legend, chart, drawer button) blanked:
+    what remains is the 3D view alone, so a changed label cannot pass for a changed picture."""
     from PIL import Image
 
-    cmd = [exe, "--headless", "--no-sandbox", "--use-angle=swiftshader",
-           "--enable-unsafe-swiftshader", "--window-size=800,600", "--hide-scrollbars",
-           "--virtual-time-budget=3000", f"--screenshot={out}", f"{page.as_uri()}#{fragment}"]
-    subprocess.run(cmd, capture_output=True, timeout=40, check=False)
-    assert out.is_file(), f"chromium wrote no screenshot of {page}#{fragment}"
-    return np.asarray(Image.open(out).convert("RGB"), dtype="int16")
+    img = np.asarray(Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB"),
+                     "int16").copy()  # fmt: skip
+    for box in driver.find_elements("css selector", ".box, #toggle"):
+        if box.is_displayed():
+            r = box.rect
+            img[max(int(r["y"]), 0):int(r["y"] + r["height"]) + 1,
+                max(int(r["x"]), 0):int(r["x"] + r["width"]) + 1] = 0  # fmt: skip
+    return img
 
 
-def test_browser_draws_the_city_and_follows_time_and_variant(page, tmp_path):
-    exe = _chromium()
-    scene = _scene(page)
-    last = len(scene["times"]) - 1
+def _not_blank(img: np.ndarray) -> bool:
+    """More than a background: many distinct colours over a good part of the view."""
+    return len(np.unique(img.reshape(-1, 3), axis=0)) > 200 and float(img.std()) > 10
+
+
+def _changed(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of pixels that changed visibly (> 30 in the largest channel difference)."""
+    return float((np.abs(a - b).max(axis=-1) > 30).mean())
+
+
+def _keep(driver, name: str) -> None:
+    folder = os.environ.get("METROTWIN_SCREENSHOT_DIR")
+    if folder:
+        driver.save_screenshot(str(Path(folder) / name))
+
+
+def _codes(scene: dict) -> np.ndarray:
     ny, nx = scene["shape"]
     values = np.frombuffer(base64.b64decode(scene["values"]), "uint8")
-    values = values.reshape(len(scene["variants"]), len(scene["times"]), ny * nx)
-    # the variant whose water differs most from the baseline's at the last time
-    v = int(np.argmax([(values[i, last] != values[0, last]).sum() for i in
-                       range(len(scene["variants"]))]))  # fmt: skip
-    assert v > 0, "the fixture's variants all have the baseline's water"
-    first = _screenshot(exe, page, "t=0&v=0", tmp_path / "a.png")
-    later = _screenshot(exe, page, f"t={last}&v=0", tmp_path / "b.png")
-    other = _screenshot(exe, page, f"t={last}&v={scene['variants'][v]}", tmp_path / "c.png")
-    # below the control panel: the WebGL canvas alone
-    canvas = first[200:, :]
-    colours = np.unique(canvas.reshape(-1, 3), axis=0)
-    assert len(colours) > 200, "the WebGL canvas is blank (a few flat colours only)"
-    # a picture differs when more than 0.5 % of its pixels changed noticeably
-    def changed(a, b):
-        return float((np.abs(a[200:] - b[200:]).max(axis=-1) > 30).mean())
+    return values.reshape(len(scene["variants"]), len(scene["times"]), ny * nx)
 
-    assert changed(first, later) > 0.005, "a later time step draws the same picture"
-    assert changed(later, other) > 0.005, "another variant draws the same picture"
+
+def test_browser_draws_the_city_and_follows_time_and_variant(browser, page):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    scene = _scene(page)
+    last = len(scene["times"]) - 1
+    codes = _codes(scene)
+    # the variant whose water differs most from the baseline's at the last time
+    v = int(np.argmax([(codes[i, last] != codes[0, last]).sum() for i in range(len(codes))]))
+    assert v > 0, "the fixture's variants all have the baseline's water"
+    _open(browser, page, "t=0&v=0", DESKTOP)
+    assert not browser.find_element("id", "toggle").is_displayed()  # no drawer on a desktop
+    first = _view(browser)
+    assert _not_blank(first), "the WebGL canvas is blank (a few flat colours only)"
+    browser.find_element("id", "t").send_keys(Keys.END)  # the slider, moved by the keyboard
+    assert browser.find_element("id", "tlabel").text == scene["times"][last]
+    later = _view(browser)
+    assert _changed(first, later) > 0.005, "a later time step draws the same picture"
+    Select(browser.find_element("id", "v")).select_by_visible_text(scene["variants"][v])
+    other = _view(browser)
+    assert _changed(later, other) > 0.005, "another variant draws the same picture"
+    assert f"v={scene['variants'][v]}" in browser.current_url  # a link opens this view
+
+
+def test_play_runs_the_time_slider_and_pauses(browser, page):
+    _open(browser, page, "t=0&v=0", DESKTOP)
+    slider, play = browser.find_element("id", "t"), browser.find_element("id", "play")
+    play.click()
+    _wait("play to move the time slider", lambda: slider.get_attribute("value") != "0", 5)
+    play.click()
+    paused = slider.get_attribute("value")
+    time.sleep(0.7)  # longer than one step of play (0.6 s): a paused slider stays
+    assert slider.get_attribute("value") == paused
+
+
+def test_click_on_the_ground_plots_one_line_per_variant(browser, page):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    scene = _scene(page)
+    codes = _codes(scene)
+    _open(browser, page, f"t={len(scene['times']) - 1}&v=0", DESKTOP)
+    assert not browser.find_element("id", "chart").is_displayed()
+    before = _view(browser)
+    # the centre of the view is on the ground (the camera looks at the city's centre)
+    ActionChains(browser).move_to_element(browser.find_element("css selector", "#view canvas")
+                                          ).click().perform()  # fmt: skip
+    chart = _wait("the click plot", lambda: browser.find_element("id", "chart").is_displayed()
+                  and browser.find_element("id", "chart"))  # fmt: skip
+    _keep(browser, "viewer_export_desktop.png")
+    assert _changed(before, _view(browser)) > 0.0002, "no pin marks the picked cell"
+    row, col = (int(i) for i in chart.get_attribute("data-cell").split(","))
+    lines = browser.find_elements("css selector", "#plot path.series")
+    assert [p.get_attribute("data-variant") for p in lines] == scene["variants"]
+    keys = browser.find_elements("css selector", "#keys span")
+    assert [k.text for k in keys] == scene["variants"]  # the chart's legend names them
+    cell = row * scene["shape"][1] + col
+    for v, line in enumerate(lines):
+        # each line is that cell's bytes for its variant, decoded: the page's data, not a guess
+        drawn = np.array(json.loads(line.get_attribute("data-values")), dtype="float64")
+        expect = np.where(codes[v, :, cell] == 255, np.nan,
+                          scene["offset"] + codes[v, :, cell] * scene["scale"])  # fmt: skip
+        np.testing.assert_allclose(drawn, expect, rtol=1e-9, atol=1e-9)
+        assert line.get_attribute("d").count("L") == np.isfinite(expect).sum() - 1
+
+
+def test_phone_width_puts_the_controls_in_a_drawer_and_still_draws(browser, page):
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, page, f"t={len(_scene(page)['times']) // 2}&v=0", PHONE)
+    assert browser.execute_script("return innerWidth") == PHONE[0]
+    toggle, panel = browser.find_element("id", "toggle"), browser.find_element("id", "panel")
+    assert toggle.is_displayed()
+    assert panel.rect["x"] + panel.rect["width"] <= 0, "the controls cover the phone's view"
+    assert _not_blank(_view(browser)), "the WebGL canvas is blank at phone width"
+    toggle.click()
+    _wait("the drawer to open", lambda: panel.rect["x"] >= 0, 5)
+    assert toggle.get_attribute("aria-expanded") == "true"
+    Select(browser.find_element("id", "v")).select_by_index(1)  # the drawer's controls work
+    assert "v=" + _scene(page)["variants"][1] in browser.current_url
+    _keep(browser, "viewer_export_phone.png")

@@ -6,6 +6,7 @@ const S = JSON.parse(document.getElementById("scene").textContent);
 const ny = S.shape[0], nx = S.shape[1], ncell = ny * nx, ntime = S.times.length;
 const NO_DATA = 255, PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const DASHES = ["none", "7 4", "2 3", "10 3 2 3"];
 const $ = id => document.getElementById(id);
 const state = {t: 0, v: 0, cell: null, timer: null};
 // any failure (no WebGL, most often) is shown on the page and marked for the tests
@@ -128,14 +129,15 @@ function placeLabels() {
 function resetCamera() {
   const camera = renderer.getActiveCamera(), b = terrain.getBounds();
   const centre = [(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2];
-  const az = -0.45, el = 0.7;
+  const {clientWidth: w, clientHeight: h} = $("view");
+  const az = -0.45, el = w < h ? 1.0 : 0.7;  // a tall screen looks down more steeply
   camera.setFocalPoint(...centre);
   camera.setPosition(centre[0] + Math.cos(el) * Math.sin(az), centre[1] - Math.cos(el) *
                      Math.cos(az), centre[2] + Math.sin(el));
   camera.setViewUp(0, 0, 1);
   renderer.resetCamera();
-  const {clientWidth: w, clientHeight: h} = $("view");
-  camera.dolly(1.3 * Math.min(1, w / h));
+  // the city is wider than deep in this view: a narrow screen must fit its width
+  camera.dolly(Math.min(1.3, 0.9 * w / h));
   renderer.resetCameraClippingRange();
 }
 
@@ -217,25 +219,37 @@ function plot() {
       if (!Number.isFinite(y)) { pen = "M"; return; }
       d += pen + px(t).toFixed(1) + " " + py(y).toFixed(1) + " "; pen = "L";
     });
-    const colour = PALETTE[v % PALETTE.length];
+    const colour = PALETTE[v % PALETTE.length], dash = DASHES[v % DASHES.length];
+    // dashes keep equal series (a cell no intervention changes) all visible
     box.appendChild(svg("path", {d, fill: "none", stroke: colour, "stroke-width": 2,
+                                 "stroke-dasharray": dash,
                                  class: "series", "data-variant": S.variants[v],
                                  "data-values": JSON.stringify(ys_.map(y => (Number.isFinite(y) ? y : null)))}));
     const key = document.createElement("span");
     key.style.setProperty("--c", colour); key.textContent = S.variants[v];
     $("keys").appendChild(key);
   });
-  $("charttitle").textContent = `${S.field} at x ${xs[c].toFixed(0)} m, y ${ys[r].toFixed(0)} m`;
+  $("charttitle").textContent = `${S.label} at x ${xs[c].toFixed(0)} m, y ${ys[r].toFixed(0)} m`;
   $("chart").dataset.cell = r + "," + c;
   $("chart").classList.add("shown");
 }
 const picker = vtkCellPicker.newInstance();
 picker.setPickFromList(true); picker.initializePickList(); picker.addPickList(terrainActor);
+// a pin on the picked cell
+const pin = polyData(new Float32Array(6), null, Uint32Array.from([2, 0, 1]));
+const pinActor = addActor(pin, {colour: [0.85, 0.1, 0.1], lineWidth: 4});
+pinActor.setVisibility(false);
 function pick(position) {
   picker.pick([position.x, position.y, 0], renderer);
   if (!picker.getActors().length) return;
   const [x, y] = picker.getPickPosition();
   state.cell = [nearest(ys, y), nearest(xs, x)];
+  const [r, c] = state.cell, b = terrain.getBounds(), z = at(r, c, 2);
+  pin.getPoints().setData(Float32Array.from([xs[c], ys[r], z, xs[c], ys[r],
+                                             z + 0.08 * Math.max(b[1] - b[0], b[3] - b[2])]), 3);
+  pin.modified();
+  pinActor.setVisibility(true);
+  renderWindow.render();
   plot();
 }
 
@@ -248,12 +262,15 @@ function start() {
   $("t").oninput = () => { state.t = +$("t").value; show(); };
   $("v").onchange = () => { state.v = +$("v").value; show(); };
   $("play").onclick = play;
-  $("close").onclick = () => { state.cell = null; $("chart").classList.remove("shown"); };
+  $("close").onclick = () => {
+    state.cell = null; $("chart").classList.remove("shown");
+    pinActor.setVisibility(false); renderWindow.render();
+  };
   $("toggle").onclick = () => {
     const open = document.body.classList.toggle("drawer");
     $("toggle").setAttribute("aria-expanded", open);
   };
-  $("fieldname").textContent = S.field + (S.units ? " (" + S.units + ")" : "");
+  $("fieldname").textContent = S.label + (S.units ? " (" + S.units + ")" : "");
   $("lo").textContent = fmt(S.threshold === null ? S.offset : S.threshold);
   $("hi").textContent = fmt(S.offset + 254 * S.scale);
   const bar = $("bar").getContext("2d"), img = bar.createImageData(255, 1);
