@@ -105,11 +105,9 @@ def scene_payload(runs: list[VariantRun], field: str, *, budget: int) -> dict:
     quantised to bytes."""
     n_times = min(max(len(r.times), 1) for r in runs)
     scene = CityScene(runs[0], budget=budget)
-    frames = np.stack([
-        np.stack([_frame(CityScene(r, budget=scene_budget(scene)), field, i)
-                  for i in range(n_times)])
-        for r in runs
-    ])  # fmt: skip
+    # one scene per variant (building one per frame re-read the grid every time)
+    scenes = [scene] + [CityScene(r, budget=scene_budget(scene)) for r in runs[1:]]
+    frames = np.stack([np.stack([_frame(s, field, i) for i in range(n_times)]) for s in scenes])
     codes, offset, scale = quantise(frames)
     attrs = runs[0].ds[field].attrs
     return {

@@ -35,15 +35,16 @@ def library_size() -> int:
 def page_html(scene_json: str) -> str:
     """The page with ``scene_json`` (JSON text with ``</`` escaped) as its scene."""
     parts = {
-        MARKERS[0]: _inline_script(static_text("vtk.js"), "vtk.js"),
+        MARKERS[0]: inline_script(static_text("vtk.js"), "vtk.js"),
         MARKERS[1]: scene_json,
-        MARKERS[2]: _inline_script(static_text("viewer_export.js"), "viewer_export.js"),
+        MARKERS[2]: inline_script(static_text("viewer_export.js"), "viewer_export.js"),
     }
     # one pass, so that no inserted text is searched for markers again
     return re.sub("|".join(MARKERS), lambda m: parts[m.group(0)], static_text("viewer_export.html"))
 
 
-def _inline_script(text: str, name: str) -> str:
+def inline_script(text: str, name: str) -> str:
+    """``text`` for an inline <script> element; ValueError when it would end the element."""
     found = _UNSAFE_IN_SCRIPT.search(text)
     if found:
         # a vendored file changed upstream: inlining it would break the page's HTML
