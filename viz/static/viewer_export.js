@@ -90,7 +90,8 @@ if (S.buildings) {
 const at = (r, c, k) => tPoints[3 * (r * nx + c) + k];
 if (S.districts) {
   const codes = new Uint8Array(bytes(S.districts.codes)), seg = [], half = S.cell / 2;
-  const lift = 1.5 * S.cell / 20 + 1;
+  // above the ground surface, which between two points may bulge over both (scene metres)
+  const lift = 1 + 0.08 * S.cell;
   for (let r = 0; r < ny; r++) for (let c = 0; c < nx; c++) {
     const here = codes[r * nx + c];
     if (c + 1 < nx && codes[r * nx + c + 1] !== here) {
@@ -199,7 +200,10 @@ function plot() {
   const [r, c] = state.cell, cell = r * nx + c, all = S.variants.map((_, v) => series(v, cell));
   const finite = all.flat().filter(Number.isFinite);
   let lo = finite.length ? Math.min(...finite) : 0, hi = finite.length ? Math.max(...finite) : 1;
-  if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
+  if (hi - lo < 1e-9) {  // a flat line: give it room (a dry cell's zero stays the bottom)
+    const pad = Math.abs(lo) * 0.1;
+    if (pad) { lo -= pad; hi += pad; } else hi = lo + 1;
+  }
   const L = 48, R = 312, T = 8, B = 150;
   const px = t => L + (R - L) * (ntime > 1 ? t / (ntime - 1) : 0.5);
   const py = y => B - (B - T) * (y - lo) / (hi - lo);
