@@ -24,7 +24,9 @@ function bytes(b64) {
 const values = new Uint8Array(bytes(S.values));
 const lut = new Uint8Array(bytes(S.lut));
 const decode = code => (code === NO_DATA ? NaN : S.offset + code * S.scale);
-const fmt = x => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3)) + (S.units ? " " + S.units : "");
+const UNITS = S.units === "degree_C" ? "\u00b0C" : S.units;
+const num = x => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
+const fmt = x => num(x) + (UNITS ? " " + UNITS : "");
 
 // -- the vtk.js scene -------------------------------------------------------------------------
 const {vtkActor, vtkMapper, vtkCellPicker} = vtk.Rendering.Core;
@@ -212,8 +214,8 @@ function plot() {
     svg("rect", {x: L, y: T, width: R - L, height: B - T, fill: "none", stroke: "#999"}),
     svg("line", {x1: px(state.t), x2: px(state.t), y1: T, y2: B, stroke: "#888",
                  "stroke-dasharray": "3 3", class: "now"}),
-    svg("text", {x: L - 4, y: T + 9, "text-anchor": "end", "font-size": 10}, fmt(hi)),
-    svg("text", {x: L - 4, y: B, "text-anchor": "end", "font-size": 10}, fmt(lo)),
+    svg("text", {x: L - 4, y: T + 9, "text-anchor": "end", "font-size": 10}, num(hi)),
+    svg("text", {x: L - 4, y: B, "text-anchor": "end", "font-size": 10}, num(lo)),
     svg("text", {x: L, y: B + 14, "font-size": 10}, S.times[0]),
     svg("text", {x: R, y: B + 14, "text-anchor": "end", "font-size": 10}, S.times[ntime - 1]));
   $("keys").replaceChildren();
@@ -233,7 +235,12 @@ function plot() {
     key.style.setProperty("--c", colour); key.textContent = S.variants[v];
     $("keys").appendChild(key);
   });
-  $("charttitle").textContent = `${S.label} at x ${xs[c].toFixed(0)} m, y ${ys[r].toFixed(0)} m`;
+  if (!finite.length) {
+    box.appendChild(svg("text", {x: (L + R) / 2, y: (T + B) / 2, "text-anchor": "middle",
+                                 "font-size": 12}, "no data here (a building?)"));
+  }
+  const unit = UNITS ? ` (${UNITS})` : "";
+  $("charttitle").textContent = `${S.label}${unit} at x ${xs[c].toFixed(0)} m, y ${ys[r].toFixed(0)} m`;
   $("chart").dataset.cell = r + "," + c;
   $("chart").classList.add("shown");
 }
@@ -274,7 +281,7 @@ function start() {
     const open = document.body.classList.toggle("drawer");
     $("toggle").setAttribute("aria-expanded", open);
   };
-  $("fieldname").textContent = S.label + (S.units ? " (" + S.units + ")" : "");
+  $("fieldname").textContent = S.label + (UNITS ? " (" + UNITS + ")" : "");
   $("lo").textContent = fmt(S.threshold === null ? S.offset : S.threshold);
   $("hi").textContent = fmt(S.offset + 254 * S.scale);
   const bar = $("bar").getContext("2d"), img = bar.createImageData(255, 1);
