@@ -48,6 +48,6 @@ def inline_script(text: str, name: str) -> str:
     found = _UNSAFE_IN_SCRIPT.search(text)
     if found:
         # a vendored file changed upstream: inlining it would break the page's HTML
-        raise ValueError(f"static/{name} contains {found.group(0)!r} at {found.start()}, which "
-                         "would end the inline <script>; it cannot be inlined as it is")  # fmt: skip
+        raise ValueError(f"static/{name} contains {found.group(0)!r} at {found.start()}, "
+                         "which would end the inline <script>: it cannot be inlined as it is")
     return text

@@ -169,6 +169,7 @@ def _open(driver, page: Path, fragment: str, size: tuple[int, int]) -> None:
     width, height = size
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": width < 600})
     driver.get("about:blank")
     driver.get(f"{page.as_uri()}#{fragment}")
     ready = _wait("the first frame", lambda: driver.execute_script(
@@ -302,6 +303,11 @@ def test_phone_width_puts_the_controls_in_a_drawer_and_still_draws(browser, page
     assert toggle.is_displayed()
     assert panel.rect["x"] + panel.rect["width"] <= 0, "the controls cover the phone's view"
     assert _not_blank(_view(browser)), "the WebGL canvas is blank at phone width"
+    # a tap (touch, not mouse) on the ground opens the click plot there too
+    centre = [{"x": PHONE[0] / 2, "y": PHONE[1] / 2}]
+    for kind, points in (("touchStart", centre), ("touchEnd", [])):
+        browser.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+    _wait("the click plot after a tap", lambda: browser.find_element("id", "chart").is_displayed())
     toggle.click()
     _wait("the drawer to open", lambda: panel.rect["x"] >= 0, 5)
     assert toggle.get_attribute("aria-expanded") == "true"

@@ -192,6 +192,7 @@ const nearest = (list, x) => list.reduce((best, v, i) =>
 function series(v, cell) {
   return Array.from({length: ntime}, (_, t) => decode(values[(v * ntime + t) * ncell + cell]));
 }
+const finiteOrNull = y => (Number.isFinite(y) ? y : null);  // JSON has no NaN
 function svg(tag, attrs, text) {
   const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -230,7 +231,7 @@ function plot() {
     box.appendChild(svg("path", {d, fill: "none", stroke: colour, "stroke-width": 2,
                                  "stroke-dasharray": dash,
                                  class: "series", "data-variant": S.variants[v],
-                                 "data-values": JSON.stringify(ys_.map(y => (Number.isFinite(y) ? y : null)))}));
+                                 "data-values": JSON.stringify(ys_.map(finiteOrNull))}));
     const key = document.createElement("span");
     key.style.setProperty("--c", colour); key.textContent = S.variants[v];
     $("keys").appendChild(key);
@@ -240,7 +241,8 @@ function plot() {
                                  "font-size": 12}, "no data here (a building?)"));
   }
   const unit = UNITS ? ` (${UNITS})` : "";
-  $("charttitle").textContent = `${S.label}${unit} at x ${xs[c].toFixed(0)} m, y ${ys[r].toFixed(0)} m`;
+  const where = `x ${xs[c].toFixed(0)} m, y ${ys[r].toFixed(0)} m`;
+  $("charttitle").textContent = `${S.label}${unit} at ${where}`;
   $("chart").dataset.cell = r + "," + c;
   $("chart").classList.add("shown");
 }
@@ -285,7 +287,9 @@ function start() {
   $("lo").textContent = fmt(S.threshold === null ? S.offset : S.threshold);
   $("hi").textContent = fmt(S.offset + 254 * S.scale);
   const bar = $("bar").getContext("2d"), img = bar.createImageData(255, 1);
-  for (let i = 0; i < 255; i++) img.data.set([lut[3 * i], lut[3 * i + 1], lut[3 * i + 2], 255], 4 * i);
+  for (let i = 0; i < 255; i++) {
+    img.data.set([lut[3 * i], lut[3 * i + 1], lut[3 * i + 2], 255], 4 * i);
+  }
   bar.putImageData(img, 0, 0);
   const interactor = renderWindow.getInteractor();
   let press = null;  // a click is a press and release without a drag
