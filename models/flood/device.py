@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from numba import config, cuda
+from numba import config
 
 from metrotwin.models.flood.params import FloodError
 from metrotwin.models.flood.solver import Solver
 
-try:  # the CUDA path (its package; numba-cuda for a GPU: the cuda extra of pyproject.toml)
+try:  # the CUDA path: numba's CUDA target (numba-cuda on a GPU: the cuda extra), its package
+    from numba import cuda
+
     from metrotwin.models.flood.cuda.solver import CudaSolver
 except ImportError as err:  # a build without it: 'auto' takes the CPU, 'cuda' says why
     CudaSolver = None

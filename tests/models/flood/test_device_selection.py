@@ -4,8 +4,10 @@ and CPU runs unchanged by the choice (this machine has no GPU, as CI's has none)
 
 from __future__ import annotations
 
+import ast
 import io
 from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from numba import cuda
 
 from tests.models.flood.coupled import start
 
+REPO = Path(__file__).resolve().parents[3]
 BIG = device.AUTO_MIN_CELLS
 NO_GPU = "numba finds no usable CUDA GPU: CUDA driver library cannot be found"
 #: this machine's own answer: CI's machines have no GPU; on one with a GPU the tests that
@@ -126,7 +129,7 @@ class FourGPUs:
 @pytest.mark.parametrize("node_rank, gpu", [(0, 0), (3, 3), (5, 1), (15, 3)])
 def test_one_gpu_per_rank_of_a_node(monkeypatch, node_rank, gpu):
     node = FourGPUs()
-    monkeypatch.setattr(device, "cuda", node)
+    monkeypatch.setattr(device, "cuda", node, raising=False)
     assert device.select_gpu(node_rank) == gpu
     assert node.selected == [gpu]
 
@@ -191,3 +194,31 @@ def test_the_cli_refuses_cuda_without_a_gpu_with_exit_2(tmp_path):
     assert "models.flood.device: 'cuda' needs a CUDA GPU" in err.getvalue()
     assert "Traceback" not in err.getvalue()
     assert not (tmp_path / "out").exists()  # refused before any output is written
+
+
+def numba_cuda_imports(path: Path):
+    """Line numbers of the imports of numba.cuda (or of a module below it) in ``path``."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        if any(n == "numba.cuda" or n.startswith("numba.cuda.") for n in names):
+            yield node.lineno
+
+
+def test_only_the_device_choice_and_the_cuda_path_import_numba_cuda():
+    """A CPU install must run where numba's CUDA target is absent (numba-cuda is an extra and
+    numba's own target is deprecated): only ``device.py`` (guarded) and the package
+    ``models/flood/cuda`` import it. import-linter cannot forbid a module below an external
+    package, hence this check."""
+    allowed = REPO / "models" / "flood" / "cuda"
+    offenders = [f"{path.relative_to(REPO)}:{line}"
+                 for folder in ("engine", "models", "hpc", "viz")
+                 for path in sorted((REPO / folder).rglob("*.py"))
+                 if allowed not in path.parents and path != REPO / "models/flood/device.py"
+                 for line in numba_cuda_imports(path)]
+    assert not offenders, offenders
+    assert list(numba_cuda_imports(REPO / "models" / "flood" / "device.py"))  # the check sees it
