@@ -18,7 +18,8 @@ dest="$repo/.device-wheels"
 #: metrotwin's imports (flood_throughput.py, and `metrotwin run --no-report` for scaling.py)
 #: that the GPU machine's image lacks; mpich brings mpiexec and libmpi for mpi4py
 packages=(pydantic pydantic_core annotated-types typing-inspection netCDF4 cftime pyproj shapely
-          SALib dill multiprocess Mesa Pint flexcache flexparser platformdirs mpich mpi4py)
+          SALib dill multiprocess Mesa Pint flexcache flexparser platformdirs typing_extensions
+          mpich mpi4py)
 freeze="$("$repo/.venv/bin/python" -m pip freeze 2>/dev/null)"
 rm -rf "$dest" && mkdir -p "$dest"
 for name in "${packages[@]}"; do

@@ -58,7 +58,8 @@ def scaled(base: dict, factor: int, weak: bool) -> dict:
 def run_once(data: dict, ranks: int, launcher: str, folder: Path) -> dict:
     path = folder / f"{data['name']}.yaml"
     path.write_text(yaml.safe_dump(data))
-    out = folder / f"out{ranks}"
+    # a folder per run: metrotwin refuses to replace a finished run (the repeats share ``folder``)
+    out = folder / f"out{ranks}-{len(list(folder.glob(f'out{ranks}-*')))}"
     # no report: it is not what is measured (the models' time), and it needs pyvista
     cmd = shlex.split(launcher.format(n=ranks)) + [sys.executable, "-m", "mpi4py", "-m", "metrotwin",
                                                    "run", str(path), "-o", str(out), "--no-progress",
