@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 23's measurements on a GPU machine of 16 cores (the device tool's nvidia-h100-x1 or
-# nvidia-h200), as one command of at most ~6.5 minutes (each step has its own timeout; a
-# typical run takes ~4), which leaves time to rerun it in a 15-minute lease:
+# nvidia-h200), as one command of at most 8 minutes (each step has its own timeout; a run
+# should take ~4), which leaves time to rerun it in a 15-minute lease:
 #   1. flood_throughput.py --device cuda cpu --ranks 16 --sizes 1000 4000 8000: cell-updates/s
 #      of the CUDA solver beside the CPU path on 16 ranks, one per core, and their ratio;
 #   2. scaling.py --cases flood --modes weak --ranks 1 2 4 8 16: the weak-scaling efficiency
@@ -20,7 +20,7 @@
 #
 # Here:   benchmarks/device_prepare.sh 3.12
 # Then the device tool's run, in this repository's root:
-#         command "bash benchmarks/device_check.sh", carry [".device-wheels"], timeout_s 420
+#         command "bash benchmarks/device_check.sh", carry [".device-wheels"], timeout_s 500
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -54,12 +54,12 @@ if [ ! -d .device-wheels ]; then
   exit 2
 fi
 rm -rf "$prefix"
-step 120 install "$py" -m pip install --quiet --no-index --no-deps --no-build-isolation \
+step 60 install "$py" -m pip install --quiet --no-index --no-deps --no-build-isolation \
   --no-compile --prefix "$prefix" .device-wheels/*.whl "$repo" || exit 2
 site="$("$py" -c "import sysconfig; print(sysconfig.get_path('purelib', vars={'base': '$prefix', 'platbase': '$prefix'}))")"
 export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" PATH="$prefix/bin:$PATH"
 export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"  # mpich's libmpi
-step 60 imports "$py" -c '
+step 30 imports "$py" -c '
 from numba import cuda
 import metrotwin.cli, metrotwin.models.flood.device as d
 from mpi4py import MPI
@@ -72,5 +72,5 @@ launcher="$prefix/bin/mpiexec -bind-to core -n {n}"
 step 240 throughput "$py" benchmarks/flood_throughput.py --device ${DEVICES:-cuda cpu} \
   --ranks "${RANKS:-16}" --sizes ${SIZES:-1000 4000 8000} --steps "${STEPS:-300}" --repeats 2 \
   --no-landlab --launcher "$launcher" --json "$out/throughput.json"
-step 120 scaling "$py" benchmarks/scaling.py --cases flood --modes weak \
+step 150 scaling "$py" benchmarks/scaling.py --cases flood --modes weak \
   --ranks ${SCALING_RANKS:-1 2 4 8 16} --repeats 2 --launcher "$launcher" --json "$out/scaling.json"

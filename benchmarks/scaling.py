@@ -91,7 +91,8 @@ def measure(case: str, data: dict, n: int, args) -> dict:
         work = cells_of(data) * 20 * 60 / data["models"]["flood"]["fixed_time_step"]
     else:  # coupled models: cell-hours simulated
         work = cells_of(data) * 6.0
-    return {"models": models, "halo": halo, "per_rank": work / models / n}
+    return {"models": models, "halo": halo, "per_rank": work / models / n,
+            "process": statistics.median(r["process"] for r in runs)}
 
 
 def main() -> None:
