@@ -54,8 +54,13 @@ if [ ! -d .device-wheels ]; then
   exit 2
 fi
 rm -rf "$prefix"
+made=()  # what building metrotwin from the tree leaves in it, removed after (if new)
+for d in build metrotwin.egg-info; do [ -e "$d" ] || made+=("$d"); done
 step 60 install "$py" -m pip install --quiet --no-index --no-deps --no-build-isolation \
-  --no-compile --prefix "$prefix" .device-wheels/*.whl "$repo" || exit 2
+  --no-compile --prefix "$prefix" .device-wheels/*.whl "$repo"
+rc=$?
+for d in "${made[@]}"; do rm -rf "$d"; done
+[ "$rc" -eq 0 ] || exit 2
 site="$("$py" -c "import sysconfig; print(sysconfig.get_path('purelib', vars={'base': '$prefix', 'platbase': '$prefix'}))")"
 export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" PATH="$prefix/bin:$PATH"
 export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"  # mpich's libmpi
