@@ -17,6 +17,8 @@
 # and metrotwin itself, offline (pip --no-index), into a prefix under /tmp. The CUDA libraries
 # (numba-cuda[cu12] and the toolkit's wheels, ~1 GB) are too large to carry: the machine must
 # hold them, as that image does; the cuda extra of pyproject.toml installs them elsewhere.
+# Building metrotwin from the tree takes setuptools and wheel from that Python (the image has
+# both). The device tool sends the checkout its session started in: prepare the wheels there.
 #
 # Here:   benchmarks/device_prepare.sh 3.12
 # Then the device tool's run, in this repository's root:
