@@ -38,6 +38,23 @@ def launched_under_mpi() -> bool:
     return False
 
 
+#: the launchers' variables for a process's rank among those on its node: MPICH's Hydra,
+#: Open MPI, Slurm's srun, Cray PALS
+LOCAL_RANK_VARIABLES = ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID",
+                        "PALS_LOCAL_RANKID")
+
+
+def node_local_rank(default: int = 0) -> int:
+    """This process's rank among the processes of its node, as its launcher tells it (one GPU
+    per rank: rank r of a node takes GPU r mod n), else ``default`` (e.g. the world rank,
+    right on one node). Read from the environment: no MPI call, no collective."""
+    for var in LOCAL_RANK_VARIABLES:
+        value = os.environ.get(var, "")
+        if value.isdigit():
+            return int(value)
+    return default
+
+
 def world():
     """MPI.COMM_WORLD when launched under MPI, else None (mpi4py is not even imported)."""
     if not launched_under_mpi():
@@ -86,6 +103,11 @@ class Decomposition:
     @property
     def size(self) -> int:
         return self.topology[0] * self.topology[1]
+
+    @property
+    def node_rank(self) -> int:
+        """This process's rank among those of its node (``node_local_rank``, else ``rank``)."""
+        return node_local_rank(self.rank)
 
     @cached_property
     def glb_slices(self) -> tuple[slice, slice]:

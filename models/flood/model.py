@@ -7,8 +7,8 @@ rapidly varied flow such as dam breaks.
 
 This class is the model's protocol (``metrotwin.run.model.Model``): its variables
 (``variables.py``), parameters (``params.py``), tiling and restart. The work is done by the
-solver wiring (``solver.py``: the kernel arrays, the time step, the sweeps of ``kernels.py``),
-the volume accounts (``accounts.py``) and the indicators (``indicators.py``).
+solver wiring (``solver.py``: the kernel arrays, the time step, the sweeps of ``kernels.py``;
+or its CUDA twin, as ``device.py`` chooses), the volume accounts (``accounts.py``) and the indicators (``indicators.py``).
 
 >>> import numpy as np
 >>> from metrotwin.run.testing import make_grid, make_state, make_context
@@ -33,10 +33,10 @@ from pydantic import BaseModel
 
 from metrotwin.city.variables import VarSpec
 from metrotwin.models.flood.accounts import VolumeAccounts
+from metrotwin.models.flood.device import build_solver
 from metrotwin.models.flood.boundaries import SIDES
 from metrotwin.models.flood.indicators import FloodIndicators
 from metrotwin.models.flood.params import FloodError, Params
-from metrotwin.models.flood.solver import Solver
 from metrotwin.models.flood.variables import VARIABLES
 from metrotwin.results.indicators import Indicator
 from metrotwin.run.model import Model
@@ -113,7 +113,8 @@ class FloodModel(Model):
                 "(Coupler.allocate)"
             )
         self.state = state
-        self.solver = Solver(self.params, state, ctx, self._steps_per_sweep(ctx.decomposition))
+        self.solver = build_solver(self.params, state, ctx,
+                                   self._steps_per_sweep(ctx.decomposition))
         solver = self.solver
         self.accounts = VolumeAccounts(state, ctx, solver.active, solver.own_active, solver.area)
         solver.accounts = self.accounts
