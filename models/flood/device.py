@@ -4,17 +4,19 @@
 (``cuda/solver.py``, ``CudaSolver``, same constructor), one GPU per MPI rank: rank r of a node
 takes GPU r mod n. ``auto`` (the default): the GPU only where it pays, that is where every rank
 has a usable CUDA GPU (a real one: numba's simulator, ``NUMBA_ENABLE_CUDASIM=1``, is for tests
-and is taken only when asked for by name) and the grid has at least ``AUTO_MIN_CELLS`` cells per
-rank; else the CPU, with the same numbers as ``device: cpu``.
+and is taken only when asked for by name) and the grid has at least ``AUTO_MIN_CELLS`` cells;
+else the CPU, with the same numbers as ``device: cpu``. The count is the whole grid's, not a
+rank's: the choice (and so the numbers, which differ between the paths by float32 round-off)
+must not depend on the number of ranks a scenario runs on.
 
-Why 10^6 cells per rank: the CPU kernels run ~300 M cell-updates/s per core (README), a step of
+Why 10^6 cells: the CPU kernels run ~300 M cell-updates/s per core (README), a step of
 a 10^6-cell tile in ~3 ms. A GPU step costs a few kernel launches and, under the Courant
 condition, a reduction read back to the host: ~20-50 us whatever the size, plus ~1-5 s of
 compilation (once per process) and a copy back to the host at every coupling time. At 10^6
 cells a GPU at >= 5 G cell-updates/s takes ~0.25 ms a step, >10x faster, and a run of a few
 thousand steps repays the compilation; on a demo-sized grid (2 x 10^4 cells, ~0.1 ms a step on
 one core) the fixed costs would eat the gain. The decision is the same on every rank: the count
-is the global grid's over the ranks, and the GPU check is reduced over the ranks.
+is the global grid's, and the GPU check is reduced over the ranks.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ except ImportError as err:  # a build without it: 'auto' takes the CPU, 'cuda' s
 else:
     CUDA_IMPORT_ERROR = ""
 
-#: cells per rank from which ``device: auto`` takes a usable GPU (see the module docstring)
+#: cells of the whole grid from which ``device: auto`` takes a usable GPU (see the module docstring)
 AUTO_MIN_CELLS = 1_000_000
 VALID = "'cpu', 'cuda' or 'auto'"
 
@@ -55,15 +57,15 @@ def gpu_problem(simulator_ok: bool) -> str:
     return ""
 
 
-def choose(requested: str, cells_per_rank: int, problem: Callable[[bool], str]) -> str:
-    """'cpu' or 'cuda' for ``device: requested`` on ``cells_per_rank`` cells, given
+def choose(requested: str, cells: int, problem: Callable[[bool], str]) -> str:
+    """'cpu' or 'cuda' for ``device: requested`` on a grid of ``cells`` cells, given
     ``problem(simulator_ok)`` (``gpu_problem`` reduced over the ranks), which is asked only
     where the answer matters: a CPU run never loads the CUDA driver. Raises FloodError for
     ``cuda`` where the GPU cannot be used."""
     if requested == "cpu":
         return "cpu"
     if requested == "auto":
-        if cells_per_rank < AUTO_MIN_CELLS:
+        if cells < AUTO_MIN_CELLS:
             return "cpu"
         return "cpu" if problem(False) else "cuda"
     if requested != "cuda":
@@ -101,8 +103,8 @@ def build_solver(params, state, ctx, steps_per_sweep: int):
     """The flood solver of ``params.device`` on ``state``: a ``Solver``, or a ``CudaSolver``
     on this rank's GPU (``Solver``'s constructor and interface either way)."""
     dec = ctx.decomposition
-    cells_per_rank = dec.global_shape[0] * dec.global_shape[1] // dec.size
-    if choose(params.device, cells_per_rank, problem_on_any_rank(dec)) == "cpu":
+    cells = dec.global_shape[0] * dec.global_shape[1]
+    if choose(params.device, cells, problem_on_any_rank(dec)) == "cpu":
         return Solver(params, state, ctx, steps_per_sweep)
     index = select_gpu(dec.node_rank)
     ctx.logger.info("flood: the solver runs on CUDA GPU %d of this node (rank %d)", index,

@@ -62,11 +62,12 @@ class Params(StrictModel):
     model_config = ConfigDict(extra="forbid")
 
     # "auto" takes the GPU only where it pays: see ``device.py`` (a usable CUDA GPU, not the
-    # simulator, and at least ``device.AUTO_MIN_CELLS`` cells per rank)
+    # simulator, and at least ``device.AUTO_MIN_CELLS`` cells in the whole grid, whatever the
+    # number of ranks)
     device: Literal["cpu", "cuda", "auto"] = Field(
         "auto", description="processor of the solver: 'cpu' (numba on the cores), 'cuda' (an "
         "NVIDIA GPU through numba-cuda, one per MPI rank; the cuda extra), or 'auto' (the GPU "
-        "where one is usable and the grid has at least 1,000,000 cells per rank, else the CPU)"
+        "where one is usable and the grid has at least 1,000,000 cells, else the CPU)"
     )
     buildings: Literal["raised", "closed"] = Field(
         "raised", description="buildings as raised blocks of the DSM, or cells closed to flow"
