@@ -32,7 +32,7 @@ SCENARIO = {
     "forcing": {"rainfall": {"hyetograph": [[0, 120.0]]}},
     "models": {"flood": {
         # x = 690170 is in column 8, the first column of rank 1 on 2 ranks
-        "inflows": [{"name": "culvert", "point": [690170, 5335890], "hydrograph": [[0, 3.0]]}],
+        "inflows": [{"name": "culvert", "point": [690170, 5335890], "hydrograph": [[0, 6.0]]}],
         "boundaries": {"east": "free", "south": "free"},
     }},
 }  # fmt: skip
@@ -69,5 +69,5 @@ def test_cuda_on_2_ranks_is_bit_identical_to_1_rank(runs):
     assert_same_run(runs[1], runs[2])
     depth_max = open_runs(runs[2])["flood_depth_max"].values
     assert np.nanmax(depth_max) > 0.01
-    west_tile = depth_max[..., :8]
-    assert np.nanmax(west_tile) > 0.005  # the inflow's water reached the first tile
+    # the inflow's water reached the first tile: the rain alone brings 2 mm in the minute
+    assert np.nanmax(depth_max[..., :8]) > 0.003

@@ -293,11 +293,11 @@ def simulated():
 def test_cuda_step_matches_the_cpu_step(simulated, case):
     """Maximum depth maps within 1e-5 m (the issue's), the other statistics and the depths
     alike, the same steps and limited cells, accounts to 1e-6 relative, both balances closed
-    to 1e-12 (tolerances: the module docstring). The case must flood (> 5 mm)."""
+    to 1e-12 (tolerances: the module docstring). The case must flood (>= 4 mm)."""
     if case not in simulated:
         pytest.skip("reference data not found (set METROTWIN_REFDATA)")
     c = simulated[case]
-    assert c["depth_max"] > 0.005, c
+    assert c["depth_max"] >= 0.004, c
     assert c["field_diff"]["flood_depth_max"] <= 1e-5, c
     assert c["field_diff"]["flood_water_thickness"] <= 1e-5, c
     # speeds are q / h down to 5 cm deep, so their relative differences exceed the depths'
