@@ -9,7 +9,7 @@ A step is four launches, in the order of the CPU sweep's stages:
 2. ``momentum``: one thread per (row, column) of the face grid, the x face and the y face at
    that index, from the old discharges into ``qx_new``/``qy_new`` (the CPU updates them in
    place row by row, always from old values: the same numbers); the domain-edge faces get
-   the boundary conditions (``boundary_flux``);
+   the boundary conditions (the CPU's ``_boundary_flux``);
 3. ``limiter``: one thread per cell, its outflow-limiter factor (float32) from the new
    discharges and its depth at the start of the step, and the count of limited owned cells;
 4. ``continuity``: one thread per cell, which scales its four faces by the factor of the cell
@@ -43,14 +43,9 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from metrotwin.models.flood.cuda.devmath import (
-    fast_cbrt,
-    green_ampt_capacity,
-    maxnum,
-    pow_minus_seven_thirds32,
-    sqrt32,
-)
-from metrotwin.models.flood.kernels import BC_CLOSED, BC_FREE, LIMITER_MARGIN, Q_TINY
+from metrotwin.models.flood.cuda.devmath import green_ampt_capacity, maxnum, sqrt32
+from metrotwin.models.flood.fastmath import pow_minus_seven_thirds32
+from metrotwin.models.flood.kernels import BC_CLOSED, LIMITER_MARGIN, Q_TINY, _boundary_flux
 
 _ZERO32 = np.float32(0.0)
 _ONE32 = np.float32(1.0)
@@ -73,32 +68,6 @@ def face_momentum(q0, q_theta, q_orth, ha, hb, dh, rise, drop, friction, co):
     qn = (q_theta - co[3] * hf * (dh + (rise + drop))) / (
         _ONE32 + friction * mag * pow_minus_seven_thirds32(hf, co[2]))
     return qn if flows and abs(qn) > _Q_TINY32 else _ZERO32
-
-
-@cuda.jit(device=True)
-def boundary_flux(h, z, fric, active, q0, side, kind, value, c64):
-    """``kernels._boundary_flux`` (float64): the unit discharge across a domain-edge face;
-    ``c64`` the step's float64 (dt, dx, g, h_min)."""
-    dt, dx, g, h_min = c64[0], c64[1], c64[2], c64[3]
-    if kind == BC_CLOSED or active == 0:
-        return 0.0
-    outward = 1.0 if side == 1 or side == 3 else -1.0
-    q_out = outward * q0
-    if kind == BC_FREE:
-        if h <= h_min:
-            return 0.0
-        denom = 1.0 + dt * fric * abs(q_out) / (h * h * fast_cbrt(h))
-        q_out = (q_out + g * h * dt * value) / denom
-        if q_out < 0.0:
-            q_out = 0.0
-        return outward * q_out
-    eta = z + h
-    h_face = (eta if eta > value else value) - z
-    if h_face <= h_min:
-        return 0.0
-    denom = 1.0 + dt * fric * abs(q_out) / (h_face * h_face * fast_cbrt(h_face))
-    q_out = (q_out - g * h_face * dt * (value - eta) / dx) / denom
-    return outward * q_out
 
 
 @cuda.jit(device=True)
@@ -128,11 +97,14 @@ def _y_face(flow, faces, r, j, co):
 
 @cuda.jit(device=True)
 def _edge_flux(flow, ground, bc, i, j, face, side, c64):
-    """``boundary_flux`` of the domain-edge face ``face`` (its old discharge) of cell
-    (``i``, ``j``) on ``side`` (0 north, 1 south, 2 west, 3 east)."""
+    """The CPU's ``kernels._boundary_flux`` (float64; numba compiles the ``@njit`` function
+    for the GPU) of the domain-edge face ``face`` (its old discharge) of cell (``i``, ``j``)
+    on ``side`` (0 north, 1 south, 2 west, 3 east); ``c64`` the step's float64 (dt, dx, g,
+    h_min)."""
     kinds, values = bc
-    return boundary_flux(flow[0][i, j], ground[0][i, j], ground[1][i, j], ground[2][i, j],
-                         face, side, kinds[side], values[side], c64)
+    return _boundary_flux(flow[0][i, j], ground[0][i, j], ground[1][i, j], ground[2][i, j],
+                          face, side, kinds[side], values[side], c64[0], c64[1], c64[2],
+                          c64[3])
 
 
 @cuda.jit
