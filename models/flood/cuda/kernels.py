@@ -2,14 +2,14 @@
 (numba.cuda): one launch sequence per step, each kernel a plain function on device arrays
 (grouped in tuples) with one thread per face pair or per cell.
 
-A step is four launches, in the order of the CPU sweep's stages:
+A step is five launches, in the order of the CPU sweep's stages:
 
 1. ``add_inflows``: one thread per cell an inflow feeds, adding its entries' depths in their
    order (only when there are inflows);
-2. ``momentum``: one thread per (row, column) of the face grid, the x face and the y face at
-   that index, from the old discharges into ``qx_new``/``qy_new`` (the CPU updates them in
-   place row by row, always from old values: the same numbers); the domain-edge faces get
-   the boundary conditions (the CPU's ``_boundary_flux``);
+2. ``momentum``: one thread per cell, the x face west of it and the y face north of it,
+   from the old discharges into ``qx_new``/``qy_new`` (the CPU updates them in place row by
+   row, always from old values: the same numbers); ``edge_faces``: one thread per
+   domain-edge face, the boundary conditions (the CPU's ``_boundary_flux``);
 3. ``limiter``: one thread per cell, its outflow-limiter factor (float32) from the new
    discharges and its depth at the start of the step, and the count of limited owned cells;
 4. ``continuity``: one thread per cell, which scales its four faces by the factor of the cell
@@ -108,34 +108,46 @@ def _edge_flux(flow, ground, bc, i, j, face, side, c64):
 
 
 @cuda.jit
-def momentum(flow, faces, ground, bc, co, c64):
-    """Stage 1 of a step: the new discharges of every face into ``flow[3]`` (x) and
+def momentum(flow, faces, co):
+    """Stage 1 of a step: the new discharges of the interior faces into ``flow[3]`` (x) and
     ``flow[4]`` (y), from the depths ``flow[0]`` (m, float64, after the inflows) and the old
-    discharges ``flow[1]``/``flow[2]``. Thread (i, j) of the (ny + 1) x (nx + 1) face grid
-    takes x face (i, j) and y face (i, j) where they exist. ``faces`` the static float32
-    face coefficients (``kernels.face_coefficients``), ``ground`` the cells' (z, g n^2,
-    active), ``bc`` the boundary (kinds, values) of the step, ``co`` its float32 and ``c64``
-    its float64 coefficients."""
-    h, qx, qy, qx_new, qy_new = flow
+    discharges ``flow[1]``/``flow[2]``. Thread (i, j) of the ny x nx grid takes x face
+    (i, j) (j >= 1) and y face (i, j) (i >= 1). ``faces`` the static float32 face
+    coefficients (``kernels.face_coefficients``), ``co`` the step's float32 coefficients.
+    The domain-edge faces are ``edge_faces``' (a kernel of their own: their float64 code
+    inlined here took 96 registers a thread instead of ~50)."""
+    h, qx_new, qy_new = flow[0], flow[3], flow[4]
     ny, nx = h.shape
     j0, i0 = cuda.grid(2)
     sj, si = cuda.gridsize(2)
-    for i in range(i0, ny + 1, si):
-        for j in range(j0, nx + 1, sj):
-            if i < ny:
-                if j == 0:
-                    qx_new[i, j] = _edge_flux(flow, ground, bc, i, 0, qx[i, 0], 2, c64)
-                elif j == nx:
-                    qx_new[i, j] = _edge_flux(flow, ground, bc, i, nx - 1, qx[i, nx], 3, c64)
-                else:
-                    qx_new[i, j] = _x_face(flow, faces, i, j, co)
-            if j < nx:
-                if i == 0:
-                    qy_new[i, j] = _edge_flux(flow, ground, bc, 0, j, qy[0, j], 0, c64)
-                elif i == ny:
-                    qy_new[i, j] = _edge_flux(flow, ground, bc, ny - 1, j, qy[ny, j], 1, c64)
-                else:
-                    qy_new[i, j] = _y_face(flow, faces, i, j, co)
+    for i in range(i0, ny, si):
+        for j in range(j0, nx, sj):
+            if j > 0:
+                qx_new[i, j] = _x_face(flow, faces, i, j, co)
+            if i > 0:
+                qy_new[i, j] = _y_face(flow, faces, i, j, co)
+
+
+@cuda.jit
+def edge_faces(flow, ground, bc, c64):
+    """Stage 1 on the domain-edge faces: thread k of 2 (ny + nx) takes the west (k < ny),
+    east, north and south faces in turn, with the boundary conditions ``bc`` (kinds,
+    values) of the step and its float64 coefficients ``c64``; ``ground`` the cells' (z,
+    g n^2, active)."""
+    h, qx, qy, qx_new, qy_new = flow
+    ny, nx = h.shape
+    for k in range(cuda.grid(1), 2 * (ny + nx), cuda.gridsize(1)):
+        if k < ny:
+            qx_new[k, 0] = _edge_flux(flow, ground, bc, k, 0, qx[k, 0], 2, c64)
+        elif k < 2 * ny:
+            i = k - ny
+            qx_new[i, nx] = _edge_flux(flow, ground, bc, i, nx - 1, qx[i, nx], 3, c64)
+        elif k < 2 * ny + nx:
+            j = k - 2 * ny
+            qy_new[0, j] = _edge_flux(flow, ground, bc, 0, j, qy[0, j], 0, c64)
+        else:
+            j = k - 2 * ny - nx
+            qy_new[ny, j] = _edge_flux(flow, ground, bc, ny - 1, j, qy[ny, j], 1, c64)
 
 
 @cuda.jit

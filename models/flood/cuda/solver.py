@@ -117,10 +117,11 @@ class CudaSolver(Solver):
         co, c64 = self._coefficients(dt)
         bc = (d.bc_kind, tuple(np.float64(v) for v in bc_values[s]))
         ny, nx = self.h.shape
-        grid, block = grid_for((ny + 1, nx + 1))
-        ck.momentum[grid, block](d.flow(), d.faces, d.ground, bc, co, c64)
-        c = dt / n.dx
         grid, block = grid_for((ny, nx))
+        ck.momentum[grid, block](d.flow(), d.faces, co)
+        blocks, threads = line_for(2 * (ny + nx))
+        ck.edge_faces[blocks, threads](d.flow(), d.ground, bc, c64)
+        c = dt / n.dx
         ck.limiter[grid, block](d.h, d.qx_new, d.qy_new, d.fac, np.float32(c), d.owned, d.tally)
         gridded = isinstance(rain, np.ndarray)
         if gridded:
