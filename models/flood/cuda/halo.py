@@ -21,12 +21,14 @@ def _strips(dec, shape) -> tuple[list, list]:
     exchange over ``dec`` (its owned block and halo, in the array's own indices)."""
     h, (rows, cols), full = dec.halo, dec.owned, slice(0, shape[1])
     sends, recvs = [], []
-    sides = {
-        "west": ((rows, slice(cols.start, cols.start + h)), (rows, slice(cols.start - h, cols.start))),
-        "east": ((rows, slice(cols.stop - h, cols.stop)), (rows, slice(cols.stop, cols.stop + h))),
-        "north": ((slice(rows.start, rows.start + h), full), (slice(rows.start - h, rows.start), full)),
-        "south": ((slice(rows.stop - h, rows.stop), full), (slice(rows.stop, rows.stop + h), full)),
-    }  # fmt: skip
+    west, east = slice(cols.start, cols.start + h), slice(cols.stop - h, cols.stop)
+    north, south = slice(rows.start, rows.start + h), slice(rows.stop - h, rows.stop)
+    sides = {  # side: (what it sends, what it receives)
+        "west": ((rows, west), (rows, slice(cols.start - h, cols.start))),
+        "east": ((rows, east), (rows, slice(cols.stop, cols.stop + h))),
+        "north": ((north, full), (slice(rows.start - h, rows.start), full)),
+        "south": ((south, full), (slice(rows.stop, rows.stop + h), full)),
+    }
     for side, (send, recv) in sides.items():
         if not dec.is_boundary(side):
             sends.append(send)
