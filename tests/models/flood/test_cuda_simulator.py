@@ -19,9 +19,9 @@ operation for operation, except that LLVM fuses multiplies and adds in the CPU m
 the third step on (with the CPU rows unfused the two were bit-identical over 10 steps),
 which grows to ~1e-8 m in the depths over these runs (5e-7 m in the MacDonald transient).
 The volume accounts therefore agree to 1e-6 relative (float32 discharges, ~6e-8 relative
-per step), and each path's own balance closes to 1e-12 (the CPU model's requirement). On a GPU every kernel fuses (NVVM's default):
-more faces differ by an ulp, the same bounds are expected to hold with margin (the measured
-differences are 20 times below them)."""
+per step), and each path's own balance closes to 1e-12 (the CPU model's requirement). On a
+GPU every kernel fuses (NVVM's default): more faces differ by an ulp; the same bounds are
+expected to hold with margin (the measured differences are 20 times below them)."""
 
 from __future__ import annotations
 
