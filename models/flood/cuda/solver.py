@@ -50,7 +50,7 @@ class DeviceFlood:
         self.fac = cuda.device_array(s.h.shape, np.float32)
         self.faces = tuple(_to_device(a) for a in s.faces)
         self.ground = (_to_device(s.z), _to_device(s.fric), _to_device(s.active))
-        index = np.full(s.h.size, -1, np.int64)
+        index = np.full(s.h.size, -1, np.int32)
         index[s.losses.cells] = np.arange(s.losses.cells.size)
         self.loss_index = _to_device(index.reshape(s.h.shape))
         self.upload_losses(s.losses)
