@@ -39,7 +39,7 @@ PEAK_DEPTH = FieldStyle("peak_water_depth", "Maximum water depth so far", "m", "
 # the model's first UTCI threshold (32 °C by default) is the base of the degree-minutes
 EXPOSURE = FieldStyle("heat_exposure_degree_minutes",
                       "Heat exposure per walker or cyclist, by home district, end of run",
-                      "K min", "magma")  # fmt: skip
+                      "K min", "YlOrRd")  # fmt: skip
 
 #: The picker, in order (those the run has are offered).
 VIEW_FIELDS: tuple[ViewField, ...] = (

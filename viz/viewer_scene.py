@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from metrotwin.viz.colors import cmap_of, shared_range
+from metrotwin.viz.maps import diverging_cmap
 from metrotwin.viz.scene import CityScene, _points
 from metrotwin.viz.viewer_data import ViewerData
 from metrotwin.viz.viewer_fields import view_field
@@ -28,7 +29,7 @@ from metrotwin.viz.viewer_overlays import (
 )
 
 DRAPE_LIFT = 0.6  # m (before exaggeration) above the ground, so the layer never hides in it
-DIVERGING = "RdBu_r"
+DIFFERENCE_HINT = "green = better, pink = worse"  # the comparison report's colours
 ROAD_GREY = (90, 90, 90)
 OUTLINE_COLOUR = (70, 30, 110)
 BAR = {"vertical": True, "fmt": "%.3g", "position_x": 0.82, "position_y": 0.1, "width": 0.06,
@@ -55,7 +56,8 @@ class ViewerScene:
         self.plotter.view_isometric()
         self.plotter.enable_parallel_projection()
         self.plotter.camera.zoom(1.3)  # the city, not the white margin, fills the view
-        self.legend = ""
+        self.legend = ""  # the field and its units ("change in ..." in a difference)
+        self.legend_hint = ""  # how to read the colours of a difference
 
     def _add_districts(self) -> None:
         """District outlines and names (none without a district layer)."""
@@ -80,6 +82,7 @@ class ViewerScene:
         ``difference``) and redraw its legend."""
         kind = self.data.kind(field)
         self.legend = self.data.label(field, difference=difference)
+        self.legend_hint = DIFFERENCE_HINT if difference else ""
         if self.plotter.scalar_bars:
             self.plotter.remove_scalar_bar()
         if kind == "link":
@@ -102,7 +105,8 @@ class ViewerScene:
 
     def _bar(self) -> dict:
         """The colour bar's settings: the legend as its title, wrapped to stay in the view."""
-        return {"title": textwrap.fill(self.legend, 24), **BAR}
+        title = f"{self.legend}; {self.legend_hint}" if self.legend_hint else self.legend
+        return {"title": textwrap.fill(title, 30), **BAR}
 
     def _drawn_part(self, values: np.ndarray):
         """The drape's cells whose corners all have a value (None when none has)."""
@@ -145,7 +149,7 @@ class ViewerScene:
             return
         mesh = self.streets.mesh
         if values is None:
-            self.plotter.add_mesh(mesh, color=ROAD_GREY, line_width=2, name="roads",
+            self.plotter.add_mesh(mesh, color=ROAD_GREY, line_width=3, name="roads",
                                   pickable=False)  # fmt: skip
             return
         mesh.cell_data["value"] = values
@@ -154,8 +158,11 @@ class ViewerScene:
                               copy_mesh=True, pickable=False,
                               scalar_bar_args=self._bar())  # fmt: skip
 
-    def _cmap(self, field: str, difference: bool) -> str:
-        return DIVERGING if difference else cmap_of(view_field(field).style.cmap)
+    def _cmap(self, field: str, difference: bool):
+        """The field's colour map; in a difference, the report's: green where the variant is
+        better, pink where it is worse (by the field's ``better``)."""
+        style = view_field(field).style
+        return diverging_cmap(style.better) if difference else cmap_of(style.cmap)
 
     def colour_range(self, field: str, difference: bool, *,
                      current: np.ndarray | None = None) -> tuple[float, float]:  # fmt: skip

@@ -96,7 +96,8 @@ def test_roads_stay_above_the_draped_field(scene):
     road = scene.streets.mesh.points
     under = surface(np.column_stack([-road[:, 1], road[:, 0]]))
     assert "roads" in scene.plotter.actors
-    # the roads are ROAD_LIFT above the drawn ground, the drape 0.6 m: >= 1 m clear
+    # roads are ROAD_LIFT (2 m) above the highest corner of their drawn cell, the drape 0.6 m
+    # above the ground, bilinear or two triangles between the corners: at least 1 m clear
     assert (road[:, 2] - under).min() >= (ROAD_LIFT - 0.6 - 0.4) * c.zscale
 
 
@@ -215,3 +216,32 @@ def test_click_charts_road_and_district_fields(scene):
     series = scene.data.series("link_speed", 10, 10)
     np.testing.assert_allclose(series["slower"][4] / series["baseline"][4],
                                SLOW if near < 10 else 1.0, rtol=1e-6)  # fmt: skip
+
+
+def test_the_draped_field_shows_over_the_city(run):
+    """The field covers the ground in the picture (a translucent drape once vanished behind
+    the terrain: only the legend changed)."""
+    data = ViewerData([run])
+    scene = ViewerScene(data, size=(480, 320))
+    bare = scene.plotter.screenshot(return_img=True).astype(int)
+    scene.show("universal_thermal_comfort_index", 3, "baseline", False)
+    shown = scene.plotter.screenshot(return_img=True).astype(int)
+    scene.plotter.close()
+    data.close()
+    city = np.abs(shown - bare).sum(axis=2)[:, : int(0.75 * bare.shape[1])]  # left of the bar
+    assert (city > 30).mean() > 0.05
+
+
+def test_the_difference_legend_says_which_colour_is_better(scene):
+    scene.show("link_speed", 3, "slower", True)
+    assert scene.legend == "change in Road speed (km/h)"
+    assert scene.legend_hint == "green = better, pink = worse"
+    # slower roads are worse: pink (red over green); a faster one would be green
+    lut = scene.plotter.actors["roads"].mapper.lookup_table
+    slowest = np.nanmin(scene.road_values("link_speed", 3, "slower", True))
+    r, g, _ = lut.map_value(slowest)[:3]
+    assert slowest < 0 and r > g + 0.2
+    r, g, _ = lut.map_value(-slowest)[:3]
+    assert g > r + 0.2
+    scene.show("link_speed", 3, "slower", False)
+    assert scene.legend == "Road speed (km/h)" and scene.legend_hint == ""
