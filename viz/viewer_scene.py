@@ -32,8 +32,8 @@ DRAPE_LIFT = 0.6  # m (before exaggeration) above the ground, so the layer never
 DIFFERENCE_HINT = "green = better, pink = worse"  # the comparison report's colours
 ROAD_GREY = (90, 90, 90)
 OUTLINE_COLOUR = (70, 30, 110)
-BAR = {"vertical": True, "fmt": "%.3g", "position_x": 0.82, "position_y": 0.1, "width": 0.06,
-       "height": 0.7, "title_font_size": 13, "label_font_size": 12, "color": "black"}  # fmt: skip
+BAR = {"vertical": True, "fmt": "%.3g", "position_x": 0.82, "position_y": 0.08, "width": 0.06,
+       "height": 0.66, "title_font_size": 13, "label_font_size": 12, "color": "black"}  # fmt: skip
 
 
 class ViewerScene:
