@@ -55,11 +55,14 @@ class ViewerData:
     def frame(self, variant: str, field: str, index: int, step: int, *,
               difference: bool = False) -> np.ndarray:  # fmt: skip
         """A draped field at output ``index`` (display units), block-averaged by ``step``;
-        with ``difference``, the variant's value minus the baseline's. A "district" field
-        needs ``district_frame`` instead (it has no grid of its own)."""
-        values = self._draped(variant, view_field(field), index, step)
+        with ``difference``, the variant's value minus the baseline's. Grid fields only ("grid",
+        "peak"): a road field has ``link_values``, a district field ``district_values``."""
+        vf = view_field(field)
+        if vf.kind not in ("grid", "peak"):
+            raise ValueError(f"field {field!r} is a {vf.kind} field, not a grid")
+        values = self._draped(variant, vf, index, step)
         if difference:
-            values = values - self._draped(self.baseline, view_field(field), index, step)
+            values = values - self._draped(self.baseline, vf, index, step)
         return values
 
     def _draped(self, variant: str, vf: ViewField, index: int, step: int) -> np.ndarray:
