@@ -253,3 +253,15 @@ def test_the_difference_legend_says_which_colour_is_better(scene):
     assert g > r + 0.2
     scene.show("link_speed", 3, "slower", False)
     assert scene.legend == "Road speed (km/h)" and scene.legend_hint == ""
+
+
+def test_a_run_without_traffic_draws_its_streets_grey(flood_only_run):
+    data = ViewerData([flood_only_run])
+    assert "link_speed" not in data.fields and "heat_exposure_degree_minutes" not in data.fields
+    scene = ViewerScene(data, size=(320, 240))
+    scene.show("flood_water_thickness", data.n_times - 1, data.variants[-1], True)
+    assert scene.legend == "change in Water depth (m)"
+    roads = scene.plotter.actors["roads"]  # the city's streets, without a speed to show
+    assert not roads.mapper.scalar_visibility and roads.mapper.dataset.n_cells > 0
+    scene.plotter.close()
+    data.close()
