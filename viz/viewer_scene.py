@@ -36,45 +36,65 @@ BAR = {"vertical": True, "fmt": "%.3g", "position_x": 0.82, "position_y": 0.08, 
        "height": 0.66, "title_font_size": 13, "label_font_size": 12, "color": "black"}  # fmt: skip
 
 
-class ViewerScene:
-    """A PyVista plotter holding the city and the field of the current view."""
+class CityMeshes:
+    """What does not change during a session: the city's meshes (terrain, buildings,
+    streets, district outlines and name points), built once and shared by the scenes of
+    the same run (two views side by side)."""
 
-    def __init__(self, data: ViewerData, *, budget: int = 40_000, size=(960, 640)):
-        self.data = data
+    def __init__(self, data: ViewerData, budget: int):
         self.city = c = CityScene(data.runs[data.baseline], budget=budget)
+        self.terrain = c.terrain()
+        self.buildings = c.buildings()
+        self.streets = Streets(c) if _has_network(c) else None
+        self.codes, self.district_names = None, {}
+        self.outlines, self.label_points, self.labels = None, None, []
+        if "district" in c.run.ds.data_vars:
+            self.codes, self.district_names = district_codes(c)
+            self.outlines = district_outlines(c, self.codes)
+            self.label_points, self.labels = district_label_points(c, self.codes,
+                                                                   self.district_names)
+
+    def add_to(self, plotter: pv.Plotter) -> None:
+        """Draw the meshes in ``plotter``."""
+        plotter.add_mesh(self.terrain, scalars="land_cover_rgb", rgb=True, name="terrain",
+                         pickable=True)  # fmt: skip
+        if self.buildings is not None:
+            plotter.add_mesh(self.buildings, scalars="rgb", rgb=True, name="buildings")
+        if self.outlines is not None:
+            plotter.add_mesh(self.outlines, color=OUTLINE_COLOUR, line_width=3,
+                             name="district_outlines", pickable=False)  # fmt: skip
+        if self.labels:
+            plotter.add_point_labels(
+                self.label_points, self.labels, name="district_names", font_size=16,
+                text_color="black", shape_color="white", shape_opacity=0.75, show_points=False,
+                always_visible=True, pickable=False)  # fmt: skip
+
+
+class ViewerScene:
+    """A PyVista plotter holding the city and the field of the current view.
+
+    ``like``: another scene of the same ``data`` whose city meshes this one shares (a second
+    view side by side: the static meshes are built once); its budget then applies.
+    """
+
+    def __init__(self, data: ViewerData, *, budget: int = 40_000, size=(960, 640),
+                 like: ViewerScene | None = None):  # fmt: skip
+        self.data = data
+        self.meshes = like.meshes if like is not None else CityMeshes(data, budget)
+        m = self.meshes
+        self.city, self.streets = m.city, m.streets
+        self.codes, self.district_names = m.codes, m.district_names
         self.plotter = pv.Plotter(off_screen=True, window_size=list(size))
         self.plotter.set_background("white")
-        self.plotter.add_mesh(c.terrain(), scalars="land_cover_rgb", rgb=True, name="terrain",
-                              pickable=True)  # fmt: skip
-        buildings = c.buildings()
-        if buildings is not None:
-            self.plotter.add_mesh(buildings, scalars="rgb", rgb=True, name="buildings")
-        self.streets = Streets(c) if _has_network(c) else None
-        self._add_districts()
+        m.add_to(self.plotter)
+        c = self.city
         self.drape = pv.StructuredGrid(c.X, c.Y, c.z(c.ground + DRAPE_LIFT))
-        self._ranges: dict[tuple[str, bool], tuple[float, float]] = {}
+        self._ranges = like._ranges if like is not None else {}  # the same colours in both
         self.plotter.view_isometric()
         self.plotter.enable_parallel_projection()
         self.plotter.camera.zoom(1.3)  # the city, not the white margin, fills the view
         self.legend = ""  # the field and its units ("change in ..." in a difference)
         self.legend_hint = ""  # how to read the colours of a difference
-
-    def _add_districts(self) -> None:
-        """District outlines and names (none without a district layer)."""
-        self.codes, self.district_names = None, {}
-        if "district" not in self.city.run.ds.data_vars:
-            return
-        self.codes, self.district_names = district_codes(self.city)
-        outlines = district_outlines(self.city, self.codes)
-        if outlines is not None:
-            self.plotter.add_mesh(outlines, color=OUTLINE_COLOUR, line_width=3,
-                                  name="district_outlines", pickable=False)  # fmt: skip
-        points, labels = district_label_points(self.city, self.codes, self.district_names)
-        if labels:
-            self.plotter.add_point_labels(
-                points, labels, name="district_names", font_size=16, text_color="black",
-                shape_color="white", shape_opacity=0.75, show_points=False,
-                always_visible=True, pickable=False)  # fmt: skip
 
     # -- the shown field -------------------------------------------------------------------
     def show(self, field: str, index: int, variant: str, difference: bool) -> None:
@@ -152,10 +172,11 @@ class ViewerScene:
             self.plotter.add_mesh(mesh, color=ROAD_GREY, line_width=3, name="roads",
                                   pickable=False)  # fmt: skip
             return
+        mesh = mesh.copy(deep=False)  # the geometry is shared with the other view's scene
         mesh.cell_data["value"] = values
         self.plotter.add_mesh(mesh, scalars="value", cmap=cmap, clim=clim, line_width=5,
                               render_lines_as_tubes=True, nan_color=ROAD_GREY, name="roads",
-                              copy_mesh=True, pickable=False,
+                              pickable=False,
                               scalar_bar_args=self._bar())  # fmt: skip
 
     def _cmap(self, field: str, difference: bool):

@@ -265,3 +265,15 @@ def test_a_run_without_traffic_draws_its_streets_grey(flood_only_run):
     assert not roads.mapper.scalar_visibility and roads.mapper.dataset.n_cells > 0
     scene.plotter.close()
     data.close()
+
+
+def test_a_second_view_shares_the_city_and_its_colours(scene):
+    other = ViewerScene(scene.data, size=(480, 320), like=scene)
+    assert other.meshes is scene.meshes and other.streets is scene.streets
+    scene.show("link_speed", 2, "baseline", False)
+    other.show("link_speed", 5, "slower", False)
+    assert scene.colour_range("link_speed", False) == other.colour_range("link_speed", False)
+    mine = scene.plotter.actors["roads"].mapper.dataset.cell_data["value"]
+    theirs = other.plotter.actors["roads"].mapper.dataset.cell_data["value"]
+    assert not np.allclose(mine, theirs, equal_nan=True)  # each view keeps its own values
+    other.plotter.close()
