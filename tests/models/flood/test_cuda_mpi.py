@@ -3,9 +3,8 @@ strips of the device arrays go through the host and ``ctx.exchange_halos``; the 
 bit-identical to the 1-rank CUDA run, as the CPU path is (test_flood_mpi).
 
 The ranks run ``metrotwin run`` under the venv's mpiexec with numba's CUDA simulator
-(``NUMBA_ENABLE_CUDASIM=1``) and the model's ``Solver`` replaced by ``CudaSolver`` by a
-``sitecustomize`` module on their path (the ``device`` parameter that selects it is another
-change). A generated city of 16 x 16 cells of 20 m (the generator's smallest), 1 minute: the 2
+(``NUMBA_ENABLE_CUDASIM=1``), where ``device: cuda`` selects ``CudaSolver`` (the simulator
+counts only when the GPU is asked for by name). A generated city of 16 x 16 cells of 20 m (the generator's smallest), 1 minute: the 2
 tiles are 8 columns wide
 (a halo of 2), a point inflow falls on the first column of the second tile, rain, and free
 outflow on the east and south sides (boundary faces on both tiles)."""
@@ -31,26 +30,19 @@ SCENARIO = {
                "coupling_interval": "30 s", "output_interval": "30 s"},
     "forcing": {"rainfall": {"hyetograph": [[0, 120.0]]}},
     "models": {"flood": {
+        # 'cuda' builds CudaSolver or stops the run (device.choose): a finished run ran on it
+        "device": "cuda",
         # x = 690170 is in column 8, the first column of rank 1 on 2 ranks
         "inflows": [{"name": "culvert", "point": [690170, 5335890], "hydrograph": [[0, 6.0]]}],
         "boundaries": {"east": "free", "south": "free"},
     }},
 }  # fmt: skip
 
-SITECUSTOMIZE = '''
-import os
-if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-    from metrotwin.models.flood import model
-    from metrotwin.models.flood.cuda.solver import CudaSolver
-    model.Solver = CudaSolver
-'''
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """The run directories of the CUDA solver on 1 and on 2 ranks."""
     scenario, plugin = scenario_setup(tmp_path_factory, "flood_cuda_mpi", SCENARIO)
-    (plugin / "sitecustomize.py").write_text(SITECUSTOMIZE)
     env = mpi_env(plugin, NUMBA_ENABLE_CUDASIM="1")
     out = {}
     for ranks in (1, 2):

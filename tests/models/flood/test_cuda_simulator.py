@@ -30,7 +30,6 @@ import os
 import subprocess
 import sys
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -45,17 +44,10 @@ FIELDS = ("flood_water_thickness", "flood_depth_max", "time_of_maximum_flood_dep
 
 
 # -- the cases (run in the simulator subprocess) ----------------------------------------------
-@contextmanager
-def _solver(cls):
-    """model.py's ``Solver`` replaced by ``cls`` (how the model picks the CUDA one)."""
-    from metrotwin.models.flood import model as flood_model
-
-    original = flood_model.Solver
-    flood_model.Solver = cls
-    try:
-        yield
-    finally:
-        flood_model.Solver = original
+def _on(cls, params: dict) -> dict:
+    """``params`` with the ``device`` that makes the model build ``cls`` (under the simulator
+    ``device: cuda`` takes ``CudaSolver``: the selection of ``device.py``, not a patch)."""
+    return {**params, "device": "cpu" if cls.__name__ == "Solver" else "cuda"}
 
 
 def _result(model, state) -> dict:
@@ -69,12 +61,12 @@ def _flood(cls, grid, state, ctx, params, times, prepare=None):
 
     from tests.models.flood.coupled import start
 
-    with _solver(cls):
-        model = start(FloodModel(FloodModel.Params(**params)), state, ctx)
-        if prepare is not None:
-            prepare(model, state)
-        for t in times:
-            model.advance(state, t)
+    model = start(FloodModel(FloodModel.Params(**_on(cls, params))), state, ctx)
+    assert type(model.solver) is cls
+    if prepare is not None:
+        prepare(model, state)
+    for t in times:
+        model.advance(state, t)
     return _result(model, state)
 
 
@@ -221,18 +213,18 @@ def restart(cls, refdata):
                                "hydrograph": [[0, 0.5], [60, 0.2]]}],
                   "boundaries": {"east": "free", "south": {"type": "stage", "stage": 0.3}}}
         state = _forcing_case_state(grid)
-        with _solver(cls):
+        params = _on(cls, params)
+        model = start(FloodModel(FloodModel.Params(**params)), state, ctx)
+        model.advance(state, 40.0)
+        if stop:
+            saved = model.checkpoint()
+            kept = {k: np.array(state[k]) for k in model.writes() if k in state}
+            state = _forcing_case_state(grid)
             model = start(FloodModel(FloodModel.Params(**params)), state, ctx)
-            model.advance(state, 40.0)
-            if stop:
-                saved = model.checkpoint()
-                kept = {k: np.array(state[k]) for k in model.writes() if k in state}
-                state = _forcing_case_state(grid)
-                model = start(FloodModel(FloodModel.Params(**params)), state, ctx)
-                for k, values in kept.items():
-                    state[k][...] = values
-                model.restore(saved)
-            model.advance(state, 80.0)
+            for k, values in kept.items():
+                state[k][...] = values
+            model.restore(saved)
+        model.advance(state, 80.0)
         results.append(_result(model, state))
     return results
 
