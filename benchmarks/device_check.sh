@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 23's measurements on a GPU machine of 16 cores (the device tool's nvidia-h100-x1 or
-# nvidia-h200), as one command of at most 8 minutes (each step has its own timeout; a run
-# should take ~4), which leaves time to rerun it in a 15-minute lease:
+# nvidia-h200), as one command of at most 10 minutes (each step has its own timeout; a run
+# should take ~5), which leaves time to rerun it in a 15-minute lease:
+#   0. the CUDA-vs-CPU agreement tests on the real GPU (pytest -k gpu);
 #   1. flood_throughput.py --device cuda cpu --ranks 16 --sizes 1000 4000 8000: cell-updates/s
 #      of the CUDA solver beside the CPU path on 16 ranks, one per core, and their ratio;
 #   2. scaling.py --cases flood --modes weak --ranks 1 2 4 8 16: the weak-scaling efficiency
@@ -22,7 +23,7 @@
 #
 # Here:   benchmarks/device_prepare.sh 3.12
 # Then the device tool's run, in this repository's root:
-#         command "bash benchmarks/device_check.sh", carry [".device-wheels"], timeout_s 500
+#         command "bash benchmarks/device_check.sh", carry [".device-wheels"], timeout_s 560
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -73,11 +74,16 @@ from mpi4py import MPI
 print("cuda available:", cuda.is_available(), "| flood CUDA solver:", d.CudaSolver is not None,
       d.CUDA_IMPORT_ERROR, "| MPI:", MPI.Get_library_version().splitlines()[0])' || exit 2
 
+# first, is the GPU path right there: the simulator tests' cases run on the real GPU beside
+# the CPU path (maximum depths within 1e-5 m, accounts; tests/models/flood/test_cuda_simulator.py)
+step 90 gpu-tests "$py" -m pytest -q -p no:cacheprovider -o addopts="" \
+  tests/models/flood/test_cuda_simulator.py -k gpu -rs
+
 # the issue's figures; smaller ones for a trial on a machine without a GPU, e.g.
 # DEVICES=cpu SIZES=200 RANKS=2 SCALING_RANKS="1 2" bash benchmarks/device_check.sh
 launcher="$prefix/bin/mpiexec -bind-to core -n {n}"
-step 240 throughput "$py" benchmarks/flood_throughput.py --device ${DEVICES:-cuda cpu} \
+step 220 throughput "$py" benchmarks/flood_throughput.py --device ${DEVICES:-cuda cpu} \
   --ranks "${RANKS:-16}" --sizes ${SIZES:-1000 4000 8000} --steps "${STEPS:-300}" --repeats 2 \
   --no-landlab --launcher "$launcher" --json "$out/throughput.json"
-step 150 scaling "$py" benchmarks/scaling.py --cases flood --modes weak \
+step 140 scaling "$py" benchmarks/scaling.py --cases flood --modes weak \
   --ranks ${SCALING_RANKS:-1 2 4 8 16} --repeats 2 --launcher "$launcher" --json "$out/scaling.json"
