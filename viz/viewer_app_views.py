@@ -26,7 +26,9 @@ from metrotwin.viz.viewer_scene import ViewerScene
 #: turns 250 000 triangles smoothly. The demo's and the tests' towns are far below it.
 LOCAL_MAX_CELLS = 250_000
 SIDES = ("a", "b")
-CAMERA_KEYS = ("Position", "FocalPoint", "ViewUp", "ParallelScale")  # vtk.js: position...
+# what a camera is, in VTK's names (vtk.js: position, focalPoint...)
+CAMERA_KEYS = ("Position", "FocalPoint", "ViewUp", "ParallelProjection", "ParallelScale",
+               "ViewAngle")  # fmt: skip
 CLICK_SLOP = 4  # px: a press and release this close are a click, farther a drag
 
 
@@ -52,7 +54,7 @@ def set_camera(camera, values: dict) -> None:
     for key in CAMERA_KEYS:
         value = values.get(key[0].lower() + key[1:])
         if value is not None:
-            getattr(camera, f"Set{key}")(value)
+            getattr(camera, f"Set{key}")(int(value) if isinstance(value, bool) else value)
 
 
 def render_mode_for(cells: int) -> str:
