@@ -82,10 +82,10 @@ def _wire(server, data: ViewerData, views: CityViews) -> None:
                                   data.variants), ("variant_b", variant_b, data.variants)):
             good[key] = value if value in valid else good[key]
         shown = {"a": good["variant"], **({"b": good["variant_b"]} if compare else {})}
+        if bool(compare) != good["compare"]:
+            views.fit(bool(compare))  # both views see the same, the whole city
+            good["compare"] = bool(compare)
         views.show(good["field"], index, shown, bool(difference))
-        if compare and not good["compare"]:
-            views.follow("a")  # the right view opens where the left one looks
-        good["compare"] = bool(compare)
         state.legend = views.legend
         state.time_label = f"{data.minutes()[index]:.0f} min"
         minus = f" − {data.baseline}" if difference else ""

@@ -15,6 +15,7 @@ from metrotwin.viz.viewer_data import ViewerData
 
 #: Each variant's line is an SVG group with this id prefix followed by the variant's index.
 SERIES_ID = "series-"
+LINE_STYLES = (("-", 3.0), ("--", 2.0), (":", 2.0), ("-.", 1.5))
 
 
 def series_svg(data: ViewerData, field: str, row: int, col: int) -> tuple[str, list[str]]:
@@ -26,7 +27,9 @@ def series_svg(data: ViewerData, field: str, row: int, col: int) -> tuple[str, l
     minutes = data.minutes()
     names = []
     for i, (name, values) in enumerate(data.series(field, row, col).items()):
-        (line,) = ax.plot(minutes, values, label=name, linewidth=1.6)
+        # wide solid, then thinner dashed and dotted lines: equal series stay visible
+        style = LINE_STYLES[i % len(LINE_STYLES)]
+        (line,) = ax.plot(minutes, values, label=name, linestyle=style[0], linewidth=style[1])
         line.set_gid(f"{SERIES_ID}{i}")
         names.append(name)
     ax.set_xlabel("minutes since start")

@@ -103,7 +103,7 @@ def _legend() -> None:
 def _chart() -> None:
     with v3.VCard(v_if=("clicked",), id="chart-card", elevation=4,
                   style="position: absolute; right: 12px; bottom: 56px; z-index: 5; "
-                        "width: min(440px, 92vw);"):  # fmt: skip
+                        "width: min(400px, 92vw);"):  # fmt: skip
         with v3.VCardText(classes="pa-2"):
             with html.Div(classes="d-flex align-center"):
                 html.Div("{{ clicked }}", classes="text-caption flex-grow-1", id="clicked")

@@ -29,6 +29,7 @@ SIDES = ("a", "b")
 # what a camera is, in VTK's names (vtk.js: position, focalPoint...)
 CAMERA_KEYS = ("Position", "FocalPoint", "ViewUp", "ParallelProjection", "ParallelScale",
                "ViewAngle")  # fmt: skip
+COMPARE_ZOOM = 0.75  # a half-width view shows (about) the whole city at 3/4 of the zoom
 CLICK_SLOP = 4  # px: a press and release this close are a click, farther a drag
 
 
@@ -140,6 +141,14 @@ class CityViews:
             self.server.js_call(f"local_{other}", "setCamera", camera_of(shared))
         elif other in self.widgets:
             self.widgets[other]["remote"].update()
+
+    def fit(self, compare: bool) -> None:
+        """Zoom out when the view is split in two (each half as wide), back in when not."""
+        camera = self.scenes["a"].plotter.renderer.GetActiveCamera()
+        camera.Zoom(COMPARE_ZOOM if compare else 1 / COMPARE_ZOOM)
+        if self.state.render_mode == "local":
+            for side in SIDES:
+                self.server.js_call(f"local_{side}", "setCamera", camera_of(camera))
 
     def cell_at_world(self, x: float, y: float) -> tuple[int, int] | None:
         """(row, col) of the full grid under scene point (x, y) m (what vtk.js picks)."""

@@ -333,6 +333,22 @@ def _pick(driver, picker_id: str, text: str) -> None:
     ActionChains(driver).move_to_element(item[0]).click().perform()
 
 
+def test_no_web_endpoint_takes_a_file(app):
+    """The web server answers GETs only (the page and the websocket): an upload or a write
+    is refused (the run folder is checked unchanged when the app stops)."""
+    import urllib.error
+    import urllib.request
+
+    driver, _ = app
+    base = driver.current_url.split("#")[0].rstrip("/")
+    for method, path in (("POST", "/"), ("PUT", "/index.html"), ("POST", "/upload"),
+                         ("PUT", "/fields.nc")):  # fmt: skip
+        request = urllib.request.Request(base + path, data=b"x" * 64, method=method)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code in (404, 405), (method, path, refused.value.code)
+
+
 def test_drawing_on_the_server_instead_of_in_the_browser(app):
     from selenium.webdriver.common.keys import Keys
 
