@@ -71,16 +71,20 @@ def _wire(server, data: ViewerData, views: CityViews) -> None:
     """The state's reactions: re-draw on any change, play, click, linked cameras."""
     state = server.state
     good = {"field": state.field, "variant": state.variant, "variant_b": state.variant_b,
-            "compare": False}
+            "compare": False, "render_mode": state.render_mode, "index": state.time_index}
 
     @state.change("field", "variant", "variant_b", "difference", "time_index", "compare",
                   "render_mode")  # fmt: skip
-    def _redraw(field, variant, variant_b, difference, time_index, compare, **_):
-        index = min(max(int(time_index or 0), 0), data.n_times - 1)
+    def _redraw(field, variant, variant_b, difference, time_index, compare, render_mode, **_):
         # the browser may send anything: keep the last valid choice
+        index = _index(time_index, data.n_times)
+        good["index"] = good["index"] if index is None else index
         for key, value, valid in (("field", field, data.fields), ("variant", variant,
-                                  data.variants), ("variant_b", variant_b, data.variants)):
+                                  data.variants), ("variant_b", variant_b, data.variants),
+                                  ("render_mode", render_mode, ("local", "remote"))):
             good[key] = value if value in valid else good[key]
+        state.render_mode = good["render_mode"]
+        index = good["index"]
         shown = {"a": good["variant"], **({"b": good["variant_b"]} if compare else {})}
         if bool(compare) != good["compare"]:
             views.fit(bool(compare))  # both views see the same, the whole city
@@ -93,7 +97,7 @@ def _wire(server, data: ViewerData, views: CityViews) -> None:
         state.label_b = f"{good['variant_b']}{minus}"
 
     def on_click(side, event):
-        cell = _clicked_cell(views, side, event or {})
+        cell = _clicked_cell(views, side, event)
         if cell is None:
             state.update(clicked="no ground under the click", chart_svg="", chart_series=[])
             return
@@ -106,14 +110,28 @@ def _wire(server, data: ViewerData, views: CityViews) -> None:
     build_layout(server, views, handlers)
 
 
-def _clicked_cell(views: CityViews, side: str, event: dict) -> tuple[int, int] | None:
-    """The grid cell under a click: vtk.js picks a scene point, the server a pixel."""
-    if event.get("mode") == "local":
-        x, y = (event.get("worldPosition") or (-1.0, -1.0))[:2]
-        return views.cell_at_world(float(x), float(y))
-    pos = event.get("position") or {}
-    scene = views.scenes.get(side, views.scenes["a"])
-    return scene.cell_at(float(pos.get("x", -1)), float(pos.get("y", -1)))
+def _index(value, n_times: int) -> int | None:
+    """The output time index the slider sent, within 0..n_times-1; None when no number."""
+    try:
+        return min(max(int(float(value)), 0), n_times - 1)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _clicked_cell(views: CityViews, side, event) -> tuple[int, int] | None:
+    """The grid cell under a click: vtk.js picks a scene point, the server a pixel; None
+    for no ground (or an event that is not a click's)."""
+    if not isinstance(event, dict):
+        return None
+    try:
+        if event.get("mode") == "local":
+            x, y = list(event.get("worldPosition") or (-1.0, -1.0))[:2]
+            return views.cell_at_world(float(x), float(y))
+        pos = event.get("position") or {}
+        scene = views.scenes.get(side, views.scenes["a"])
+        return scene.cell_at(float(pos.get("x", -1)), float(pos.get("y", -1)))
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def _check_port(host: str, port: int) -> None:

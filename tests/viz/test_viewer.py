@@ -349,6 +349,21 @@ def test_no_web_endpoint_takes_a_file(app):
         assert refused.value.code in (404, 405), (method, path, refused.value.code)
 
 
+def test_nonsense_from_the_browser_keeps_the_last_valid_view(app):
+    """The page's state comes from the browser: a forged value is ignored (the server's
+    output is checked free of exceptions when the app stops)."""
+    driver, _ = app
+    label = driver.find_element("id", "time-label")
+    shown = label.text
+    for key, value in (("time_index", "soon"), ("field", "../../etc/passwd"),
+                       ("variant", None), ("render_mode", "webgpu")):  # fmt: skip
+        driver.execute_script("window.trame.state.set(arguments[0], arguments[1])", key, value)
+    _wait("the render mode back", lambda: driver.execute_script(
+        "return window.trame.state.get('render_mode')") == "local", 10)  # fmt: skip
+    assert label.text == shown
+    assert driver.find_element("id", "legend-title").text == "Water depth (m)"
+
+
 def test_drawing_on_the_server_instead_of_in_the_browser(app):
     from selenium.webdriver.common.keys import Keys
 
