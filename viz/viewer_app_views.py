@@ -14,6 +14,7 @@ that camera (vtk.js) or a new picture (server-side). A press and release more th
 
 from __future__ import annotations
 
+import numpy as np
 import pyvista as pv
 from trame.widgets import vtk as vtk_widgets
 
@@ -58,6 +59,18 @@ def set_camera(camera, values: dict) -> None:
             getattr(camera, f"Set{key}")(int(value) if isinstance(value, bool) else value)
 
 
+def fitting_scale(camera, bounds, aspect: float, margin: float = 1.05) -> float:
+    """The parallel scale (half the view's height, m) at which the box ``bounds`` (xmin, xmax,
+    ymin, ymax, zmin, zmax) seen by ``camera`` fits a view ``aspect`` (width / height) wide."""
+    corners = np.array([[x, y, z] for x in bounds[:2] for y in bounds[2:4] for z in bounds[4:]])
+    up = np.array(camera.GetViewUp())
+    right = np.cross(np.array(camera.GetDirectionOfProjection()), up)
+    across = corners @ (right / np.linalg.norm(right))
+    along = corners @ (up / np.linalg.norm(up))
+    half_height = max(np.ptp(along), np.ptp(across) / aspect) / 2
+    return margin * float(half_height)
+
+
 def render_mode_for(cells: int) -> str:
     """``local`` (vtk.js in the browser) for a scene of at most LOCAL_MAX_CELLS cells, else
     ``remote`` (pictures rendered on the server)."""
@@ -93,6 +106,8 @@ class CityViews:
         local = vtk_widgets.VtkLocalView(
             window, ref=f"local_{side}", context_name=f"metrotwin_{side}",
             v_if="render_mode === 'local'",
+            resize=(self.fit_to, f"['{side}', trame.refs['local_{side}'].$el.clientWidth, "
+                                 f"trame.refs['local_{side}'].$el.clientHeight]"),
             EndAnimation=(self.follow, f"['{side}', trame.refs['local_{side}'].getCamera()]"),
             **events,
         )  # fmt: skip
@@ -149,6 +164,20 @@ class CityViews:
         if self.state.render_mode == "local":
             for side in SIDES:
                 self.server.js_call(f"local_{side}", "setCamera", camera_of(camera))
+
+    def fit_to(self, side: str, width, height) -> None:
+        """Zoom so the whole city fits a view of ``width`` x ``height`` px (the left one sets
+        the zoom of both): a phone's narrow view would cut the city's sides otherwise."""
+        try:
+            aspect = float(width) / float(height)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return
+        if side != "a" or not aspect > 0 or self.state.render_mode != "local":
+            return
+        camera = self.scenes["a"].plotter.renderer.GetActiveCamera()
+        camera.SetParallelScale(fitting_scale(camera, self.scenes["a"].plotter.bounds, aspect))
+        for each in SIDES:
+            self.server.js_call(f"local_{each}", "setCamera", camera_of(camera))
 
     def cell_at_world(self, x: float, y: float) -> tuple[int, int] | None:
         """(row, col) of the full grid under scene point (x, y) m (what vtk.js picks)."""

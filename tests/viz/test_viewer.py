@@ -492,3 +492,20 @@ def test_port_of_a_just_stopped_server_is_free():
         served.close()  # the server closes first: its port waits in TIME_WAIT
         client.close()
     _check_port("127.0.0.1", port)  # like the web server, may bind it again
+
+
+def test_zoom_fits_the_city_in_a_narrow_view():
+    from vtkmodules.vtkRenderingCore import vtkCamera
+
+    from metrotwin.viz.viewer_app_views import fitting_scale
+
+    top = vtkCamera()  # looking down on a 100 m (x) by 50 m (y) town, north up
+    top.SetPosition(50, 25, 500)
+    top.SetFocalPoint(50, 25, 0)
+    top.SetViewUp(0, 1, 0)
+    bounds = (0, 100, 0, 50, 0, 10)
+    # a wide view: the 100 m fit across 2 x 50 m at aspect 1 (scale = half height, 5 % margin)
+    assert fitting_scale(top, bounds, 1.0) == pytest.approx(1.05 * 50)
+    assert fitting_scale(top, bounds, 4.0) == pytest.approx(1.05 * 25)  # the height limits
+    # a phone held upright (390 x 844 px): the 100 m across need a view 216 m tall
+    assert fitting_scale(top, bounds, 390 / 844) == pytest.approx(1.05 * 50 * 844 / 390)
