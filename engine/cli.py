@@ -670,6 +670,9 @@ def _add_view(sub) -> None:
     view.add_argument("--field", default="flood_water_thickness",
                       help="--export: the field shown over time (default flood_water_thickness)")
     view.add_argument("--overwrite", action="store_true", help="--export: replace FILE")
+    view.add_argument("--render", choices=("auto", "local", "remote"), default="auto",
+                      help="draw the city in the browser (local, vtk.js) or on the server "
+                           "(remote); auto (default): in the browser when the scene is small")
     view.set_defaults(func=_view)
 
 
@@ -687,7 +690,7 @@ def _view(args) -> int:
             f"metrotwin view needs the viewer extra ({err.name} is missing): "
             "pip install 'metrotwin[viewer]'"
         ) from None
-    serve([Path(p) for p in args.runs], host=args.host, port=args.port)
+    serve([Path(p) for p in args.runs], host=args.host, port=args.port, render=args.render)
     return 0
 
 
