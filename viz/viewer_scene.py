@@ -24,6 +24,7 @@ from metrotwin.viz.viewer_overlays import (
     Streets,
     district_codes,
     district_label_points,
+    district_name_meshes,
     district_outlines,
     values_on_districts,
 )
@@ -32,6 +33,7 @@ DRAPE_LIFT = 0.6  # m (before exaggeration) above the ground, so the layer never
 DIFFERENCE_HINT = "green = better, pink = worse"  # the comparison report's colours
 ROAD_GREY = (90, 90, 90)
 OUTLINE_COLOUR = (70, 30, 110)
+NAME_COLOUR = (40, 15, 70)  # darker than the outlines: letters read over roofs and water
 BAR = {"vertical": True, "fmt": "%.3g", "position_x": 0.82, "position_y": 0.08, "width": 0.06,
        "height": 0.66, "title_font_size": 13, "label_font_size": 12, "color": "black"}  # fmt: skip
 
@@ -48,11 +50,13 @@ class CityMeshes:
         self.streets = Streets(c) if _has_network(c) else None
         self.codes, self.district_names = None, {}
         self.outlines, self.label_points, self.labels = None, None, []
+        self.names = None
         if "district" in c.run.ds.data_vars:
             self.codes, self.district_names = district_codes(c)
             self.outlines = district_outlines(c, self.codes)
             self.label_points, self.labels = district_label_points(c, self.codes,
                                                                    self.district_names)
+            self.names = district_name_meshes(self.label_points, self.labels, c)
 
     def add_to(self, plotter: pv.Plotter) -> None:
         """Draw the meshes in ``plotter``."""
@@ -63,11 +67,9 @@ class CityMeshes:
         if self.outlines is not None:
             plotter.add_mesh(self.outlines, color=OUTLINE_COLOUR, line_width=3,
                              name="district_outlines", pickable=False)  # fmt: skip
-        if self.labels:
-            plotter.add_point_labels(
-                self.label_points, self.labels, name="district_names", font_size=16,
-                text_color="black", shape_color="white", shape_opacity=0.75, show_points=False,
-                always_visible=True, pickable=False)  # fmt: skip
+        if self.names is not None:  # letters, not 2D labels: vtk.js in the browser draws them
+            plotter.add_mesh(self.names, color=NAME_COLOUR, name="district_names",
+                             pickable=False, lighting=False)  # fmt: skip
 
 
 class ViewerScene:
@@ -90,7 +92,9 @@ class ViewerScene:
         c = self.city
         self.drape = pv.StructuredGrid(c.X, c.Y, c.z(c.ground + DRAPE_LIFT))
         self._ranges = like._ranges if like is not None else {}  # the same colours in both
-        self.plotter.view_isometric()
+        # from the south-west, north away from the viewer as on a map (PyVista's isometric view
+        # looks from the north-east: the names read mirrored)
+        self.plotter.view_vector((-1.0, -1.0, 1.0), viewup=(0.0, 0.0, 1.0))
         self.plotter.enable_parallel_projection()
         self.plotter.camera.zoom(1.3)  # the city, not the white margin, fills the view
         self.legend = ""  # the field and its units ("change in ..." in a difference)

@@ -78,7 +78,7 @@ def test_the_picker_offers_every_field_with_its_units(scene):
 
 def test_roads_district_outlines_and_names_are_drawn(scene, run):
     actors = scene.plotter.actors
-    for name in ("terrain", "buildings", "district_outlines", "district_names-labels"):
+    for name in ("terrain", "buildings", "district_outlines", "district_names"):
         assert name in actors, name
     with xr.open_dataset(run / "baseline" / "fields.nc") as ds:
         a, b = ds["link_from"].values, ds["link_to"].values
@@ -87,6 +87,8 @@ def test_roads_district_outlines_and_names_are_drawn(scene, run):
     assert scene.streets.mesh.n_cells == len(streets)  # one line per street
     assert sorted(scene.district_names.values()) == sorted(names)
     assert scene.plotter.actors["district_outlines"].mapper.dataset.n_cells > 0
+    # one name of letters per district (a mesh: the browser's vtk.js draws it too)
+    assert scene.plotter.actors["district_names"].mapper.dataset.n_cells > 10 * len(names)
 
 
 def test_roads_stay_above_the_draped_field(scene):
