@@ -32,6 +32,16 @@ CAMERA_KEYS = ("Position", "FocalPoint", "ViewUp", "ParallelProjection", "Parall
                "ViewAngle")  # fmt: skip
 COMPARE_ZOOM = 0.75  # a half-width view shows (about) the whole city at 3/4 of the zoom
 CLICK_SLOP = 4  # px: a press and release this close are a click, farther a drag
+INTERACTOR_EVENTS = "['EndAnimation', 'LeftButtonPress', 'LeftButtonRelease']"
+LOCAL_EVENTS = "['EndAnimation', 'LeftButtonPress', 'LeftButtonRelease', 'StartMouseMove']"
+# vtk.js's interactor calls a pointer move more than 200 ms after the previous one the start of
+# a new movement (StartMouseMove), which its camera manipulators ignore: where frames take
+# longer than that (a software-rendered browser, a slow laptop, a hand that hesitates, a
+# scripted drag) a drag turned the view only by luck, or not at all. The view's interactor
+# style (trame-vtk provides the view as ``view``) takes that move as a move too: a drag's moves
+# turn the camera by their distance from the previous one, so nothing is turned twice.
+_MOVE_AFTER_PAUSE = ("trame.refs['local_{side}']?.$.provides.view?.style"
+                     ".handleMouseMove($event)")
 
 
 def scene_cells(plotter: pv.Plotter) -> int:
@@ -98,7 +108,7 @@ class CityViews:
         for a click that did not turn the view."""
         window = self.scenes[side].plotter.ren_win
         events = dict(
-            interactor_events=("['EndAnimation', 'LeftButtonPress', 'LeftButtonRelease']",),
+            interactor_events=(INTERACTOR_EVENTS,),
             LeftButtonPress=(self._pressed, f"['{side}', utils.vtk.event($event)]"),
             LeftButtonRelease=(self._released, f"['{side}', utils.vtk.event($event)]"),
             picking_modes=("['click']",), click=(self._clicked(on_click), f"['{side}', $event]"),
@@ -106,10 +116,11 @@ class CityViews:
         local = vtk_widgets.VtkLocalView(
             window, ref=f"local_{side}", context_name=f"metrotwin_{side}",
             v_if="render_mode === 'local'",
+            StartMouseMove=_MOVE_AFTER_PAUSE.format(side=side),
             resize=(self.fit_to, f"['{side}', trame.refs['local_{side}'].$el.clientWidth, "
                                  f"trame.refs['local_{side}'].$el.clientHeight]"),
             EndAnimation=(self.follow, f"['{side}', trame.refs['local_{side}'].getCamera()]"),
-            **events,
+            **{**events, "interactor_events": (LOCAL_EVENTS,)},
         )  # fmt: skip
         remote = vtk_widgets.VtkRemoteView(
             window, ref=f"remote_{side}", interactive_ratio=1, v_else=True,
