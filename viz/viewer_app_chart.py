@@ -34,7 +34,7 @@ def series_svg(data: ViewerData, field: str, row: int, col: int) -> tuple[str, l
         names.append(name)
     ax.set_xlabel("minutes since start")
     ax.set_ylabel(data.label(field), fontsize=8)
-    ax.set_title(f"cell row {row}, column {col}", fontsize=9)
+    ax.set_title(chart_title(data, field, row, col), fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     out = io.StringIO()
@@ -47,3 +47,14 @@ def series_svg(data: ViewerData, field: str, row: int, col: int) -> tuple[str, l
     # as wide as its box, the height following the view box (instead of a size in points)
     sized = re.sub(r' (width|height)="[^"]*"', "", head) + ' width="100%"'
     return sized + svg[len(head):], names
+
+
+def chart_title(data: ViewerData, field: str, row: int, col: int) -> str:
+    """What the chart shows: the cell, or for a road field the road nearest it, for a district
+    field its district."""
+    kind = data.kind(field)
+    if kind == "link":
+        return f"road link {data.link_near(row, col)} nearest cell row {row}, column {col}"
+    if kind == "district":
+        return f"district {data.district_at(row, col) or '(none)'} (cell row {row}, col {col})"
+    return f"cell row {row}, column {col}"

@@ -7,12 +7,10 @@ mode changes (server-side rendering; the browser receives pictures).
 
 from __future__ import annotations
 
-import io
 import textwrap
 
 import numpy as np
 import pyvista as pv
-from matplotlib.figure import Figure
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from metrotwin.viz.colors import cmap_of, shared_range
@@ -235,30 +233,3 @@ def _has_network(city: CityScene) -> bool:
     return all(n in ds.data_vars for n in ("node_x", "node_y", "link_from", "link_to")) and (
         ds.sizes.get("link", 0) > 0
     )
-
-
-def series_png(data: ViewerData, field: str, row: int, col: int) -> bytes:
-    """A small chart (PNG) of the cell's values over time, one line per variant (for a road
-    field, the road nearest the cell; for a district field, the cell's district)."""
-    fig = Figure(figsize=(4.2, 2.6), dpi=100)
-    ax = fig.add_subplot()
-    minutes = data.minutes()
-    for name, values in data.series(field, row, col).items():
-        ax.plot(minutes, values, label=name)
-    ax.set_xlabel("minutes since start")
-    ax.set_ylabel(data.label(field), fontsize=8)
-    ax.set_title(_chart_title(data, field, row, col), fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    return out.getvalue()
-
-
-def _chart_title(data: ViewerData, field: str, row: int, col: int) -> str:
-    kind = data.kind(field)
-    if kind == "link":
-        return f"road link {data.link_near(row, col)} nearest cell row {row}, column {col}"
-    if kind == "district":
-        return f"district {data.district_at(row, col) or '(none)'} (cell row {row}, col {col})"
-    return f"cell row {row}, column {col}"

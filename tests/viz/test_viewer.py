@@ -21,6 +21,8 @@ import pytest
 
 from metrotwin.cli import main
 
+from tests._support.browser import wait_for
+
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
 DESKTOP, PHONE = (1400, 900), (390, 844)
@@ -75,14 +77,7 @@ def _picture(element) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(element.screenshot_as_png)).convert("RGB"), "int16")
 
 
-def _wait(what, predicate, timeout: float = 30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+_wait = wait_for
 
 
 def _not_blank(img: np.ndarray) -> bool:

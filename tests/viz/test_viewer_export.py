@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 
 from metrotwin.cli import main
+
+from tests._support.browser import wait_for
 from metrotwin.errors import DataSourceError, OutputError
 from metrotwin.viz.viewer_export import export_page, quantise
 from metrotwin.viz.viewer_export_page import inline_script, library_size, static_text
@@ -180,13 +182,7 @@ def _open(driver, page: Path, fragment: str, size: tuple[int, int]) -> None:
 
 
 def _wait(what, predicate, timeout: float = 20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    return wait_for(what, predicate, timeout, poll=0.05)
 
 
 def _view(driver) -> np.ndarray:

@@ -17,7 +17,8 @@ from xarray.backends import netCDF4_
 from metrotwin.results.fields import FIELDS
 from metrotwin.viz.viewer_data import ViewerData, block_mean
 from metrotwin.viz.viewer_overlays import ROAD_LIFT
-from metrotwin.viz.viewer_scene import ViewerScene, series_png
+from metrotwin.viz.viewer_app_chart import series_svg
+from metrotwin.viz.viewer_scene import ViewerScene
 
 SLOW = 0.5  # the "slower" variant's link speeds, as a share of the baseline's
 EXTRA = 0.25  # m of water the "slower" variant adds in its north-west block
@@ -220,8 +221,8 @@ def test_maximum_depth_so_far_is_the_running_maximum(scene):
 
 def test_click_charts_road_and_district_fields(scene):
     for field in ("link_speed", "heat_exposure_degree_minutes", "peak_water_depth"):
-        png = series_png(scene.data, field, 10, 10)
-        assert png[:8] == b"\x89PNG\r\n\x1a\n", field
+        svg, names = series_svg(scene.data, field, 10, 10)
+        assert svg.startswith("<svg") and names == scene.data.variants, field
     near = scene.data.link_near(10, 10)
     series = scene.data.series("link_speed", 10, 10)
     np.testing.assert_allclose(series["slower"][4] / series["baseline"][4],
