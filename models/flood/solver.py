@@ -365,11 +365,17 @@ class Solver:
         for rain in rains:
             self.accounts.add_rain(rain, self.active)
         self.ctx.exchange_halos(*self.exchanged)
-        self.h_max = float(self.ctx.global_max(h_max))
+        self.end_sweep(plan, h_max, limited)
+
+    def end_sweep(self, plan, h_max: float, limited: int) -> None:
+        """After a sweep over ``plan`` (and its halo exchange): the deepest water of every
+        rank (m, refused when not finite), the advection of the next step, the counters and
+        the time."""
+        self.h_max = float(self.ctx.global_max(float(h_max)))
         self.update_advection()
         if not math.isfinite(self.h_max):
-            raise FloodError(f"the solution became non-finite by t={t_ends[-1]:g} s "
-                             f"(dt={dts[-1]:g} s)")
+            (t0, t1) = plan[-1]
+            raise FloodError(f"the solution became non-finite by t={t1:g} s (dt={t1 - t0:g} s)")
         self._limited_here += int(limited)
         self.steps += len(plan)
         self.t = plan[-1][1]

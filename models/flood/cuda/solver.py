@@ -12,7 +12,6 @@ count of limited cells. On several ranks, one GPU each, the halo strips go throu
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from numba import cuda
@@ -155,13 +154,7 @@ class CudaSolver(Solver):
         if self._halo is not None:
             self._halo.exchange()
         h_max, limited = d.tally.copy_to_host()
-        self.h_max = float(self.ctx.global_max(float(h_max)))
-        if not math.isfinite(self.h_max):
-            raise FloodError(f"the solution became non-finite by t={plan[-1][1]:g} s "
-                             f"(dt={plan[-1][1] - plan[-1][0]:g} s)")
-        self._limited_here += int(limited)
-        self.steps += len(plan)
-        self.t = plan[-1][1]
+        self.end_sweep(plan, h_max, limited)
 
     # -- host copies ------------------------------------------------------------------------
     def _download(self) -> None:
